@@ -1,0 +1,41 @@
+#pragma once
+// Parallel loops on OpenMP with deterministic chunking.
+//
+// parallel_for splits [0, n) into contiguous chunks in a fixed way (static schedule), and
+// every item is computed independently; reductions are left to the caller, who combines
+// per-item or per-chunk results in a fixed order. Results therefore never depend on the
+// thread count.
+#include <algorithm>
+#include <cstdint>
+
+#include <omp.h>
+
+namespace farbound {
+
+inline int max_threads() { return omp_get_max_threads(); }
+inline void set_threads(int n) { omp_set_num_threads(std::max(1, n)); }
+
+// Calls f(i) for every i in [0, n), in parallel when n >= min_parallel and we are not
+// already inside a parallel region.
+template <class F>
+void parallel_for(std::int64_t n, F&& f, std::int64_t min_parallel = 2) {
+  if (n <= 0) return;
+  if (n < min_parallel || omp_in_parallel() || omp_get_max_threads() == 1) {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) f(i);
+}
+
+// Number of fixed-size chunks of `chunk` items covering n items.
+inline std::int64_t chunk_count(std::int64_t n, std::int64_t chunk) { return (n + chunk - 1) / chunk; }
+
+// Calls f(begin, end) over fixed chunks of [0, n); chunk boundaries depend only on n and
+// chunk, never on the thread count, so per-chunk partial sums reduce deterministically.
+template <class F>
+void parallel_chunks(std::int64_t n, std::int64_t chunk, F&& f) {
+  parallel_for(chunk_count(n, chunk), [&](std::int64_t c) { f(c * chunk, std::min(n, (c + 1) * chunk)); });
+}
+
+}  // namespace farbound

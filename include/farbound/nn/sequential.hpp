@@ -1,0 +1,144 @@
+#pragma once
+// Sequential: a chain of layers that owns its activations.
+//
+// forward(in, first, last) runs layers [first, last) and keeps every intermediate output,
+// so backward can run the same range in reverse. Starting or stopping at any layer is what
+// feature-space noise injection and feature maps (g1 of Wang et al.) need.
+// The input passed to forward must stay alive until the matching backward.
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "farbound/core/error.hpp"
+#include "farbound/nn/layer.hpp"
+
+namespace farbound {
+
+// Whether Sequential::backward computes d(loss)/d(input of the first layer run).
+enum class InputGrad { skip, compute };
+
+template <class T>
+class Sequential {
+ public:
+  static constexpr std::size_t end = std::numeric_limits<std::size_t>::max();
+
+  Sequential() = default;
+  Sequential(Sequential&&) noexcept = default;
+  Sequential& operator=(Sequential&&) noexcept = default;
+
+  // Appends a layer constructed in place; returns it.
+  template <class L, class... Args>
+  L& add(Args&&... args) {
+    auto layer = std::make_unique<L>(std::forward<Args>(args)...);
+    L& ref = *layer;
+    append(std::move(layer));
+    return ref;
+  }
+  void append(std::unique_ptr<Layer<T>> layer) {
+    if (!layer) throw argument_error("Sequential::append: null layer");
+    layer->set_training(training_);
+    layers_.push_back(std::move(layer));
+    outputs_.emplace_back();
+  }
+
+  std::size_t size() const { return layers_.size(); }
+  Layer<T>& layer(std::size_t i) { return *layers_.at(i); }
+  const Layer<T>& layer(std::size_t i) const { return *layers_.at(i); }
+
+  // Output shape of layers [first, last) for an input shape.
+  Shape output_shape(Shape s, std::size_t first = 0, std::size_t last = end) const {
+    last = check_range(first, last, "output_shape");
+    for (std::size_t i = first; i < last; ++i) s = layers_[i]->output_shape(s);
+    return s;
+  }
+
+  // Runs layers [first, last) and returns a view of the last output, valid until the next
+  // forward. An empty range returns the input itself.
+  TensorView<const T> forward(TensorView<const T> in, std::size_t first = 0, std::size_t last = end) {
+    last = check_range(first, last, "forward");
+    run_first_ = first;
+    run_last_ = last;
+    input_ = in;
+    TensorView<const T> x = in;
+    for (std::size_t i = first; i < last; ++i) {
+      layers_[i]->forward(x, outputs_[i]);
+      x = outputs_[i].view();
+    }
+    return x;
+  }
+
+  // Back-propagates d(loss)/d(output of the last forward) through the same layers in
+  // reverse. Returns d(loss)/d(input) when asked (valid until the next backward), else an
+  // empty view.
+  TensorView<const T> backward(TensorView<const T> grad_out, InputGrad input_grad = InputGrad::skip,
+                               ParamGrads param_grads = ParamGrads::accumulate) {
+    if (run_first_ == run_last_) return input_grad == InputGrad::compute ? grad_out : TensorView<const T>{};
+    require_same_shape(grad_out.shape(), outputs_[run_last_ - 1].shape(), "Sequential::backward (grad_out vs output)");
+    TensorView<const T> g = grad_out;
+    int buffer = 0;
+    for (std::size_t i = run_last_; i-- > run_first_;) {
+      const TensorView<const T> in = i == run_first_ ? input_ : outputs_[i - 1].view();
+      const bool need_grad_in = i > run_first_ || input_grad == InputGrad::compute;
+      Tensor<T>* grad_in = need_grad_in ? &grad_buffers_[buffer] : nullptr;
+      layers_[i]->backward(in, outputs_[i].view(), g, grad_in, param_grads);
+      if (!need_grad_in) return {};
+      g = grad_in->view();
+      buffer ^= 1;
+    }
+    return g;
+  }
+
+  // Every trainable parameter, in layer order.
+  std::vector<Parameter<T>*> parameters() {
+    std::vector<Parameter<T>*> ps;
+    for (auto& l : layers_) l->collect_parameters(ps);
+    return ps;
+  }
+  std::int64_t num_parameters() {
+    std::int64_t n = 0;
+    for (auto* p : parameters()) n += p->value.numel();
+    return n;
+  }
+  void zero_grad() {
+    for (auto* p : parameters()) p->grad.zero();
+  }
+  // PyTorch-default initialisation of every layer, keyed by (seed, layer index).
+  void reset_parameters(std::uint64_t seed) {
+    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->reset_parameters(seed, static_cast<std::uint32_t>(i));
+  }
+
+  void set_training(bool on) {
+    training_ = on;
+    for (auto& l : layers_) l->set_training(on);
+  }
+  bool training() const { return training_; }
+
+  // One line per layer.
+  std::string describe() const {
+    std::string s;
+    for (std::size_t i = 0; i < layers_.size(); ++i) s += std::to_string(i) + ": " + layers_[i]->describe() + "\n";
+    return s;
+  }
+
+ private:
+  std::size_t check_range(std::size_t first, std::size_t last, const char* what) const {
+    if (last == end) last = layers_.size();
+    if (first > last || last > layers_.size())
+      throw argument_error(std::string("Sequential::") + what + ": layer range [" + std::to_string(first) + ", " +
+                           std::to_string(last) + ") is outside a model of " + std::to_string(layers_.size()) +
+                           " layers");
+    return last;
+  }
+
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::vector<Tensor<T>> outputs_;  // outputs_[i]: output of layer i in the last forward
+  Tensor<T> grad_buffers_[2];       // ping-pong buffers for input gradients
+  TensorView<const T> input_;
+  std::size_t run_first_ = 0, run_last_ = 0;
+  bool training_ = true;
+};
+
+}  // namespace farbound
