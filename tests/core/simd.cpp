@@ -1,0 +1,48 @@
+#include "farbound/core/simd.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "farbound/core/random.hpp"
+
+using namespace farbound;
+
+// Sizes around the SIMD width (16 floats, 8 doubles with AVX-512) exercise the scalar tails.
+TEMPLATE_TEST_CASE("SIMD helpers agree with plain loops", "[simd]", float, double) {
+  using T = TestType;
+  for (std::size_t n : {0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 100}) {
+    std::vector<T> x(n), y(n), y0;
+    RandomStream(5, Purpose::user, 0, unsigned(n)).uniform(std::span<T>(x));
+    RandomStream(5, Purpose::user, 1, unsigned(n)).uniform(std::span<T>(y));
+    y0 = y;
+    double dot = 0, sum = 0;
+    T mx = -INFINITY;
+    for (std::size_t i = 0; i < n; ++i) {
+      dot += double(x[i]) * y[i];
+      sum += x[i];
+      mx = std::max(mx, x[i]);
+    }
+    const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-13;
+    CHECK(simd::dot(x.data(), y.data(), n) == Approx(dot).epsilon(tol).margin(tol));
+    CHECK(simd::sum(x.data(), n) == Approx(sum).epsilon(tol).margin(tol));
+    CHECK(simd::max(x.data(), n) == mx);
+
+    simd::axpy(T(2), x.data(), y.data(), n);
+    for (std::size_t i = 0; i < n; ++i) CHECK(y[i] == Approx(y0[i] + 2 * x[i]).epsilon(tol));
+
+    std::vector<T> e(n);
+    const T total = simd::exp_shifted(x.data(), T(0.5), e.data(), n);
+    double expected_total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      CHECK(e[i] == Approx(std::exp(double(x[i]) - 0.5)).epsilon(tol));
+      expected_total += std::exp(double(x[i]) - 0.5);
+    }
+    CHECK(total == Approx(expected_total).epsilon(tol).margin(tol));
+
+    const std::vector<T> x0 = x;
+    simd::scale(T(3), x.data(), n);
+    for (std::size_t i = 0; i < n; ++i) CHECK(x[i] == 3 * x0[i]);
+  }
+}
