@@ -7,5 +7,6 @@
 #include "farbound/core/shape.hpp"
 #include "farbound/core/simd.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/io/safetensors.hpp"
 #include "farbound/nn/layer.hpp"
 #include "farbound/nn/sequential.hpp"
