@@ -1,0 +1,208 @@
+#pragma once
+// Element-wise activations: one layer, Elementwise<T, Op>, and one small op per function.
+//
+// An op gives y = f(x) and f'(x), the latter evaluated from the input x and/or the output
+// y = f(x), whichever is cheaper or more accurate (sigmoid: y(1-y); CELU: exp(x/alpha)).
+// Both work on xsimd batches, so every activation is vectorised; the layer runs them over
+// the tensor in fixed chunks in parallel (detail/simd_transform.hpp):
+//   forward   y = f(x)
+//   backward  dL/dx = dL/dy * f'(x, y)
+// Every op is finite for finite inputs of any size: exponentials are only taken of
+// non-positive numbers or, where they may overflow to inf, the lane is discarded by a
+// select, never multiplied by zero.
+//
+// A new activation is a struct with describe(), value(B) and derivative(B x, B y) on
+// B = simd::batch<T>, used as Elementwise<T, MyOp>.
+#include <cmath>
+#include <concepts>
+#include <string>
+#include <utility>
+
+#include "farbound/core/error.hpp"
+#include "farbound/core/simd.hpp"
+#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/nn/detail/simd_transform.hpp"
+#include "farbound/nn/layer.hpp"
+
+namespace farbound {
+
+template <class Op, class T>
+concept ElementwiseOp = requires(const Op op, simd::batch<T> x) {
+  { op.describe() } -> std::convertible_to<std::string>;
+  { op.value(x) } -> std::same_as<simd::batch<T>>;
+  { op.derivative(x, x) } -> std::same_as<simd::batch<T>>;
+};
+
+namespace detail {
+
+// 1 / (1 + e^-x): for x -> -inf, e^-x overflows to inf and the quotient is exactly 0;
+// for x -> +inf, e^-x underflows to 0 and the quotient is 1. No NaN either way.
+template <class T>
+simd::batch<T> sigmoid(simd::batch<T> x) {
+  using B = simd::batch<T>;
+  return B(T(1)) / (B(T(1)) + xsimd::exp(-x));
+}
+
+// log(1 + e^x) = max(x, 0) + log1p(e^-|x|): the exponential never overflows and log1p
+// keeps full precision where softplus(x) ~ e^x is tiny.
+template <class T>
+simd::batch<T> softplus(simd::batch<T> x) {
+  using B = simd::batch<T>;
+  return xsimd::max(x, B(T(0))) + xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
+}
+
+inline void require_finite(double v, const char* what) {
+  if (!std::isfinite(v)) throw argument_error(std::string(what) + " must be finite, got " + format_number(v));
+}
+inline void require_positive(double v, const char* what) {
+  if (!(v > 0) || !std::isfinite(v))
+    throw argument_error(std::string(what) + " must be positive and finite, got " + format_number(v));
+}
+
+}  // namespace detail
+
+// ReLU: max(x, 0). f' = 1 for x > 0, else 0 (PyTorch's choice at the kink).
+template <class T>
+struct ReLUOp {
+  using B = simd::batch<T>;
+  std::string describe() const { return "ReLU"; }
+  // Written as "x < 0 ? 0 : x" so that NaN propagates, as in PyTorch.
+  B value(B x) const { return xsimd::select(x < B(T(0)), B(T(0)), x); }
+  B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), B(T(0))); }
+};
+
+// LeakyReLU: x for x > 0, else slope * x.
+template <class T>
+struct LeakyReLUOp {
+  using B = simd::batch<T>;
+  T slope;
+  explicit LeakyReLUOp(double negative_slope = 0.01) : slope(T(negative_slope)) {
+    detail::require_finite(negative_slope, "LeakyReLU: slope");
+  }
+  std::string describe() const { return "LeakyReLU(slope " + detail::format_number(double(slope)) + ")"; }
+  B value(B x) const { return xsimd::select(x > B(T(0)), x, B(slope) * x); }
+  B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), B(slope)); }
+};
+
+// Sigmoid: y = 1 / (1 + e^-x), f' = y (1 - y).
+template <class T>
+struct SigmoidOp {
+  using B = simd::batch<T>;
+  std::string describe() const { return "Sigmoid"; }
+  B value(B x) const { return detail::sigmoid<T>(x); }
+  B derivative(B /*x*/, B y) const { return y * (B(T(1)) - y); }
+};
+
+// Tanh: y = tanh(x), f' = 1 - y^2.
+template <class T>
+struct TanhOp {
+  using B = simd::batch<T>;
+  std::string describe() const { return "Tanh"; }
+  B value(B x) const { return xsimd::tanh(x); }
+  B derivative(B /*x*/, B y) const { return B(T(1)) - y * y; }
+};
+
+// CELU (Barron 2017): x for x > 0, else alpha (e^(x/alpha) - 1); f' = 1 for x > 0, else
+// e^(x/alpha). The derivative is taken from x, not from y/alpha + 1, which cancels
+// catastrophically for x << 0.
+template <class T>
+struct CELUOp {
+  using B = simd::batch<T>;
+  T alpha, inv_alpha;
+  explicit CELUOp(double a = 1.0) : alpha(T(a)), inv_alpha(T(1.0 / a)) { detail::require_positive(a, "CELU: alpha"); }
+  std::string describe() const { return "CELU(alpha " + detail::format_number(double(alpha)) + ")"; }
+  B value(B x) const { return xsimd::select(x > B(T(0)), x, B(alpha) * xsimd::expm1(x * B(inv_alpha))); }
+  B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), xsimd::exp(x * B(inv_alpha))); }
+};
+
+// Softplus as PyTorch: y = log(1 + e^(beta x)) / beta, and y = x where beta x > threshold
+// (there the two differ by less than e^-threshold); f' = sigmoid(beta x), or 1 above the
+// threshold.
+template <class T>
+struct SoftplusOp {
+  using B = simd::batch<T>;
+  T beta, inv_beta, threshold;
+  explicit SoftplusOp(double b = 1.0, double thresh = 20.0) : beta(T(b)), inv_beta(T(1.0 / b)), threshold(T(thresh)) {
+    detail::require_positive(b, "Softplus: beta");
+    detail::require_finite(thresh, "Softplus: threshold");
+  }
+  std::string describe() const {
+    return "Softplus(beta " + detail::format_number(double(beta)) + ", threshold " +
+           detail::format_number(double(threshold)) + ")";
+  }
+  B value(B x) const {
+    const B z = B(beta) * x;
+    return xsimd::select(z > B(threshold), x, detail::softplus<T>(z) * B(inv_beta));
+  }
+  B derivative(B x, B /*y*/) const {
+    const B z = B(beta) * x;
+    return xsimd::select(z > B(threshold), B(T(1)), detail::sigmoid<T>(z));
+  }
+};
+
+// Mish (Misra 2019): y = x tanh(softplus(x)).
+// f' = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2), since d softplus/dx = sigmoid(x).
+// For x -> +inf: tanh(sp) = 1, so f' = 1; for x -> -inf: sigmoid(x) = 0 exactly, f' = 0.
+template <class T>
+struct MishOp {
+  using B = simd::batch<T>;
+  std::string describe() const { return "Mish"; }
+  B value(B x) const { return x * xsimd::tanh(detail::softplus<T>(x)); }
+  B derivative(B x, B /*y*/) const {
+    const B t = xsimd::tanh(detail::softplus<T>(x));
+    return t + x * detail::sigmoid<T>(x) * (B(T(1)) - t * t);
+  }
+};
+
+// The layer: y = f(x) element by element, any shape; no parameters.
+template <class T, class Op>
+  requires ElementwiseOp<Op, T>
+class Elementwise final : public Layer<T> {
+ public:
+  // Arguments go to the op: LeakyReLU<float>(0.2), Softplus<double>(2.0, 10.0).
+  template <class... Args>
+    requires std::constructible_from<Op, Args...>
+  explicit Elementwise(Args&&... args) : op_(std::forward<Args>(args)...) {}
+
+  const Op& op() const { return op_; }
+  std::string describe() const override { return op_.describe(); }
+  Shape output_shape(const Shape& input) const override { return input; }
+
+  void forward(TensorView<const T> in, Tensor<T>& out) override {
+    out.resize(in.shape());
+    detail::simd_transform(
+        in.numel(), [this](simd::batch<T> x) { return op_.value(x); }, out.data(), in.data());
+  }
+
+  void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
+                ParamGrads /*param_grads*/) override {
+    if (!grad_in) return;
+    if (!(in.shape() == out.shape()) || !(out.shape() == grad_out.shape()))
+      throw shape_error(op_.describe() + "::backward: input " + in.shape().to_string() + ", output " +
+                        out.shape().to_string() + " and grad_out " + grad_out.shape().to_string() + " must agree");
+    grad_in->resize(in.shape());
+    detail::simd_transform(
+        in.numel(), [this](simd::batch<T> x, simd::batch<T> y, simd::batch<T> g) { return g * op_.derivative(x, y); },
+        grad_in->data(), in.data(), out.data(), grad_out.data());
+  }
+
+ private:
+  Op op_;
+};
+
+template <class T>
+using ReLU = Elementwise<T, ReLUOp<T>>;
+template <class T>
+using LeakyReLU = Elementwise<T, LeakyReLUOp<T>>;
+template <class T>
+using Sigmoid = Elementwise<T, SigmoidOp<T>>;
+template <class T>
+using Tanh = Elementwise<T, TanhOp<T>>;
+template <class T>
+using CELU = Elementwise<T, CELUOp<T>>;
+template <class T>
+using Softplus = Elementwise<T, SoftplusOp<T>>;
+template <class T>
+using Mish = Elementwise<T, MishOp<T>>;
+
+}  // namespace farbound
