@@ -115,7 +115,9 @@ inline SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const
   const std::span<const std::byte> data = bytes.subspan(8 + header_len);
   const std::uint64_t data_start = 8 + header_len;
 
-  for (const auto& [key, value] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     if (key == "__metadata__") {
       if (!value.is_object()) safetensors_fail(name, 8, "__metadata__ is not an object");
       for (const auto& [mk, mv] : value.items()) {
