@@ -10,3 +10,7 @@
 #include "farbound/io/safetensors.hpp"
 #include "farbound/nn/layer.hpp"
 #include "farbound/nn/sequential.hpp"
+#include "farbound/optim/adam.hpp"
+#include "farbound/optim/optimizer.hpp"
+#include "farbound/optim/schedule.hpp"
+#include "farbound/optim/sgd.hpp"
