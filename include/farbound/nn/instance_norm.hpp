@@ -1,0 +1,158 @@
+#pragma once
+// InstanceNorm2d: every (item n, channel c) plane of an [N, C, H, W] input is normalised by
+// its own mean and biased variance over its M = H*W elements (PyTorch's InstanceNorm2d with
+// track_running_stats=False, so training and evaluation behave alike):
+//   mu = 1/M sum_i x_i,  var = 1/M sum_i (x_i - mu)^2,  r = 1/sqrt(var + eps)
+//   xhat_i = (x_i - mu) r,  y_i = w_c xhat_i + b_c     (w = 1, b = 0 without affine)
+// Backward, with dy the incoming gradient and sums over the plane:
+//   dL/db_c += sum dy_i,   dL/dw_c += sum dy_i xhat_i
+//   dL/dx_i  = w_c r (dy_i - 1/M sum dy - xhat_i/M sum dy xhat)
+// (the last two terms are the gradient through mu and through var). Backward recomputes mu
+// and r from the input, so it depends on nothing but its arguments.
+//
+// Planes run in parallel; each plane's sums run in a fixed order in double (a float sum over
+// a 128x128 plane would lose digits), and the per-plane parameter gradients are added over
+// n in order: results do not depend on the thread count.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "farbound/core/error.hpp"
+#include "farbound/core/parallel.hpp"
+#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/nn/layer.hpp"
+
+namespace farbound {
+
+template <class T>
+class InstanceNorm2d final : public Layer<T> {
+ public:
+  // affine: learn a per-channel scale w (initially 1) and shift b (initially 0).
+  explicit InstanceNorm2d(std::int64_t channels, bool affine = false, double eps = 1e-5)
+      : channels_(channels), eps_(eps) {
+    if (channels < 1) throw argument_error("InstanceNorm2d: channels must be >= 1, got " + std::to_string(channels));
+    if (!(eps > 0) || !std::isfinite(eps))
+      throw argument_error("InstanceNorm2d: eps must be positive and finite, got " + detail::format_number(eps));
+    if (affine) {
+      params_.emplace_back("weight", Shape{channels});
+      params_.emplace_back("bias", Shape{channels});
+      reset_parameters(0, 0);
+    }
+  }
+
+  std::int64_t channels() const { return channels_; }
+  bool affine() const { return !params_.empty(); }
+  double eps() const { return eps_; }
+
+  std::string describe() const override {
+    return "InstanceNorm2d(" + std::to_string(channels_) + (affine() ? ", affine" : "") + ", eps " +
+           detail::format_number(eps_) + ")";
+  }
+
+  Shape output_shape(const Shape& input) const override {
+    if (input.rank() != 4 || input[1] != channels_)
+      throw shape_error(describe() + ": input " + input.to_string() + " must be [N, " + std::to_string(channels_) +
+                        ", H, W]");
+    // As PyTorch: the variance of a single element is 0 and the output would be b alone.
+    if (input[2] * input[3] < 2)
+      throw shape_error(describe() + ": input " + input.to_string() + " needs more than one spatial element");
+    return input;
+  }
+
+  void forward(TensorView<const T> in, Tensor<T>& out) override {
+    out.resize(output_shape(in.shape()));
+    const std::int64_t m = plane_size(in.shape());
+    parallel_for(in.size(0) * channels_, [&](std::int64_t p) {
+      const T* x = in.data() + p * m;
+      T* y = out.data() + p * m;
+      const PlaneStats s = stats(x, m);
+      const std::int64_t c = p % channels_;
+      const T a = T(s.rstd) * weight(c), b = bias(c), mu = T(s.mean);
+      for (std::int64_t i = 0; i < m; ++i) y[i] = (x[i] - mu) * a + b;
+    });
+  }
+
+  void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
+                ParamGrads param_grads) override {
+    if (!(in.shape() == out.shape()) || !(out.shape() == grad_out.shape()))
+      throw shape_error(describe() + "::backward: input " + in.shape().to_string() + ", output " +
+                        out.shape().to_string() + " and grad_out " + grad_out.shape().to_string() + " must agree");
+    const bool want_params = affine() && param_grads == ParamGrads::accumulate;
+    if (!grad_in && !want_params) return;
+    const std::int64_t m = plane_size(output_shape(in.shape()));
+    const std::int64_t n = in.size(0), planes = n * channels_;
+    if (grad_in) grad_in->resize(in.shape());
+    // Per plane: sum dy and sum dy xhat, for the parameter gradients.
+    plane_sums_.resize(Shape{planes, 2});
+    parallel_for(planes, [&](std::int64_t p) {
+      const T* x = in.data() + p * m;
+      const T* dy = grad_out.data() + p * m;
+      const PlaneStats s = stats(x, m);
+      double sum_dy = 0, sum_dy_xc = 0;  // xc = x - mu
+      for (std::int64_t i = 0; i < m; ++i) {
+        sum_dy += double(dy[i]);
+        sum_dy_xc += double(dy[i]) * (double(x[i]) - s.mean);
+      }
+      const double sum_dy_xhat = sum_dy_xc * s.rstd;
+      plane_sums_[2 * p] = sum_dy;
+      plane_sums_[2 * p + 1] = sum_dy_xhat;
+      if (!grad_in) return;
+      // dx_i = a dy_i + k1 (x_i - mu) + k0 with a = w r, k1 = -a r/M sum dy xhat, k0 = -a/M sum dy.
+      const double a = s.rstd * double(weight(p % channels_));
+      const T ta = T(a), k1 = T(-a * s.rstd * sum_dy_xhat / double(m)), k0 = T(-a * sum_dy / double(m));
+      const T mu = T(s.mean);
+      T* dx = grad_in->data() + p * m;
+      for (std::int64_t i = 0; i < m; ++i) dx[i] = ta * dy[i] + k1 * (x[i] - mu) + k0;
+    });
+    if (!want_params) return;
+    Parameter<T>& w = params_[0];
+    Parameter<T>& b = params_[1];
+    for (std::int64_t c = 0; c < channels_; ++c) {
+      double dw = 0, db = 0;
+      for (std::int64_t item = 0; item < n; ++item) {
+        db += plane_sums_[2 * (item * channels_ + c)];
+        dw += plane_sums_[2 * (item * channels_ + c) + 1];
+      }
+      w.grad[c] += T(dw);
+      b.grad[c] += T(db);
+    }
+  }
+
+  void collect_parameters(std::vector<Parameter<T>*>& out) override {
+    for (auto& p : params_) out.push_back(&p);
+  }
+
+  // PyTorch's initialisation: weight 1, bias 0 (nothing random).
+  void reset_parameters(std::uint64_t /*seed*/, std::uint32_t /*layer_index*/) override {
+    if (!affine()) return;
+    params_[0].value.fill(T(1));
+    params_[1].value.fill(T(0));
+  }
+
+ private:
+  struct PlaneStats {
+    double mean, rstd;
+  };
+
+  // Mean and 1/sqrt(biased variance + eps) of one plane, two-pass (no cancellation).
+  PlaneStats stats(const T* x, std::int64_t m) const {
+    double sum = 0;
+    for (std::int64_t i = 0; i < m; ++i) sum += double(x[i]);
+    const double mean = sum / double(m);
+    double sq = 0;
+    for (std::int64_t i = 0; i < m; ++i) sq += (double(x[i]) - mean) * (double(x[i]) - mean);
+    return {mean, 1.0 / std::sqrt(sq / double(m) + eps_)};
+  }
+
+  static std::int64_t plane_size(const Shape& s) { return s[2] * s[3]; }
+  T weight(std::int64_t c) const { return affine() ? params_[0].value[c] : T(1); }
+  T bias(std::int64_t c) const { return affine() ? params_[1].value[c] : T(0); }
+
+  std::int64_t channels_;
+  double eps_;
+  std::vector<Parameter<T>> params_;  // empty, or {weight, bias}
+  Tensor<double> plane_sums_;         // [N*C, 2]: sum dy, sum dy xhat per plane
+};
+
+}  // namespace farbound
