@@ -1,0 +1,160 @@
+#pragma once
+// C = A B (or C += A B): the matrix product under every dense and convolution layer.
+//
+//   C[m, n] (+)= sum_k A(m, k) B[k, n]      A: M x K, B: K x N, C: M x N
+//
+// B and C are row-major (contiguous along n, leading dimensions ldb and ldc); A is read
+// through a row and a column stride, so A or its transpose can be passed without a copy.
+// The kernel is the "broadcast A, stream B" scheme: a register tile of MR rows by NR SIMD
+// vectors of C stays in registers for the whole k loop; each step loads NR vectors of one
+// row of B, broadcasts MR elements of A and issues MR*NR fused multiply-adds. On AVX-512
+// that is 6 x 4 vectors (24 accumulators of 32 registers): 96 flops per 4 loads and 6
+// broadcasts. Columns that do not fill a tile run as single vectors, then as one narrower
+// vector of each width the target has (16, 8, 4 floats on AVX-512), then one at a time.
+//
+// Every element of C is one chain of fused multiply-adds over k = 0, 1, ..., K-1 started
+// from zero (std::fma in the scalar columns), then added to the old C when accumulating.
+// Its bits therefore depend neither on which tile it fell into nor on how a caller splits
+// C between threads. No allocation: the kernel needs no packing buffers.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "farbound/core/parallel.hpp"
+
+namespace farbound::detail {
+
+// A matrix read element by element: (i, j) is data[i * row_stride + j * col_stride].
+template <class T>
+struct StridedMatrix {
+  const T* data;
+  std::int64_t row_stride, col_stride;
+
+  // The transpose, without a copy.
+  StridedMatrix transposed() const { return {data, col_stride, row_stride}; }
+};
+
+// Whether gemm overwrites C or adds to it.
+enum class GemmOutput { overwrite, accumulate };
+
+namespace gemm_impl {
+
+// Load, store, splat and fused multiply-add on either an xsimd batch or a plain scalar.
+template <class V, class T>
+struct Lanes {
+  static constexpr std::int64_t width = V::size;
+  static V load(const T* p) { return V::load_unaligned(p); }
+  static void store(const V& v, T* p) { v.store_unaligned(p); }
+  static V fma(const V& a, const V& b, const V& c) { return xsimd::fma(a, b, c); }
+};
+template <class T>
+struct Lanes<T, T> {
+  static constexpr std::int64_t width = 1;
+  static T load(const T* p) { return *p; }
+  static void store(T v, T* p) { *p = v; }
+  static T fma(T a, T b, T c) { return std::fma(a, b, c); }
+};
+
+// Register tile: rows [0, MR) x columns [0, NR * width) of C at c.
+template <class V, int MR, int NR, class T>
+inline void tile(std::int64_t K, const T* a, std::int64_t a_rs, std::int64_t a_cs, const T* b, std::int64_t ldb, T* c,
+                 std::int64_t ldc, GemmOutput output) {
+  using L = Lanes<V, T>;
+  V acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
+  for (std::int64_t k = 0; k < K; ++k) {
+    V bk[NR];
+    for (int j = 0; j < NR; ++j) bk[j] = L::load(b + k * ldb + j * L::width);
+    for (int i = 0; i < MR; ++i) {
+      const V aik(a[i * a_rs + k * a_cs]);
+      for (int j = 0; j < NR; ++j) acc[i][j] = L::fma(aik, bk[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      T* cij = c + i * ldc + j * L::width;
+      L::store(output == GemmOutput::accumulate ? acc[i][j] + L::load(cij) : acc[i][j], cij);
+    }
+}
+
+// A column panel of width NR * width over all M rows, MR rows at a time.
+template <class V, int MR, int NR, class T>
+void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
+           GemmOutput output) {
+  std::int64_t m = 0;
+  for (; m + MR <= M; m += MR)
+    tile<V, MR, NR>(K, A.data + m * A.row_stride, A.row_stride, A.col_stride, b, ldb, c + m * ldc, ldc, output);
+  if constexpr (MR > 1) {
+    if (m < M) panel<V, MR - 1, NR>(M - m, K, {A.data + m * A.row_stride, A.row_stride, A.col_stride}, b, ldb,
+                                    c + m * ldc, ldc, output);
+  }
+}
+
+// Register budget: 6 x 4 accumulators with 32 vector registers (AVX-512), 6 x 2 with 16.
+#if XSIMD_WITH_AVX512F
+inline constexpr int tile_rows = 6, tile_vectors = 4;
+#else
+inline constexpr int tile_rows = 6, tile_vectors = 2;
+#endif
+
+// Columns [n, N) that are fewer than two vectors of width W: at most one vector of width
+// W (when the target has it), then the narrower widths, then single columns.
+template <class T, std::int64_t W>
+void column_tail(std::int64_t n, std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, const T* B,
+                 std::int64_t ldb, T* C, std::int64_t ldc, GemmOutput output) {
+  if constexpr (W <= 1) {
+    for (; n < N; ++n) panel<T, tile_rows, 1>(M, K, A, B + n, ldb, C + n, ldc, output);
+  } else {
+    using V = xsimd::make_sized_batch_t<T, std::size_t(W)>;
+    if constexpr (!std::is_void_v<V>) {
+      if (n + W <= N) {
+        panel<V, tile_rows, 1>(M, K, A, B + n, ldb, C + n, ldc, output);
+        n += W;
+      }
+    }
+    column_tail<T, W / 2>(n, M, N, K, A, B, ldb, C, ldc, output);
+  }
+}
+
+}  // namespace gemm_impl
+
+// C[M, N] = A B or C += A B (see the top of this file).
+template <class T>
+void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, const T* B, std::int64_t ldb, T* C,
+          std::int64_t ldc, GemmOutput output) {
+  using namespace gemm_impl;
+  using V = xsimd::batch<T>;
+  constexpr std::int64_t W = V::size;
+  std::int64_t n = 0;
+  for (; n + tile_vectors * W <= N; n += tile_vectors * W)
+    panel<V, tile_rows, tile_vectors>(M, K, A, B + n, ldb, C + n, ldc, output);
+  for (; n + W <= N; n += W) panel<V, tile_rows, 1>(M, K, A, B + n, ldb, C + n, ldc, output);
+  column_tail<T, W / 2>(n, M, N, K, A, B, ldb, C, ldc, output);
+}
+
+// gemm with C split into fixed blocks that run in parallel (when there is enough work).
+// The blocks depend only on M and N; with the property above they do not even matter.
+template <class T>
+void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, const T* B, std::int64_t ldb,
+                   T* C, std::int64_t ldc, GemmOutput output) {
+  constexpr std::int64_t block_rows = 4 * gemm_impl::tile_rows;
+  constexpr std::int64_t block_cols = 8 * gemm_impl::tile_vectors * std::int64_t(xsimd::batch<T>::size);
+  constexpr std::int64_t min_parallel_work = std::int64_t(1) << 16;  // multiply-adds
+  const std::int64_t row_blocks = chunk_count(M, block_rows), col_blocks = chunk_count(N, block_cols);
+  const auto run_block = [&](std::int64_t b) {
+    const std::int64_t m = (b / col_blocks) * block_rows, n = (b % col_blocks) * block_cols;
+    gemm(std::min(block_rows, M - m), std::min(block_cols, N - n), K,
+         {A.data + m * A.row_stride, A.row_stride, A.col_stride}, B + n, ldb, C + m * ldc + n, ldc, output);
+  };
+  if (M * N * K < min_parallel_work) {
+    for (std::int64_t b = 0; b < row_blocks * col_blocks; ++b) run_block(b);
+  } else {
+    parallel_for(row_blocks * col_blocks, run_block);
+  }
+}
+
+}  // namespace farbound::detail

@@ -1,0 +1,210 @@
+#pragma once
+// Pooling over [N, C, H, W] batches: MaxPool2d, AvgPool2d (square windows, no padding,
+// floor mode, as PyTorch's defaults) and GlobalAvgPool2d.
+//
+// Every (item, channel) plane is pooled on its own, so planes run in parallel and every
+// result is independent of the thread count.
+//   max:     y[p, q] = max_{i,j} x[p*s + i, q*s + j]; dL/dx gets g[p, q] at the first
+//            position of the maximum (a NaN counts as the maximum, as in PyTorch). backward
+//            finds that position again from x instead of storing it.
+//   average: y[p, q] = 1/k^2 sum_{i,j} x[p*s + i, q*s + j]; dL/dx[window] += g[p, q] / k^2.
+//   global:  y[c] = 1/(H W) sum_{h,w} x[c, h, w], output [N, C]; dL/dx[c, h, w] = g[c] / (H W).
+// Overlapping windows (stride < kernel) add their contributions up.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "farbound/core/error.hpp"
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/shape.hpp"
+#include "farbound/core/tensor.hpp"
+#include "farbound/nn/detail/window.hpp"
+#include "farbound/nn/layer.hpp"
+
+namespace farbound {
+namespace detail {
+
+// What max and average pooling share: the window, the shapes, the checks and the loop over
+// planes. Derived classes provide pool(x_plane, y_plane) and unpool(x_plane, g_plane,
+// dx_plane), where dx_plane arrives zeroed.
+template <class T, class Derived>
+class WindowPool2d : public Layer<T> {
+ public:
+  const WindowGeometry& window() const { return window_; }
+
+  std::string describe() const override {
+    return std::string(Derived::name) + "(kernel " + std::to_string(window_.kernel) + ", stride " +
+           std::to_string(window_.stride) + ")";
+  }
+
+  Shape output_shape(const Shape& input) const override { return window_.output_shape(input, -1, -1, describe()); }
+
+  void forward(TensorView<const T> in, Tensor<T>& out) override {
+    out.resize(output_shape(in.shape()));
+    const Plane pl = plane(in.shape());
+    parallel_for(in.size(0) * in.size(1), [&](std::int64_t i) {
+      self().pool(pl, in.data() + i * pl.in_numel(), out.data() + i * pl.out_numel());
+    });
+  }
+
+  void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
+                ParamGrads) override {
+    const Shape expected = output_shape(in.shape());
+    require_same_shape(out.shape(), expected, (std::string(Derived::name) + "::backward (output vs layer output)").c_str());
+    require_same_shape(grad_out.shape(), expected,
+                       (std::string(Derived::name) + "::backward (grad_out vs layer output)").c_str());
+    if (!grad_in) return;
+    grad_in->resize(in.shape());
+    const Plane pl = plane(in.shape());
+    parallel_for(in.size(0) * in.size(1), [&](std::int64_t i) {
+      T* dx = grad_in->data() + i * pl.in_numel();
+      std::fill_n(dx, pl.in_numel(), T(0));
+      self().unpool(pl, in.data() + i * pl.in_numel(), grad_out.data() + i * pl.out_numel(), dx);
+    });
+  }
+
+ protected:
+  // One [H, W] plane and its [P, Q] pooled plane.
+  struct Plane {
+    std::int64_t height, width, out_height, out_width, kernel, stride;
+    std::int64_t in_numel() const { return height * width; }
+    std::int64_t out_numel() const { return out_height * out_width; }
+    // Index of the top-left input element of output (p, q)'s window.
+    std::int64_t origin(std::int64_t p, std::int64_t q) const { return p * stride * width + q * stride; }
+  };
+
+  WindowPool2d(std::int64_t kernel, std::int64_t stride) : window_{kernel, stride, 0} {
+    window_.validate(Derived::name);
+  }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+  Plane plane(const Shape& s) const {
+    return {s[2], s[3], window_.out_extent(s[2]), window_.out_extent(s[3]), window_.kernel, window_.stride};
+  }
+
+  WindowGeometry window_;
+};
+
+}  // namespace detail
+
+template <class T>
+class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
+  using Base = detail::WindowPool2d<T, MaxPool2d<T>>;
+  friend Base;
+
+ public:
+  static constexpr const char* name = "MaxPool2d";
+  explicit MaxPool2d(std::int64_t kernel) : Base(kernel, kernel) {}
+  MaxPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
+
+ private:
+  using Plane = typename Base::Plane;
+
+  // Index (relative to the window origin) of the window's maximum: the first one, or the
+  // last NaN.
+  static std::int64_t argmax(const Plane& pl, const T* window) {
+    std::int64_t best = 0;
+    T best_value = -std::numeric_limits<T>::infinity();
+    for (std::int64_t i = 0; i < pl.kernel; ++i)
+      for (std::int64_t j = 0; j < pl.kernel; ++j) {
+        const T v = window[i * pl.width + j];
+        if (v > best_value || std::isnan(v)) {
+          best_value = v;
+          best = i * pl.width + j;
+        }
+      }
+    return best;
+  }
+  void pool(const Plane& pl, const T* x, T* y) const {
+    for (std::int64_t p = 0; p < pl.out_height; ++p)
+      for (std::int64_t q = 0; q < pl.out_width; ++q) {
+        const T* window = x + pl.origin(p, q);
+        y[p * pl.out_width + q] = window[argmax(pl, window)];
+      }
+  }
+  void unpool(const Plane& pl, const T* x, const T* g, T* dx) const {
+    for (std::int64_t p = 0; p < pl.out_height; ++p)
+      for (std::int64_t q = 0; q < pl.out_width; ++q) {
+        const std::int64_t o = pl.origin(p, q);
+        dx[o + argmax(pl, x + o)] += g[p * pl.out_width + q];
+      }
+  }
+};
+
+template <class T>
+class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
+  using Base = detail::WindowPool2d<T, AvgPool2d<T>>;
+  friend Base;
+
+ public:
+  static constexpr const char* name = "AvgPool2d";
+  explicit AvgPool2d(std::int64_t kernel) : Base(kernel, kernel) {}
+  AvgPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
+
+ private:
+  using Plane = typename Base::Plane;
+
+  void pool(const Plane& pl, const T* x, T* y) const {
+    const T scale = T(1) / T(pl.kernel * pl.kernel);
+    for (std::int64_t p = 0; p < pl.out_height; ++p)
+      for (std::int64_t q = 0; q < pl.out_width; ++q) {
+        const T* window = x + pl.origin(p, q);
+        T s = 0;
+        for (std::int64_t i = 0; i < pl.kernel; ++i)
+          for (std::int64_t j = 0; j < pl.kernel; ++j) s += window[i * pl.width + j];
+        y[p * pl.out_width + q] = s * scale;
+      }
+  }
+  void unpool(const Plane& pl, const T*, const T* g, T* dx) const {
+    const T scale = T(1) / T(pl.kernel * pl.kernel);
+    for (std::int64_t p = 0; p < pl.out_height; ++p)
+      for (std::int64_t q = 0; q < pl.out_width; ++q) {
+        T* window = dx + pl.origin(p, q);
+        const T share = g[p * pl.out_width + q] * scale;
+        for (std::int64_t i = 0; i < pl.kernel; ++i)
+          for (std::int64_t j = 0; j < pl.kernel; ++j) window[i * pl.width + j] += share;
+      }
+  }
+};
+
+// Mean over each channel's whole plane: [N, C, H, W] -> [N, C].
+template <class T>
+class GlobalAvgPool2d final : public Layer<T> {
+ public:
+  std::string describe() const override { return "GlobalAvgPool2d"; }
+
+  Shape output_shape(const Shape& input) const override {
+    if (input.rank() != 4 || input[0] < 1 || input[1] < 1 || input[2] < 1 || input[3] < 1)
+      throw shape_error("GlobalAvgPool2d: input " + input.to_string() + " does not match [N, C, H, W] (all >= 1)");
+    return {input[0], input[1]};
+  }
+
+  void forward(TensorView<const T> in, Tensor<T>& out) override {
+    out.resize(output_shape(in.shape()));
+    const std::int64_t hw = in.size(2) * in.size(3);
+    parallel_for(out.numel(), [&](std::int64_t i) {
+      const T* x = in.data() + i * hw;
+      T s = 0;
+      for (std::int64_t e = 0; e < hw; ++e) s += x[e];
+      out[i] = s / T(hw);
+    });
+  }
+
+  void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
+                ParamGrads) override {
+    const Shape expected = output_shape(in.shape());
+    require_same_shape(out.shape(), expected, "GlobalAvgPool2d::backward (output vs layer output)");
+    require_same_shape(grad_out.shape(), expected, "GlobalAvgPool2d::backward (grad_out vs layer output)");
+    if (!grad_in) return;
+    grad_in->resize(in.shape());
+    const std::int64_t hw = in.size(2) * in.size(3);
+    parallel_for(grad_out.numel(), [&](std::int64_t i) {
+      std::fill_n(grad_in->data() + i * hw, hw, grad_out[i] / T(hw));
+    });
+  }
+};
+
+}  // namespace farbound

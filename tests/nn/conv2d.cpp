@@ -1,0 +1,169 @@
+#include "farbound/nn/conv2d.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "support/gradcheck.hpp"
+#include "support/layer_checks.hpp"
+
+using namespace farbound;
+using testing::random_tensor;
+using testing::tensor_of;
+
+namespace {
+
+// The definition, summed directly: y[n,o,p,q] = b[o] + sum_{c,i,j} W[o,c,i,j] x[n,c,p*s-pad+i,q*s-pad+j].
+Tensor<double> direct_conv(const Conv2d<double>& conv, const Tensor<double>& x) {
+  const auto& w = conv.window();
+  Tensor<double> y(conv.output_shape(x.shape()));
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const std::int64_t O = y.size(1), P = y.size(2), Q = y.size(3), k = w.kernel;
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t o = 0; o < O; ++o)
+      for (std::int64_t p = 0; p < P; ++p)
+        for (std::int64_t q = 0; q < Q; ++q) {
+          double s = conv.bias.value[o];
+          for (std::int64_t c = 0; c < C; ++c)
+            for (std::int64_t i = 0; i < k; ++i)
+              for (std::int64_t j = 0; j < k; ++j) {
+                const std::int64_t h = p * w.stride - w.padding + i, v = q * w.stride - w.padding + j;
+                if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                s += conv.weight.value[((o * C + c) * k + i) * k + j] * x[((n * C + c) * H + h) * W + v];
+              }
+          y[((n * O + o) * P + p) * Q + q] = s;
+        }
+  return y;
+}
+
+struct ConvCase {
+  std::int64_t n, c, o, k, s, pad, h, w;
+};
+
+// Batch 1, odd sizes, 1x1 kernels, stride 2, padding, non-square images.
+const ConvCase cases[] = {
+    {1, 1, 1, 1, 1, 0, 1, 1}, {1, 1, 2, 3, 1, 0, 5, 5}, {2, 3, 2, 3, 1, 1, 5, 6}, {1, 2, 3, 3, 2, 0, 7, 7},
+    {3, 2, 2, 2, 2, 1, 5, 4}, {2, 1, 3, 5, 1, 2, 9, 7}, {2, 3, 4, 1, 2, 0, 5, 3}, {1, 2, 2, 3, 3, 2, 4, 8},
+};
+
+}  // namespace
+
+TEST_CASE("Conv2d forward matches a hand computation", "[conv2d]") {
+  Conv2d<double> conv(1, 1, 2);
+  conv.weight.value = tensor_of<double>({1, 1, 2, 2}, {1, 2, 3, 4});
+  conv.bias.value = tensor_of<double>({1}, {0.5});
+  const auto x = tensor_of<double>({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  Tensor<double> y;
+  conv.forward(x.view(), y);
+  REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(y[0] == 1 * 1 + 2 * 2 + 3 * 4 + 4 * 5 + 0.5);  // 37.5
+  CHECK(y[1] == 1 * 2 + 2 * 3 + 3 * 5 + 4 * 6 + 0.5);  // 47.5
+  CHECK(y[2] == 1 * 4 + 2 * 5 + 3 * 7 + 4 * 8 + 0.5);  // 67.5
+  CHECK(y[3] == 1 * 5 + 2 * 6 + 3 * 8 + 4 * 9 + 0.5);  // 77.5
+
+  // Padding 1, stride 2: output (3 + 2 - 2) / 2 + 1 = 2; window origins at -1 and 1.
+  Conv2d<double> padded(1, 1, 2, 2, 1);
+  padded.weight.value = tensor_of<double>({1, 1, 2, 2}, {1, 2, 3, 4});
+  padded.forward(x.view(), y);
+  REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(y[0] == 4 * 1);                  // only x[0,0] under W[1,1]
+  CHECK(y[1] == 3 * 2 + 4 * 3);          // x[0,1], x[0,2] under W[1,0], W[1,1]
+  CHECK(y[2] == 2 * 4 + 4 * 7);          // x[1,0], x[2,0] under W[0,1], W[1,1]
+  CHECK(y[3] == 1 * 5 + 2 * 6 + 3 * 8 + 4 * 9);
+
+  // Backward of the unpadded case with g = 1: dL/dW[i,j] sums the 2x2 block at (i,j); dL/db = 4.
+  Tensor<double> dx;
+  conv.forward(x.view(), y);
+  const Tensor<double> g({1, 1, 2, 2}, 1.0);
+  conv.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+  CHECK(conv.weight.grad[0] == 1 + 2 + 4 + 5);
+  CHECK(conv.weight.grad[3] == 5 + 6 + 8 + 9);
+  CHECK(conv.bias.grad[0] == 4);
+  // dL/dx[h,w] sums the weights that touch it: the centre sees all four.
+  CHECK(dx[0] == 1);
+  CHECK(dx[4] == 1 + 2 + 3 + 4);
+  CHECK(dx[8] == 4);
+}
+
+TEST_CASE("Conv2d forward matches the direct sum on many geometries", "[conv2d]") {
+  std::uint32_t salt = 0;
+  for (const ConvCase& c : cases) {
+    Conv2d<double> conv(c.c, c.o, c.k, c.s, c.pad);
+    conv.reset_parameters(11, salt);
+    const auto x = random_tensor<double>({c.n, c.c, c.h, c.w}, ++salt);
+    Tensor<double> y;
+    conv.forward(x.view(), y);
+    const auto expected = direct_conv(conv, x);
+    INFO(conv.describe() << " on " << x.shape().to_string());
+    REQUIRE(y.shape() == expected.shape());
+    for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("Conv2d passes gradient checks", "[conv2d]") {
+  std::uint32_t salt = 100;
+  for (const ConvCase& c : cases) {
+    Conv2d<double> conv(c.c, c.o, c.k, c.s, c.pad);
+    conv.reset_parameters(12, salt);
+    auto x = random_tensor<double>({c.n, c.c, c.h, c.w}, ++salt);
+    INFO(conv.describe() << " on " << x.shape().to_string());
+    CHECK(testing::gradcheck(conv, x) < 1e-6);
+  }
+}
+
+TEST_CASE("Conv2d without an input gradient gives the same parameter gradients", "[conv2d]") {
+  Conv2d<double> conv(3, 4, 3, 2, 1);
+  conv.reset_parameters(3, 0);
+  const auto x = random_tensor<double>({3, 3, 7, 6}, 1);
+  Tensor<double> y, dx;
+  conv.forward(x.view(), y);
+  const auto g = random_tensor<double>(y.shape(), 2);
+  conv.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+  const Tensor<double> dw = conv.weight.grad.clone(), db = conv.bias.grad.clone();
+  conv.weight.grad.zero();
+  conv.bias.grad.zero();
+  conv.backward(x.view(), y.view(), g.view(), nullptr, ParamGrads::accumulate);
+  for (std::int64_t i = 0; i < dw.numel(); ++i) REQUIRE(conv.weight.grad[i] == dw[i]);
+  for (std::int64_t i = 0; i < db.numel(); ++i) REQUIRE(conv.bias.grad[i] == db[i]);
+  // ParamGrads::skip: input gradient only.
+  Tensor<double> dx2;
+  conv.backward(x.view(), y.view(), g.view(), &dx2, ParamGrads::skip);
+  for (std::int64_t i = 0; i < dx.numel(); ++i) REQUIRE(dx2[i] == dx[i]);
+  CHECK(conv.weight.grad[0] == dw[0]);
+}
+
+TEST_CASE("Conv2d rejects bad arguments and shapes with messages naming them", "[conv2d]") {
+  using testing::require_error;
+  require_error<argument_error>([] { Conv2d<float>(1, 6, 5, -1); }, "stride must be >= 1, got -1");
+  require_error<argument_error>([] { Conv2d<float>(1, 6, 5, 0); }, "got 0");
+  require_error<argument_error>([] { Conv2d<float>(1, 6, 0); }, "kernel size must be >= 1, got 0");
+  require_error<argument_error>([] { Conv2d<float>(1, 6, 3, 1, -2); }, "padding must be >= 0, got -2");
+  require_error<argument_error>([] { Conv2d<float>(0, 6, 3); }, "in 0");
+
+  Conv2d<float> conv(3, 4, 3);
+  Tensor<float> y;
+  require_error<shape_error>([&] { conv.forward(Tensor<float>({2, 2, 8, 8}).view(), y); }, "[2, 2, 8, 8]");
+  require_error<shape_error>([&] { conv.forward(Tensor<float>({2, 2, 8, 8}).view(), y); }, "[N >= 1, 3, H, W]");
+  require_error<shape_error>([&] { conv.forward(Tensor<float>({3, 8, 8}).view(), y); }, "[3, 8, 8]");
+  require_error<shape_error>([&] { conv.forward(Tensor<float>({0, 3, 8, 8}).view(), y); }, "[0, 3, 8, 8]");
+  require_error<shape_error>([&] { conv.forward(Tensor<float>({1, 3, 2, 8}).view(), y); }, "[1, 3, 2, 8]");
+
+  const Tensor<float> x({2, 3, 5, 5}, 0.5f);
+  conv.forward(x.view(), y);
+  Tensor<float> dx;
+  require_error<shape_error>(
+      [&] { conv.backward(x.view(), y.view(), Tensor<float>({2, 4, 2, 3}).view(), &dx, ParamGrads::accumulate); },
+      "[2, 4, 2, 3]");
+}
+
+TEST_CASE("Conv2d gives the same bits on 1 and 2 threads", "[conv2d]") {
+  Conv2d<float> lenet2(6, 16, 5);
+  lenet2.reset_parameters(1, 2);
+  testing::require_thread_invariant(lenet2, random_tensor<float>({8, 6, 14, 14}, 1));
+  testing::require_thread_invariant(lenet2, random_tensor<float>({1, 6, 14, 14}, 2));
+  Conv2d<float> strided(3, 5, 3, 2, 1);
+  strided.reset_parameters(1, 3);
+  testing::require_thread_invariant(strided, random_tensor<float>({5, 3, 9, 8}, 3));
+  // Wide enough that several items share one partial-gradient chunk, with a short last chunk.
+  Conv2d<float> wide(128, 128, 3);
+  wide.reset_parameters(1, 4);
+  testing::require_thread_invariant(wide, random_tensor<float>({31, 128, 3, 3}, 4));
+}

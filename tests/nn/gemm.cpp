@@ -1,0 +1,77 @@
+#include "farbound/nn/detail/gemm.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "support/layer_checks.hpp"
+
+using namespace farbound;
+using detail::GemmOutput;
+using testing::random_tensor;
+
+namespace {
+// C (+)= A B by the definition, in double.
+void reference_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const detail::StridedMatrix<float>& A,
+                    const float* B, std::int64_t ldb, double* C, bool accumulate) {
+  for (std::int64_t m = 0; m < M; ++m)
+    for (std::int64_t n = 0; n < N; ++n) {
+      double s = 0;
+      for (std::int64_t k = 0; k < K; ++k) s += double(A.data[m * A.row_stride + k * A.col_stride]) * B[k * ldb + n];
+      C[m * N + n] = (accumulate ? C[m * N + n] : 0.0) + s;
+    }
+}
+}  // namespace
+
+TEST_CASE("gemm matches the definition on every tile and tail shape", "[gemm]") {
+  // Sizes around the register tile (6 rows, 4 x 16 columns on AVX-512) and the narrower tails.
+  std::uint32_t salt = 0;
+  for (std::int64_t M : {1, 2, 5, 6, 7, 13})
+    for (std::int64_t N : {1, 3, 4, 8, 15, 16, 17, 25, 63, 64, 65, 100, 150})
+      for (std::int64_t K : {0, 1, 7, 25}) {
+        for (bool transposed : {false, true}) {
+          for (bool accumulate : {false, true}) {
+            const auto a = random_tensor<float>({std::max<std::int64_t>(1, M * K)}, ++salt);
+            const auto b = random_tensor<float>({std::max<std::int64_t>(1, K * (N + 3))}, ++salt);
+            auto c = random_tensor<float>({M, N + 2}, ++salt);  // ldc = N + 2: padding left untouched
+            const detail::StridedMatrix<float> A =
+                transposed ? detail::StridedMatrix<float>{a.data(), 1, M} : detail::StridedMatrix<float>{a.data(), K, 1};
+            std::vector<double> expected(std::size_t(M * N));
+            for (std::int64_t m = 0; m < M; ++m)
+              for (std::int64_t n = 0; n < N; ++n) expected[std::size_t(m * N + n)] = c[m * (N + 2) + n];
+            const float pad = c[N];
+            reference_gemm(M, N, K, A, b.data(), N + 3, expected.data(), accumulate);
+            detail::gemm<float>(M, N, K, A, b.data(), N + 3, c.data(), N + 2,
+                                accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
+            INFO("M " << M << " N " << N << " K " << K << " transposed " << transposed << " accumulate " << accumulate);
+            for (std::int64_t m = 0; m < M; ++m)
+              for (std::int64_t n = 0; n < N; ++n)
+                REQUIRE(c[m * (N + 2) + n] == Approx(expected[std::size_t(m * N + n)]).margin(1e-5));
+            CHECK(c[N] == pad);
+          }
+        }
+      }
+}
+
+TEST_CASE("gemm gives every element the same bits however C is split", "[gemm]") {
+  const std::int64_t M = 37, N = 203, K = 150;
+  const auto a = random_tensor<float>({M, K}, 1);
+  const auto b = random_tensor<float>({K, N}, 2);
+  Tensor<float> whole({M, N}), pieces({M, N});
+  detail::gemm<float>(M, N, K, {a.data(), K, 1}, b.data(), N, whole.data(), N, GemmOutput::overwrite);
+  // Uneven row and column pieces put elements into other tiles and tails.
+  const std::int64_t row_cuts[] = {0, 5, 11, 37}, col_cuts[] = {0, 3, 70, 91, 203};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j) {
+      const std::int64_t m = row_cuts[i], n = col_cuts[j];
+      detail::gemm<float>(row_cuts[i + 1] - m, col_cuts[j + 1] - n, K, {a.data() + m * K, K, 1}, b.data() + n, N,
+                          pieces.data() + m * N + n, N, GemmOutput::overwrite);
+    }
+  CHECK(testing::bitwise_equal(whole, pieces));
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    Tensor<float> parallel({M, N});
+    detail::parallel_gemm<float>(M, N, K, {a.data(), K, 1}, b.data(), N, parallel.data(), N, GemmOutput::overwrite);
+    CHECK(testing::bitwise_equal(whole, parallel));
+  }
+}

@@ -1,0 +1,137 @@
+#include "farbound/nn/pool.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "support/gradcheck.hpp"
+#include "support/layer_checks.hpp"
+
+using namespace farbound;
+using testing::random_tensor;
+using testing::tensor_of;
+
+namespace {
+const auto plane4x4 = std::vector<double>{1, 5, 2, 0,  //
+                                          3, 4, 8, 8,  //
+                                          -1, -2, 0, 7, //
+                                          -3, -4, 6, 1};
+}
+
+TEST_CASE("MaxPool2d forward and backward match a hand computation", "[pool]") {
+  MaxPool2d<double> pool(2);
+  const auto x = tensor_of<double>({1, 1, 4, 4}, plane4x4);
+  Tensor<double> y, dx;
+  pool.forward(x.view(), y);
+  REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(y[0] == 5);
+  CHECK(y[1] == 8);
+  CHECK(y[2] == -1);
+  CHECK(y[3] == 7);
+  const auto g = tensor_of<double>({1, 1, 2, 2}, {10, 20, 30, 40});
+  pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+  // Each gradient goes to its window's maximum; of the tied 8s the first one gets it.
+  const double expected[16] = {0, 10, 0, 0, 0, 0, 20, 0, 30, 0, 0, 40, 0, 0, 0, 0};
+  for (int i = 0; i < 16; ++i) CHECK(dx[i] == expected[i]);
+
+  // Overlapping windows (kernel 3, stride 1) add up at a shared maximum.
+  MaxPool2d<double> overlap(3, 1);
+  overlap.forward(x.view(), y);
+  REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(y[0] == 8);
+  CHECK(y[3] == 8);
+  overlap.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+  CHECK(dx[6] == 10 + 20 + 30 + 40);  // x[1,2] = 8 is the first maximum of all four windows
+}
+
+TEST_CASE("MaxPool2d propagates NaN", "[pool]") {
+  MaxPool2d<float> pool(2);
+  auto x = tensor_of<float>({1, 1, 2, 2}, {1, 2, 3, 4});
+  x[1] = std::numeric_limits<float>::quiet_NaN();
+  Tensor<float> y;
+  pool.forward(x.view(), y);
+  CHECK(std::isnan(y[0]));
+}
+
+TEST_CASE("AvgPool2d and GlobalAvgPool2d match a hand computation", "[pool]") {
+  const auto x = tensor_of<double>({1, 1, 4, 4}, plane4x4);
+  AvgPool2d<double> pool(2);
+  Tensor<double> y, dx;
+  pool.forward(x.view(), y);
+  REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(y[0] == Approx(13.0 / 4));
+  CHECK(y[1] == Approx(18.0 / 4));
+  CHECK(y[2] == Approx(-10.0 / 4));
+  CHECK(y[3] == Approx(14.0 / 4));
+  const auto g = tensor_of<double>({1, 1, 2, 2}, {4, 8, 12, 16});
+  pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+  CHECK(dx[0] == 1);
+  CHECK(dx[7] == 2);
+  CHECK(dx[12] == 3);
+  CHECK(dx[15] == 4);
+
+  GlobalAvgPool2d<double> global;
+  const auto x2 = tensor_of<double>({1, 2, 1, 3}, {1, 2, 3, -3, 0, 6});
+  global.forward(x2.view(), y);
+  REQUIRE(y.shape() == Shape{1, 2});
+  CHECK(y[0] == 2);
+  CHECK(y[1] == 1);
+  const auto g2 = tensor_of<double>({1, 2}, {3, 6});
+  global.backward(x2.view(), y.view(), g2.view(), &dx, ParamGrads::accumulate);
+  REQUIRE(dx.shape() == x2.shape());
+  CHECK(dx[0] == 1);
+  CHECK(dx[5] == 2);
+}
+
+TEST_CASE("Pooling layers pass gradient checks", "[pool]") {
+  struct Case {
+    std::int64_t kernel, stride;
+    Shape input;
+  };
+  std::uint32_t salt = 0;
+  for (const Case& c : {Case{1, 1, {1, 1, 1, 1}}, Case{2, 2, {1, 1, 4, 4}}, Case{2, 2, {2, 3, 5, 7}},
+                        Case{3, 2, {1, 2, 7, 7}}, Case{2, 1, {2, 1, 3, 4}}, Case{3, 3, {3, 2, 6, 5}}}) {
+    MaxPool2d<double> max_pool(c.kernel, c.stride);
+    AvgPool2d<double> avg_pool(c.kernel, c.stride);
+    auto x = random_tensor<double>(c.input, ++salt);
+    INFO("kernel " << c.kernel << " stride " << c.stride << " input " << c.input.to_string());
+    CHECK(testing::gradcheck(max_pool, x) < 1e-6);
+    CHECK(testing::gradcheck(avg_pool, x) < 1e-6);
+  }
+  GlobalAvgPool2d<double> global;
+  for (Shape s : {Shape{1, 1, 1, 1}, Shape{2, 3, 5, 4}}) {
+    auto x = random_tensor<double>(s, ++salt);
+    CHECK(testing::gradcheck(global, x) < 1e-6);
+  }
+}
+
+TEST_CASE("Pooling layers reject bad arguments and shapes with messages naming them", "[pool]") {
+  using testing::require_error;
+  require_error<argument_error>([] { MaxPool2d<float>(2, -1); }, "MaxPool2d: stride must be >= 1, got -1");
+  require_error<argument_error>([] { AvgPool2d<float>(0); }, "AvgPool2d: kernel size must be >= 1, got 0");
+  MaxPool2d<float> max_pool(3);
+  AvgPool2d<float> avg_pool(2);
+  GlobalAvgPool2d<float> global;
+  Tensor<float> y;
+  require_error<shape_error>([&] { max_pool.forward(Tensor<float>({1, 1, 2, 5}).view(), y); }, "[1, 1, 2, 5]");
+  require_error<shape_error>([&] { avg_pool.forward(Tensor<float>({4, 4}).view(), y); }, "[4, 4]");
+  require_error<shape_error>([&] { avg_pool.forward(Tensor<float>({0, 1, 4, 4}).view(), y); }, "[0, 1, 4, 4]");
+  require_error<shape_error>([&] { global.forward(Tensor<float>({2, 3, 0, 4}).view(), y); }, "[2, 3, 0, 4]");
+  const Tensor<float> x({1, 2, 4, 4}, 1.0f);
+  avg_pool.forward(x.view(), y);
+  Tensor<float> dx;
+  require_error<shape_error>(
+      [&] { avg_pool.backward(x.view(), y.view(), Tensor<float>({1, 2, 4, 4}).view(), &dx, ParamGrads::accumulate); },
+      "[1, 2, 2, 2]");
+}
+
+TEST_CASE("Pooling layers give the same bits on 1 and 2 threads", "[pool]") {
+  const auto x = random_tensor<float>({8, 6, 28, 28}, 5);
+  MaxPool2d<float> max_pool(2);
+  AvgPool2d<float> avg_pool(3, 2);
+  GlobalAvgPool2d<float> global;
+  testing::require_thread_invariant(max_pool, x);
+  testing::require_thread_invariant(avg_pool, x);
+  testing::require_thread_invariant(global, x);
+}
