@@ -16,6 +16,7 @@
 #include "farbound/data/split.hpp"
 #include "farbound/data/toy.hpp"
 #include "farbound/data/transforms.hpp"
+#include "farbound/io/npy.hpp"
 #include "farbound/io/safetensors.hpp"
 #include "farbound/nn/activation.hpp"
 #include "farbound/nn/conv2d.hpp"
