@@ -1,0 +1,90 @@
+#pragma once
+// Kernels written once over "lanes", run either one element at a time (the scalar
+// reference) or on xsimd batches.
+//
+// A kernel body is a generic callable f(L, c) that processes elements [c, c + L::width) of a
+// row through the lane type L: L::vec is T for ScalarLanes and an xsimd batch for
+// BatchLanes, and L's static functions are the handful of operations the arithmetic
+// operators do not cover. A walker calls f over [0, n):
+//   ScalarBlocks: one element at a time, std::exp: the reference.
+//   SimdBlocks:   whole batches of the widest register, then at most one batch of each
+//                 narrower width the target has (on AVX-512: 16, then 8, then 4 floats),
+//                 then single elements. Short rows, such as 10 logits, still run mostly in
+//                 registers instead of falling entirely into a scalar tail.
+// The order of blocks depends only on n, so every result is deterministic.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+namespace farbound::detail {
+
+template <class T>
+struct ScalarLanes {
+  using value_type = T;
+  using vec = T;
+  static constexpr std::size_t width = 1;
+  static vec load(const T* p) { return *p; }
+  static void store(vec v, T* p) { *p = v; }
+  static vec exp(vec v) { return std::exp(v); }
+  static vec max(vec a, vec b) { return std::max(a, b); }
+  static T sum(vec v) { return v; }
+  static T max_lane(vec v) { return v; }
+};
+
+template <class Batch>
+struct BatchLanes {
+  using value_type = typename Batch::value_type;
+  using vec = Batch;
+  static constexpr std::size_t width = Batch::size;
+  static vec load(const value_type* p) { return Batch::load_unaligned(p); }
+  static void store(vec v, value_type* p) { v.store_unaligned(p); }
+  static vec exp(vec v) { return xsimd::exp(v); }
+  static vec max(vec a, vec b) { return xsimd::max(a, b); }
+  static value_type sum(vec v) { return xsimd::hadd(v); }
+  static value_type max_lane(vec v) {
+    alignas(64) value_type lanes[width];
+    v.store_aligned(lanes);
+    return *std::max_element(lanes, lanes + width);
+  }
+};
+
+struct ScalarBlocks {
+  template <class T, class F>
+  static void for_each(std::size_t n, F&& f) {
+    for (std::size_t c = 0; c < n; ++c) f(ScalarLanes<T>{}, c);
+  }
+};
+
+struct SimdBlocks {
+  template <class T, class F>
+  static void for_each(std::size_t n, F&& f) {
+    using widest = xsimd::batch<T>;
+    std::size_t c = 0;
+    for (; c + widest::size <= n; c += widest::size) f(BatchLanes<widest>{}, c);
+    tail<T, widest::size / 2>(c, n, f);
+  }
+
+ private:
+  // After the widest batches fewer than 2W elements remain at each step, so one batch of
+  // width W at most; widths the target lacks (make_sized_batch_t is void) are skipped.
+  template <class T, std::size_t W, class F>
+  static void tail(std::size_t c, std::size_t n, F& f) {
+    if constexpr (W <= 1) {
+      for (; c < n; ++c) f(ScalarLanes<T>{}, c);
+    } else {
+      using narrower = xsimd::make_sized_batch_t<T, W>;
+      if constexpr (!std::is_void_v<narrower>) {
+        if (c + W <= n) {
+          f(BatchLanes<narrower>{}, c);
+          c += W;
+        }
+      }
+      tail<T, W / 2>(c, n, f);
+    }
+  }
+};
+
+}  // namespace farbound::detail

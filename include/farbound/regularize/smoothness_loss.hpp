@@ -1,0 +1,172 @@
+#pragma once
+// The perturbed-neighbour smoothness loss of the data-sparsity framework (PAPERS.md §1),
+// forward and backward in one call.
+//
+// Anchors i = 1..B with logits z_i, each with K neighbours whose logits are z_ik and whose
+// inputs lie at squared distance r_ik = ||x_ik - x_i||^2; p = softmax(z), C classes:
+//   GR_i = 1/(K*C) * sum_k sum_c (p_ic - p_ikc)^2 / r_ik
+//   L    = (1/B) * sum_i [ m_i * CE(z_i, y_i) + lambda * GR_i ],   m_i = [y_i >= 0]
+// With B = 1 this is the reference's CE + lambda * GRLoss. The noise is a constant: no
+// gradient flows through r. Both the anchors and the neighbours receive dL/dz, so one
+// backward pass through the network trains on both.
+//
+// Layout: the neighbours of anchor i are rows i*K .. i*K + K - 1 of the neighbour logits.
+// All inputs are views, so the anchors and neighbours may be two slices of one
+// [B + B*K, C] logits tensor from a single forward pass, and the gradients two slices of
+// its [B + B*K, C] gradient:
+//   smoothness_loss(logits.slice(0, B), logits.slice(B, B * K), r, labels, lambda,
+//                   grad.slice(0, B), grad.slice(B, B * K));
+//
+// Work is split over anchors in chunks fixed by the shapes, whose partial sums are added in
+// chunk order, so the result is the same on any thread count. Nothing is allocated.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <type_traits>
+
+#include "farbound/core/error.hpp"
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/tensor.hpp"
+#include "farbound/regularize/detail/smoothness_kernel.hpp"
+
+namespace farbound {
+
+template <class T>
+struct SmoothnessLossValue {
+  T cross_entropy;  // (1/B) * sum_i m_i * CE_i
+  T smoothness;     // (1/B) * sum_i GR_i, not multiplied by lambda (so it can be logged at lambda = 0)
+  T total;          // cross_entropy + lambda * smoothness: the loss whose gradient is written
+};
+
+namespace detail {
+
+inline bool ranges_overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) {
+  const auto a0 = reinterpret_cast<std::uintptr_t>(a), b0 = reinterpret_cast<std::uintptr_t>(b);
+  return a_bytes > 0 && b_bytes > 0 && a0 < b0 + b_bytes && b0 < a0 + a_bytes;
+}
+
+template <class T>
+void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
+                                TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
+                                TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
+  const std::string where = "smoothness_loss: ";
+  const std::string anchors = "anchor logits " + anchor_logits.shape().to_string();
+  const std::string neighbours = "neighbour logits " + neighbour_logits.shape().to_string();
+  if (anchor_logits.rank() != 2 || anchor_logits.size(0) < 1 || anchor_logits.size(1) < 1)
+    throw shape_error(where + anchors + " must be [B, C] with B >= 1 and C >= 1");
+  const std::int64_t B = anchor_logits.size(0), C = anchor_logits.size(1);
+  if (neighbour_logits.rank() != 2 || neighbour_logits.size(1) != C || neighbour_logits.size(0) % B != 0)
+    throw shape_error(where + neighbours + " must be [B*K, C] for " + anchors);
+  if (r.rank() != 1 || r.size(0) != neighbour_logits.size(0))
+    throw shape_error(where + "squared distances r " + r.shape().to_string() + " must hold one value per row of " +
+                      neighbours);
+  if (std::int64_t(labels.size()) != B)
+    throw shape_error(where + "labels [" + std::to_string(labels.size()) + "] must hold one label per row of " + anchors);
+  if (!(anchor_grad.shape() == anchor_logits.shape()))
+    throw shape_error(where + "anchor gradient " + anchor_grad.shape().to_string() + " must have the shape of " + anchors);
+  if (!(neighbour_grad.shape() == neighbour_logits.shape()))
+    throw shape_error(where + "neighbour gradient " + neighbour_grad.shape().to_string() + " must have the shape of " +
+                      neighbours);
+  if (!std::isfinite(lambda) || lambda < 0)
+    throw argument_error(where + "lambda must be finite and >= 0, got " + std::to_string(lambda));
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] < -1 || labels[i] >= C)
+      throw argument_error(where + "label " + std::to_string(labels[i]) + " of anchor " + std::to_string(i) +
+                           " is outside [-1, " + std::to_string(C) + ")");
+  for (std::int64_t j = 0; j < r.numel(); ++j) {
+    if (!std::isfinite(r[j]))
+      throw numeric_error(where + "squared distance r[" + std::to_string(j) + "] is not finite (" + std::to_string(r[j]) + ")");
+    if (r[j] <= 0)
+      throw argument_error(where + "squared distance r[" + std::to_string(j) + "] = " + std::to_string(r[j]) +
+                           " must be > 0 (a neighbour equal to its anchor)");
+  }
+  // The kernel parks softmax values in the gradient rows, so they must not share memory
+  // with any input or with each other.
+  const auto bytes = [](auto v) { return std::size_t(v.numel()) * sizeof(T); };
+  for (auto out : {anchor_grad, neighbour_grad})
+    for (TensorView<const T> in : {anchor_logits, neighbour_logits, r})
+      if (ranges_overlap(out.data(), bytes(out), in.data(), bytes(in)))
+        throw argument_error(where + "a gradient output overlaps an input");
+  if (ranges_overlap(anchor_grad.data(), bytes(anchor_grad), neighbour_grad.data(), bytes(neighbour_grad)))
+    throw argument_error(where + "the anchor and neighbour gradients overlap");
+}
+
+// The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).
+template <class Blocks, class T>
+SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
+                                            TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
+                                            TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
+  check_smoothness_arguments(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad, neighbour_grad);
+  const std::int64_t B = anchor_logits.size(0), C = anchor_logits.size(1), K = neighbour_logits.size(0) / B;
+  const T ce_weight = T(1) / T(B);
+  const T gr_weight = K > 0 ? T(2) * lambda / (T(B) * T(K) * T(C)) : T(0);
+
+  // Chunks of whole anchors, fixed by the shapes alone: at most max_chunks of them, each
+  // with at least min_chunk_logits logits so that small batches (a few microseconds of
+  // work) do not pay for waking threads. Each chunk sums its anchors in order (in double,
+  // for the logged values), then the chunks are summed in order.
+  constexpr std::int64_t max_chunks = 64, min_chunk_logits = std::int64_t(1) << 14;
+  const std::int64_t chunk =
+      std::max((B + max_chunks - 1) / max_chunks, (min_chunk_logits + (K + 1) * C - 1) / ((K + 1) * C));
+  std::array<double, max_chunks> ce_part{}, gr_part{};
+  parallel_chunks(B, chunk, [&](std::int64_t begin, std::int64_t end) {
+    double ce = 0, gr = 0;
+    for (std::int64_t i = begin; i < end; ++i) {
+      const auto terms = smoothness_anchor<Blocks>(
+          anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K, std::size_t(K),
+          std::size_t(C), labels[std::size_t(i)], labels[std::size_t(i)] >= 0 ? ce_weight : T(0), gr_weight,
+          anchor_grad.data() + i * C, neighbour_grad.data() + i * K * C);
+      ce += terms.cross_entropy;
+      gr += terms.smoothness;
+    }
+    ce_part[std::size_t(begin / chunk)] = ce;
+    gr_part[std::size_t(begin / chunk)] = gr;
+  });
+  double ce = 0, gr = 0;
+  for (std::int64_t c = 0; c < chunk_count(B, chunk); ++c) {
+    ce += ce_part[std::size_t(c)];
+    gr += gr_part[std::size_t(c)];
+  }
+  ce /= double(B);
+  gr /= double(B);
+  const double total = ce + double(lambda) * gr;
+  if (!std::isfinite(total) || !std::isfinite(T(total)))
+    throw numeric_error("smoothness_loss: the loss is not finite (cross-entropy " + std::to_string(ce) + ", smoothness " +
+                        std::to_string(gr) + ", lambda " + std::to_string(lambda) +
+                        "): a logit is NaN or Inf, or lambda / r overflows " + (sizeof(T) == 4 ? "float" : "double"));
+  return {T(ce), T(gr), T(total)};
+}
+
+}  // namespace detail
+
+// Computes the loss and writes dL/dz into anchor_grad [B, C] and neighbour_grad [B*K, C]
+// (views of the caller's memory, e.g. slices of one gradient tensor). Throws shape_error
+// for inconsistent shapes, argument_error for a label outside [-1, C), r <= 0, lambda < 0
+// or outputs that overlap inputs, numeric_error for a non-finite r or loss (after which the
+// gradients are unspecified).
+template <class T>
+SmoothnessLossValue<T> smoothness_loss(std::type_identity_t<TensorView<const T>> anchor_logits,
+                                       std::type_identity_t<TensorView<const T>> neighbour_logits,
+                                       std::type_identity_t<TensorView<const T>> r, std::span<const std::int32_t> labels,
+                                       std::type_identity_t<T> lambda, TensorView<T> anchor_grad,
+                                       TensorView<T> neighbour_grad) {
+  return detail::smoothness_loss_with<detail::SimdBlocks, T>(anchor_logits, neighbour_logits, r, labels, lambda,
+                                                             anchor_grad, neighbour_grad);
+}
+
+// The same, resizing the caller's gradient tensors to the logits' shapes (no allocation
+// once they are large enough).
+template <class T>
+SmoothnessLossValue<T> smoothness_loss(std::type_identity_t<TensorView<const T>> anchor_logits,
+                                       std::type_identity_t<TensorView<const T>> neighbour_logits,
+                                       std::type_identity_t<TensorView<const T>> r, std::span<const std::int32_t> labels,
+                                       std::type_identity_t<T> lambda, Tensor<T>& anchor_grad, Tensor<T>& neighbour_grad) {
+  anchor_grad.resize(anchor_logits.shape());
+  neighbour_grad.resize(neighbour_logits.shape());
+  return smoothness_loss<T>(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad.view(), neighbour_grad.view());
+}
+
+}  // namespace farbound

@@ -1,0 +1,358 @@
+#include "farbound/regularize/smoothness_loss.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/random.hpp"
+
+using namespace farbound;
+
+namespace {
+
+// One batch: anchors [B, C], neighbours [B*K, C], r [B*K], labels [B].
+template <class T>
+struct Problem {
+  std::int64_t B, K, C;
+  Tensor<T> anchors, neighbours, r;
+  std::vector<std::int32_t> labels;
+};
+
+struct ProblemSpec {
+  std::int64_t B = 3, K = 2, C = 10;
+  double logit_scale = 3;   // logits uniform in [-scale, scale]
+  double r_min = 0.01, r_max = 1;  // r log-uniform in [r_min, r_max]
+  std::uint32_t salt = 0;
+};
+
+// Reproducible random problem; every third anchor is unlabelled.
+template <class T>
+Problem<T> make_problem(const ProblemSpec& s) {
+  Problem<T> p{s.B, s.K, s.C, Tensor<T>({s.B, s.C}), Tensor<T>({s.B * s.K, s.C}), Tensor<T>({s.B * s.K}), {}};
+  std::vector<double> u(std::size_t(s.B * (s.K + 1) * s.C + s.B * s.K + s.B));
+  RandomStream(2024, Purpose::user, s.salt, std::uint32_t(s.B * 100 + s.K * 10 + s.C)).uniform(std::span<double>(u));
+  std::size_t n = 0;
+  for (auto& z : p.anchors.span()) z = T(s.logit_scale * (2 * u[n++] - 1));
+  for (auto& z : p.neighbours.span()) z = T(s.logit_scale * (2 * u[n++] - 1));
+  for (auto& r : p.r.span()) r = T(s.r_min * std::pow(s.r_max / s.r_min, u[n++]));
+  for (std::int64_t i = 0; i < s.B; ++i) {
+    const auto y = std::int32_t(u[n++] * double(s.C));
+    p.labels.push_back(i % 3 == 2 ? -1 : y);
+  }
+  return p;
+}
+
+template <class T>
+struct Result {
+  SmoothnessLossValue<T> value;
+  Tensor<T> anchor_grad, neighbour_grad;
+};
+
+template <class Blocks, class T>
+Result<T> run(const Problem<T>& p, T lambda) {
+  Result<T> out{{}, Tensor<T>(p.anchors.shape()), Tensor<T>(p.neighbours.shape())};
+  out.value = detail::smoothness_loss_with<Blocks, T>(p.anchors.view(), p.neighbours.view(), p.r.view(), p.labels, lambda,
+                                                      out.anchor_grad.view(), out.neighbour_grad.view());
+  return out;
+}
+
+// The loss written out directly from its definition, in long double.
+template <class T>
+long double direct_loss(const Problem<T>& p, double lambda) {
+  const auto softmax = [&](const T* z) {
+    std::vector<long double> e(std::size_t(p.C));
+    const long double m = *std::max_element(z, z + p.C);
+    long double s = 0;
+    for (std::int64_t c = 0; c < p.C; ++c) s += e[std::size_t(c)] = std::exp((long double)z[c] - m);
+    for (auto& v : e) v /= s;
+    return e;
+  };
+  long double total = 0;
+  for (std::int64_t i = 0; i < p.B; ++i) {
+    const auto pi = softmax(p.anchors.data() + i * p.C);
+    if (p.labels[std::size_t(i)] >= 0) total += -std::log(pi[std::size_t(p.labels[std::size_t(i)])]);
+    long double gr = 0;
+    for (std::int64_t k = 0; k < p.K; ++k) {
+      const auto q = softmax(p.neighbours.data() + (i * p.K + k) * p.C);
+      for (std::int64_t c = 0; c < p.C; ++c) {
+        const long double d = pi[std::size_t(c)] - q[std::size_t(c)];
+        gr += d * d / (long double)p.r[i * p.K + k];
+      }
+    }
+    if (p.K > 0) total += lambda * gr / (long double)(p.K * p.C);
+  }
+  return total / (long double)p.B;
+}
+
+// max_i |a_i - b_i| / max_i |b_i|: the relative error of a gradient as a whole. (Entries
+// far below the largest one are ill-conditioned where the softmax saturates: their own
+// relative error says nothing about the implementation.)
+template <class T>
+double normwise_error(TensorView<const T> a, TensorView<const T> b) {
+  double scale = 0, diff = 0;
+  for (std::int64_t i = 0; i < b.numel(); ++i) {
+    scale = std::max(scale, std::abs(double(b[i])));
+    diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+double relative(double a, double b) { return std::abs(a - b) / std::max({std::abs(a), std::abs(b), 1e-300}); }
+
+// Central differences of the total loss with respect to every logit, in double.
+Tensor<double> numeric_gradient(Problem<double>& p, Tensor<double>& logits, double lambda, double h) {
+  Tensor<double> g(logits.shape());
+  for (std::int64_t j = 0; j < logits.numel(); ++j) {
+    const double saved = logits[j];
+    logits[j] = saved + h;
+    const double up = run<detail::ScalarBlocks>(p, lambda).value.total;
+    logits[j] = saved - h;
+    const double down = run<detail::ScalarBlocks>(p, lambda).value.total;
+    logits[j] = saved;
+    g[j] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+void check_against_finite_differences(const ProblemSpec& spec, double lambda, double tolerance) {
+  auto p = make_problem<double>(spec);
+  const auto analytic = run<detail::SimdBlocks>(p, lambda);
+  const double h = 1e-5 * std::max(1.0, spec.logit_scale);
+  const auto da = numeric_gradient(p, p.anchors, lambda, h);
+  const auto dn = numeric_gradient(p, p.neighbours, lambda, h);
+  INFO("B " << spec.B << " K " << spec.K << " C " << spec.C << " scale " << spec.logit_scale << " r_min " << spec.r_min);
+  CHECK(normwise_error<double>(analytic.anchor_grad.view(), da.view()) < tolerance);
+  CHECK(normwise_error<double>(analytic.neighbour_grad.view(), dn.view()) < tolerance);
+  CHECK(relative(analytic.value.total, double(direct_loss(p, lambda))) < 1e-13);
+}
+
+}  // namespace
+
+TEST_CASE("Smoothness loss gradients match central finite differences", "[smoothness]") {
+  for (std::int64_t B : {1, 3, 17})
+    for (std::int64_t K : {1, 2, 8})
+      for (std::int64_t C : {2, 10}) check_against_finite_differences({B, K, C, 3.0, 0.01, 1.0, 1}, 2.5, 1e-7);
+}
+
+TEST_CASE("Smoothness loss gradients match finite differences for tiny r and a large lambda", "[smoothness]") {
+  for (std::int64_t K : {1, 8}) check_against_finite_differences({3, K, 10, 2.0, 1e-9, 1e-6, 2}, 1e4, 1e-7);
+}
+
+TEST_CASE("Smoothness loss gradients match finite differences for a nearly saturated softmax", "[smoothness]") {
+  for (std::int64_t K : {1, 2}) check_against_finite_differences({3, K, 10, 20.0, 0.01, 1.0, 3}, 10.0, 1e-7);
+}
+
+TEST_CASE("Smoothness loss at B = 1 equals the reference's CE + lambda * GRLoss", "[smoothness]") {
+  // The reference: GRLoss = mse_loss(repeat(p) / ||x - x_k||, q / ||x - x_k||), the mean
+  // over K*C elements, and CE = cross_entropy(z, y); loss = CE + lambda * GRLoss.
+  for (std::int64_t K : {1, 2, 8})
+    for (std::int64_t C : {2, 10}) {
+      auto p = make_problem<double>({1, K, C, 4.0, 1e-4, 1.0, 4});
+      p.labels[0] = std::int32_t(C - 1);
+      const double lambda = 1e4;
+      std::vector<double> prob(static_cast<std::size_t>(C)), q(static_cast<std::size_t>(C));
+      const auto softmax = [&](const double* z, std::vector<double>& out) {
+        double s = 0;
+        for (std::int64_t c = 0; c < C; ++c) s += out[std::size_t(c)] = std::exp(z[c]);
+        for (auto& v : out) v /= s;
+      };
+      softmax(p.anchors.data(), prob);
+      double mse = 0;
+      for (std::int64_t k = 0; k < K; ++k) {
+        softmax(p.neighbours.data() + k * C, q);
+        const double denom = std::sqrt(p.r[k]);
+        for (std::int64_t c = 0; c < C; ++c) {
+          const double d = prob[std::size_t(c)] / denom - q[std::size_t(c)] / denom;
+          mse += d * d;
+        }
+      }
+      mse /= double(K * C);
+      const double ce = -std::log(prob[std::size_t(C - 1)]);
+      const auto got = run<detail::SimdBlocks>(p, lambda);
+      CHECK(relative(got.value.cross_entropy, ce) < 1e-13);
+      CHECK(relative(got.value.smoothness, mse) < 1e-13);
+      CHECK(relative(got.value.total, ce + lambda * mse) < 1e-13);
+    }
+}
+
+TEST_CASE("Scalar and SIMD kernels agree in float and double", "[smoothness]") {
+  struct Case {
+    double scale, r_min, r_max;
+  };
+  // Ordinary logits, saturated softmax, logits of +-1e3, tiny r.
+  const Case cases[] = {{3.0, 0.01, 1.0}, {40.0, 0.01, 1.0}, {1e3, 0.01, 1.0}, {3.0, 1e-7, 1e-5}};
+  for (const auto& cs : cases)
+    for (std::int64_t B : {1, 3, 17})
+      for (std::int64_t K : {1, 2, 8})
+        for (std::int64_t C : {2, 10, 37}) {  // 37 fills every lane width with a tail
+          const ProblemSpec spec{B, K, C, cs.scale, cs.r_min, cs.r_max, 5};
+          INFO("B " << B << " K " << K << " C " << C << " scale " << cs.scale << " r_min " << cs.r_min);
+          {
+            const auto p = make_problem<float>(spec);
+            const auto s = run<detail::ScalarBlocks>(p, 7.0f), v = run<detail::SimdBlocks>(p, 7.0f);
+            CHECK(normwise_error<float>(v.anchor_grad.view(), s.anchor_grad.view()) < 1e-5);
+            CHECK(normwise_error<float>(v.neighbour_grad.view(), s.neighbour_grad.view()) < 1e-5);
+            CHECK(relative(v.value.total, s.value.total) < 1e-5);
+            CHECK(relative(v.value.smoothness, s.value.smoothness) < 1e-5);
+          }
+          {
+            const auto p = make_problem<double>(spec);
+            const auto s = run<detail::ScalarBlocks>(p, 7.0), v = run<detail::SimdBlocks>(p, 7.0);
+            CHECK(normwise_error<double>(v.anchor_grad.view(), s.anchor_grad.view()) < 1e-12);
+            CHECK(normwise_error<double>(v.neighbour_grad.view(), s.neighbour_grad.view()) < 1e-12);
+            CHECK(relative(v.value.total, s.value.total) < 1e-12);
+            CHECK(relative(v.value.smoothness, s.value.smoothness) < 1e-12);
+          }
+        }
+}
+
+TEST_CASE("Logits of +-1e3 give a finite loss and gradient", "[smoothness]") {
+  auto p = make_problem<float>({17, 8, 10, 1e3, 0.01, 1.0, 6});
+  const auto got = run<detail::SimdBlocks>(p, 1e4f);
+  CHECK(std::isfinite(got.value.total));
+  CHECK(got.value.cross_entropy > 0);
+  for (float g : got.anchor_grad.span()) REQUIRE(std::isfinite(g));
+  for (float g : got.neighbour_grad.span()) REQUIRE(std::isfinite(g));
+  auto d = make_problem<double>({17, 8, 10, 1e3, 0.01, 1.0, 6});
+  CHECK(relative(got.value.total, double(direct_loss(d, 1e4))) < 1e-5);
+}
+
+TEST_CASE("Unlabelled anchors contribute no cross-entropy", "[smoothness]") {
+  auto p = make_problem<double>({5, 2, 10, 3.0, 0.01, 1.0, 7});
+  std::vector<std::int32_t> labelled = {3, 0, 9, 1, 4};
+  p.labels.assign(5, -1);
+  const auto unl = run<detail::SimdBlocks>(p, 3.0);
+  CHECK(unl.value.cross_entropy == 0.0);
+  CHECK(relative(unl.value.total, 3.0 * unl.value.smoothness) < 1e-15);
+  p.labels = labelled;
+  const auto lab = run<detail::SimdBlocks>(p, 3.0);
+  CHECK(lab.value.smoothness == unl.value.smoothness);
+  // The labels change only the anchors' gradient, by (1/B) * (softmax(z) - e_y).
+  for (std::int64_t j = 0; j < p.neighbours.numel(); ++j) REQUIRE(lab.neighbour_grad[j] == unl.neighbour_grad[j]);
+  for (std::int64_t i = 0; i < 5; ++i) {
+    const double* z = p.anchors.data() + i * 10;
+    double s = 0;
+    for (int c = 0; c < 10; ++c) s += std::exp(z[c]);
+    for (int c = 0; c < 10; ++c) {
+      const double ce_grad = (std::exp(z[c]) / s - (c == labelled[std::size_t(i)] ? 1.0 : 0.0)) / 5;
+      CHECK(lab.anchor_grad[i * 10 + c] - unl.anchor_grad[i * 10 + c] == Approx(ce_grad).margin(1e-14));
+    }
+  }
+  // lambda = 0 and no labels: nothing to learn.
+  p.labels.assign(5, -1);
+  const auto none = run<detail::SimdBlocks>(p, 0.0);
+  CHECK(none.value.total == 0.0);
+  for (double g : none.anchor_grad.span()) REQUIRE(g == 0.0);
+  for (double g : none.neighbour_grad.span()) REQUIRE(g == 0.0);
+}
+
+TEST_CASE("K = 0 leaves plain cross-entropy", "[smoothness]") {
+  auto p = make_problem<double>({4, 0, 10, 3.0, 0.01, 1.0, 8});
+  p.labels = {1, 2, 3, 4};
+  const auto got = run<detail::SimdBlocks>(p, 5.0);
+  CHECK(got.value.smoothness == 0.0);
+  CHECK(relative(got.value.total, double(direct_loss(p, 5.0))) < 1e-14);
+}
+
+TEST_CASE("Results do not depend on the thread count", "[smoothness]") {
+  const int saved = max_threads();
+  for (std::int64_t B : {17, 3000}) {  // one chunk of anchors; several
+    const auto p = make_problem<float>({B, 2, 10, 3.0, 0.01, 1.0, 9});
+    set_threads(1);
+    const auto one = run<detail::SimdBlocks>(p, 100.0f);
+    set_threads(2);
+    const auto two = run<detail::SimdBlocks>(p, 100.0f);
+    CHECK(one.value.total == two.value.total);
+    CHECK(one.value.cross_entropy == two.value.cross_entropy);
+    CHECK(one.value.smoothness == two.value.smoothness);
+    CHECK(std::equal(one.anchor_grad.span().begin(), one.anchor_grad.span().end(), two.anchor_grad.span().begin()));
+    CHECK(std::equal(one.neighbour_grad.span().begin(), one.neighbour_grad.span().end(), two.neighbour_grad.span().begin()));
+  }
+  set_threads(saved);
+}
+
+TEST_CASE("Anchors and neighbours may be slices of one logits tensor", "[smoothness]") {
+  const std::int64_t B = 3, K = 2, C = 10;
+  const auto p = make_problem<float>({B, K, C, 3.0, 0.01, 1.0, 10});
+  Tensor<float> logits({B + B * K, C}), grad({B + B * K, C});
+  std::copy_n(p.anchors.data(), B * C, logits.data());
+  std::copy_n(p.neighbours.data(), B * K * C, logits.data() + B * C);
+  const auto value = smoothness_loss(logits.view().slice(0, B), logits.view().slice(B, B * K), p.r, p.labels, 4.0f,
+                                     grad.slice(0, B), grad.slice(B, B * K));
+  const auto separate = run<detail::SimdBlocks>(p, 4.0f);
+  CHECK(value.total == separate.value.total);
+  CHECK(std::equal(separate.anchor_grad.span().begin(), separate.anchor_grad.span().end(), grad.data()));
+  CHECK(std::equal(separate.neighbour_grad.span().begin(), separate.neighbour_grad.span().end(), grad.data() + B * C));
+}
+
+TEST_CASE("The tensor overload resizes the gradients once and then reuses them", "[smoothness]") {
+  const auto p = make_problem<double>({3, 2, 10, 3.0, 0.01, 1.0, 11});
+  Tensor<double> ga, gn;
+  const auto first = smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 2.0, ga, gn);
+  CHECK(ga.shape() == p.anchors.shape());
+  CHECK(gn.shape() == p.neighbours.shape());
+  const double* a = ga.data();
+  const double* n = gn.data();
+  const auto second = smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 2.0, ga, gn);
+  CHECK(ga.data() == a);
+  CHECK(gn.data() == n);
+  CHECK(first.total == second.total);
+  const auto reference = run<detail::SimdBlocks>(p, 2.0);
+  CHECK(std::equal(ga.span().begin(), ga.span().end(), reference.anchor_grad.span().begin()));
+}
+
+TEST_CASE("Bad inputs give clear errors", "[smoothness][errors]") {
+  auto p = make_problem<double>({3, 2, 10, 3.0, 0.01, 1.0, 12});
+  Tensor<double> ga({3, 10}), gn({6, 10});
+  auto call = [&](TensorView<const double> a, TensorView<const double> n, TensorView<const double> r,
+                  std::span<const std::int32_t> labels, double lambda) {
+    Tensor<double> ga2, gn2;
+    return smoothness_loss(a, n, r, labels, lambda, ga2, gn2);
+  };
+  SECTION("shapes") {
+    Tensor<double> n7({7, 10}), n9({6, 9}), r5({5}), a3d({3, 10, 1});
+    CHECK_THROWS_WITH(call(p.anchors, n7, p.r, p.labels, 1.0), Catch::Contains("[3, 10]") && Catch::Contains("[7, 10]"));
+    CHECK_THROWS_AS(call(p.anchors, n7, p.r, p.labels, 1.0), shape_error);
+    CHECK_THROWS_WITH(call(p.anchors, n9, p.r, p.labels, 1.0), Catch::Contains("[3, 10]") && Catch::Contains("[6, 9]"));
+    CHECK_THROWS_WITH(call(p.anchors, p.neighbours, r5, p.labels, 1.0), Catch::Contains("[5]") && Catch::Contains("[6, 10]"));
+    CHECK_THROWS_AS(call(a3d, p.neighbours, p.r, p.labels, 1.0), shape_error);
+    std::vector<std::int32_t> two = {0, 1};
+    CHECK_THROWS_WITH(call(p.anchors, p.neighbours, p.r, two, 1.0), Catch::Contains("[2]") && Catch::Contains("[3, 10]"));
+    CHECK_THROWS_AS(call(p.anchors.view().slice(0, 0), p.neighbours, p.r, p.labels, 1.0), shape_error);
+    Tensor<double> wrong({3, 9});
+    CHECK_THROWS_WITH(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0, wrong.view(), gn.view()),
+                      Catch::Contains("[3, 9]") && Catch::Contains("[3, 10]"));
+  }
+  SECTION("arguments") {
+    p.r[4] = 0.0;
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, 1.0), argument_error);
+    p.r[4] = -1e-3;
+    CHECK_THROWS_WITH(call(p.anchors, p.neighbours, p.r, p.labels, 1.0), Catch::Contains("r[4]"));
+    p.r[4] = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, 1.0), numeric_error);
+    p.r[4] = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, 1.0), numeric_error);
+    p.r[4] = 0.5;
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, -1.0), argument_error);
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, std::numeric_limits<double>::infinity()), argument_error);
+    std::vector<std::int32_t> bad = {0, 10, 1};
+    CHECK_THROWS_WITH(call(p.anchors, p.neighbours, p.r, bad, 1.0), Catch::Contains("label 10"));
+    bad = {0, -2, 1};
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, bad, 1.0), argument_error);
+    // Gradients written over the logits.
+    CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0, p.anchors.view(), gn.view()),
+                    argument_error);
+  }
+  SECTION("non-finite logits") {
+    p.neighbours[7] = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, 1.0), numeric_error);
+    p.neighbours[7] = 0;
+    p.anchors[3] = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, 1.0), numeric_error);
+  }
+}
