@@ -5,6 +5,7 @@
 // so backward can run the same range in reverse. Starting or stopping at any layer is what
 // feature-space noise injection and feature maps (g1 of Wang et al.) need.
 // The input passed to forward must stay alive until the matching backward.
+// backward_range runs any range backward that ran forward, e.g. [L, end) then [0, L).
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -61,7 +62,8 @@ class Sequential {
     last = check_range(first, last, "forward");
     run_first_ = first;
     run_last_ = last;
-    input_ = in;
+    range_inputs_.resize(layers_.size() + 1);
+    range_inputs_[first] = in;
     TensorView<const T> x = in;
     for (std::size_t i = first; i < last; ++i) {
       layers_[i]->forward(x, outputs_[i]);
@@ -75,13 +77,25 @@ class Sequential {
   // empty view.
   TensorView<const T> backward(TensorView<const T> grad_out, InputGrad input_grad = InputGrad::skip,
                                ParamGrads param_grads = ParamGrads::accumulate) {
-    if (run_first_ == run_last_) return input_grad == InputGrad::compute ? grad_out : TensorView<const T>{};
-    require_same_shape(grad_out.shape(), outputs_[run_last_ - 1].shape(), "Sequential::backward (grad_out vs output)");
+    return backward_range(grad_out, run_first_, run_last_, input_grad, param_grads);
+  }
+
+  // Back-propagates through layers [first, last), which must have run forward since the
+  // last change of their inputs, as one forward(in, first, last) or as consecutive ranges
+  // (e.g. [0, L) then [L, end) when noise is added to the features between the two).
+  TensorView<const T> backward_range(TensorView<const T> grad_out, std::size_t first, std::size_t last,
+                                     InputGrad input_grad = InputGrad::skip,
+                                     ParamGrads param_grads = ParamGrads::accumulate) {
+    last = check_range(first, last, "backward_range");
+    if (first == last) return input_grad == InputGrad::compute ? grad_out : TensorView<const T>{};
+    if (range_inputs_.size() <= first)
+      throw argument_error("Sequential::backward_range: layer " + std::to_string(first) + " has not run forward");
+    require_same_shape(grad_out.shape(), outputs_[last - 1].shape(), "Sequential::backward (grad_out vs output)");
     TensorView<const T> g = grad_out;
-    int buffer = 0;
-    for (std::size_t i = run_last_; i-- > run_first_;) {
-      const TensorView<const T> in = i == run_first_ ? input_ : outputs_[i - 1].view();
-      const bool need_grad_in = i > run_first_ || input_grad == InputGrad::compute;
+    int buffer = first_buffer_for(g);
+    for (std::size_t i = last; i-- > first;) {
+      const TensorView<const T> in = i == first ? range_inputs_[first] : outputs_[i - 1].view();
+      const bool need_grad_in = i > first || input_grad == InputGrad::compute;
       Tensor<T>* grad_in = need_grad_in ? &grad_buffers_[buffer] : nullptr;
       layers_[i]->backward(in, outputs_[i].view(), g, grad_in, param_grads);
       if (!need_grad_in) return {};
@@ -133,10 +147,16 @@ class Sequential {
     return last;
   }
 
+  // The ping-pong buffer to write first: not the one grad_out lives in (a gradient that
+  // backward_range returned may be passed back in for the next range).
+  int first_buffer_for(TensorView<const T> grad_out) const {
+    return grad_out.data() != nullptr && grad_out.data() == grad_buffers_[0].data() ? 1 : 0;
+  }
+
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   std::vector<Tensor<T>> outputs_;  // outputs_[i]: output of layer i in the last forward
   Tensor<T> grad_buffers_[2];       // ping-pong buffers for input gradients
-  TensorView<const T> input_;
+  std::vector<TensorView<const T>> range_inputs_;  // range_inputs_[i]: input of the range that started at layer i
   std::size_t run_first_ = 0, run_last_ = 0;
   bool training_ = true;
 };

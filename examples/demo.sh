@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The farbound demo on a fresh Debian 12 machine: installs missing packages, builds Release,
+# then trains LeNet on Fashion-MNIST twice -- plain cross-entropy and the data-sparsity
+# framework -- and prints their test accuracy.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build/release"
+out="${FARBOUND_DEMO_OUT:-$root/build/demo}"
+threads=$(nproc)
+
+"$root/tools/install-deps.sh"
+"$root/tools/configure.sh" "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "$threads" --target farbound-train
+mkdir -p "$out"
+
+common=(--dataset fashion-mnist --model lenet --activation relu --num-epochs 4 --batch-size 64 --lr 1e-3
+        --threads "$threads" --seed 27432)
+
+echo "== Baseline: LeNet (ReLU), cross-entropy only"
+"$build/examples/farbound-train" "${common[@]}" --out "$out/baseline.safetensors" --log "$out/baseline.jsonl"
+
+echo
+echo "== Data-sparsity framework: unlabelled cloud + neighbours + smoothness loss"
+"$build/examples/farbound-train" "${common[@]}" --grad-reg-lambda 1e4 --num-unlabeled-per-labeled 1 \
+  --unlabeled-noise-std 0.05 --num-neighbor-per-anchor 1 --neighbor-noise-std 0.005 \
+  --out "$out/gr.safetensors" --log "$out/gr.jsonl"
