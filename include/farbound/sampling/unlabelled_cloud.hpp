@@ -14,7 +14,7 @@
 // Two ways to supply the source points:
 //   gather_anchors(epoch, ids, labelled, labelled_labels, anchors, labels)
 //       reads x_j from the whole labelled set [N, ...] (float data in memory);
-//   sources(ids, indices); load those items; make_anchors(epoch, ids, sources, anchors, labels)
+//   sources(ids, indices); load those items; make_anchors(epoch, ids, sources, anchors)
 //       takes the rows sources[b] = x_{source(ids[b])} already gathered (e.g. by an
 //       ImageBatcher that augments item j the same way whichever anchor needs it), and may
 //       work in place.
@@ -74,20 +74,15 @@ class UnlabelledCloud {
     for (std::size_t b = 0; b < ids.size(); ++b) out[b] = source(ids[b]);
   }
 
-  // anchors[b] = anchor ids[b] made from sources[b] = x_{source(ids[b])}; labels holds the
-  // sources' labels on entry and the anchors' labels on return. sources may be anchors
-  // itself (in place), or else must not overlap it.
+  // anchors[b] = anchor ids[b] made from sources[b] = x_{source(ids[b])} (labels: label()).
+  // sources may be anchors itself (in place), or else must not overlap it.
   template <class T>
     requires Perturbation<P, T>
   void make_anchors(std::uint32_t epoch, std::span<const std::uint32_t> ids, std::type_identity_t<TensorView<const T>> sources,
-                    TensorView<T> anchors, std::span<int> labels) const {
+                    TensorView<T> anchors) const {
     require_rows(ids, sources, "make_anchors: sources");
     require_rows(ids, anchors, "make_anchors: anchors");
     require_same_shape(sources.shape(), anchors.shape(), "UnlabelledCloud::make_anchors: sources and anchors");
-    if (labels.size() != ids.size())
-      throw shape_error("UnlabelledCloud::make_anchors: " + std::to_string(labels.size()) + " labels for " +
-                        std::to_string(ids.size()) + " ids");
-    for (std::size_t b = 0; b < ids.size(); ++b) labels[b] = label(ids[b], labels[b]);
     build(epoch, ids, anchors, [&](std::int64_t b) { return sources.data() + b * sources.shape().item_numel(); });
   }
 
