@@ -1,0 +1,133 @@
+#include "farbound/train/trainer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "farbound/data/toy.hpp"
+#include "farbound/nn/zoo.hpp"
+
+using namespace farbound;
+
+namespace {
+
+// A 2-16-2 tanh MLP for the plane: the coordinates are Normalize's two "channels".
+Sequential<double> toy_model(std::uint64_t seed) {
+  const ModelSpec spec{.arch = "mlp", .activation = "tanh", .in_channels = 2, .image_size = 1, .num_classes = 2,
+                       .hidden = {16}, .mean = {0.0, 0.0}, .stddev = {1.0, 1.0}};
+  return build_model<double>(spec, seed);
+}
+
+TrainConfig gr_config() {
+  TrainConfig c;
+  c.grad_reg_lambda = 1.0;
+  c.num_unlabeled_per_labeled = 1;
+  c.unlabeled_noise_std = 0.5;
+  c.num_neighbor_per_anchor = 2;
+  c.neighbor_noise_std = 0.05;
+  c.num_epochs = 4;
+  c.batch_size = 16;
+  c.lr = 1e-2;
+  c.seed = 5;
+  return c;
+}
+
+std::vector<double> flat_parameters(Sequential<double>& m) {
+  std::vector<double> v;
+  for (auto* p : m.parameters()) v.insert(v.end(), p->value.span().begin(), p->value.span().end());
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("the trainer learns a toy set with the smoothness loss", "[trainer]") {
+  const auto data = two_clusters<double>(200, 1);
+  auto model = toy_model(3);
+  Trainer<double> trainer(model, gr_config(), plain_source<double>(data));
+  EpochStats last;
+  while (!trainer.finished()) last = trainer.run_epoch();
+  CHECK(last.train_accuracy > 0.95);
+  CHECK(last.regulariser > 0);
+  CHECK(std::isfinite(last.loss));
+  CHECK(evaluate(model, plain_source<double>(data)).accuracy > 0.95);
+  CHECK(last.anchors == 400);  // N labelled + N unlabelled
+}
+
+TEST_CASE("a resumed run continues bitwise as the uninterrupted one", "[trainer][checkpoint]") {
+  const auto data = two_clusters<double>(64, 2);
+  const auto path = std::filesystem::temp_directory_path() / "farbound_test_resume.safetensors";
+  for (const bool adversarial : {false, true}) {
+    TrainConfig cfg = gr_config();
+    cfg.adversarial = adversarial;
+    cfg.optimizer = adversarial ? "sgd" : "adam";
+    auto straight = toy_model(9);
+    Trainer<double> a(straight, cfg, plain_source<double>(data));
+    while (!a.finished()) a.run_epoch();
+
+    auto first = toy_model(9);
+    Trainer<double> b(first, cfg, plain_source<double>(data));
+    b.run_epoch();
+    b.run_epoch();
+    b.save_checkpoint(path);
+
+    auto resumed = toy_model(123);  // other weights: the checkpoint must overwrite them
+    Trainer<double> c(resumed, cfg, plain_source<double>(data));
+    c.load_checkpoint(path);
+    CHECK(c.epoch() == 2);
+    while (!c.finished()) c.run_epoch();
+    CHECK(flat_parameters(resumed) == flat_parameters(straight));
+  }
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("training gives the same model on 1 and 2 threads", "[trainer][determinism]") {
+  const auto data = two_clusters<double>(64, 4);
+  std::vector<double> params[2];
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    auto model = toy_model(1);
+    TrainConfig cfg = gr_config();
+    cfg.num_epochs = 2;
+    Trainer<double> t(model, cfg, plain_source<double>(data));
+    while (!t.finished()) t.run_epoch();
+    params[threads - 1] = flat_parameters(model);
+  }
+  CHECK(params[0] == params[1]);
+}
+
+TEST_CASE("Jacobian, FGSM and noise-injection variants train and keep train mode", "[trainer]") {
+  const auto data = two_clusters<double>(64, 6);
+  for (int variant = 0; variant < 3; ++variant) {
+    TrainConfig cfg = gr_config();
+    cfg.num_epochs = 2;
+    if (variant == 0) cfg.jacobian = true;
+    if (variant == 1) cfg.adversarial = true;
+    if (variant == 2) cfg.inject_noise = 2;  // after Normalize and Flatten
+    auto model = toy_model(2);
+    Trainer<double> t(model, cfg, plain_source<double>(data));
+    const EpochStats s = t.run_epoch();
+    CHECK(std::isfinite(s.loss));
+    CHECK(s.regulariser > 0);
+    CHECK(model.training());
+  }
+}
+
+TEST_CASE("bad configurations and diverged losses are reported", "[trainer][errors]") {
+  const auto data = two_clusters<double>(32, 7);
+  auto model = toy_model(1);
+  TrainConfig cfg = gr_config();
+  cfg.inject_noise = 99;
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data)), Catch::Contains("inject_noise layer 99"));
+  cfg = gr_config();
+  cfg.neighbor_noise_std = -1;
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data)), Catch::Contains("neighbor_noise_std"));
+  cfg = gr_config();
+  cfg.batch_size = 1000;
+  CHECK_THROWS_AS(Trainer<double>(model, cfg, plain_source<double>(data)), argument_error);
+
+  Trainer<double> t(model, gr_config(), plain_source<double>(data));
+  model.parameters()[0]->value[0] = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(t.run_epoch(), numeric_error);
+}
