@@ -1,5 +1,11 @@
 #pragma once
 // Umbrella header: everything farbound offers on the CPU. Every header also compiles alone.
+#include "farbound/attack/bounds.hpp"
+#include "farbound/attack/deepfool.hpp"
+#include "farbound/attack/eval_mode.hpp"
+#include "farbound/attack/fgsm.hpp"
+#include "farbound/attack/norm.hpp"
+#include "farbound/attack/pgd.hpp"
 #include "farbound/core/config.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"

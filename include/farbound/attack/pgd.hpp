@@ -1,0 +1,220 @@
+#pragma once
+// Projected gradient descent on the cross-entropy (Madry et al. 2018), in L-inf or L2, with
+// Foolbox's conventions: inputs in the model's units inside Bounds, epsilon in those units,
+// the true labels, the model in eval mode.
+//
+// For an item x0 with label y and loss L(x) = CE(f(x), y), starting from x^0:
+//   L-inf:  x^{s+1} = clip_bounds( clip_[x0-eps, x0+eps]( x^s + a * sign(grad L(x^s)) ) )
+//   L2:     x' = x^s + a * g / ||g||_2,  g = grad L(x^s)  (no move where g = 0)
+//           x^{s+1} = clip_bounds( x0 + (x' - x0) * min(1, eps / ||x' - x0||_2) )
+// with the step a = rel_stepsize * eps (default 2.5 / steps, so that a walk of `steps` steps
+// can cross the ball and come back, as Madry et al. chose). Clipping to the bounds after the
+// projection never leaves the ball: x0 is inside the bounds, so clipping only shortens every
+// coordinate of x - x0.
+// The random start draws x^0 uniformly from the ball: uniform in [-eps, eps]^D for L-inf;
+// for L2 a direction z / ||z|| with z ~ N(0, I) and a radius eps * u^(1/D), u ~ U[0, 1), whose
+// density grows as r^(D-1), as the volume does. The numbers come from
+// RandomStream(seed, Purpose::attack, restart, item index), so they do not depend on the
+// batch size, the thread count or which other items are attacked.
+//
+// Restarts: restart r > 0 attacks again, from a new random start, only the items that every
+// earlier restart failed to fool. An item keeps the first iterate that fools the model, or else
+// the one of highest loss.
+//
+// The data go through the model in batches of batch_size items (the layers parallelise
+// inside); the step and the projection run over the items of a batch in parallel.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "farbound/attack/bounds.hpp"
+#include "farbound/attack/detail/batches.hpp"
+#include "farbound/attack/eval_mode.hpp"
+#include "farbound/attack/norm.hpp"
+#include "farbound/core/error.hpp"
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/random.hpp"
+#include "farbound/core/tensor.hpp"
+#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/nn/loss.hpp"
+#include "farbound/nn/sequential.hpp"
+
+namespace farbound {
+
+struct PgdOptions {
+  Norm norm = Norm::linf;
+  int steps = 40;
+  // Step size as a fraction of epsilon; unset: 2.5 / steps.
+  std::optional<double> rel_stepsize{};
+  bool random_start = true;
+  // Attacks from independent random starts (only with random_start; without it every
+  // restart would repeat the first).
+  int restarts = 1;
+  std::uint64_t seed = 0;
+  Bounds bounds{};
+  std::int64_t batch_size = 256;
+};
+
+template <class T>
+class Pgd {
+ public:
+  explicit Pgd(PgdOptions options = {}) : Pgd(options, "PGD(" + to_string(options.norm) + ")") {}
+  // `name` is what error messages call the attack (FGSM runs as a one-step PGD).
+  Pgd(PgdOptions options, std::string name) : options_(options), name_(std::move(name)) {
+    const std::string& who = name_;
+    if (options_.steps < 1) throw argument_error(who + ": steps must be >= 1, got " + std::to_string(options_.steps));
+    if (options_.restarts < 1)
+      throw argument_error(who + ": restarts must be >= 1, got " + std::to_string(options_.restarts));
+    if (options_.rel_stepsize && (!(*options_.rel_stepsize > 0) || !std::isfinite(*options_.rel_stepsize)))
+      throw argument_error(who + ": rel_stepsize must be positive and finite, got " +
+                           detail::format_number(*options_.rel_stepsize));
+    options_.bounds.validate(who.c_str());
+    detail::require_batch_size(options_.batch_size, who);
+  }
+
+  const PgdOptions& options() const { return options_; }
+  const std::string& name() const { return name_; }
+  double rel_stepsize() const { return options_.rel_stepsize.value_or(2.5 / options_.steps); }
+
+  // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in
+  // the bounds; x_adv (resized to x's shape) must not be x's storage.
+  void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
+    const std::string& who = name_;
+    detail::require_labels(x, labels, who);
+    detail::require_epsilon(eps, who);
+    detail::require_classes(labels, detail::num_classes(model, x, who), who);
+    options_.bounds.require_inside(x, who.c_str());
+    if (x_adv.data() != nullptr && x_adv.data() == x.data())
+      throw argument_error(who + ": x_adv must not share storage with the inputs");
+
+    const EvalMode<T> eval(model);
+    const std::int64_t n = x.size(0);
+    x_adv.resize(x.shape());
+    fooled_.assign(std::size_t(n), 0);
+    losses_.assign(std::size_t(n), -std::numeric_limits<double>::infinity());
+    const int restarts = options_.random_start ? options_.restarts : 1;
+    for (int r = 0; r < restarts; ++r) {
+      active_.clear();
+      for (std::int64_t i = 0; i < n; ++i)
+        if (!fooled_[std::size_t(i)]) active_.push_back(i);
+      for (std::size_t first = 0; first < active_.size(); first += std::size_t(options_.batch_size)) {
+        const std::size_t count = std::min(active_.size() - first, std::size_t(options_.batch_size));
+        attack_batch(model, x, labels, eps, std::span<const std::int64_t>(active_).subspan(first, count),
+                     std::uint32_t(r), x_adv);
+      }
+    }
+  }
+
+  // Per item of the last run: 1 where the model's prediction on x_adv differs from the label.
+  std::span<const std::uint8_t> fooled() const { return fooled_; }
+  // Per item of the last run: the cross-entropy at x_adv.
+  std::span<const double> losses() const { return losses_; }
+
+ private:
+  void attack_batch(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,
+                    std::span<const std::int64_t> items, std::uint32_t restart, Tensor<T>& x_adv) {
+    const std::int64_t b = std::int64_t(items.size()), d = x.shape().item_numel();
+    detail::gather_items(x, items, x0_);
+    batch_labels_.resize(items.size());
+    for (std::size_t k = 0; k < items.size(); ++k) batch_labels_[k] = labels[std::size_t(items[k])];
+    xa_.resize(x0_.shape());
+
+    if (options_.random_start) {
+      parallel_for(b, [&](std::int64_t k) {
+        random_start(x0_.data() + k * d, xa_.data() + k * d, d, eps, restart, items[std::size_t(k)]);
+      });
+    } else {
+      std::memcpy(xa_.data(), x0_.data(), std::size_t(b * d) * sizeof(T));
+    }
+
+    const T step = T(rel_stepsize() * eps);
+    for (int s = 0; s < options_.steps; ++s) {
+      const TensorView<const T> logits = model.forward(xa_.view());
+      cross_entropy<T>(logits, batch_labels_, grad_logits_);
+      const TensorView<const T> g = model.backward(grad_logits_.view(), InputGrad::compute, ParamGrads::skip);
+      parallel_for(b, [&](std::int64_t k) {
+        step_item(x0_.data() + k * d, g.data() + k * d, xa_.data() + k * d, d, eps, step);
+      });
+    }
+
+    const TensorView<const T> logits = model.forward(xa_.view());
+    log_softmax<T>(logits, log_probs_);
+    const std::int64_t c = logits.size(1);
+    for (std::int64_t k = 0; k < b; ++k) {
+      const auto i = std::size_t(items[std::size_t(k)]);
+      const int y = batch_labels_[std::size_t(k)];
+      const double loss = -double(log_probs_[k * c + y]);
+      const bool fool = detail::argmax(logits.data() + k * c, c) != y;
+      if (fool || loss > losses_[i] || restart == 0) {
+        std::memcpy(x_adv.data() + std::int64_t(i) * d, xa_.data() + k * d, std::size_t(d) * sizeof(T));
+        losses_[i] = loss;
+        fooled_[i] = fool;
+      }
+    }
+  }
+
+  // xa = a uniform draw from the eps-ball around x0, clipped to the bounds.
+  void random_start(const T* x0, T* xa, std::int64_t d, double eps, std::uint32_t restart, std::int64_t item) const {
+    const RandomStream stream(options_.seed, Purpose::attack, restart, std::uint32_t(item));
+    const auto row = std::span<T>(xa, std::size_t(d));
+    if (options_.norm == Norm::linf) {
+      stream.uniform(row);
+      for (std::int64_t j = 0; j < d; ++j) xa[j] = x0[j] + T(eps) * (T(2) * xa[j] - T(1));
+    } else {
+      stream.normal(row);
+      double u = 0;
+      RandomStream(options_.seed, Purpose::attack, restart, std::uint32_t(item), 1).uniform(std::span<double>(&u, 1));
+      const double zn = detail::norm_of(xa, d, Norm::l2);
+      const T scale = zn > 0 ? T(eps * std::pow(u, 1.0 / double(d)) / zn) : T(0);
+      for (std::int64_t j = 0; j < d; ++j) xa[j] = x0[j] + scale * xa[j];
+    }
+    clip_to_bounds(xa, d);
+  }
+
+  // One ascent step from xa along g, projected onto the ball around x0 and into the bounds.
+  void step_item(const T* x0, const T* g, T* xa, std::int64_t d, double eps, T step) const {
+    const T lo = T(options_.bounds.lower), hi = T(options_.bounds.upper);
+    if (options_.norm == Norm::linf) {
+      const T e = T(eps);
+      for (std::int64_t j = 0; j < d; ++j) {
+        const T sign = T((g[j] > T(0)) - (g[j] < T(0)));
+        const T v = std::clamp(xa[j] + step * sign, x0[j] - e, x0[j] + e);
+        xa[j] = std::clamp(v, lo, hi);
+      }
+      return;
+    }
+    const double gn = detail::norm_of(g, d, Norm::l2);
+    if (gn > 0) {
+      const T scale = T(double(step) / gn);
+      for (std::int64_t j = 0; j < d; ++j) xa[j] += scale * g[j];
+    }
+    const double dn = detail::distance(xa, x0, d, Norm::l2);
+    if (dn > eps) {
+      const T factor = T(eps / dn);
+      for (std::int64_t j = 0; j < d; ++j) xa[j] = x0[j] + (xa[j] - x0[j]) * factor;
+    }
+    clip_to_bounds(xa, d);
+  }
+
+  void clip_to_bounds(T* xa, std::int64_t d) const {
+    const T lo = T(options_.bounds.lower), hi = T(options_.bounds.upper);
+    for (std::int64_t j = 0; j < d; ++j) xa[j] = std::clamp(xa[j], lo, hi);
+  }
+
+  PgdOptions options_;
+  std::string name_;
+  Tensor<T> x0_, xa_, grad_logits_, log_probs_;
+  std::vector<int> batch_labels_;
+  std::vector<std::int64_t> active_;
+  std::vector<std::uint8_t> fooled_;
+  std::vector<double> losses_;
+};
+
+}  // namespace farbound
