@@ -123,7 +123,7 @@ inline NpyPreamble parse_npy_preamble(std::span<const std::byte> first, std::uin
   constexpr std::string_view magic = "\x93NUMPY";
   const std::size_t n = std::min(first.size(), magic.size());
   // memcmp first: fuzzers see through it to the expected bytes.
-  if (std::memcmp(first.data(), magic.data(), n) != 0) {
+  if (n > 0 && std::memcmp(first.data(), magic.data(), n) != 0) {
     std::size_t i = 0;
     while (static_cast<char>(first[i]) == magic[i]) ++i;
     npy_fail(name, i, "not an .npy file: wrong magic string");
