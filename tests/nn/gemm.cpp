@@ -75,3 +75,42 @@ TEST_CASE("gemm gives every element the same bits however C is split", "[gemm]")
     CHECK(testing::bitwise_equal(whole, parallel));
   }
 }
+
+TEST_CASE("gemm_nt matches the definition on every tile and tail shape", "[gemm]") {
+  std::uint32_t salt = 1000;
+  for (std::int64_t M : {1, 3, 4, 6, 9})
+    for (std::int64_t N : {1, 2, 4, 5, 25})
+      for (std::int64_t K : {0, 1, 15, 16, 17, 100, 784})
+        for (bool accumulate : {false, true}) {
+          const std::int64_t lda = K + 1, ldb = K + 2, ldc = N + 1;
+          const auto a = random_tensor<float>({M, lda}, ++salt);
+          const auto b = random_tensor<float>({N, ldb}, ++salt);
+          auto c = random_tensor<float>({M, ldc}, ++salt);
+          const Tensor<float> c0 = c.clone();
+          detail::gemm_nt<float>(M, N, K, a.data(), lda, b.data(), ldb, c.data(), ldc,
+                                 accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
+          INFO("M " << M << " N " << N << " K " << K << " accumulate " << accumulate);
+          for (std::int64_t m = 0; m < M; ++m) {
+            for (std::int64_t n = 0; n < N; ++n) {
+              double s = accumulate ? c0[m * ldc + n] : 0.0;
+              for (std::int64_t k = 0; k < K; ++k) s += double(a[m * lda + k]) * b[n * ldb + k];
+              REQUIRE(c[m * ldc + n] == Approx(s).margin(1e-4));
+            }
+            CHECK(c[m * ldc + N] == c0[m * ldc + N]);  // padding untouched
+          }
+        }
+}
+
+TEST_CASE("gemm_nt gives every element the same bits wherever it sits in a tile", "[gemm]") {
+  const std::int64_t M = 11, N = 13, K = 100;
+  const auto a = random_tensor<float>({M, K}, 1);
+  const auto b = random_tensor<float>({N, K}, 2);
+  Tensor<float> whole({M, N}), shifted({M, N});
+  detail::gemm_nt<float>(M, N, K, a.data(), K, b.data(), K, whole.data(), N, GemmOutput::overwrite);
+  // Row 0 and column 0 alone, then the rest: every other element lands in another tile position.
+  detail::gemm_nt<float>(1, N, K, a.data(), K, b.data(), K, shifted.data(), N, GemmOutput::overwrite);
+  detail::gemm_nt<float>(M - 1, 1, K, a.data() + K, K, b.data(), K, shifted.data() + N, N, GemmOutput::overwrite);
+  detail::gemm_nt<float>(M - 1, N - 1, K, a.data() + K, K, b.data() + K, K, shifted.data() + N + 1, N,
+                         GemmOutput::overwrite);
+  CHECK(testing::bitwise_equal(whole, shifted));
+}

@@ -4,17 +4,16 @@
 // x is [N, C, H, W], W is [O, C, k, k], b is [O], y is [N, O, P, Q] with
 //   P = (H + 2*pad - k) / s + 1,  Q = (W + 2*pad - k) / s + 1
 //   y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] x[n, c, p*s - pad + i, q*s - pad + j]
-// Per item, with col = im2col(x[n]) ([C*k*k, P*Q], see detail/im2col.hpp), its transpose
-// row = im2row(x[n]) and g = dL/dy[n] as an [O, P*Q] matrix:
-//   y[n]     = b 1^T + W col          forward
-//   dL/dW   += g row                  weight gradient   ([O, P*Q] [P*Q, C*k*k])
+// Per item, with col = im2col(x[n]) ([C*k*k, P*Q], see detail/im2col.hpp) and
+// g = dL/dy[n] as an [O, P*Q] matrix:
+//   y[n]     = b 1^T + W col          forward                 (gemm)
+//   dL/dW   += g col^T                weight gradient         (gemm_nt: both contiguous along P*Q)
 //   dL/db   += g 1                    bias gradient
-//   dL/dx[n] = col2im(W^T g)          input gradient (skipped when not asked for)
-// Every product is detail::gemm with a row-major right-hand side, which is why the weight
-// gradient reads im2row rather than im2col. Items run in parallel, each thread on its own
-// buffers. Parameter gradients are summed per fixed chunk of items into a partial buffer,
-// and the partials are added in chunk order: the chunks depend only on the batch size, so
-// the sums do not depend on the thread count.
+//   dL/dx[n] = col2im(W^T g)          input gradient (gemm; skipped when not asked for)
+// Items run in parallel, each thread on its own column buffers. Parameter gradients are
+// summed per fixed chunk of items into a partial buffer, and the partials are added in
+// chunk order: the chunks depend only on the batch size, so the sums do not depend on the
+// thread count.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -23,6 +22,7 @@
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/shape.hpp"
+#include "farbound/core/simd.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/detail/thread_slots.hpp"
 #include "farbound/nn/detail/gemm.hpp"
@@ -57,7 +57,9 @@ class Conv2d final : public Layer<T> {
            std::to_string(window_.padding) + ")";
   }
 
-  Shape output_shape(const Shape& input) const override { return window_.output_shape(input, in_, out_, describe()); }
+  Shape output_shape(const Shape& input) const override {
+    return window_.output_shape(input, in_, out_, [this] { return describe(); });
+  }
 
   void forward(TensorView<const T> in, Tensor<T>& out) override {
     out.resize(output_shape(in.shape()));
@@ -88,30 +90,27 @@ class Conv2d final : public Layer<T> {
     const std::int64_t chunk = params ? gradient_chunk(N, partial_size) : 1;
     const std::int64_t chunks = chunk_count(N, chunk);
     const detail::ThreadSlots slots;
-    columns_.resize({slots.count(), R * PQ});  // im2row for dL/dW, then W^T g for dL/dx
+    columns_.resize({slots.count(), 2 * R * PQ});  // im2col, then W^T g
     if (params) partials_.resize({chunks, partial_size});
     if (grad_in) grad_in->resize(in.shape());
 
     parallel_for(chunks, [&](std::int64_t c) {
-      T* buffer = columns_.data() + slots.index() * R * PQ;
+      T* col = columns_.data() + slots.index() * 2 * R * PQ;
+      T* col_grad = col + R * PQ;
       T* partial = params ? partials_.data() + c * partial_size : nullptr;
       if (params) std::fill_n(partial, partial_size, T(0));
       for (std::int64_t n = c * chunk; n < std::min(N, (c + 1) * chunk); ++n) {
         const T* gy = grad_out.data() + n * O * PQ;
         if (params) {
-          detail::im2row(g, in.data() + n * g.item_numel(), buffer);
-          detail::gemm<T>(O, R, PQ, {gy, PQ, 1}, buffer, R, partial, R, detail::GemmOutput::accumulate);
-          for (std::int64_t o = 0; o < O; ++o) {
-            T s = 0;
-            for (std::int64_t e = 0; e < PQ; ++e) s += gy[o * PQ + e];
-            partial[O * R + o] += s;
-          }
+          detail::im2col(g, in.data() + n * g.item_numel(), col);
+          detail::gemm_nt<T>(O, R, PQ, gy, PQ, col, PQ, partial, R, detail::GemmOutput::accumulate);
+          for (std::int64_t o = 0; o < O; ++o) partial[O * R + o] += simd::sum(gy + o * PQ, std::size_t(PQ));
         }
         if (grad_in) {
-          detail::gemm<T>(R, PQ, O, {weight.value.data(), 1, R}, gy, PQ, buffer, PQ, detail::GemmOutput::overwrite);
+          detail::gemm<T>(R, PQ, O, {weight.value.data(), 1, R}, gy, PQ, col_grad, PQ, detail::GemmOutput::overwrite);
           T* dx = grad_in->data() + n * g.item_numel();
           std::fill_n(dx, g.item_numel(), T(0));
-          detail::col2im_add(g, buffer, dx);
+          detail::col2im_add(g, col_grad, dx);
         }
       }
     });
@@ -165,7 +164,7 @@ class Conv2d final : public Layer<T> {
 
   detail::WindowGeometry window_;
   std::int64_t in_, out_;
-  Tensor<T> columns_;   // [threads, C*k*k * P*Q]: im2col / im2row / W^T g of a thread's item
+  Tensor<T> columns_;   // [threads, 2 * C*k*k * P*Q]: im2col and W^T g of a thread's item
   Tensor<T> partials_;      // [chunks, O*C*k*k + O]: parameter gradients per chunk of items
 };
 

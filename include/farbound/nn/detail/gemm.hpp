@@ -1,5 +1,6 @@
 #pragma once
-// C = A B (or C += A B): the matrix product under every dense and convolution layer.
+// C = A B (or C += A B): the matrix product under every dense and convolution layer, and
+// gemm_nt for C = A B^T when both operands are contiguous along the summed index.
 //
 //   C[m, n] (+)= sum_k A(m, k) B[k, n]      A: M x K, B: K x N, C: M x N
 //
@@ -120,7 +121,71 @@ void column_tail(std::int64_t n, std::int64_t M, std::int64_t N, std::int64_t K,
   }
 }
 
+// gemm_nt register tile: MR x NR accumulators, each a vector along k, each reduced by one
+// horizontal add at the end. (xsimd 8.1's haddp, which would reduce 16 at once, returns
+// AVX-512 float lanes out of order, so it is not used.)
+template <class T>
+struct NtTile {
+  static constexpr int rows = 4, cols = 4;
+};
+
+template <int MR, int NR, class T>
+void nt_tile(std::int64_t K, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
+             GemmOutput output) {
+  using V = xsimd::batch<T>;
+  constexpr std::int64_t W = V::size;
+  const std::int64_t K_vec = K - K % W;
+  V acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
+  for (std::int64_t k = 0; k < K_vec; k += W) {
+    V bk[NR];
+    for (int j = 0; j < NR; ++j) bk[j] = V::load_unaligned(b + j * ldb + k);
+    for (int i = 0; i < MR; ++i) {
+      const V ai = V::load_unaligned(a + i * lda + k);
+      for (int j = 0; j < NR; ++j) acc[i][j] = xsimd::fma(ai, bk[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      T s = xsimd::hadd(acc[i][j]);
+      for (std::int64_t k = K_vec; k < K; ++k) s = std::fma(a[i * lda + k], b[j * ldb + k], s);
+      T& cij = c[i * ldc + j];
+      cij = output == GemmOutput::accumulate ? cij + s : s;
+    }
+}
+
+// Calls nt_tile<mr, nr> for runtime mr <= MR, nr <= NR.
+template <class T, int MR = NtTile<T>::rows, int NR = NtTile<T>::cols>
+void nt_tile_dispatch(int mr, int nr, std::int64_t K, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c,
+                      std::int64_t ldc, GemmOutput output) {
+  if constexpr (MR > 1) {
+    if (mr < MR) return nt_tile_dispatch<T, MR - 1, NR>(mr, nr, K, a, lda, b, ldb, c, ldc, output);
+  }
+  if constexpr (NR > 1) {
+    if (nr < NR) return nt_tile_dispatch<T, MR, NR - 1>(mr, nr, K, a, lda, b, ldb, c, ldc, output);
+  }
+  nt_tile<MR, NR>(K, a, lda, b, ldb, c, ldc, output);
+}
+
 }  // namespace gemm_impl
+
+// C[m, n] (+)= sum_k A[m, k] B[n, k]: A is [M, K] and B is [N, K], both row-major (leading
+// dimensions lda, ldb), C is [M, N] (ldc). Used where a product's summed index is
+// contiguous in both operands, e.g. the weight gradient g col^T of a convolution. Each
+// element is a vector fma chain over whole vectors of k, one horizontal add, then scalar fmas
+// over the last K mod width terms: its bits depend only on K, not on M, N, the tiling or the
+// thread count. A tile of 4 x 4 accumulators loads 8 vectors per 16 fmas.
+template <class T>
+void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, const T* A, std::int64_t lda, const T* B,
+             std::int64_t ldb, T* C, std::int64_t ldc, GemmOutput output) {
+  using Tile = gemm_impl::NtTile<T>;
+  for (std::int64_t m = 0; m < M; m += Tile::rows)
+    for (std::int64_t n = 0; n < N; n += Tile::cols)
+      gemm_impl::nt_tile_dispatch<T>(int(std::min<std::int64_t>(Tile::rows, M - m)),
+                                     int(std::min<std::int64_t>(Tile::cols, N - n)), K, A + m * lda, lda, B + n * ldb,
+                                     ldb, C + m * ldc + n, ldc, output);
+}
 
 // C[M, N] = A B or C += A B (see the top of this file).
 template <class T>

@@ -6,12 +6,10 @@
 //   col[r, p*Q + q] = x[c, p*s - pad + i, q*s - pad + j]   (0 outside the image)
 // so the convolution is the matrix product  y[o, :] = sum_r W[o, r] col[r, :].
 // col2im adds a column-matrix gradient back onto the image: the transpose of im2col.
-// im2row writes the transpose of the column matrix, row[p*Q + q, r] = col[r, p*Q + q], which
-// makes the weight gradient g row a product with a row-major right-hand side.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 
+#include "farbound/detail/lanes.hpp"
 #include "farbound/nn/detail/window.hpp"
 
 namespace farbound::detail {
@@ -62,8 +60,10 @@ void im2col(const ConvItemGeometry& g, const T* x, T* col) {
       [&](std::int64_t co, std::int64_t xo, WindowGeometry::Range cols) {
         T* dst = col + co;
         std::fill(dst, dst + cols.first, T(0));
-        if (s == 1)
-          std::memcpy(dst + cols.first, x + xo + cols.first, std::size_t(cols.last - cols.first) * sizeof(T));
+        if (s == 1)  // rows are short (28 floats in LeNet): inline vectors, not a memcpy call
+          SimdBlocks::for_each<T>(std::size_t(cols.last - cols.first), [&](auto lanes, std::size_t q) {
+            lanes.store(lanes.load(x + xo + cols.first + std::int64_t(q)), dst + cols.first + std::int64_t(q));
+          });
         else
           for (std::int64_t q = cols.first; q < cols.last; ++q) dst[q] = x[xo + q * s];
         std::fill(dst + cols.last, dst + Q, T(0));
@@ -78,35 +78,15 @@ void col2im_add(const ConvItemGeometry& g, const T* col, T* x) {
   for_each_window_row(
       g,
       [&](std::int64_t co, std::int64_t xo, WindowGeometry::Range cols) {
-        for (std::int64_t q = cols.first; q < cols.last; ++q) x[xo + q * s] += col[co + q];
+        if (s == 1)
+          SimdBlocks::for_each<T>(std::size_t(cols.last - cols.first), [&](auto lanes, std::size_t i) {
+            const std::int64_t q = cols.first + std::int64_t(i);
+            lanes.store(lanes.load(x + xo + q) + lanes.load(col + co + q), x + xo + q);
+          });
+        else
+          for (std::int64_t q = cols.first; q < cols.last; ++q) x[xo + q * s] += col[co + q];
       },
       [](std::int64_t) {});
-}
-
-// row = im2col(x)^T; x is [C, H, W], row is [P*Q, C*k*k].
-template <class T>
-void im2row(const ConvItemGeometry& g, const T* x, T* row) {
-  const WindowGeometry& w = g.window;
-  const std::int64_t k = w.kernel, R = g.col_rows();
-  for (std::int64_t p = 0; p < g.out_height; ++p)
-    for (std::int64_t q = 0; q < g.out_width; ++q) {
-      T* dst = row + (p * g.out_width + q) * R;
-      const std::int64_t h0 = p * w.stride - w.padding, w0 = q * w.stride - w.padding;
-      // Window columns j in [j_first, j_last) are inside the image.
-      const std::int64_t j_first = std::clamp<std::int64_t>(-w0, 0, k), j_last = std::clamp<std::int64_t>(g.width - w0, j_first, k);
-      for (std::int64_t c = 0; c < g.channels; ++c)
-        for (std::int64_t i = 0; i < k; ++i, dst += k) {
-          const std::int64_t h = h0 + i;
-          if (h < 0 || h >= g.height) {
-            std::fill(dst, dst + k, T(0));
-            continue;
-          }
-          const std::int64_t src = (c * g.height + h) * g.width + w0;  // index of x[c, h, w0]
-          std::fill(dst, dst + j_first, T(0));
-          for (std::int64_t j = j_first; j < j_last; ++j) dst[j] = x[src + j];
-          std::fill(dst + j_last, dst + k, T(0));
-        }
-    }
 }
 
 }  // namespace farbound::detail

@@ -30,13 +30,15 @@ struct WindowGeometry {
   }
 
   // [N, channels, out_h, out_w] for an [N, C, H, W] input with C == channels (any C when
-  // channels < 0). Throws shape_error naming the input and the expected shape.
-  Shape output_shape(const Shape& input, std::int64_t channels, std::int64_t out_channels, const std::string& who) const {
-    const std::string expected = "[N >= 1, " + (channels < 0 ? std::string("C") : std::to_string(channels)) +
-                                 ", H, W] with H, W + 2*padding >= kernel " + std::to_string(kernel);
+  // channels < 0). Throws shape_error naming the input and the expected shape; who() names
+  // the layer and is called only then, so the check allocates nothing when it passes.
+  template <class Who>
+  Shape output_shape(const Shape& input, std::int64_t channels, std::int64_t out_channels, Who&& who) const {
     if (input.rank() != 4 || input[0] < 1 || (channels >= 0 && input[1] != channels) || input[1] < 1 ||
         out_extent(input[2]) < 1 || out_extent(input[3]) < 1)
-      throw shape_error(who + ": input " + input.to_string() + " does not match " + expected);
+      throw shape_error(who() + ": input " + input.to_string() + " does not match [N >= 1, " +
+                        (channels < 0 ? std::string("C") : std::to_string(channels)) +
+                        ", H, W] with H, W + 2*padding >= kernel " + std::to_string(kernel));
     return {input[0], out_channels < 0 ? input[1] : out_channels, out_extent(input[2]), out_extent(input[3])};
   }
 

@@ -1,0 +1,211 @@
+// LeNet forward + backward: how fast, next to what the same cores do on a large GEMM.
+//
+// The paper's MNIST model (conv 1->6 k5, sigmoid, max-pool 2, conv 6->16 k5, sigmoid,
+// max-pool 2, dense 400-120-84-10 with sigmoids) on a [64, 1, 32, 32] float batch. One step
+// is zeroing the gradients, the forward pass and the backward pass from a fixed dL/dlogits
+// (the loss itself is ~1 us and not what is measured); the input gradient of the first
+// layer is skipped, as in training.
+//
+// Reported:
+//   - median step time over several runs, and the FLOP rate of the matrix work: conv and
+//     dense layers, 2 flops per multiply-add, counted from the layer shapes (forward, weight
+//     gradient, input gradient where computed). Sigmoid, pooling and im2col are not counted.
+//   - Eigen's sgemm 1024^3 on the same threads in the same run, and the ratio of the two.
+//   - heap allocations: global operator new/delete are replaced in this file (every form,
+//     aligned ones included) and count calls; every step after the first must allocate 0.
+//
+// Usage: lenet_step [threads = 2] [runs = 9] [steps per run = 20]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/random.hpp"
+#include "farbound/nn/activation.hpp"
+#include "farbound/nn/conv2d.hpp"
+#include "farbound/nn/dense.hpp"
+#include "farbound/nn/flatten.hpp"
+#include "farbound/nn/pool.hpp"
+#include "farbound/nn/sequential.hpp"
+
+// ---- Allocation counting: every global allocation function funnels through counted_alloc.
+// GCC cannot see that the replaced operator new below is malloc-based and warns about free.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<long> allocations{0};
+
+void* counted_alloc(std::size_t size, std::size_t alignment) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (size == 0) size = 1;
+  void* p = nullptr;
+  if (alignment <= alignof(std::max_align_t)) p = std::malloc(size);
+  else if (posix_memalign(&p, alignment, size) != 0) p = nullptr;
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (void* p = counted_alloc(n, 0)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  if (void* p = counted_alloc(n, std::size_t(a))) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return counted_alloc(n, std::size_t(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return counted_alloc(n, std::size_t(a));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace {
+using namespace farbound;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string cpu_name() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+Sequential<float> lenet() {
+  Sequential<float> net;
+  net.add<Conv2d<float>>(1, 6, 5);
+  net.add<Sigmoid<float>>();
+  net.add<MaxPool2d<float>>(2);
+  net.add<Conv2d<float>>(6, 16, 5);
+  net.add<Sigmoid<float>>();
+  net.add<MaxPool2d<float>>(2);
+  net.add<Flatten<float>>();
+  net.add<Dense<float>>(400, 120);
+  net.add<Sigmoid<float>>();
+  net.add<Dense<float>>(120, 84);
+  net.add<Sigmoid<float>>();
+  net.add<Dense<float>>(84, 10);
+  return net;
+}
+
+// Flops of one step: 2 per multiply-add of every product in the conv and dense layers.
+double step_flops(Sequential<float>& net, Shape input) {
+  double flops = 0;
+  Shape s = input;
+  for (std::size_t i = 0; i < net.size(); ++i) {
+    const Shape out = net.layer(i).output_shape(s);
+    double macs = 0;  // of one product (forward; the two gradients have the same count)
+    if (auto* conv = dynamic_cast<Conv2d<float>*>(&net.layer(i))) {
+      const double k = double(conv->window().kernel);
+      macs = double(out[0]) * out[1] * out[2] * out[3] * conv->in_channels() * k * k;
+    } else if (auto* dense = dynamic_cast<Dense<float>*>(&net.layer(i))) {
+      macs = double(out[0]) * dense->in_features() * dense->out_features();
+    }
+    const int products = i == 0 ? 2 : 3;  // forward, weight gradient, input gradient (not for layer 0)
+    flops += 2.0 * macs * products;
+    s = out;
+  }
+  return flops;
+}
+
+// Median GFLOP/s of Eigen's C = A B for n x n float matrices (Eigen threads via OpenMP).
+double eigen_sgemm_gflops(int n, int runs) {
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
+  const Matrix a = Matrix::Random(n, n), b = Matrix::Random(n, n);
+  Matrix c(n, n);
+  c.noalias() = a * b;  // warm-up
+  std::vector<double> rates;
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = Clock::now();
+    c.noalias() = a * b;
+    rates.push_back(2.0 * n * n * n / seconds_since(t0) / 1e9);
+  }
+  std::printf("  (checksum %.3f)\n", double(c(n / 2, n / 3)));
+  return median(rates);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int runs = argc > 2 ? std::atoi(argv[2]) : 9;
+  const int steps = argc > 3 ? std::atoi(argv[3]) : 20;
+  if (threads < 1 || runs < 1 || steps < 1) {
+    std::fprintf(stderr, "usage: lenet_step [threads >= 1] [runs >= 1] [steps per run >= 1]\n");
+    return 2;
+  }
+  set_threads(threads);
+  std::printf("LeNet forward+backward, batch 64, float, %d threads on %s\n", threads, cpu_name().c_str());
+
+  const Shape input_shape{64, 1, 32, 32};
+  Sequential<float> net = lenet();
+  net.reset_parameters(27432);
+  Tensor<float> x(input_shape), g({64, 10});
+  RandomStream(1, Purpose::user, 0).uniform(x.span());
+  RandomStream(1, Purpose::user, 1).normal(g.span(), 0.1);
+  const std::vector<Parameter<float>*> params = net.parameters();
+
+  auto step = [&] {
+    for (auto* p : params) p->grad.zero();
+    net.forward(x.view());
+    net.backward(g.view());
+  };
+
+  const long before_first = allocations.load();
+  step();
+  const long first_step_allocations = allocations.load() - before_first;
+
+  std::vector<double> step_ms;
+  step_ms.reserve(std::size_t(runs));  // the driver itself must not allocate while counting
+  const long before = allocations.load();
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = Clock::now();
+    for (int s = 0; s < steps; ++s) step();
+    step_ms.push_back(seconds_since(t0) * 1e3 / steps);
+  }
+  const long steady_allocations = allocations.load() - before;
+
+  const double flops = step_flops(net, input_shape);
+  const double ms = median(step_ms);
+  const double lenet_gflops = flops / (ms * 1e-3) / 1e9;
+  std::printf("  step: median %.3f ms (min %.3f, max %.3f) over %d runs of %d steps\n", ms,
+              *std::min_element(step_ms.begin(), step_ms.end()), *std::max_element(step_ms.begin(), step_ms.end()),
+              runs, steps);
+  std::printf("  matrix work: %.1f MFLOP per step -> %.2f GFLOP/s\n", flops / 1e6, lenet_gflops);
+  std::printf("  heap allocations: %ld in the first step, %ld in the %d steps after it\n", first_step_allocations,
+              steady_allocations, runs * steps);
+
+  const double sgemm_gflops = eigen_sgemm_gflops(1024, runs);
+  std::printf("  Eigen sgemm 1024^3: median %.2f GFLOP/s on %d threads\n", sgemm_gflops, threads);
+  std::printf("  LeNet / sgemm FLOP rate: %.1f%%\n", 100.0 * lenet_gflops / sgemm_gflops);
+  return steady_allocations == 0 ? 0 : 1;
+}
