@@ -140,18 +140,30 @@ struct SoftplusOp {
   }
 };
 
-// Mish (Misra 2019): y = x tanh(softplus(x)).
-// f' = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2), since d softplus/dx = sigmoid(x).
-// For x -> +inf: tanh(sp) = 1, so f' = 1; for x -> -inf: sigmoid(x) = 0 exactly, f' = 0.
+// Mish (Misra 2019): y = x tanh(softplus(x)). With e = e^x and n = e (e + 2) = (1 + e)^2 - 1:
+//   t = tanh(log(1 + e)) = n / (n + 2),   1 - t^2 = 4 (n + 1) / (n + 2)^2
+//   f' = t + x sigmoid(x) (1 - t^2),      sigmoid(x) = e / (1 + e) = d softplus/dx
+// One exponential, and 1 - t^2 without the cancellation of computing it from t. For x < 0,
+// e -> 0 and t ~ e keeps full relative precision. Above x = 20, t = 1 to double precision
+// (1 - t < 2 e^-40), so y = x and f' = 1; clamping e there keeps (n + 2)^2 within float range.
 template <class T>
 struct MishOp {
   using B = simd::batch<T>;
+  static constexpr T linear_above = T(20);
   std::string describe() const { return "Mish"; }
-  B value(B x) const { return x * xsimd::tanh(detail::softplus<T>(x)); }
-  B derivative(B x, B /*y*/) const {
-    const B t = xsimd::tanh(detail::softplus<T>(x));
-    return t + x * detail::sigmoid<T>(x) * (B(T(1)) - t * t);
+  B value(B x) const {
+    const B e = clamped_exp(x), n = e * (e + B(T(2)));
+    return xsimd::select(x > B(linear_above), x, x * n / (n + B(T(2))));
   }
+  B derivative(B x, B /*y*/) const {
+    const B e = clamped_exp(x), n = e * (e + B(T(2))), d = n + B(T(2));
+    const B one_minus_t2 = B(T(4)) * (n + B(T(1))) / (d * d);
+    const B slope = n / d + x * (e / (B(T(1)) + e)) * one_minus_t2;
+    return xsimd::select(x > B(linear_above), B(T(1)), slope);
+  }
+
+ private:
+  static B clamped_exp(B x) { return xsimd::exp(xsimd::min(x, B(linear_above))); }
 };
 
 // The layer: y = f(x) element by element, any shape; no parameters.
