@@ -228,13 +228,14 @@ TEST_CASE("Activations give identical results on 1 and 2 threads", "[activation]
   RandomStream(9, Purpose::user, 2).normal(g.span());
   for (const auto& [name, make] : all_activations<float>()) {
     Tensor<float> y[2], gx[2];
+    const int saved_threads = max_threads();
     for (int threads : {1, 2}) {
       set_threads(threads);
       auto layer = make();
       layer->forward(x.view(), y[threads - 1]);
       layer->backward(x.view(), y[threads - 1].view(), g.view(), &gx[threads - 1], ParamGrads::accumulate);
     }
-    set_threads(2);
+    set_threads(saved_threads);
     INFO(name);
     CHECK(std::memcmp(y[0].data(), y[1].data(), sizeof(float) * std::size_t(s.numel())) == 0);
     CHECK(std::memcmp(gx[0].data(), gx[1].data(), sizeof(float) * std::size_t(s.numel())) == 0);

@@ -134,13 +134,14 @@ TEST_CASE("Dropout gradient matches finite differences with the mask held fixed"
 TEST_CASE("Dropout gives identical masks on 1 and 2 threads", "[dropout][threads]") {
   Tensor<float> x(Shape{5, 3, 61, 67}, 1.0f), g(Shape{5, 3, 61, 67}, 2.0f);
   Tensor<float> y[2], gx[2];
+  const int saved_threads = max_threads();
   for (int threads : {1, 2}) {
     set_threads(threads);
     Dropout<float> d(0.25, 5, 0);
     d.forward(x.view(), y[threads - 1]);
     d.backward(x.view(), y[threads - 1].view(), g.view(), &gx[threads - 1], ParamGrads::accumulate);
   }
-  set_threads(2);
+  set_threads(saved_threads);
   const auto bytes = sizeof(float) * std::size_t(x.numel());
   CHECK(std::memcmp(y[0].data(), y[1].data(), bytes) == 0);
   CHECK(std::memcmp(gx[0].data(), gx[1].data(), bytes) == 0);

@@ -168,6 +168,7 @@ TEST_CASE("InstanceNorm2d gives identical results on 1 and 2 threads", "[instanc
   RandomStream(5, Purpose::user).normal(x.span(), 2.0);
   RandomStream(6, Purpose::user).normal(g.span());
   Tensor<float> y[2], dx[2], dw[2], db[2];
+  const int saved_threads = max_threads();
   for (int threads : {1, 2}) {
     set_threads(threads);
     InstanceNorm2d<float> norm(8, true);
@@ -176,7 +177,7 @@ TEST_CASE("InstanceNorm2d gives identical results on 1 and 2 threads", "[instanc
     dw[threads - 1] = norm.parameters()[0]->grad.clone();
     db[threads - 1] = norm.parameters()[1]->grad.clone();
   }
-  set_threads(2);
+  set_threads(saved_threads);
   const auto bytes = sizeof(float) * std::size_t(s.numel());
   CHECK(std::memcmp(y[0].data(), y[1].data(), bytes) == 0);
   CHECK(std::memcmp(dx[0].data(), dx[1].data(), bytes) == 0);

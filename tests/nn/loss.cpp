@@ -186,13 +186,14 @@ TEST_CASE("Losses give identical results on 1 and 2 threads", "[loss][threads]")
   for (std::int64_t i = 0; i < n; ++i) labels[std::size_t(i)] = int(s.below(std::uint64_t(i), 11)) - 1;
   float loss[2];
   Tensor<float> g[2], p[2], lp[2];
+  const int saved_threads = max_threads();
   for (int threads : {1, 2}) {
     set_threads(threads);
     loss[threads - 1] = cross_entropy(z.view(), labels, g[threads - 1]);
     softmax(z.view(), p[threads - 1]);
     log_softmax(z.view(), lp[threads - 1]);
   }
-  set_threads(2);
+  set_threads(saved_threads);
   const auto bytes = sizeof(float) * std::size_t(n * c);
   CHECK(std::memcmp(&loss[0], &loss[1], sizeof(float)) == 0);
   CHECK(std::memcmp(g[0].data(), g[1].data(), bytes) == 0);

@@ -58,12 +58,13 @@ TEST_CASE("Normalize gives identical results on 1 and 2 threads", "[normalize][t
   RandomStream(3, Purpose::user).uniform(x.span());
   RandomStream(4, Purpose::user).normal(g.span());
   Tensor<float> y[2], gx[2];
+  const int saved_threads = max_threads();
   for (int threads : {1, 2}) {
     set_threads(threads);
     norm.forward(x.view(), y[threads - 1]);
     norm.backward(x.view(), y[threads - 1].view(), g.view(), &gx[threads - 1], ParamGrads::accumulate);
   }
-  set_threads(2);
+  set_threads(saved_threads);
   const auto bytes = sizeof(float) * std::size_t(x.numel());
   CHECK(std::memcmp(y[0].data(), y[1].data(), bytes) == 0);
   CHECK(std::memcmp(gx[0].data(), gx[1].data(), bytes) == 0);

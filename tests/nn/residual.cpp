@@ -145,6 +145,7 @@ TEST_CASE("Residual gives identical results on 1 and 2 threads", "[residual][thr
   RandomStream(1, Purpose::user).normal(x.span());
   RandomStream(2, Purpose::user).normal(g.span());
   Tensor<float> y[2], gx[2], dw[2];
+  const int saved_threads = max_threads();
   for (int threads : {1, 2}) {
     set_threads(threads);
     Residual<float> block;
@@ -153,7 +154,7 @@ TEST_CASE("Residual gives identical results on 1 and 2 threads", "[residual][thr
     block.backward(x.view(), y[threads - 1].view(), g.view(), &gx[threads - 1], ParamGrads::accumulate);
     dw[threads - 1] = block.parameters()[0]->grad.clone();
   }
-  set_threads(2);
+  set_threads(saved_threads);
   const auto bytes = sizeof(float) * std::size_t(s.numel());
   CHECK(std::memcmp(y[0].data(), y[1].data(), bytes) == 0);
   CHECK(std::memcmp(gx[0].data(), gx[1].data(), bytes) == 0);
