@@ -81,7 +81,7 @@ TEMPLATE_TEST_CASE("AdamW decays the parameter before the update: two steps by h
   CHECK(p2 == Approx(0.7811000039800006).epsilon(1e-15));
 }
 
-// Reference values: tests/optim/pytorch_reference.py under torch 1.13.0 (float64), the
+// Reference values: tests/optim/pytorch_reference.py under torch 1.13.0a0 (float64), the
 // parameters after five steps on the quadratic problem of quadratic_problem.hpp.
 TEMPLATE_TEST_CASE("Adam and AdamW match PyTorch over five steps", "[optim][adam][pytorch]", float, double) {
   SECTION("Adam(lr=0.01, weight_decay=0.1)") {

@@ -57,7 +57,7 @@ TEMPLATE_TEST_CASE("SGD with momentum: three steps by hand", "[optim][sgd]", flo
   }
 }
 
-// Reference values: tests/optim/pytorch_reference.py under torch 1.13.0 (float64), the
+// Reference values: tests/optim/pytorch_reference.py under torch 1.13.0a0 (float64), the
 // parameters after five steps on the quadratic problem of quadratic_problem.hpp.
 TEMPLATE_TEST_CASE("SGD matches PyTorch over five steps", "[optim][sgd][pytorch]", float, double) {
   auto run = [](SgdOptions opt, double lr) {
