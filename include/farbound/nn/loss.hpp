@@ -49,13 +49,6 @@ RowExp<T> row_exp(const T* z, T* e, std::size_t classes) {
   return {m, simd::exp_shifted(z, m, e, classes)};
 }
 
-// p = softmax(z) for one row of `classes` logits.
-template <class T>
-void softmax_row(const T* z, T* p, std::size_t classes) {
-  const RowExp<T> r = row_exp(z, p, classes);
-  simd::scale(T(1) / r.sum, p, classes);
-}
-
 // Rows per parallel chunk: at most max_chunks chunks, and each at least ~4096 elements so a
 // small batch is not spread over threads for nothing. Depends only on (rows, classes).
 inline constexpr std::int64_t max_row_chunks = 64;
@@ -78,7 +71,11 @@ void softmax(TensorView<const std::type_identity_t<T>> logits, Tensor<T>& probs)
   probs.resize(logits.shape());
   const std::int64_t n = logits.size(0), c = logits.size(1);
   parallel_chunks(n, detail::rows_per_chunk(n, c), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) detail::softmax_row(logits.data() + i * c, probs.data() + i * c, std::size_t(c));
+    for (std::int64_t i = begin; i < end; ++i) {
+      T* p = probs.data() + i * c;
+      const detail::RowExp<T> r = detail::row_exp(logits.data() + i * c, p, std::size_t(c));
+      simd::scale(T(1) / r.sum, p, std::size_t(c));
+    }
   });
 }
 
