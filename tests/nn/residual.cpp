@@ -6,6 +6,7 @@
 
 #include "farbound/core/parallel.hpp"
 #include "farbound/nn/activation.hpp"
+#include "farbound/nn/dense.hpp"
 #include "farbound/nn/dropout.hpp"
 #include "farbound/nn/instance_norm.hpp"
 #include "support/gradcheck.hpp"
@@ -91,6 +92,35 @@ TEST_CASE("Residual gradients match finite differences", "[residual][gradcheck]"
   fill_uniform(x.view(), 601, -1.0, 1.0);
   CHECK(outer.parameters().size() == 6u);
   CHECK(gradcheck(outer, x) < 1e-6);
+}
+
+TEST_CASE("Residual with a Dense body: gradients and distinct initialisation", "[residual][gradcheck]") {
+  // x + Dense(Tanh(Dense(x))), initialised through the block as a model would.
+  auto make = [] {
+    Residual<double> block;
+    block.body().add<Dense<double>>(5, 7);
+    block.body().add<Tanh<double>>();
+    block.body().add<Dense<double>>(7, 5);
+    block.reset_parameters(2024, 0);
+    return block;
+  };
+  std::uint32_t salt = 650;
+  for (Shape s : {Shape{1, 5}, Shape{4, 5}}) {
+    Residual<double> block = make();
+    Tensor<double> x(s);
+    fill_uniform(x.view(), salt++, -1.0, 1.0);
+    INFO(block.describe() << " on " << s.to_string());
+    CHECK(block.parameters().size() == 4u);
+    CHECK(gradcheck(block, x) < 1e-6);
+  }
+  // The body's first Dense is not initialised like a Dense at the same index of the model.
+  Residual<double> block = make();
+  Dense<double> top(5, 7);
+  top.reset_parameters(2024, 0);
+  const Tensor<double>& w_body = block.parameters()[0]->value;
+  const Tensor<double>& w_top = top.parameters()[0]->value;
+  REQUIRE(w_body.shape() == w_top.shape());
+  CHECK(std::memcmp(w_body.data(), w_top.data(), sizeof(double) * std::size_t(w_top.numel())) != 0);
 }
 
 TEST_CASE("Residual backward honours grad_in = null and ParamGrads::skip", "[residual]") {
