@@ -42,13 +42,18 @@ TEST_CASE("Gaussian noise has mean 0 and the requested standard deviation", "[pe
   const auto m = moments(d);
   CHECK(m.mean == Approx(0.0).margin(0.05 * 0.01));
   CHECK(m.stddev == Approx(0.05).epsilon(0.01));
-  // It is the stream's normal numbers times sigma, added to x (up to the rounding of a
-  // fused multiply-add).
-  std::vector<double> z(16);
-  RandomStream(1, Purpose::unlabelled, 0, 3, 0).normal(std::span<double>(z), 0.05);
-  std::vector<double> x(16, 0.5), out(16);
-  g.apply(RandomStream(1, Purpose::unlabelled, 0, 3, 0), std::span<const double>(x), std::span<double>(out));
-  for (std::size_t i = 0; i < 16; ++i) CHECK(out[i] == Approx(0.5 + z[i]).epsilon(1e-15));
+  // It is the stream's normal numbers times sigma, added to x (up to the last few bits:
+  // the transform is vectorised), for every length.
+  for (std::size_t n : {1, 5, 16, 37, 1024}) {
+    std::vector<double> z(n), x(n, 0.5), out(n);
+    RandomStream(1, Purpose::unlabelled, 0, 3, 0).normal(std::span<double>(z), 0.05);
+    g.apply(RandomStream(1, Purpose::unlabelled, 0, 3, 0), std::span<const double>(x), std::span<double>(out));
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(out[i] - 0.5 == Approx(z[i]).epsilon(1e-12).margin(1e-15));
+  }
+  // Noise value i does not depend on the length of the point.
+  const auto short_noise = noise_of(g, RandomStream(1, Purpose::user, 8), 37);
+  const auto long_noise = noise_of(g, RandomStream(1, Purpose::user, 8), 1024);
+  CHECK(std::equal(short_noise.begin(), short_noise.end(), long_noise.begin()));
   // Not clipped: pixels at 0 go negative.
   CHECK(*std::min_element(d.begin(), d.end()) < -0.1);
 }

@@ -21,6 +21,7 @@
 #include "farbound/core/error.hpp"
 #include "farbound/core/random.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/sampling/detail/normal_numbers.hpp"
 
 namespace farbound {
 
@@ -45,6 +46,12 @@ inline std::int64_t min_parallel_rows(std::int64_t item) {
   return std::max<std::int64_t>(2, (std::int64_t(1) << 12) / std::max<std::int64_t>(item, 1));
 }
 
+inline void require_normal_count(std::int64_t n, const char* what) {
+  if (n > max_normals)
+    throw argument_error(std::string(what) + ": a point of " + std::to_string(n) + " values needs more than the " +
+                         std::to_string(max_normals) + " normal numbers of one random stream");
+}
+
 inline void require_same_length(std::size_t x, std::size_t out, const char* what) {
   if (x != out)
     throw shape_error(std::string(what) + ": a point of " + std::to_string(x) + " values into " + std::to_string(out));
@@ -53,7 +60,8 @@ inline void require_same_length(std::size_t x, std::size_t out, const char* what
 }  // namespace detail
 
 // x + N(0, sigma^2 I): the paper's unlabelled cloud (sigma_u) and neighbours (sigma_n).
-// Element i of the noise is standard normal number i of the stream (RandomStream::normal).
+// Element i of the noise is standard normal number i of the stream (as RandomStream::normal,
+// vectorised: detail/normal_numbers.hpp).
 class GaussianNoise {
  public:
   explicit GaussianNoise(double sigma) : sigma_(detail::require_size(sigma, "GaussianNoise", "sigma")) {}
@@ -62,12 +70,11 @@ class GaussianNoise {
   template <class T>
   void apply(const RandomStream& s, std::span<const T> x, std::span<T> out) const {
     detail::require_same_length(x.size(), out.size(), "GaussianNoise");
-    for (std::size_t i = 0; i < out.size(); i += 4) {
-      const auto z = s.normal4(i / 4);
-      for (std::size_t j = 0; j < 4 && i + j < out.size(); ++j) out[i + j] = x[i + j] + T(z[j] * sigma_);
-    }
+    detail::for_each_normal_chunk(s, out.size(), [&](std::size_t first, const double* z, std::size_t count) {
+      for (std::size_t j = 0; j < count; ++j) out[first + j] = x[first + j] + T(z[j] * sigma_);
+    });
   }
-  void check_item_numel(std::int64_t) const {}
+  void check_item_numel(std::int64_t n) const { detail::require_normal_count(n, "GaussianNoise"); }
   std::string describe() const { return "GaussianNoise(sigma " + std::to_string(sigma_) + ")"; }
 
  private:
@@ -85,22 +92,20 @@ class BallNoise {
   template <class T>
   void apply(const RandomStream& s, std::span<const T> x, std::span<T> out) const {
     detail::require_same_length(x.size(), out.size(), "BallNoise");
-    const std::size_t n = out.size(), blocks = (n + 3) / 4;
+    const std::size_t n = out.size();
     if (n == 0) return;
     double squares = 0;
-    for (std::size_t b = 0; b < blocks; ++b) {
-      const auto z = s.normal4(b);
-      for (std::size_t j = 0; j < 4 && 4 * b + j < n; ++j) squares += z[j] * z[j];
-    }
-    const double u = RandomStream::to_unit_open(s.block(blocks)[0]);
+    detail::for_each_normal_chunk(s, n, [&](std::size_t, const double* z, std::size_t count) {
+      for (std::size_t j = 0; j < count; ++j) squares += z[j] * z[j];
+    });
+    const double u = RandomStream::to_unit_open(s.block((n + 3) / 4)[0]);
     const double scale = squares > 0 ? radius_ * std::pow(u, 1.0 / double(n)) / std::sqrt(squares) : 0.0;
     // The normals are drawn again rather than stored: out may be x.
-    for (std::size_t b = 0; b < blocks; ++b) {
-      const auto z = s.normal4(b);
-      for (std::size_t j = 0; j < 4 && 4 * b + j < n; ++j) out[4 * b + j] = x[4 * b + j] + T(z[j] * scale);
-    }
+    detail::for_each_normal_chunk(s, n, [&](std::size_t first, const double* z, std::size_t count) {
+      for (std::size_t j = 0; j < count; ++j) out[first + j] = x[first + j] + T(z[j] * scale);
+    });
   }
-  void check_item_numel(std::int64_t) const {}
+  void check_item_numel(std::int64_t n) const { detail::require_normal_count(n + 4, "BallNoise"); }
   std::string describe() const { return "BallNoise(radius " + std::to_string(radius_) + ")"; }
 
  private:
