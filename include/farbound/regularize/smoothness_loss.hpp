@@ -6,7 +6,9 @@
 // inputs lie at squared distance r_ik = ||x_ik - x_i||^2; p = softmax(z), C classes:
 //   GR_i = 1/(K*C) * sum_k sum_c (p_ic - p_ikc)^2 / r_ik
 //   L    = (1/B) * sum_i [ m_i * CE(z_i, y_i) + lambda * GR_i ],   m_i = [y_i >= 0]
-// With B = 1 this is the reference's CE + lambda * GRLoss. The noise is a constant: no
+// With B = 1 this is the reference's CE + lambda * GRLoss. (The cross-entropy is averaged
+// over all B anchors, unlabelled ones counting 0, unlike nn/loss.hpp's cross_entropy, which
+// averages over the labelled rows as PyTorch does.) The noise is a constant: no
 // gradient flows through r. Both the anchors and the neighbours receive dL/dz, so one
 // backward pass through the network trains on both.
 //
@@ -17,6 +19,9 @@
 //   smoothness_loss(logits.slice(0, B), logits.slice(B, B * K), r, labels, lambda,
 //                   grad.slice(0, B), grad.slice(B, B * K));
 //
+// The per-anchor kernel (detail/smoothness_kernel.hpp) is written once over lanes; the
+// public function runs it on xsimd batches, and detail::smoothness_loss_with<ScalarBlocks>
+// runs it one element at a time with libm as the reference the tests compare against.
 // Work is split over anchors in chunks fixed by the shapes, whose partial sums are added in
 // chunk order, so the result is the same on any thread count. Nothing is allocated.
 #include <algorithm>
