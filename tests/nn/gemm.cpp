@@ -41,7 +41,7 @@ TEST_CASE("gemm matches the definition on every tile and tail shape", "[gemm]") 
               for (std::int64_t n = 0; n < N; ++n) expected[std::size_t(m * N + n)] = c[m * (N + 2) + n];
             const float pad = c[N];
             reference_gemm(M, N, K, A, b.data(), N + 3, expected.data(), accumulate);
-            detail::gemm<float>(M, N, K, A, b.data(), N + 3, c.data(), N + 2,
+            detail::gemm<float>(M, N, K, A, detail::StridedRows<float>{b.data(), N + 3}, c.data(), N + 2,
                                 accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
             INFO("M " << M << " N " << N << " K " << K << " transposed " << transposed << " accumulate " << accumulate);
             for (std::int64_t m = 0; m < M; ++m)
@@ -58,20 +58,21 @@ TEST_CASE("gemm gives every element the same bits however C is split", "[gemm]")
   const auto a = random_tensor<float>({M, K}, 1);
   const auto b = random_tensor<float>({K, N}, 2);
   Tensor<float> whole({M, N}), pieces({M, N});
-  detail::gemm<float>(M, N, K, {a.data(), K, 1}, b.data(), N, whole.data(), N, GemmOutput::overwrite);
+  const detail::StridedRows<float> B{b.data(), N};
+  detail::gemm<float>(M, N, K, {a.data(), K, 1}, B, whole.data(), N, GemmOutput::overwrite);
   // Uneven row and column pieces put elements into other tiles and tails.
   const std::int64_t row_cuts[] = {0, 5, 11, 37}, col_cuts[] = {0, 3, 70, 91, 203};
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 4; ++j) {
       const std::int64_t m = row_cuts[i], n = col_cuts[j];
-      detail::gemm<float>(row_cuts[i + 1] - m, col_cuts[j + 1] - n, K, {a.data() + m * K, K, 1}, b.data() + n, N,
+      detail::gemm<float>(row_cuts[i + 1] - m, col_cuts[j + 1] - n, K, {a.data() + m * K, K, 1}, B.from_col(n),
                           pieces.data() + m * N + n, N, GemmOutput::overwrite);
     }
   CHECK(testing::bitwise_equal(whole, pieces));
   for (int threads : {1, 2}) {
     set_threads(threads);
     Tensor<float> parallel({M, N});
-    detail::parallel_gemm<float>(M, N, K, {a.data(), K, 1}, b.data(), N, parallel.data(), N, GemmOutput::overwrite);
+    detail::parallel_gemm<float>(M, N, K, {a.data(), K, 1}, B, parallel.data(), N, GemmOutput::overwrite);
     CHECK(testing::bitwise_equal(whole, parallel));
   }
 }
@@ -87,8 +88,8 @@ TEST_CASE("gemm_nt matches the definition on every tile and tail shape", "[gemm]
           const auto b = random_tensor<float>({N, ldb}, ++salt);
           auto c = random_tensor<float>({M, ldc}, ++salt);
           const Tensor<float> c0 = c.clone();
-          detail::gemm_nt<float>(M, N, K, a.data(), lda, b.data(), ldb, c.data(), ldc,
-                                 accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
+          detail::gemm_nt<float>(M, N, K, detail::StridedRows<float>{a.data(), lda}, detail::StridedRows<float>{b.data(), ldb},
+                                 c.data(), ldc, accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
           INFO("M " << M << " N " << N << " K " << K << " accumulate " << accumulate);
           for (std::int64_t m = 0; m < M; ++m) {
             for (std::int64_t n = 0; n < N; ++n) {
@@ -106,11 +107,35 @@ TEST_CASE("gemm_nt gives every element the same bits wherever it sits in a tile"
   const auto a = random_tensor<float>({M, K}, 1);
   const auto b = random_tensor<float>({N, K}, 2);
   Tensor<float> whole({M, N}), shifted({M, N});
-  detail::gemm_nt<float>(M, N, K, a.data(), K, b.data(), K, whole.data(), N, GemmOutput::overwrite);
+  const detail::StridedRows<float> A{a.data(), K}, B{b.data(), K};
+  detail::gemm_nt<float>(M, N, K, A, B, whole.data(), N, GemmOutput::overwrite);
   // Row 0 and column 0 alone, then the rest: every other element lands in another tile position.
-  detail::gemm_nt<float>(1, N, K, a.data(), K, b.data(), K, shifted.data(), N, GemmOutput::overwrite);
-  detail::gemm_nt<float>(M - 1, 1, K, a.data() + K, K, b.data(), K, shifted.data() + N, N, GemmOutput::overwrite);
-  detail::gemm_nt<float>(M - 1, N - 1, K, a.data() + K, K, b.data() + K, K, shifted.data() + N + 1, N,
-                         GemmOutput::overwrite);
+  detail::gemm_nt<float>(1, N, K, A, B, shifted.data(), N, GemmOutput::overwrite);
+  detail::gemm_nt<float>(M - 1, 1, K, A.from_row(1), B, shifted.data() + N, N, GemmOutput::overwrite);
+  detail::gemm_nt<float>(M - 1, N - 1, K, A.from_row(1), B.from_row(1), shifted.data() + N + 1, N, GemmOutput::overwrite);
   CHECK(testing::bitwise_equal(whole, shifted));
+}
+
+TEST_CASE("OffsetRows reads rows in place wherever they start", "[gemm]") {
+  // Rows of B are overlapping runs of one buffer, as a stride-1 convolution reads its input.
+  const auto buffer = random_tensor<float>({200}, 7);
+  const std::int64_t offsets[] = {0, 1, 2, 17, 40, 41};
+  const std::int64_t K = 6, N = 70, M = 5;
+  Tensor<float> copied({K, N});
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t n = 0; n < N; ++n) copied[k * N + n] = buffer[offsets[k] + n];
+  const auto a = random_tensor<float>({M, K}, 8);
+  Tensor<float> from_offsets({M, N}), from_copy({M, N});
+  detail::gemm<float>(M, N, K, {a.data(), K, 1}, detail::OffsetRows<float>{buffer.data(), offsets}, from_offsets.data(), N,
+                      GemmOutput::overwrite);
+  detail::gemm<float>(M, N, K, {a.data(), K, 1}, detail::StridedRows<float>{copied.data(), N}, from_copy.data(), N,
+                      GemmOutput::overwrite);
+  CHECK(testing::bitwise_equal(from_offsets, from_copy));
+  Tensor<float> nt_offsets({M, K}), nt_copy({M, K});
+  const auto g = random_tensor<float>({M, N}, 9);
+  detail::gemm_nt<float>(M, K, N, detail::StridedRows<float>{g.data(), N}, detail::OffsetRows<float>{buffer.data(), offsets},
+                         nt_offsets.data(), K, GemmOutput::overwrite);
+  detail::gemm_nt<float>(M, K, N, detail::StridedRows<float>{g.data(), N}, detail::StridedRows<float>{copied.data(), N},
+                         nt_copy.data(), K, GemmOutput::overwrite);
+  CHECK(testing::bitwise_equal(nt_offsets, nt_copy));
 }

@@ -4,15 +4,18 @@
 // x is [N, C, H, W], W is [O, C, k, k], b is [O], y is [N, O, P, Q] with
 //   P = (H + 2*pad - k) / s + 1,  Q = (W + 2*pad - k) / s + 1
 //   y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] x[n, c, p*s - pad + i, q*s - pad + j]
-// Per item, with col = im2col(x[n]) ([C*k*k, P*Q], see detail/im2col.hpp) and
-// g = dL/dy[n] as an [O, P*Q] matrix:
-//   y[n]     = b 1^T + W col          forward                 (gemm)
-//   dL/dW   += g col^T                weight gradient         (gemm_nt: both contiguous along P*Q)
+// Each item is lowered to matrix products (detail/conv_lowering.hpp): its input becomes
+// R = C*k*k rows of length L (stride 1: shifted runs of the image read in place; other
+// strides: im2col), its outputs P rows of `pitch` columns (the first Q real). With g the
+// output gradient laid out the same way (zeros in the gap columns):
+//   y[n]     = b 1^T + W rows         forward                   (gemm)
+//   dL/dW   += g rows^T               weight gradient           (gemm_nt: both contiguous along L)
 //   dL/db   += g 1                    bias gradient
-//   dL/dx[n] = col2im(W^T g)          input gradient (gemm; skipped when not asked for)
-// Items run in parallel, each thread on its own column buffers. Parameter gradients are
-// summed per fixed chunk of items into a partial buffer, and the partials are added in
-// chunk order: the chunks depend only on the batch size, so the sums do not depend on the
+//   dL/dx[n] = adjoint(W^T g)         input gradient (gemm; skipped when not asked for, which
+//                                     is the first layer of every training step)
+// Items run in parallel, each thread on its own workspaces. Parameter gradients are summed
+// per fixed chunk of items into a partial buffer, and the partials are added in chunk order:
+// the chunks depend only on the batch and layer sizes, so the sums do not depend on the
 // thread count.
 #include <algorithm>
 #include <cstdint>
@@ -26,6 +29,7 @@
 #include "farbound/core/tensor.hpp"
 #include "farbound/detail/thread_slots.hpp"
 #include "farbound/nn/detail/gemm.hpp"
+#include "farbound/nn/detail/conv_lowering.hpp"
 #include "farbound/nn/detail/im2col.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/init.hpp"
@@ -63,17 +67,7 @@ class Conv2d final : public Layer<T> {
 
   void forward(TensorView<const T> in, Tensor<T>& out) override {
     out.resize(output_shape(in.shape()));
-    const auto g = item_geometry(in.shape());
-    const std::int64_t R = g.col_rows(), PQ = g.col_cols(), O = out_;
-    const detail::ThreadSlots slots;
-    columns_.resize({slots.count(), R * PQ});
-    parallel_for(in.size(0), [&](std::int64_t n) {
-      T* col = columns_.data() + slots.index() * R * PQ;
-      detail::im2col(g, in.data() + n * g.item_numel(), col);
-      T* y = out.data() + n * O * PQ;
-      for (std::int64_t o = 0; o < O; ++o) std::fill_n(y + o * PQ, PQ, bias.value[o]);
-      detail::gemm<T>(O, PQ, R, {weight.value.data(), R, 1}, col, PQ, y, PQ, detail::GemmOutput::accumulate);
-    });
+    with_lowering(in.shape(), [&](const auto& lowering) { forward_items(lowering, in, out); });
   }
 
   void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
@@ -83,34 +77,112 @@ class Conv2d final : public Layer<T> {
     require_same_shape(grad_out.shape(), expected, "Conv2d::backward (grad_out vs layer output)");
     const bool params = param_grads == ParamGrads::accumulate;
     if (!params && !grad_in) return;
+    if (grad_in) grad_in->resize(in.shape());
+    with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, params); });
+  }
 
-    const auto g = item_geometry(in.shape());
-    const std::int64_t N = in.size(0), R = g.col_rows(), PQ = g.col_cols(), O = out_;
+  void collect_parameters(std::vector<Parameter<T>*>& ps) override {
+    ps.push_back(&weight);
+    ps.push_back(&bias);
+  }
+
+  void reset_parameters(std::uint64_t seed, std::uint32_t layer_index) override {
+    init_default(weight, &bias, in_ * window_.kernel * window_.kernel, seed, layer_index);
+  }
+
+ private:
+  // Partial parameter-gradient buffers are capped at this many elements in all; the chunk
+  // size follows from the batch size and the layer size alone.
+  static constexpr std::int64_t partial_budget = std::int64_t(1) << 22;
+
+  // Calls f(lowering) with the lowering for this input shape (see the top of this file).
+  template <class F>
+  void with_lowering(const Shape& input, F&& f) {
+    const detail::ConvItemGeometry g{window_, input[1], input[2], input[3], window_.out_extent(input[2]),
+                                     window_.out_extent(input[3])};
+    offsets_.resize({g.col_rows()});
+    if (window_.stride == 1) {
+      const auto lowering = detail::ShiftedRowsLowering::make<T>(g);
+      lowering.make_offsets(offsets_.data());
+      f(lowering);
+    } else {
+      f(detail::Im2colLowering{g});
+    }
+  }
+
+  template <class Lowering>
+  void forward_items(const Lowering& lowering, TensorView<const T> in, Tensor<T>& out) {
+    const detail::ConvItemGeometry& g = lowering.g;
+    const std::int64_t O = out_, R = g.col_rows(), L = lowering.length(), pitch = lowering.pitch();
+    const std::int64_t P = g.out_height, Q = g.out_width;
+    // The product lands in the output directly, or in a wide buffer with gap columns.
+    constexpr bool direct = Lowering::output_layout;
+    const detail::ThreadSlots slots;
+    inputs_.resize({slots.count(), std::max<std::int64_t>(1, lowering.input_buffer_numel())});
+    products_.resize({slots.count(), direct ? 1 : O * L});
+    parallel_for(in.size(0), [&](std::int64_t n) {
+      const auto rows = lowering.input_rows(in.data() + n * g.item_numel(), inputs_.data() + slots.index() * inputs_.size(1),
+                                            offsets_.data());
+      T* y = out.data() + n * O * P * Q;
+      if constexpr (direct) {
+        for (std::int64_t o = 0; o < O; ++o) std::fill_n(y + o * L, L, bias.value[o]);
+        detail::gemm<T>(O, L, R, {weight.value.data(), R, 1}, rows, y, L, detail::GemmOutput::accumulate);
+      } else {
+        T* wide = products_.data() + slots.index() * O * L;
+        detail::gemm<T>(O, L, R, {weight.value.data(), R, 1}, rows, wide, L, detail::GemmOutput::overwrite);
+        for (std::int64_t o = 0; o < O; ++o)
+          for (std::int64_t p = 0; p < P; ++p) {
+            const T* src = wide + o * L + p * pitch;
+            T* dst = y + (o * P + p) * Q;
+            for (std::int64_t q = 0; q < Q; ++q) dst[q] = src[q] + bias.value[o];
+          }
+      }
+    });
+  }
+
+  template <class Lowering>
+  void backward_items(const Lowering& lowering, TensorView<const T> in, TensorView<const T> grad_out, Tensor<T>* grad_in,
+                      bool params) {
+    const detail::ConvItemGeometry& g = lowering.g;
+    const std::int64_t N = in.size(0), O = out_, R = g.col_rows(), L = lowering.length(), pitch = lowering.pitch();
+    const std::int64_t P = g.out_height, Q = g.out_width;
+    constexpr bool direct = Lowering::output_layout;  // g already has the product layout
     const std::int64_t partial_size = O * R + O;  // one chunk's dL/dW then dL/db
     const std::int64_t chunk = params ? gradient_chunk(N, partial_size) : 1;
     const std::int64_t chunks = chunk_count(N, chunk);
     const detail::ThreadSlots slots;
-    columns_.resize({slots.count(), 2 * R * PQ});  // im2col, then W^T g
+    inputs_.resize({slots.count(), std::max<std::int64_t>(1, lowering.input_buffer_numel())});
+    products_.resize({slots.count(), direct ? 1 : O * L});
     if (params) partials_.resize({chunks, partial_size});
-    if (grad_in) grad_in->resize(in.shape());
+    if (grad_in) column_grads_.resize({slots.count(), R * L + lowering.grad_buffer_numel()});
 
     parallel_for(chunks, [&](std::int64_t c) {
-      T* col = columns_.data() + slots.index() * 2 * R * PQ;
-      T* col_grad = col + R * PQ;
+      const int slot = slots.index();
       T* partial = params ? partials_.data() + c * partial_size : nullptr;
       if (params) std::fill_n(partial, partial_size, T(0));
       for (std::int64_t n = c * chunk; n < std::min(N, (c + 1) * chunk); ++n) {
-        const T* gy = grad_out.data() + n * O * PQ;
+        const T* gy = grad_out.data() + n * O * P * Q;
+        const T* gw = gy;  // g in the product layout [O, L]
+        if constexpr (!direct) {
+          T* wide = products_.data() + slot * O * L;
+          std::fill_n(wide, O * L, T(0));
+          for (std::int64_t o = 0; o < O; ++o)
+            for (std::int64_t p = 0; p < P; ++p) detail::copy_run(gy + (o * P + p) * Q, wide + o * L + p * pitch, Q);
+          gw = wide;
+        }
         if (params) {
-          detail::im2col(g, in.data() + n * g.item_numel(), col);
-          detail::gemm_nt<T>(O, R, PQ, gy, PQ, col, PQ, partial, R, detail::GemmOutput::accumulate);
-          for (std::int64_t o = 0; o < O; ++o) partial[O * R + o] += simd::sum(gy + o * PQ, std::size_t(PQ));
+          const auto rows = lowering.input_rows(in.data() + n * g.item_numel(),
+                                                inputs_.data() + slot * inputs_.size(1), offsets_.data());
+          detail::gemm_nt<T>(O, R, L, detail::StridedRows<T>{gw, L}, rows, partial, R, detail::GemmOutput::accumulate);
+          for (std::int64_t o = 0; o < O; ++o) partial[O * R + o] += simd::sum(gy + o * P * Q, std::size_t(P * Q));
         }
         if (grad_in) {
-          detail::gemm<T>(R, PQ, O, {weight.value.data(), 1, R}, gy, PQ, col_grad, PQ, detail::GemmOutput::overwrite);
+          T* dcol = column_grads_.data() + slot * column_grads_.size(1);
+          detail::gemm<T>(R, L, O, {weight.value.data(), 1, R}, detail::StridedRows<T>{gw, L}, dcol, L,
+                          detail::GemmOutput::overwrite);
           T* dx = grad_in->data() + n * g.item_numel();
           std::fill_n(dx, g.item_numel(), T(0));
-          detail::col2im_add(g, col_grad, dx);
+          lowering.add_input_grad(dcol, offsets_.data(), dx, dcol + R * L);
         }
       }
     });
@@ -129,20 +201,6 @@ class Conv2d final : public Layer<T> {
     }
   }
 
-  void collect_parameters(std::vector<Parameter<T>*>& ps) override {
-    ps.push_back(&weight);
-    ps.push_back(&bias);
-  }
-
-  void reset_parameters(std::uint64_t seed, std::uint32_t layer_index) override {
-    init_default(weight, &bias, in_ * window_.kernel * window_.kernel, seed, layer_index);
-  }
-
- private:
-  // Partial parameter-gradient buffers are capped at this many elements in all; the chunk
-  // size follows from the batch size and the layer size alone.
-  static constexpr std::int64_t partial_budget = std::int64_t(1) << 22;
-
   static std::int64_t gradient_chunk(std::int64_t n, std::int64_t partial_size) {
     const std::int64_t max_chunks = std::max<std::int64_t>(1, partial_budget / partial_size);
     const std::int64_t chunks = std::min(n, max_chunks);
@@ -158,13 +216,12 @@ class Conv2d final : public Layer<T> {
     return {out, in, kernel, kernel};
   }
 
-  detail::ConvItemGeometry item_geometry(const Shape& input) const {
-    return {window_, input[1], input[2], input[3], window_.out_extent(input[2]), window_.out_extent(input[3])};
-  }
-
   detail::WindowGeometry window_;
   std::int64_t in_, out_;
-  Tensor<T> columns_;   // [threads, 2 * C*k*k * P*Q]: im2col and W^T g of a thread's item
+  // Per-thread workspaces: the lowered (padded or im2col) input, the wide product or wide
+  // gradient, and the rows' gradient W^T g (then the padded image gradient).
+  Tensor<T> inputs_, products_, column_grads_;
+  Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
   Tensor<T> partials_;      // [chunks, O*C*k*k + O]: parameter gradients per chunk of items
 };
 

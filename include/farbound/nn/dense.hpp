@@ -52,8 +52,8 @@ class Dense final : public Layer<T> {
     for (std::int64_t o = 0; o < out_; ++o)
       for (std::int64_t i = 0; i < in_; ++i) weight_t_[i * out_ + o] = weight.value[o * in_ + i];
     for (std::int64_t n = 0; n < N; ++n) std::copy_n(bias.value.data(), out_, out.data() + n * out_);
-    detail::parallel_gemm<T>(N, out_, in_, {in.data(), in_, 1}, weight_t_.data(), out_, out.data(), out_,
-                             detail::GemmOutput::accumulate);
+    detail::parallel_gemm<T>(N, out_, in_, {in.data(), in_, 1}, detail::StridedRows<T>{weight_t_.data(), out_},
+                             out.data(), out_, detail::GemmOutput::accumulate);
   }
 
   void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
@@ -64,15 +64,15 @@ class Dense final : public Layer<T> {
     const std::int64_t N = in.size(0);
     const T* g = grad_out.data();
     if (param_grads == ParamGrads::accumulate) {
-      detail::parallel_gemm<T>(out_, in_, N, {g, 1, out_}, in.data(), in_, weight.grad.data(), in_,
-                               detail::GemmOutput::accumulate);
+      detail::parallel_gemm<T>(out_, in_, N, {g, 1, out_}, detail::StridedRows<T>{in.data(), in_},
+                               weight.grad.data(), in_, detail::GemmOutput::accumulate);
       for (std::int64_t n = 0; n < N; ++n)
         for (std::int64_t o = 0; o < out_; ++o) bias.grad[o] += g[n * out_ + o];
     }
     if (grad_in) {
       grad_in->resize(in.shape());
-      detail::parallel_gemm<T>(N, in_, out_, {g, out_, 1}, weight.value.data(), in_, grad_in->data(), in_,
-                               detail::GemmOutput::overwrite);
+      detail::parallel_gemm<T>(N, in_, out_, {g, out_, 1}, detail::StridedRows<T>{weight.value.data(), in_},
+                               grad_in->data(), in_, detail::GemmOutput::overwrite);
     }
   }
 

@@ -1,22 +1,29 @@
 #pragma once
-// C = A B (or C += A B): the matrix product under every dense and convolution layer, and
-// gemm_nt for C = A B^T when both operands are contiguous along the summed index.
+// The matrix products under every dense and convolution layer:
 //
-//   C[m, n] (+)= sum_k A(m, k) B[k, n]      A: M x K, B: K x N, C: M x N
+//   gemm:     C[m, n] (+)= sum_k A(m, k) B[k][n]     A: M x K (any strides), B: K rows
+//   gemm_nt:  C[m, n] (+)= sum_k A[m][k] B[n][k]     A: M rows, B: N rows, both along k
 //
-// B and C are row-major (contiguous along n, leading dimensions ldb and ldc); A is read
-// through a row and a column stride, so A or its transpose can be passed without a copy.
-// The kernel is the "broadcast A, stream B" scheme: a register tile of MR rows by NR SIMD
-// vectors of C stays in registers for the whole k loop; each step loads NR vectors of one
-// row of B, broadcasts MR elements of A and issues MR*NR fused multiply-adds. On AVX-512
-// that is 6 x 4 vectors (24 accumulators of 32 registers): 96 flops per 4 loads and 6
-// broadcasts. Columns that do not fill a tile run as single vectors, then as one narrower
-// vector of each width the target has (16, 8, 4 floats on AVX-512), then one at a time.
+// Rows are reached through a row source: StridedRows (row k at data + k * stride, an
+// ordinary row-major matrix) or OffsetRows (row k at data + offsets[k]). OffsetRows lets a
+// stride-1 convolution read its shifted input rows in place instead of copying them into
+// an im2col matrix (see conv2d.hpp). Both kernels read rows as contiguous runs.
 //
-// Every element of C is one chain of fused multiply-adds over k = 0, 1, ..., K-1 started
-// from zero (std::fma in the scalar columns), then added to the old C when accumulating.
-// Its bits therefore depend neither on which tile it fell into nor on how a caller splits
-// C between threads. No allocation: the kernel needs no packing buffers.
+// gemm is the "broadcast A, stream B" scheme: a register tile of MR rows by NR SIMD vectors
+// of C stays in registers for the whole k loop; each step loads NR vectors of row k of B,
+// broadcasts MR elements of A and issues MR*NR fused multiply-adds. On AVX-512 that is 6 x 4
+// vectors (24 accumulators of 32 registers): 96 flops per 4 loads and 6 broadcasts.
+// Columns that do not fill a tile run as single vectors, then as one narrower vector of
+// each width the target has (16, 8, 4 floats on AVX-512), then one at a time. Every element
+// of C is one chain of fused multiply-adds over k = 0, 1, ..., K-1 started from zero
+// (std::fma in the scalar columns), then added to the old C when accumulating: its bits
+// depend neither on the tile it fell into nor on how a caller splits C between threads.
+//
+// gemm_nt vectorises along k instead: a tile of 4 x 4 accumulators loads 8 vectors per 16
+// fmas; each accumulator is reduced by one horizontal add, then the last K mod width terms
+// are added with scalar fmas. Again each element's arithmetic depends only on K.
+//
+// No allocation: neither kernel packs its operands.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -34,16 +41,37 @@ struct StridedMatrix {
   const T* data;
   std::int64_t row_stride, col_stride;
 
-  // The transpose, without a copy.
-  StridedMatrix transposed() const { return {data, col_stride, row_stride}; }
+  StridedMatrix from_row(std::int64_t m) const { return {data + m * row_stride, row_stride, col_stride}; }
 };
 
-// Whether gemm overwrites C or adds to it.
+// Rows of a row-major matrix: row k starts at data + k * stride.
+template <class T>
+struct StridedRows {
+  const T* data;
+  std::int64_t stride;
+
+  const T* operator[](std::int64_t k) const { return data + k * stride; }
+  StridedRows from_row(std::int64_t k) const { return {data + k * stride, stride}; }
+  StridedRows from_col(std::int64_t n) const { return {data + n, stride}; }
+};
+
+// Rows anywhere in one buffer: row k starts at data + offsets[k].
+template <class T>
+struct OffsetRows {
+  const T* data;
+  const std::int64_t* offsets;
+
+  const T* operator[](std::int64_t k) const { return data + offsets[k]; }
+  OffsetRows from_row(std::int64_t k) const { return {data, offsets + k}; }
+  OffsetRows from_col(std::int64_t n) const { return {data + n, offsets}; }
+};
+
+// Whether a product overwrites C or adds to it.
 enum class GemmOutput { overwrite, accumulate };
 
 namespace gemm_impl {
 
-// Load, store, splat and fused multiply-add on either an xsimd batch or a plain scalar.
+// Load, store and fused multiply-add on either an xsimd batch or a plain scalar.
 template <class V, class T>
 struct Lanes {
   static constexpr std::int64_t width = V::size;
@@ -59,19 +87,19 @@ struct Lanes<T, T> {
   static T fma(T a, T b, T c) { return std::fma(a, b, c); }
 };
 
-// Register tile: rows [0, MR) x columns [0, NR * width) of C at c.
-template <class V, int MR, int NR, class T>
-inline void tile(std::int64_t K, const T* a, std::int64_t a_rs, std::int64_t a_cs, const T* b, std::int64_t ldb, T* c,
-                 std::int64_t ldc, GemmOutput output) {
+// gemm register tile: rows [0, MR) x columns [0, NR * width) of C at c.
+template <class V, int MR, int NR, class T, class BRows>
+inline void tile(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
   using L = Lanes<V, T>;
   V acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
   for (std::int64_t k = 0; k < K; ++k) {
+    const T* bk_row = B[k];
     V bk[NR];
-    for (int j = 0; j < NR; ++j) bk[j] = L::load(b + k * ldb + j * L::width);
+    for (int j = 0; j < NR; ++j) bk[j] = L::load(bk_row + j * L::width);
     for (int i = 0; i < MR; ++i) {
-      const V aik(a[i * a_rs + k * a_cs]);
+      const V aik(A.data[i * A.row_stride + k * A.col_stride]);
       for (int j = 0; j < NR; ++j) acc[i][j] = L::fma(aik, bk[j], acc[i][j]);
     }
   }
@@ -83,15 +111,12 @@ inline void tile(std::int64_t K, const T* a, std::int64_t a_rs, std::int64_t a_c
 }
 
 // A column panel of width NR * width over all M rows, MR rows at a time.
-template <class V, int MR, int NR, class T>
-void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
-           GemmOutput output) {
+template <class V, int MR, int NR, class T, class BRows>
+void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
   std::int64_t m = 0;
-  for (; m + MR <= M; m += MR)
-    tile<V, MR, NR>(K, A.data + m * A.row_stride, A.row_stride, A.col_stride, b, ldb, c + m * ldc, ldc, output);
+  for (; m + MR <= M; m += MR) tile<V, MR, NR>(K, A.from_row(m), B, c + m * ldc, ldc, output);
   if constexpr (MR > 1) {
-    if (m < M) panel<V, MR - 1, NR>(M - m, K, {A.data + m * A.row_stride, A.row_stride, A.col_stride}, b, ldb,
-                                    c + m * ldc, ldc, output);
+    if (m < M) panel<V, MR - 1, NR>(M - m, K, A.from_row(m), B, c + m * ldc, ldc, output);
   }
 }
 
@@ -104,116 +129,107 @@ inline constexpr int tile_rows = 6, tile_vectors = 2;
 
 // Columns [n, N) that are fewer than two vectors of width W: at most one vector of width
 // W (when the target has it), then the narrower widths, then single columns.
-template <class T, std::int64_t W>
-void column_tail(std::int64_t n, std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, const T* B,
-                 std::int64_t ldb, T* C, std::int64_t ldc, GemmOutput output) {
+template <class T, std::int64_t W, class BRows>
+void column_tail(std::int64_t n, std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
+                 std::int64_t ldc, GemmOutput output) {
   if constexpr (W <= 1) {
-    for (; n < N; ++n) panel<T, tile_rows, 1>(M, K, A, B + n, ldb, C + n, ldc, output);
+    for (; n < N; ++n) panel<T, tile_rows, 1>(M, K, A, B.from_col(n), C + n, ldc, output);
   } else {
     using V = xsimd::make_sized_batch_t<T, std::size_t(W)>;
     if constexpr (!std::is_void_v<V>) {
       if (n + W <= N) {
-        panel<V, tile_rows, 1>(M, K, A, B + n, ldb, C + n, ldc, output);
+        panel<V, tile_rows, 1>(M, K, A, B.from_col(n), C + n, ldc, output);
         n += W;
       }
     }
-    column_tail<T, W / 2>(n, M, N, K, A, B, ldb, C, ldc, output);
+    column_tail<T, W / 2>(n, M, N, K, A, B, C, ldc, output);
   }
 }
 
-// gemm_nt register tile: MR x NR accumulators, each a vector along k, each reduced by one
-// horizontal add at the end. (xsimd 8.1's haddp, which would reduce 16 at once, returns
-// AVX-512 float lanes out of order, so it is not used.)
-template <class T>
-struct NtTile {
-  static constexpr int rows = 4, cols = 4;
-};
-
-template <int MR, int NR, class T>
-void nt_tile(std::int64_t K, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
-             GemmOutput output) {
+// gemm_nt register tile: MR x NR dot products, each accumulated in one vector along k.
+template <int MR, int NR, class T, class ARows, class BRows>
+void nt_tile(std::int64_t K, ARows A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
   using V = xsimd::batch<T>;
   constexpr std::int64_t W = V::size;
   const std::int64_t K_vec = K - K % W;
+  const T* a[MR];
+  const T* b[NR];
+  for (int i = 0; i < MR; ++i) a[i] = A[i];
+  for (int j = 0; j < NR; ++j) b[j] = B[j];
   V acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
   for (std::int64_t k = 0; k < K_vec; k += W) {
     V bk[NR];
-    for (int j = 0; j < NR; ++j) bk[j] = V::load_unaligned(b + j * ldb + k);
+    for (int j = 0; j < NR; ++j) bk[j] = V::load_unaligned(b[j] + k);
     for (int i = 0; i < MR; ++i) {
-      const V ai = V::load_unaligned(a + i * lda + k);
+      const V ai = V::load_unaligned(a[i] + k);
       for (int j = 0; j < NR; ++j) acc[i][j] = xsimd::fma(ai, bk[j], acc[i][j]);
     }
   }
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) {
       T s = xsimd::hadd(acc[i][j]);
-      for (std::int64_t k = K_vec; k < K; ++k) s = std::fma(a[i * lda + k], b[j * ldb + k], s);
+      for (std::int64_t k = K_vec; k < K; ++k) s = std::fma(a[i][k], b[j][k], s);
       T& cij = c[i * ldc + j];
       cij = output == GemmOutput::accumulate ? cij + s : s;
     }
 }
 
-// Calls nt_tile<mr, nr> for runtime mr <= MR, nr <= NR.
-template <class T, int MR = NtTile<T>::rows, int NR = NtTile<T>::cols>
-void nt_tile_dispatch(int mr, int nr, std::int64_t K, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c,
-                      std::int64_t ldc, GemmOutput output) {
+inline constexpr int nt_rows = 4, nt_cols = 4;
+
+// Calls nt_tile<mr, nr> for run-time mr <= MR, nr <= NR.
+template <int MR = nt_rows, int NR = nt_cols, class T, class ARows, class BRows>
+void nt_tile_dispatch(int mr, int nr, std::int64_t K, ARows A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
   if constexpr (MR > 1) {
-    if (mr < MR) return nt_tile_dispatch<T, MR - 1, NR>(mr, nr, K, a, lda, b, ldb, c, ldc, output);
+    if (mr < MR) return nt_tile_dispatch<MR - 1, NR>(mr, nr, K, A, B, c, ldc, output);
   }
   if constexpr (NR > 1) {
-    if (nr < NR) return nt_tile_dispatch<T, MR, NR - 1>(mr, nr, K, a, lda, b, ldb, c, ldc, output);
+    if (nr < NR) return nt_tile_dispatch<MR, NR - 1>(mr, nr, K, A, B, c, ldc, output);
   }
-  nt_tile<MR, NR>(K, a, lda, b, ldb, c, ldc, output);
+  nt_tile<MR, NR>(K, A, B, c, ldc, output);
 }
 
 }  // namespace gemm_impl
 
-// C[m, n] (+)= sum_k A[m, k] B[n, k]: A is [M, K] and B is [N, K], both row-major (leading
-// dimensions lda, ldb), C is [M, N] (ldc). Used where a product's summed index is
-// contiguous in both operands, e.g. the weight gradient g col^T of a convolution. Each
-// element is a vector fma chain over whole vectors of k, one horizontal add, then scalar fmas
-// over the last K mod width terms: its bits depend only on K, not on M, N, the tiling or the
-// thread count. A tile of 4 x 4 accumulators loads 8 vectors per 16 fmas.
-template <class T>
-void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, const T* A, std::int64_t lda, const T* B,
-             std::int64_t ldb, T* C, std::int64_t ldc, GemmOutput output) {
-  using Tile = gemm_impl::NtTile<T>;
-  for (std::int64_t m = 0; m < M; m += Tile::rows)
-    for (std::int64_t n = 0; n < N; n += Tile::cols)
-      gemm_impl::nt_tile_dispatch<T>(int(std::min<std::int64_t>(Tile::rows, M - m)),
-                                     int(std::min<std::int64_t>(Tile::cols, N - n)), K, A + m * lda, lda, B + n * ldb,
-                                     ldb, C + m * ldc + n, ldc, output);
-}
-
-// C[M, N] = A B or C += A B (see the top of this file).
-template <class T>
-void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, const T* B, std::int64_t ldb, T* C,
-          std::int64_t ldc, GemmOutput output) {
+// C[M, N] = A B or C += A B, B given by rows (see the top of this file).
+template <class T, class BRows>
+void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
+          GemmOutput output) {
   using namespace gemm_impl;
   using V = xsimd::batch<T>;
   constexpr std::int64_t W = V::size;
   std::int64_t n = 0;
   for (; n + tile_vectors * W <= N; n += tile_vectors * W)
-    panel<V, tile_rows, tile_vectors>(M, K, A, B + n, ldb, C + n, ldc, output);
-  for (; n + W <= N; n += W) panel<V, tile_rows, 1>(M, K, A, B + n, ldb, C + n, ldc, output);
-  column_tail<T, W / 2>(n, M, N, K, A, B, ldb, C, ldc, output);
+    panel<V, tile_rows, tile_vectors>(M, K, A, B.from_col(n), C + n, ldc, output);
+  for (; n + W <= N; n += W) panel<V, tile_rows, 1>(M, K, A, B.from_col(n), C + n, ldc, output);
+  column_tail<T, W / 2>(n, M, N, K, A, B, C, ldc, output);
+}
+
+// C[m, n] (+)= sum_k A[m][k] B[n][k] (see the top of this file).
+template <class T, class ARows, class BRows>
+void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, ARows A, BRows B, T* C, std::int64_t ldc,
+             GemmOutput output) {
+  using namespace gemm_impl;
+  for (std::int64_t m = 0; m < M; m += nt_rows)
+    for (std::int64_t n = 0; n < N; n += nt_cols)
+      nt_tile_dispatch(int(std::min<std::int64_t>(nt_rows, M - m)), int(std::min<std::int64_t>(nt_cols, N - n)), K,
+                       A.from_row(m), B.from_row(n), C + m * ldc + n, ldc, output);
 }
 
 // gemm with C split into fixed blocks that run in parallel (when there is enough work).
 // The blocks depend only on M and N; with the property above they do not even matter.
-template <class T>
-void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, const T* B, std::int64_t ldb,
-                   T* C, std::int64_t ldc, GemmOutput output) {
+template <class T, class BRows>
+void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
+                   std::int64_t ldc, GemmOutput output) {
   constexpr std::int64_t block_rows = 4 * gemm_impl::tile_rows;
   constexpr std::int64_t block_cols = 8 * gemm_impl::tile_vectors * std::int64_t(xsimd::batch<T>::size);
   constexpr std::int64_t min_parallel_work = std::int64_t(1) << 16;  // multiply-adds
   const std::int64_t row_blocks = chunk_count(M, block_rows), col_blocks = chunk_count(N, block_cols);
   const auto run_block = [&](std::int64_t b) {
     const std::int64_t m = (b / col_blocks) * block_rows, n = (b % col_blocks) * block_cols;
-    gemm(std::min(block_rows, M - m), std::min(block_cols, N - n), K,
-         {A.data + m * A.row_stride, A.row_stride, A.col_stride}, B + n, ldb, C + m * ldc + n, ldc, output);
+    gemm(std::min(block_rows, M - m), std::min(block_cols, N - n), K, A.from_row(m), B.from_col(n), C + m * ldc + n,
+         ldc, output);
   };
   if (M * N * K < min_parallel_work) {
     for (std::int64_t b = 0; b < row_blocks * col_blocks; ++b) run_block(b);

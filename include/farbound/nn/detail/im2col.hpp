@@ -14,6 +14,18 @@
 
 namespace farbound::detail {
 
+// dst[e] = src[e] and dst[e] += src[e] for e in [0, n): the short runs (a few dozen
+// elements) of image rows, as inline vectors rather than calls to memcpy.
+template <class T>
+void copy_run(const T* src, T* dst, std::int64_t n) {
+  SimdBlocks::for_each<T>(std::size_t(n), [&](auto lanes, std::size_t e) { lanes.store(lanes.load(src + e), dst + e); });
+}
+template <class T>
+void add_run(const T* src, T* dst, std::int64_t n) {
+  SimdBlocks::for_each<T>(std::size_t(n),
+                          [&](auto lanes, std::size_t e) { lanes.store(lanes.load(dst + e) + lanes.load(src + e), dst + e); });
+}
+
 // One item's convolution geometry.
 struct ConvItemGeometry {
   WindowGeometry window;
@@ -60,10 +72,8 @@ void im2col(const ConvItemGeometry& g, const T* x, T* col) {
       [&](std::int64_t co, std::int64_t xo, WindowGeometry::Range cols) {
         T* dst = col + co;
         std::fill(dst, dst + cols.first, T(0));
-        if (s == 1)  // rows are short (28 floats in LeNet): inline vectors, not a memcpy call
-          SimdBlocks::for_each<T>(std::size_t(cols.last - cols.first), [&](auto lanes, std::size_t q) {
-            lanes.store(lanes.load(x + xo + cols.first + std::int64_t(q)), dst + cols.first + std::int64_t(q));
-          });
+        if (s == 1)
+          copy_run(x + (xo + cols.first), dst + cols.first, cols.last - cols.first);
         else
           for (std::int64_t q = cols.first; q < cols.last; ++q) dst[q] = x[xo + q * s];
         std::fill(dst + cols.last, dst + Q, T(0));
@@ -79,10 +89,7 @@ void col2im_add(const ConvItemGeometry& g, const T* col, T* x) {
       g,
       [&](std::int64_t co, std::int64_t xo, WindowGeometry::Range cols) {
         if (s == 1)
-          SimdBlocks::for_each<T>(std::size_t(cols.last - cols.first), [&](auto lanes, std::size_t i) {
-            const std::int64_t q = cols.first + std::int64_t(i);
-            lanes.store(lanes.load(x + xo + q) + lanes.load(col + co + q), x + xo + q);
-          });
+          add_run(col + (co + cols.first), x + (xo + cols.first), cols.last - cols.first);
         else
           for (std::int64_t q = cols.first; q < cols.last; ++q) x[xo + q * s] += col[co + q];
       },
