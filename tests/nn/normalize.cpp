@@ -34,11 +34,24 @@ TEMPLATE_TEST_CASE("Normalize computes (x - mean_c) / std_c per channel", "[norm
   CHECK(norm.parameters().empty());
 }
 
+TEST_CASE("Normalize with one mean and std applies them to every channel, as torchvision", "[normalize]") {
+  Normalize<double> norm({0.5}, {0.25});
+  for (Shape s : {Shape{2, 3, 4, 4}, Shape{5, 2}, Shape{7}}) {
+    Tensor<double> x(s), y;
+    fill_uniform(x.view(), 9, 0.0, 1.0);
+    norm.forward(x.view(), y);
+    REQUIRE(y.shape() == s);
+    for (std::int64_t i = 0; i < x.numel(); ++i) CHECK(y[i] == (x[i] - 0.5) / 0.25);
+  }
+  Tensor<double> scalar(Shape{}, 1.0), y;
+  CHECK_THROWS_WITH(norm.forward(scalar.view(), y), "Normalize: input [] has no batch axis");
+}
+
 TEST_CASE("Normalize gradient matches finite differences", "[normalize][gradcheck]") {
   Normalize<double> one({0.1307}, {0.3081});
   Normalize<double> three({0.5, -0.2, 1.0}, {0.25, 2.0, 0.7});
   std::uint32_t salt = 200;
-  for (Shape s : {Shape{1, 1, 1, 1}, Shape{1, 1, 5, 3}, Shape{3, 1, 4, 4}}) {
+  for (Shape s : {Shape{1, 1, 1, 1}, Shape{1, 1, 5, 3}, Shape{3, 1, 4, 4}, Shape{2, 3, 2, 2}, Shape{4, 2}}) {
     Tensor<double> x(s);
     fill_uniform(x.view(), salt++, 0.0, 1.0);
     INFO(s.to_string());

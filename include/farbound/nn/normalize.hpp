@@ -3,6 +3,7 @@
 // transforms.Normalize but inside the model, as its first layer. So the data stay in raw
 // units ([0, 1] pixels) and every perturbation size (noise sigmas, attack epsilons) is in
 // those units; attacks differentiate through it. dL/dx = dL/dy / std_c. No parameters.
+// A single mean and std apply to every channel (and to inputs of any shape), as in torchvision.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -18,7 +19,8 @@ namespace farbound {
 template <class T>
 class Normalize final : public Layer<T> {
  public:
-  // One mean and one standard deviation per channel, e.g. Normalize<float>({0.1307}, {0.3081}).
+  // One mean and one standard deviation per channel, e.g. Normalize<float>({0.4914, 0.4822,
+  // 0.4465}, {0.2470, 0.2435, 0.2616}), or one pair for all channels: Normalize<float>({0.1307}, {0.3081}).
   Normalize(std::vector<double> mean, std::vector<double> stddev) {
     if (mean.empty() || mean.size() != stddev.size())
       throw argument_error("Normalize: " + std::to_string(mean.size()) + " means and " +
@@ -45,8 +47,12 @@ class Normalize final : public Layer<T> {
     return "Normalize(mean " + list(mean_) + ", std " + list(stddev_) + ")";
   }
 
-  // Any [N, C, ...] input with C = channels().
+  // Any [N, C, ...] input with C = channels(); any [N, ...] input when channels() is 1.
   Shape output_shape(const Shape& input) const override {
+    if (channels() == 1) {
+      if (input.rank() < 1) throw shape_error("Normalize: input " + input.to_string() + " has no batch axis");
+      return input;
+    }
     if (input.rank() < 2 || input[1] != channels())
       throw shape_error("Normalize: input " + input.to_string() + " must be [N, " + std::to_string(channels()) +
                         ", ...] (" + std::to_string(channels()) + " channels)");
@@ -74,7 +80,8 @@ class Normalize final : public Layer<T> {
   }
 
  private:
-  // f(first element, element count, channel) for every (item, channel) plane, in parallel.
+  // f(first element, element count, channel) for every (item, channel) plane, in parallel;
+  // with a single statistic, every item is one plane.
   template <class F>
   void for_each_plane(const Shape& s, F f) const {
     const std::int64_t planes = s[0] * channels();
