@@ -20,7 +20,7 @@ TEST_CASE("zoo models have the paper's shapes and parameter counts", "[zoo]") {
 
   ModelSpec m{.arch = "mlp", .activation = "relu", .in_channels = 1, .image_size = 2, .num_classes = 2, .hidden = {8, 8}};
   auto net = build_model<double>(m, 3);
-  CHECK(net.output_shape({4, 2}) == Shape{4, 2});
+  CHECK(net.output_shape({4, 1, 2, 2}) == Shape{4, 2});
   CHECK(net.num_parameters() == (4 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2));
 }
 
