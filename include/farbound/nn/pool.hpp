@@ -8,8 +8,10 @@
 //            window position (i, j in row-major order) holding that maximum, found again
 //            in backward by comparing x with y instead of storing indices. A NaN counts
 //            as the maximum (as in PyTorch); its gradient goes to the window's first NaN.
-//            Both loops run along q without branches: with random data a branch on
-//            "is this larger" mispredicts about once per window.
+//            Both passes are free of data-dependent branches: with random data a branch
+//            on "is this larger" mispredicts about once per window. (Gathering windows
+//            into SIMD vectors was 2-3x slower still: gathers are slow on current Intel
+//            cores since the GDS microcode mitigation.)
 //   average: y[p, q] = 1/k^2 sum_{i,j} x[p*s + i, q*s + j]; dL/dx[window] += g[p, q] / k^2.
 //   global:  y[c] = 1/(H W) sum_{h,w} x[c, h, w], output [N, C]; dL/dx[c, h, w] = g[c] / (H W).
 // Overlapping windows (stride < kernel) add their contributions up.
@@ -29,8 +31,9 @@ namespace farbound {
 namespace detail {
 
 // What max and average pooling share: the window, the shapes, the checks and the loop over
-// planes. Derived classes provide pool(x_plane, y_plane) and unpool(x_plane, y_plane,
-// g_plane, dx_plane), where dx_plane arrives zeroed.
+// planes. Derived classes provide prepare(plane) (called once per pass, before the planes
+// run in parallel), pool(x_plane, y_plane) and unpool(x_plane, y_plane, g_plane, dx_plane),
+// where dx_plane arrives zeroed.
 template <class T, class Derived>
 class WindowPool2d : public Layer<T> {
  public:
@@ -48,6 +51,7 @@ class WindowPool2d : public Layer<T> {
   void forward(TensorView<const T> in, Tensor<T>& out) override {
     out.resize(output_shape(in.shape()));
     with_plane(in.shape(), [&](const auto pl) {
+      self().prepare(pl);
       parallel_for(in.size(0) * in.size(1), [&](std::int64_t i) {
         self().pool(pl, in.data() + i * pl.in_numel(), out.data() + i * pl.out_numel());
       });
@@ -65,6 +69,7 @@ class WindowPool2d : public Layer<T> {
     if (!grad_in) return;
     grad_in->resize(in.shape());
     with_plane(in.shape(), [&](const auto pl) {
+      self().prepare(pl);
       parallel_for(in.size(0) * in.size(1), [&](std::int64_t i) {
         T* dx = grad_in->data() + i * pl.in_numel();
         std::fill_n(dx, pl.in_numel(), T(0));
@@ -123,6 +128,9 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   MaxPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
 
  private:
+  template <class PlaneT>
+  void prepare(const PlaneT) {}
+
   // The plane is taken by value: a local copy cannot alias y, so its extents stay in
   // registers. `v > m ? v : m` is one maxss and keeps the first maximum; NaNs are tracked
   // on the side, which keeps the loop free of branches.
@@ -144,34 +152,24 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   }
 
   // For each output, the first window position (in forward order) equal to the maximum, or
-  // the first NaN, takes the whole gradient. Finding that position only reads (a select per
-  // window element, walked backwards so the first hit wins), which the compiler vectorises
-  // across outputs; the scatter of one gradient per window follows.
+  // the first NaN, takes the whole gradient. The window is walked backwards so that the
+  // first hit is selected last, with bit masks: compilers turn `hit ? a : b` into branches,
+  // and those mispredict about once per window on real data.
   template <class PlaneT>
   void unpool(const PlaneT pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
               T* __restrict dx) const {
-    constexpr std::int64_t block = 64;
-    // Per output: offset of its maximum from the window origin. 32 bits, like the compared
-    // floats, so that the selects vectorise.
-    std::int32_t winner[block];
-    const std::int64_t Q = pl.out_width;
     for (std::int64_t p = 0; p < pl.out_height; ++p)
-      for (std::int64_t q0 = 0; q0 < Q; q0 += block) {
-        const std::int64_t nq = std::min(block, Q - q0);
-        for (std::int64_t q = 0; q < nq; ++q) {
-          const T* window = x + pl.origin(p, q0 + q);
-          const T m = y[p * Q + q0 + q];
-          std::int32_t w = -1;
-          for (std::int64_t i = pl.kernel() - 1; i >= 0; --i)
-            for (std::int64_t j = pl.kernel() - 1; j >= 0; --j) {
-              const T v = window[i * pl.width + j];
-              const std::int32_t hit = -std::int32_t((v == m) | (v != v));  // all ones or zero
-              w = (hit & std::int32_t(i * pl.width + j)) | (~hit & w);
-            }
-          winner[q] = w;
-        }
-        for (std::int64_t q = 0; q < nq; ++q)
-          if (winner[q] >= 0) dx[pl.origin(p, q0 + q) + winner[q]] += g[p * Q + q0 + q];
+      for (std::int64_t q = 0; q < pl.out_width; ++q) {
+        const T* window = x + pl.origin(p, q);
+        const T m = y[p * pl.out_width + q];
+        std::int64_t winner = -1;  // offset of the maximum from the window origin
+        for (std::int64_t i = pl.kernel() - 1; i >= 0; --i)
+          for (std::int64_t j = pl.kernel() - 1; j >= 0; --j) {
+            const T v = window[i * pl.width + j];
+            const std::int64_t hit = -std::int64_t((v == m) | (v != v));  // all ones or zero
+            winner = (hit & (i * pl.width + j)) | (~hit & winner);
+          }
+        if (winner >= 0) dx[pl.origin(p, q) + winner] += g[p * pl.out_width + q];
       }
   }
 };
@@ -187,6 +185,9 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
   AvgPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
 
  private:
+  template <class PlaneT>
+  void prepare(const PlaneT) {}
+
   template <class PlaneT>
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
     const T scale = T(1) / T(pl.kernel() * pl.kernel());
