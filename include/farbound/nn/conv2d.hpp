@@ -154,7 +154,10 @@ class Conv2d final : public Layer<T> {
     inputs_.resize({slots.count(), std::max<std::int64_t>(1, lowering.input_buffer_numel())});
     products_.resize({slots.count(), direct ? 1 : O * L});
     if (params) partials_.resize({chunks, partial_size});
-    if (grad_in) column_grads_.resize({slots.count(), R * L + lowering.grad_buffer_numel()});
+    if (grad_in) {
+      column_grads_.resize({slots.count(), lowering.grad_buffer_numel()});
+      column_grads_.zero();  // the margins around the rows stay zero
+    }
 
     parallel_for(chunks, [&](std::int64_t c) {
       const int slot = slots.index();
@@ -177,12 +180,12 @@ class Conv2d final : public Layer<T> {
           for (std::int64_t o = 0; o < O; ++o) partial[O * R + o] += simd::sum(gy + o * P * Q, std::size_t(P * Q));
         }
         if (grad_in) {
-          T* dcol = column_grads_.data() + slot * column_grads_.size(1);
-          detail::gemm<T>(R, L, O, {weight.value.data(), 1, R}, detail::StridedRows<T>{gw, L}, dcol, L,
-                          detail::GemmOutput::overwrite);
+          T* grad_buffer = column_grads_.data() + slot * column_grads_.size(1);
+          detail::gemm<T>(R, L, O, {weight.value.data(), 1, R}, detail::StridedRows<T>{gw, L},
+                          grad_buffer + lowering.dcol_offset(), lowering.dcol_stride(), detail::GemmOutput::overwrite);
           T* dx = grad_in->data() + n * g.item_numel();
           std::fill_n(dx, g.item_numel(), T(0));
-          lowering.add_input_grad(dcol, offsets_.data(), dx, dcol + R * L);
+          lowering.add_input_grad(grad_buffer, offsets_.data(), dx);
         }
       }
     });
@@ -219,7 +222,7 @@ class Conv2d final : public Layer<T> {
   detail::WindowGeometry window_;
   std::int64_t in_, out_;
   // Per-thread workspaces: the lowered (padded or im2col) input, the wide product or wide
-  // gradient, and the rows' gradient W^T g (then the padded image gradient).
+  // gradient, and the rows' gradient W^T g (with what the lowering needs to add it back).
   Tensor<T> inputs_, products_, column_grads_;
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
   Tensor<T> partials_;      // [chunks, O*C*k*k + O]: parameter gradients per chunk of items

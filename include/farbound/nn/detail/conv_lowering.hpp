@@ -19,8 +19,13 @@
 // Im2col (any stride): the rows are the im2col matrix (detail/im2col.hpp), L = P*Q, pitch Q,
 // already the output layout.
 //
-// Each lowering also adds the rows' gradient dcol [R, L] back onto the image (the adjoint):
-// ShiftedRows by adding each run at its offset, Im2col by col2im.
+// Each lowering also adds the rows' gradient dcol [R, L] back onto the image (the adjoint).
+// Im2col does it by col2im. ShiftedRows gathers instead of scattering: for each padded image
+// position t, dxpad[c, t] = sum_{i,j} dcol[(c,i,j), t - i*Wp - j], summed in registers.
+// (Adding each run at its offset instead reloads, one element further on, the vector just
+// stored by the previous run, and misses store-to-load forwarding every time.) Its dcol rows
+// therefore sit in a buffer with zero margins around them: (k-1)*Wp + k-1 before each row
+// and enough after it for the last vector of the padded plane.
 #include <algorithm>
 #include <cstdint>
 
@@ -33,24 +38,31 @@ namespace farbound::detail {
 
 struct ShiftedRowsLowering {
   ConvItemGeometry g;
-  std::int64_t padded_height, padded_width, rows_length;
+  std::int64_t padded_height, padded_width;
+  std::int64_t rows_length;   // L rounded up to whole vectors
+  std::int64_t plane_length;  // Hp*Wp rounded up to whole vectors
+  std::int64_t margin;        // zeros between (and around) the rows of dcol
 
   template <class T>
   static ShiftedRowsLowering make(const ConvItemGeometry& geometry) {
     constexpr std::int64_t W = xsimd::batch<T>::size;
-    const std::int64_t pad = geometry.window.padding, padded_width = geometry.width + 2 * pad;
-    const std::int64_t L = (geometry.out_height - 1) * padded_width + geometry.out_width;
-    return {geometry, geometry.height + 2 * pad, padded_width, (L + W - 1) / W * W};
+    const auto round_up = [](std::int64_t n) { return (n + W - 1) / W * W; };
+    const std::int64_t k = geometry.window.kernel, pad = geometry.window.padding;
+    const std::int64_t Hp = geometry.height + 2 * pad, Wp = geometry.width + 2 * pad;
+    const std::int64_t L = round_up((geometry.out_height - 1) * Wp + geometry.out_width);
+    const std::int64_t plane = round_up(Hp * Wp);
+    return {geometry, Hp, Wp, L, plane, std::max((k - 1) * Wp + k - 1, plane - L)};
   }
 
   std::int64_t length() const { return rows_length; }
   std::int64_t pitch() const { return padded_width; }
   static constexpr bool output_layout = false;  // gap columns: the product needs a wide buffer
-  // Workspace elements per thread for the padded image (and for its gradient).
-  std::int64_t input_buffer_numel() const {
-    return g.channels * padded_height * padded_width + rows_length - ((g.out_height - 1) * padded_width + g.out_width);
-  }
-  std::int64_t grad_buffer_numel() const { return input_buffer_numel(); }
+  // Workspace elements per thread for the padded image, with slack for the last row's run.
+  std::int64_t input_buffer_numel() const { return g.channels * padded_height * padded_width + plane_length; }
+  // Where dcol's rows go in the gradient buffer, which also holds one padded plane.
+  std::int64_t dcol_offset() const { return margin; }
+  std::int64_t dcol_stride() const { return rows_length + margin; }
+  std::int64_t grad_buffer_numel() const { return margin + g.col_rows() * dcol_stride() + plane_length; }
 
   // off_r for every row r = (c, i, j).
   void make_offsets(std::int64_t* offsets) const {
@@ -65,25 +77,31 @@ struct ShiftedRowsLowering {
   template <class T>
   OffsetRows<T> input_rows(const T* x, T* buffer, const std::int64_t* offsets) const {
     std::fill_n(buffer, input_buffer_numel(), T(0));
+    const std::int64_t pad = g.window.padding;
     for (std::int64_t c = 0; c < g.channels; ++c)
-      for (std::int64_t h = 0; h < g.height; ++h) copy_run(x + (c * g.height + h) * g.width, interior(buffer, c, h), g.width);
+      for (std::int64_t h = 0; h < g.height; ++h)
+        copy_run(x + (c * g.height + h) * g.width, buffer + (c * padded_height + h + pad) * padded_width + pad, g.width);
     return {buffer, offsets};
   }
 
-  // dx += adjoint of input_rows applied to dcol [R, L], through the padded `buffer`.
+  // dx += adjoint of input_rows applied to the dcol rows in `grad_buffer` (margins zero).
   template <class T>
-  void add_input_grad(const T* dcol, const std::int64_t* offsets, T* dx, T* buffer) const {
-    std::fill_n(buffer, grad_buffer_numel(), T(0));
-    for (std::int64_t r = 0; r < g.col_rows(); ++r) add_run(dcol + r * rows_length, buffer + offsets[r], rows_length);
-    for (std::int64_t c = 0; c < g.channels; ++c)
-      for (std::int64_t h = 0; h < g.height; ++h) add_run(interior(buffer, c, h), dx + (c * g.height + h) * g.width, g.width);
-  }
-
- private:
-  // Start of image row (c, h) inside the padded buffer.
-  template <class T>
-  T* interior(T* buffer, std::int64_t c, std::int64_t h) const {
-    return buffer + (c * padded_height + h + g.window.padding) * padded_width + g.window.padding;
+  void add_input_grad(T* grad_buffer, const std::int64_t*, T* dx) const {
+    using V = xsimd::batch<T>;
+    const std::int64_t k = g.window.kernel, pad = g.window.padding;
+    T* plane = grad_buffer + margin + g.col_rows() * dcol_stride();
+    for (std::int64_t c = 0; c < g.channels; ++c) {
+      const T* rows = grad_buffer + margin + c * k * k * dcol_stride();  // row (c, 0, 0)
+      for (std::int64_t t = 0; t < plane_length; t += std::int64_t(V::size)) {
+        V sum(T(0));
+        for (std::int64_t i = 0; i < k; ++i)
+          for (std::int64_t j = 0; j < k; ++j)
+            sum += V::load_unaligned(rows + (i * k + j) * dcol_stride() + (t - i * padded_width - j));
+        sum.store_unaligned(plane + t);
+      }
+      for (std::int64_t h = 0; h < g.height; ++h)
+        add_run(plane + (h + pad) * padded_width + pad, dx + (c * g.height + h) * g.width, g.width);
+    }
   }
 };
 
@@ -94,7 +112,9 @@ struct Im2colLowering {
   std::int64_t pitch() const { return g.out_width; }
   static constexpr bool output_layout = true;  // the product is the output itself
   std::int64_t input_buffer_numel() const { return g.col_rows() * g.col_cols(); }
-  std::int64_t grad_buffer_numel() const { return 0; }
+  std::int64_t dcol_offset() const { return 0; }
+  std::int64_t dcol_stride() const { return length(); }
+  std::int64_t grad_buffer_numel() const { return g.col_rows() * g.col_cols(); }
   void make_offsets(std::int64_t*) const {}
 
   template <class T>
@@ -104,8 +124,8 @@ struct Im2colLowering {
   }
 
   template <class T>
-  void add_input_grad(const T* dcol, const std::int64_t*, T* dx, T*) const {
-    col2im_add(g, dcol, dx);
+  void add_input_grad(T* grad_buffer, const std::int64_t*, T* dx) const {
+    col2im_add(g, grad_buffer, dx);
   }
 };
 

@@ -255,7 +255,8 @@ void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
                    std::int64_t ldc, GemmOutput output) {
   constexpr std::int64_t block_rows = 4 * gemm_impl::tile_rows;
   constexpr std::int64_t block_cols = 8 * gemm_impl::tile_vectors * std::int64_t(xsimd::batch<T>::size);
-  constexpr std::int64_t min_parallel_work = std::int64_t(1) << 16;  // multiply-adds
+  // Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
+  constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
   const std::int64_t row_blocks = chunk_count(M, block_rows), col_blocks = chunk_count(N, block_cols);
   const auto run_block = [&](std::int64_t b) {
     const std::int64_t m = (b / col_blocks) * block_rows, n = (b % col_blocks) * block_cols;
