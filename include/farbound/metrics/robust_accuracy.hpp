@@ -1,0 +1,138 @@
+#pragma once
+// Robust accuracy over an epsilon grid, and the paper's comparison protocol.
+//
+// The robust accuracy of a model at radius eps is the fraction of points whose label the
+// model still predicts at the attack's point x_adv (a point it already misclassifies counts
+// as not robust). The paper (Paknezhad et al., section "Evaluation") compares several models
+// (settings, each trained with several seeds) on the test points that *every* compared
+// model classifies correctly, so that each model is attacked on the same points; it reports
+// the mean +- standard error over the seeds of each setting. compare_robustness does all
+// of that, and also reports the curves over all points.
+#include <concepts>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "farbound/attack/detail/batches.hpp"
+#include "farbound/core/error.hpp"
+#include "farbound/core/tensor.hpp"
+#include "farbound/metrics/accuracy.hpp"
+#include "farbound/metrics/statistics.hpp"
+#include "farbound/nn/sequential.hpp"
+
+namespace farbound {
+
+// An attack with a radius: Fgsm<T>, Pgd<T>, or anything with the same two calls.
+template <class A, class T>
+concept EpsilonAttack = requires(A& a, Sequential<T>& model, TensorView<const T> x, std::span<const int> labels,
+                                 double eps, Tensor<T>& x_adv) {
+  a.run(model, x, labels, eps, x_adv);
+  { a.fooled() } -> std::convertible_to<std::span<const std::uint8_t>>;
+};
+
+struct RobustAccuracyCurve {
+  std::vector<double> epsilons;
+  std::vector<double> accuracy;  // accuracy[k]: robust accuracy at epsilons[k]
+  std::int64_t points = 0;       // how many points were attacked
+};
+
+// The robust accuracy of `model` under `attack` at every radius in `epsilons`, on x [N, ...]
+// with labels [N].
+template <class T, EpsilonAttack<T> A>
+RobustAccuracyCurve robust_accuracy(Sequential<T>& model, A& attack, TensorView<const std::type_identity_t<T>> x,
+                                    std::span<const int> labels, std::span<const double> epsilons) {
+  detail::require_labels(x, labels, "robust_accuracy");
+  if (epsilons.empty()) throw argument_error("robust_accuracy: no epsilons");
+  RobustAccuracyCurve curve{{epsilons.begin(), epsilons.end()}, {}, x.size(0)};
+  Tensor<T> x_adv;
+  for (double eps : epsilons) {
+    attack.run(model, x, labels, eps, x_adv);
+    std::int64_t robust = 0;
+    for (std::uint8_t f : attack.fooled()) robust += !f;
+    curve.accuracy.push_back(double(robust) / double(x.size(0)));
+  }
+  return curve;
+}
+
+// Mean and standard error, at every radius, of curves over the same epsilons (one per seed).
+struct CurveSummary {
+  std::vector<double> epsilons;
+  std::vector<MeanError> accuracy;
+};
+
+inline CurveSummary summarize(std::span<const RobustAccuracyCurve> curves) {
+  if (curves.empty()) throw argument_error("summarize: no curves");
+  CurveSummary s{curves[0].epsilons, {}};
+  for (const auto& c : curves)
+    if (c.epsilons != s.epsilons || c.accuracy.size() != s.epsilons.size())
+      throw argument_error("summarize: the curves were measured over different epsilons");
+  std::vector<double> values(curves.size());
+  for (std::size_t k = 0; k < s.epsilons.size(); ++k) {
+    for (std::size_t m = 0; m < curves.size(); ++m) values[m] = curves[m].accuracy[k];
+    s.accuracy.push_back(mean_standard_error(values));
+  }
+  return s;
+}
+
+// One setting of the comparison: its name and its models (one per seed).
+template <class T>
+struct ModelGroup {
+  std::string name;
+  std::vector<Sequential<T>*> models;
+};
+
+struct GroupRobustness {
+  std::string name;
+  std::vector<double> clean_accuracy;              // per model, on all points
+  std::vector<RobustAccuracyCurve> all_points;     // per model
+  std::vector<RobustAccuracyCurve> common_points;  // per model, on the commonly correct points
+  CurveSummary all_summary, common_summary;        // mean +- s.e. over the group's models
+};
+
+struct RobustnessComparison {
+  std::vector<double> epsilons;
+  std::int64_t points = 0;
+  std::vector<std::int64_t> common;  // indices of the points every model classifies correctly
+  std::vector<GroupRobustness> groups;
+};
+
+// Attacks every model of every group at every radius, on all points and on the points that
+// all models (of all groups) classify correctly. With no commonly correct point the
+// common-point curves are left empty.
+template <class T, EpsilonAttack<T> A>
+RobustnessComparison compare_robustness(std::span<const ModelGroup<T>> groups, A& attack,
+                                        TensorView<const std::type_identity_t<T>> x, std::span<const int> labels,
+                                        std::span<const double> epsilons, std::int64_t batch_size = 256) {
+  detail::require_labels(x, labels, "compare_robustness");
+  std::vector<Sequential<T>*> every_model;
+  for (const auto& g : groups) {
+    if (g.models.empty()) throw argument_error("compare_robustness: group \"" + g.name + "\" has no models");
+    every_model.insert(every_model.end(), g.models.begin(), g.models.end());
+  }
+  if (every_model.empty()) throw argument_error("compare_robustness: no groups");
+
+  RobustnessComparison out{{epsilons.begin(), epsilons.end()}, x.size(0), {}, {}};
+  out.common = commonly_correct<T>(every_model, x, labels, batch_size);
+  Tensor<T> x_common;
+  std::vector<int> labels_common;
+  if (!out.common.empty()) {
+    detail::gather_items<T>(x, out.common, x_common);
+    for (std::int64_t i : out.common) labels_common.push_back(labels[std::size_t(i)]);
+  }
+  for (const auto& g : groups) {
+    GroupRobustness r{g.name, {}, {}, {}, {}, {}};
+    for (Sequential<T>* model : g.models) {
+      r.clean_accuracy.push_back(accuracy(*model, x, labels, batch_size));
+      r.all_points.push_back(robust_accuracy(*model, attack, x, labels, epsilons));
+      if (!out.common.empty())
+        r.common_points.push_back(robust_accuracy(*model, attack, x_common.view(), labels_common, epsilons));
+    }
+    r.all_summary = summarize(r.all_points);
+    if (!r.common_points.empty()) r.common_summary = summarize(r.common_points);
+    out.groups.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace farbound
