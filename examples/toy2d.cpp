@@ -36,7 +36,9 @@
 #include <CLI/CLI.hpp>
 
 #include "farbound/core/parallel.hpp"
+#include "farbound/attack/deepfool.hpp"
 #include "farbound/data/toy.hpp"
+#include "farbound/metrics/boundary_distance.hpp"
 #include "farbound/metrics/plane_grid.hpp"
 #include "farbound/metrics/planar_boundary.hpp"
 #include "farbound/nn/zoo.hpp"
@@ -74,7 +76,8 @@ Dataset<float> make_dataset(const std::string& name, std::int64_t n, std::uint64
 struct Outcome {
   std::string title;
   double accuracy = 0;
-  BoundaryDistances distance;
+  PlanarDistances distance;
+  double deepfool_mean = 0;  // the attack-based estimate of the same mean (an upper bound)
   double class1_share = 0;  // of the plotted square: pixels with p(class 1) > 1/2
   HeatmapPanel panel;
 };
@@ -217,7 +220,12 @@ int main(int argc, char** argv) {
                             : "plain cross-entropy";
       o.accuracy = evaluate(model, plain_source<float>(data)).accuracy;
       const PlanarBoundary boundary = planar_boundary(model, lattice);
-      o.distance = boundary_distances(boundary, xy);
+      o.distance = planar_distances(boundary, xy);
+      // The general-purpose estimate, for comparison: DeepFool's direction, then bisection
+      // along it (metrics/boundary_distance.hpp). It can only overestimate.
+      const PlaneRect box = lattice.rect;
+      DeepFool<float> deepfool(DeepFoolOptions{.bounds = {std::min(box.x_min, box.y_min), std::max(box.x_max, box.y_max)}});
+      o.deepfool_mean = summarize(boundary_distance(model, deepfool, data.inputs())).mean;
       o.panel = {pixels, class_probability(model, pixels.centres(), 1), boundary.segments, xy, labels, {}};
       o.class1_share = double(std::count_if(o.panel.values.begin(), o.panel.values.end(), [](double p) { return p > 0.5; })) /
                        double(o.panel.values.size());
@@ -266,6 +274,7 @@ int main(int argc, char** argv) {
     std::printf("%-34s %11.1f%% %11.1f%%\n", "training accuracy", 100 * plain.accuracy, 100 * reg.accuracy);
     std::printf("%-34s %12.4f %12.4f\n", "mean distance to the boundary", plain.distance.mean, reg.distance.mean);
     std::printf("%-34s %12.4f %12.4f\n", "min distance to the boundary", plain.distance.min, reg.distance.min);
+    std::printf("%-34s %12.4f %12.4f\n", "  mean by DeepFool + bisection", plain.deepfool_mean, reg.deepfool_mean);
     std::printf("%-34s %11.1f%% %11.1f%%\n", "plotted square given to class 0", 100 * (1 - plain.class1_share),
                 100 * (1 - reg.class1_share));
     std::printf("%-34s %11.1f%% %11.1f%%\n", "plotted square given to class 1", 100 * plain.class1_share, 100 * reg.class1_share);

@@ -16,12 +16,12 @@
 //      the class at the cell's centre says (marching squares' rule); three (a triple point,
 //      3+ classes) are joined to their centroid.
 //   4. A point's distance to the boundary is its distance to the nearest chord.
-// What it can miss, hence "exact up to": a chord departs from a boundary of curvature kappa
-// by at most h^2 kappa / 8 (~1e-5 of the window's side for the toy sets on a 512 grid); a
-// boundary piece that enters and leaves through one lattice edge (a feature smaller than
-// h) is not seen; and nothing outside the centres' rectangle is seen, so a distance larger
-// than the point's distance to that rectangle's border is only an upper bound (counted in
-// BoundaryDistances::beyond_window).
+// What it can miss, hence "exact up to": a chord spans at most a cell's diagonal, so it
+// departs from a boundary of curvature kappa by at most h^2 kappa / 4 (~1e-5 of the
+// window's side for the toy sets on a 512 grid); a boundary piece that enters and leaves
+// through one lattice edge (a feature smaller than h) is not seen; and nothing outside the
+// centres' rectangle is seen, so a distance larger than the point's distance to that
+// rectangle's border is only an upper bound (counted in PlanarDistances::beyond_window).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -202,16 +202,16 @@ PlanarBoundary planar_boundary(Sequential<T>& model, const PlaneGrid& grid, int 
   return out;
 }
 
-struct BoundaryDistances {
+struct PlanarDistances {
   std::vector<double> distance;    // per point; +infinity when no boundary was found
   double mean = 0, min = 0;        // over the points
   std::int64_t beyond_window = 0;  // points whose distance is only an upper bound (see top)
 };
 
 // Distance from every point to the located boundary.
-inline BoundaryDistances boundary_distances(const PlanarBoundary& boundary, std::span<const Point2> points) {
-  if (points.empty()) throw argument_error("boundary_distances: no points");
-  BoundaryDistances out;
+inline PlanarDistances planar_distances(const PlanarBoundary& boundary, std::span<const Point2> points) {
+  if (points.empty()) throw argument_error("planar_distances: no points");
+  PlanarDistances out;
   out.distance.assign(points.size(), std::numeric_limits<double>::infinity());
   std::vector<char> beyond(points.size(), 0);
   const PlaneRect seen = boundary.grid.centre_rect();
