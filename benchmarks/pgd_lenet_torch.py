@@ -8,7 +8,7 @@ the same settings (eps, 20 steps of 2.5 eps / 20, random start, batch size, thre
 usual PyTorch way (autograd for the input gradient, parameters frozen, model in eval mode),
 and prints images/s, the median over --runs runs, and the ratio farbound / PyTorch.
 
-Usage: /usr/bin/python3 benchmarks/pgd_lenet_torch.py DIR [--runs 5] [--threads 2]
+Usage: /usr/bin/python3 benchmarks/pgd_lenet_torch.py DIR [--runs 5] [--threads 2] [--images N]
 """
 import argparse
 import json
@@ -60,6 +60,7 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="default: farbound's")
+    parser.add_argument("--images", type=int, default=None, help="attack only the first images (profiling)")
     args = parser.parse_args()
 
     with open(os.path.join(args.dir, "farbound.json")) as f:
@@ -73,8 +74,8 @@ def main():
     model.load_state_dict(state)
     for p in model.parameters():
         p.requires_grad_(False)
-    x = torch.from_numpy(np.load(os.path.join(args.dir, "images.npy")))
-    y = torch.from_numpy(np.load(os.path.join(args.dir, "labels.npy")).astype(np.int64))
+    x = torch.from_numpy(np.load(os.path.join(args.dir, "images.npy")))[:args.images]
+    y = torch.from_numpy(np.load(os.path.join(args.dir, "labels.npy")).astype(np.int64))[:args.images]
     n, batch, eps = len(x), ours["batch"], ours["eps"]
     print(f"PyTorch {torch.__version__}, {threads} threads, batch {batch}, eps {eps}")
 
