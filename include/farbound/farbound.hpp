@@ -1,5 +1,7 @@
 #pragma once
-// Umbrella header: everything farbound offers on the CPU. Every header also compiles alone.
+// Umbrella header: everything farbound offers on the CPU, except viz/ (PNG output needs
+// stb; include farbound/viz/*.hpp yourself) and cuda/ (nvcc only). Every header also
+// compiles alone.
 #include "farbound/attack/bounds.hpp"
 #include "farbound/attack/deepfool.hpp"
 #include "farbound/attack/eval_mode.hpp"
@@ -22,6 +24,7 @@
 #include "farbound/data/split.hpp"
 #include "farbound/data/toy.hpp"
 #include "farbound/data/transforms.hpp"
+#include "farbound/io/model_file.hpp"
 #include "farbound/io/npy.hpp"
 #include "farbound/io/safetensors.hpp"
 #include "farbound/metrics/accuracy.hpp"
@@ -29,6 +32,8 @@
 #include "farbound/metrics/empirical_robustness.hpp"
 #include "farbound/metrics/loss_sensitivity.hpp"
 #include "farbound/metrics/ood_softmax.hpp"
+#include "farbound/metrics/planar_boundary.hpp"
+#include "farbound/metrics/plane_grid.hpp"
 #include "farbound/metrics/rho.hpp"
 #include "farbound/metrics/robust_accuracy.hpp"
 #include "farbound/metrics/statistics.hpp"
@@ -45,10 +50,12 @@
 #include "farbound/nn/pool.hpp"
 #include "farbound/nn/residual.hpp"
 #include "farbound/nn/sequential.hpp"
+#include "farbound/nn/zoo.hpp"
 #include "farbound/optim/adam.hpp"
 #include "farbound/optim/optimizer.hpp"
 #include "farbound/optim/schedule.hpp"
 #include "farbound/optim/sgd.hpp"
+#include "farbound/regularize/jacobian.hpp"
 #include "farbound/regularize/smoothness_loss.hpp"
 #include "farbound/sampling/anchor_batch.hpp"
 #include "farbound/sampling/anchor_stream.hpp"
@@ -64,3 +71,8 @@
 #include "farbound/theory/pseudometric.hpp"
 #include "farbound/theory/strong_robustness.hpp"
 #include "farbound/theory/topology.hpp"
+#include "farbound/train/batch_source.hpp"
+#include "farbound/train/config.hpp"
+#include "farbound/train/evaluate.hpp"
+#include "farbound/train/progress.hpp"
+#include "farbound/train/trainer.hpp"
