@@ -155,20 +155,25 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", train.num_epochs, "training epochs (both models)")->check(CLI::PositiveNumber);
   app.add_option("--batch-size", train.batch_size, "anchors per step")->check(CLI::PositiveNumber);
   app.add_option("--lr", train.lr, "Adam learning rate")->check(CLI::PositiveNumber);
-  auto* lambda = app.add_option("--lambda", framework.lambda, "weight of the smoothness loss (default: per data set)")
-                     ->check(CLI::PositiveNumber);
-  auto* sigma_u = app.add_option("--sigma-u", framework.sigma_u, "std of the unlabelled cloud (default: per data set)")
-                      ->check(CLI::PositiveNumber);
-  auto* sigma_n = app.add_option("--sigma-n", framework.sigma_n, "std of the neighbours (default: per data set)")
-                      ->check(CLI::PositiveNumber);
-  auto* nu = app.add_option("--nu", framework.nu, "unlabelled points per labelled point (default: per data set)")
-                 ->check(CLI::NonNegativeNumber);
-  auto* k = app.add_option("-k,--neighbours", framework.k, "neighbours per anchor (default: per data set)")
-                ->check(CLI::PositiveNumber);
+  // The framework's flags default to the data set's preset (shown as such in --help).
+  const auto preset_flag = [&](const std::string& name, auto& value, const std::string& what) {
+    return app.add_option(name, value, what)->default_str("per data set");
+  };
+  auto* lambda = preset_flag("--lambda", framework.lambda, "weight of the smoothness loss")->check(CLI::PositiveNumber);
+  auto* sigma_u = preset_flag("--sigma-u", framework.sigma_u, "std of the unlabelled cloud")->check(CLI::PositiveNumber);
+  auto* sigma_n = preset_flag("--sigma-n", framework.sigma_n, "std of the neighbours")->check(CLI::PositiveNumber);
+  auto* nu = preset_flag("--nu", framework.nu, "unlabelled points per labelled point")->check(CLI::NonNegativeNumber);
+  auto* k = preset_flag("-k,--neighbours", framework.k, "neighbours per anchor")->check(CLI::PositiveNumber);
   app.add_option("--resolution", resolution, "grid cells per side of the (3x plotted) square where the boundary is located")
       ->check(CLI::Range(16, 8192));
   app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default; the model is tiny, one is fastest)")
       ->check(CLI::NonNegativeNumber);
+
+  std::string footer = "Framework presets (lambda, sigma_u, sigma_n, Nu, K):";
+  for (const auto& [name, f] : presets)
+    footer += "\n  " + name + ": " + general(f.lambda) + ", " + general(f.sigma_u) + ", " + general(f.sigma_n) + ", " +
+              std::to_string(f.nu) + ", " + std::to_string(f.k);
+  app.footer(footer);
 
   return examples::run(app, argc, argv, [&] {
     if (threads > 0) set_threads(threads);
