@@ -24,3 +24,8 @@ echo "== Data-sparsity framework: unlabelled cloud + neighbours + smoothness los
 "$build/examples/farbound-train" "${common[@]}" --grad-reg-lambda 1e4 --num-unlabeled-per-labeled 1 \
   --unlabeled-noise-std 0.05 --num-neighbor-per-anchor 1 --neighbor-noise-std 0.005 \
   --out "$out/gr.safetensors" --log "$out/gr.jsonl"
+
+echo
+echo "== The boundary in the plane: two moons, plain vs the framework (farbound-toy2d, ~1 s)"
+cmake --build "$build" -j "$threads" --target farbound-toy2d
+"$build/examples/farbound-toy2d" --dataset moons --show-cloud --out "$out/toy2d-moons"
