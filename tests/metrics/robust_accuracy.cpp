@@ -64,7 +64,13 @@ TEST_CASE("compare_robustness: common points, per-model curves, mean and standar
   const std::vector<ModelGroup<float>> groups = {{"A", {&a1, &a2}}, {"B", {&b1}}};
   Fgsm<float> fgsm;
   const std::vector<double> eps = {0.0, 0.05, 0.1};
-  const auto cmp = compare_robustness<float>(groups, fgsm, x.view(), y, eps);
+  std::vector<std::int64_t> progress;
+  const auto cmp = compare_robustness<float>(groups, fgsm, x.view(), y, eps,
+                                             {.progress = [&](std::int64_t done, std::int64_t total) {
+                                               CHECK(total == 6);
+                                               progress.push_back(done);
+                                             }});
+  CHECK(progress == std::vector<std::int64_t>{1, 2, 3, 4, 5, 6});
   REQUIRE(cmp.groups.size() == 2);
   CHECK(cmp.points == 40);
   std::vector<Sequential<float>*> all = {&a1, &a2, &b1};
@@ -88,6 +94,12 @@ TEST_CASE("compare_robustness: common points, per-model curves, mean and standar
     CHECK(ga.all_summary.accuracy[k].standard_error == Approx(std::abs(p - q) / 2).margin(1e-15));
   }
   CHECK(cmp.groups[1].all_summary.accuracy[1].standard_error == 0.0);
+
+  // Only the common points: no curves over all points.
+  const auto common_only = compare_robustness<float>(groups, fgsm, x.view(), y, eps, {.all_points = false});
+  CHECK(common_only.groups[0].all_points.empty());
+  CHECK(common_only.groups[0].common_points.size() == 2);
+  CHECK(common_only.groups[0].common_points[1].accuracy == ga.common_points[1].accuracy);
 }
 
 TEST_CASE("Robust accuracy rejects bad arguments", "[robust_accuracy][errors]") {

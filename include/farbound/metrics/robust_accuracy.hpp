@@ -10,6 +10,7 @@
 // of that, and also reports the curves over all points.
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -97,13 +98,22 @@ struct RobustnessComparison {
   std::vector<GroupRobustness> groups;
 };
 
-// Attacks every model of every group at every radius, on all points and on the points that
-// all models (of all groups) classify correctly. With no commonly correct point the
-// common-point curves are left empty.
+struct CompareOptions {
+  bool all_points = true;     // attack every point
+  bool common_points = true;  // attack the points every model classifies correctly
+  std::int64_t batch_size = 256;
+  // Called after every attack run (one model, one radius, one point set) with the runs
+  // done so far and their total: for a progress bar.
+  std::function<void(std::int64_t done, std::int64_t total)> progress{};
+};
+
+// Attacks every model of every group at every radius, on all points and/or on the points
+// that all models (of all groups) classify correctly. Curves that were not asked for, or
+// common-point curves when no point is commonly correct, are left empty.
 template <class T, EpsilonAttack<T> A>
 RobustnessComparison compare_robustness(std::span<const ModelGroup<T>> groups, A& attack,
                                         TensorView<const std::type_identity_t<T>> x, std::span<const int> labels,
-                                        std::span<const double> epsilons, std::int64_t batch_size = 256) {
+                                        std::span<const double> epsilons, const CompareOptions& options = {}) {
   detail::require_labels(x, labels, "compare_robustness");
   std::vector<Sequential<T>*> every_model;
   for (const auto& g : groups) {
@@ -113,22 +123,33 @@ RobustnessComparison compare_robustness(std::span<const ModelGroup<T>> groups, A
   if (every_model.empty()) throw argument_error("compare_robustness: no groups");
 
   RobustnessComparison out{{epsilons.begin(), epsilons.end()}, x.size(0), {}, {}};
-  out.common = commonly_correct<T>(every_model, x, labels, batch_size);
+  out.common = commonly_correct<T>(every_model, x, labels, options.batch_size);
   Tensor<T> x_common;
   std::vector<int> labels_common;
-  if (!out.common.empty()) {
+  const bool common = options.common_points && !out.common.empty();
+  if (common) {
     detail::gather_items<T>(x, out.common, x_common);
     for (std::int64_t i : out.common) labels_common.push_back(labels[std::size_t(i)]);
   }
+  const std::int64_t total = std::int64_t(every_model.size()) * (int(options.all_points) + int(common));
+  std::int64_t done = 0;
+  auto report = [&] {
+    if (options.progress) options.progress(++done, total);
+  };
   for (const auto& g : groups) {
     GroupRobustness r{g.name, {}, {}, {}, {}, {}};
     for (Sequential<T>* model : g.models) {
-      r.clean_accuracy.push_back(accuracy(*model, x, labels, batch_size));
-      r.all_points.push_back(robust_accuracy(*model, attack, x, labels, epsilons));
-      if (!out.common.empty())
+      r.clean_accuracy.push_back(accuracy(*model, x, labels, options.batch_size));
+      if (options.all_points) {
+        r.all_points.push_back(robust_accuracy(*model, attack, x, labels, epsilons));
+        report();
+      }
+      if (common) {
         r.common_points.push_back(robust_accuracy(*model, attack, x_common.view(), labels_common, epsilons));
+        report();
+      }
     }
-    r.all_summary = summarize(r.all_points);
+    if (!r.all_points.empty()) r.all_summary = summarize(r.all_points);
     if (!r.common_points.empty()) r.common_summary = summarize(r.common_points);
     out.groups.push_back(std::move(r));
   }
