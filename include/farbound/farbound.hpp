@@ -70,6 +70,7 @@
 #include "farbound/theory/pair_sampler.hpp"
 #include "farbound/theory/pseudometric.hpp"
 #include "farbound/theory/strong_robustness.hpp"
+#include "farbound/theory/subspace_deepfool.hpp"
 #include "farbound/theory/topology.hpp"
 #include "farbound/train/batch_source.hpp"
 #include "farbound/train/config.hpp"

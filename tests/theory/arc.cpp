@@ -25,61 +25,65 @@ Tensor<T> points(std::int64_t n, std::uint32_t salt) {
   return x;
 }
 
-ArcOptions wide_bounds() {
-  ArcOptions o;
-  o.attack.bounds = {-100, 100};
-  return o;
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("ARC and ARCA of an affine classifier match the closed form", "[theory][arc]", float, double) {
   using T = TestType;
-  // f1 = [w . x + b > 0]; the oracle sees (x0, x1) and decides by x0 - x1 >= 0. DeepFool
-  // (L2) moves x along w to the boundary: x* = x - m w / ||w||^2 with m = w . x + b, so the
-  // oracle sees a move of r = |m| ||(w0, w1)|| / ||w||^2.
+  // f1 = [m(x) > 0], m = w . x + b; the oracle sees (x0, x1) and decides by x0 - x1 >= 0.
+  // Moving x2 (invisible) by up to s changes m by up to s |w2| at no oracle distance; the
+  // rest must come from (x0, x1): r = max(0, |m| - s |w2|) / ||(w0, w1)||.
   auto model = affine_classifier<T>(3, {0, 0, 0, w[0], w[1], w[2]}, {0, bias});
   CoordinateFeatures<T> g2({0, 1});
   Oracle<T> f2(g2, halfspace_decision<T>({1.0, -1.0}));
   const std::int64_t n = 120;
   const Tensor<T> x = points<T>(n, 1);
-
-  ArcEstimator<T> estimator(wide_bounds());
-  const ArcResult r = estimator.run(model, f2, x.view());
-  const double w2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], visible = std::sqrt(w[0] * w[0] + w[1] * w[1]);
-  double arc = 0, arca = 0;
-  std::int64_t wrong = 0;
-  const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-9;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double xi[3] = {double(x[3 * i]), double(x[3 * i + 1]), double(x[3 * i + 2])};
-    const double m = w[0] * xi[0] + w[1] * xi[1] + w[2] * xi[2] + bias;
-    const double ri = std::abs(m) * visible / w2;
-    const bool misclassified = (m > 0) != (xi[0] - xi[1] >= 0);
-    CAPTURE(i, m);
-    CHECK(r.radius[std::size_t(i)] == Approx(ri).epsilon(tol).margin(tol));
-    arc += ri;
-    arca += misclassified ? 0 : ri;
-    wrong += misclassified;
+  const double visible = std::sqrt(w[0] * w[0] + w[1] * w[1]);
+  const double tol = std::is_same_v<T, float> ? 2e-4 : 1e-9;
+  for (double s : {0.0, 2.0}) {
+    ArcOptions o;
+    o.invisible_radius = s;
+    const ArcResult r = ArcEstimator<T>(o).run(model, f2, x.view());
+    double arc = 0, arca = 0;
+    std::int64_t wrong = 0, free_flips = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double xi[3] = {double(x[3 * i]), double(x[3 * i + 1]), double(x[3 * i + 2])};
+      const double m = w[0] * xi[0] + w[1] * xi[1] + w[2] * xi[2] + bias;
+      const double ri = std::max(0.0, std::abs(m) - s * std::abs(w[2])) / visible;
+      const bool misclassified = (m > 0) != (xi[0] - xi[1] >= 0);
+      CAPTURE(s, i, m);
+      if (std::abs(std::abs(m) - s * std::abs(w[2])) < 1e-3) continue;  // the invisible move only just reaches
+      CHECK(r.radius[std::size_t(i)] == Approx(ri).epsilon(tol).margin(tol));
+      arc += ri;
+      arca += misclassified ? 0 : ri;
+      wrong += misclassified;
+      free_flips += ri == 0;
+    }
+    CHECK(r.items == n);
+    CHECK(r.resolved == n);
+    CHECK(r.misclassified == wrong);
+    CHECK(wrong > 5);
+    CHECK(r.arc == Approx(arc / double(n)).epsilon(tol));
+    CHECK(r.arca == Approx(arca / double(n)).epsilon(tol));
+    CHECK(r.arca < r.arc);
+    if (s > 0) CHECK(free_flips > 10);  // flipped by the invisible move alone: r = 0
   }
-  CHECK(r.items == n);
-  CHECK(r.resolved == n);
-  CHECK(r.misclassified == wrong);
-  CHECK(wrong > 5);
-  CHECK(r.arc == Approx(arc / double(n)).epsilon(tol));
-  CHECK(r.arca == Approx(arca / double(n)).epsilon(tol));
-  CHECK(r.arca < r.arc);
 }
 
 TEST_CASE("ARC is 0 when the classifier turns on what the oracle cannot see", "[theory][arc]") {
-  // f1 = [x2 > 0.1] while the oracle sees x0 and x1 only.
+  // f1 = [x2 > 0.1] while the oracle sees x0 and x1 only: with an invisible budget every
+  // item flips at d2' = 0; without one, no visible move can flip it.
   auto model = affine_classifier<double>(3, {0, 0, 0, 0, 0, 1}, {0, -0.1});
   CoordinateFeatures<double> g2({0, 1});
   Oracle<double> f2(g2, halfspace_decision<double>({1.0, 0.0}));
   const Tensor<double> x = points<double>(40, 2);
-  const ArcResult r = ArcEstimator<double>(wide_bounds()).run(model, f2, x.view());
+  ArcOptions o;
+  o.invisible_radius = 100;
+  const ArcResult r = ArcEstimator<double>(o).run(model, f2, x.view());
   CHECK(r.resolved == 40);
   CHECK(r.arc == 0);
   CHECK(r.arca == 0);
+  const ArcResult none = ArcEstimator<double>().run(model, f2, x.view());
+  CHECK(none.resolved == 0);
 }
 
 TEST_CASE("with the identity oracle ARC is the mean L2 distance to the boundary", "[theory][arc]") {
@@ -87,7 +91,7 @@ TEST_CASE("with the identity oracle ARC is the mean L2 distance to the boundary"
   IdentityFeatures<double> g2;
   Oracle<double> f2(g2, halfspace_decision<double>({w[0], w[1], w[2]}, bias));
   const Tensor<double> x = points<double>(30, 3);
-  const ArcResult r = ArcEstimator<double>(wide_bounds()).run(model, f2, x.view());
+  const ArcResult r = ArcEstimator<double>().run(model, f2, x.view());
   const double norm = std::sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]);
   double arc = 0;
   for (std::int64_t i = 0; i < 30; ++i)
@@ -97,7 +101,28 @@ TEST_CASE("with the identity oracle ARC is the mean L2 distance to the boundary"
   CHECK(r.misclassified == 0);
 }
 
-TEST_CASE("items DeepFool cannot flip are unresolved; misclassified ones count 0 in ARCA", "[theory][arc]") {
+TEST_CASE("an oracle without geometry is measured along input-space DeepFool", "[theory][arc]") {
+  // g2(x) = (x0, x1) as a function: DeepFool (L2) moves x along w to x - m w / ||w||^2, so
+  // the oracle sees r = |m| ||(w0, w1)|| / ||w||^2.
+  auto model = affine_classifier<double>(3, {0, 0, 0, w[0], w[1], w[2]}, {0, bias});
+  FunctionFeatures<double> g2("x0, x1", [](TensorView<const double> x, Tensor<double>& out) {
+    out.resize({x.size(0), 2});
+    for (std::int64_t i = 0; i < x.size(0); ++i) out[2 * i] = x[3 * i], out[2 * i + 1] = x[3 * i + 1];
+  });
+  Oracle<double> f2(g2, halfspace_decision<double>({1.0, -1.0}));
+  const Tensor<double> x = points<double>(30, 4);
+  ArcOptions o;
+  o.input_attack.bounds = {-100, 100};
+  const ArcResult r = ArcEstimator<double>(o).run(model, f2, x.view());
+  const double w2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], visible = std::sqrt(w[0] * w[0] + w[1] * w[1]);
+  REQUIRE(r.resolved == 30);
+  for (std::int64_t i = 0; i < 30; ++i) {
+    const double m = w[0] * x[3 * i] + w[1] * x[3 * i + 1] + w[2] * x[3 * i + 2] + bias;
+    CHECK(r.radius[std::size_t(i)] == Approx(std::abs(m) * visible / w2).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("items the attack cannot flip are unresolved; misclassified ones count 0 in ARCA", "[theory][arc]") {
   // f1 = [relu(x) > 1]: flat for x < 0, where DeepFool has no gradient to follow.
   Sequential<double> model;
   auto& in = model.add<Dense<double>>(1, 1);
@@ -112,7 +137,7 @@ TEST_CASE("items DeepFool cannot flip are unresolved; misclassified ones count 0
   Oracle<double> f2(g2, halfspace_decision<double>({1.0}, 10.0));
   Tensor<double> x({3, 1});
   x[0] = 0.5, x[1] = 3, x[2] = -2;
-  const ArcResult r = ArcEstimator<double>(wide_bounds()).run(model, f2, x.view());
+  const ArcResult r = ArcEstimator<double>().run(model, f2, x.view());
   CHECK(r.resolved == 2);
   CHECK(r.misclassified == 2);
   CHECK(r.radius[0] == Approx(0.5).epsilon(1e-9));
@@ -120,5 +145,15 @@ TEST_CASE("items DeepFool cannot flip are unresolved; misclassified ones count 0
   CHECK(std::isnan(r.radius[2]));
   CHECK(r.arc == Approx(1.25).epsilon(1e-9));        // (0.5 + 2) / 2, the unresolved item left out
   CHECK(r.arca == Approx(2.0 / 3).epsilon(1e-9));    // (0 + 2 + 0) / 3
+}
+
+TEST_CASE("the ARC estimator rejects bad options", "[theory][arc][errors]") {
   CHECK_THROWS_AS(ArcEstimator<double>({.bisection_steps = -1}), argument_error);
+  CHECK_THROWS_AS(ArcEstimator<double>({.invisible_radius = -1}), argument_error);
+  CHECK_THROWS_AS(ArcEstimator<double>({.invisible_steps = 0}), argument_error);
+  CHECK_THROWS_AS(ArcEstimator<double>({.visible = {.max_iter = 0}}), argument_error);
+  CHECK_THROWS_AS(ArcEstimator<double>({.batch_size = 0}), argument_error);
+  ArcOptions o;
+  o.input_attack.bounds = {1, 0};
+  CHECK_THROWS_AS(ArcEstimator<double>(o), argument_error);
 }
