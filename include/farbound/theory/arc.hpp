@@ -34,9 +34,9 @@
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/metrics/accuracy.hpp"
 #include "farbound/nn/detail/format_number.hpp"
 #include "farbound/nn/sequential.hpp"
-#include "farbound/theory/detail/predict.hpp"
 #include "farbound/theory/invisible_attack.hpp"
 #include "farbound/theory/oracle.hpp"
 #include "farbound/theory/pseudometric.hpp"
@@ -86,8 +86,8 @@ class ArcEstimator {
 
   // ARC and ARCA of the classifier against the oracle over the items of x [N, ...].
   ArcResult run(Sequential<T>& classifier, Oracle<T>& oracle, TensorView<const T> x) {
-    const std::string who = "ArcEstimator";
-    detail::predict_classes(classifier, x, options_.batch_size, f1_, who);
+    f1_.resize(std::size_t(x.size(0)));
+    predict(classifier, x, std::span<int>(f1_), options_.batch_size);
     oracle.classify(x, f2_, g2_);
     const std::int64_t n = x.size(0);
     start_.resize(x.shape());
@@ -109,14 +109,15 @@ class ArcEstimator {
 
     // Bisection on t for every fooled item: f1(x_s + lo (x_e - x_s)) = f1(x) unless the
     // start itself has flipped (then t = 0), f1(x_s + hi (x_e - x_s)) != f1(x).
-    detail::predict_classes(classifier, TensorView<const T>(start_.view()), options_.batch_size, f1_mid_, who);
+    f1_mid_.resize(std::size_t(n));
+    predict(classifier, TensorView<const T>(start_.view()), std::span<int>(f1_mid_), options_.batch_size);
     lo_.assign(std::size_t(n), 0.0);
     hi_.assign(std::size_t(n), 1.0);
     for (std::int64_t i = 0; i < n; ++i)
       if (f1_mid_[std::size_t(i)] != f1_[std::size_t(i)]) hi_[std::size_t(i)] = 0;
     for (int s = 0; s < options_.bisection_steps; ++s) {
       fill_points([&](std::int64_t i) { return 0.5 * (lo_[std::size_t(i)] + hi_[std::size_t(i)]); });
-      detail::predict_classes(classifier, TensorView<const T>(point_.view()), options_.batch_size, f1_mid_, who);
+      predict(classifier, TensorView<const T>(point_.view()), std::span<int>(f1_mid_), options_.batch_size);
       for (std::int64_t i = 0; i < n; ++i) {
         if (!fooled_[std::size_t(i)] || hi_[std::size_t(i)] == 0) continue;
         const double mid = 0.5 * (lo_[std::size_t(i)] + hi_[std::size_t(i)]);

@@ -29,10 +29,10 @@
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/metrics/accuracy.hpp"
 #include "farbound/nn/detail/format_number.hpp"
 #include "farbound/nn/sequential.hpp"
 #include "farbound/theory/clopper_pearson.hpp"
-#include "farbound/theory/detail/predict.hpp"
 #include "farbound/theory/invisible_attack.hpp"
 #include "farbound/theory/oracle.hpp"
 #include "farbound/theory/pair_sampler.hpp"
@@ -79,7 +79,7 @@ class EtaEstimator {
   EtaEstimate sample(TensorView<const T> x, double delta2) {
     const std::string who = "EtaEstimator::sample";
     OraclePairSampler<T>::require_delta2(delta2, who);
-    prepare(x, who);
+    prepare(x);
     const std::int64_t n = x.size(0), d = x.shape().item_numel(), k = options_.draws_per_item;
     if (n > std::int64_t(UINT32_MAX)) throw argument_error(who + ": more than 2^32 items");
     if (!sampler_ || sampler_->input_numel() != d)
@@ -97,7 +97,8 @@ class EtaEstimator {
         sampler_->draw(x.data() + i * d, std::uint32_t(i), std::uint32_t(p % k), delta2, xp_.data() + j * d);
       });
       oracle_.classify(xp_.view(), f2_pairs_, g2_pairs_);
-      detail::predict_classes(classifier_, TensorView<const T>(xp_.view()), options_.batch_size, f1_pairs_, who);
+      f1_pairs_.resize(std::size_t(count));
+      predict(classifier_, TensorView<const T>(xp_.view()), std::span<int>(f1_pairs_), options_.batch_size);
       const std::int64_t f = g2_pairs_.shape().item_numel();
       for (std::int64_t j = 0; j < count; ++j) {
         const std::int64_t i = (first + j) / k;
@@ -116,7 +117,7 @@ class EtaEstimator {
   // eta-hat from InvisibleAttack on every item of x (a linear oracle only).
   EtaEstimate invisible_attack(TensorView<const T> x, const InvisibleAttackOptions& attack_options) {
     const std::string who = "EtaEstimator::invisible_attack";
-    prepare(x, who);
+    prepare(x);
     auto geometry = oracle_.features().geometry(x.shape().item_numel());
     if (!geometry)
       throw argument_error(who + ": the oracle's features (" + oracle_.features().describe() +
@@ -139,8 +140,9 @@ class EtaEstimator {
 
  private:
   // f1 and f2 of the items, and their oracle features.
-  void prepare(TensorView<const T> x, const std::string& who) {
-    detail::predict_classes(classifier_, x, options_.batch_size, f1_, who);
+  void prepare(TensorView<const T> x) {
+    f1_.resize(std::size_t(x.size(0)));
+    predict(classifier_, x, std::span<int>(f1_), options_.batch_size);
     oracle_.classify(x, f2_, g2_);
   }
 
