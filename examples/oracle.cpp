@@ -70,25 +70,27 @@ struct Sets {
   Dataset<float> test_decorrelated; // extras pure noise
 };
 
-// Items [first, first + count) of `all`; extras shifted by spurious * (2y - 1), or zeroed.
-Dataset<float> take(const Dataset<float>& all, std::int64_t first, std::int64_t count, const Settings& s,
-                    bool zero_extras, bool shift_extras) {
+// What a set does with the m extra coordinates of relevant_features' points (pure noise).
+enum class Extras { shifted, zeroed, noise };
+
+// Items [first, first + count) of `all`, extras shifted by spurious * (2y - 1), zeroed or kept.
+Dataset<float> take(const Dataset<float>& all, std::int64_t first, std::int64_t count, const Settings& s, Extras extras) {
   Tensor<float> x = Tensor<float>::from_view(all.inputs().slice(first, count));
   const std::int64_t d = s.relevant + s.extra;
   std::vector<int> y(all.labels().begin() + first, all.labels().begin() + first + count);
   for (std::int64_t i = 0; i < count; ++i)
     for (std::int64_t j = s.relevant; j < d; ++j) {
       float& v = x[i * d + j];
-      if (zero_extras) v = 0;
-      else if (shift_extras) v += float(s.spurious * (2 * y[std::size_t(i)] - 1));
+      if (extras == Extras::zeroed) v = 0;
+      if (extras == Extras::shifted) v += float(s.spurious * (2 * y[std::size_t(i)] - 1));
     }
   return Dataset<float>(std::move(x), std::move(y), 2);
 }
 
 Sets make_sets(const Settings& s) {
   const auto all = relevant_features<float>(s.train + s.test, s.relevant + s.extra, s.relevant, s.seed, s.margin);
-  return {take(all, 0, s.train, s, false, true), take(all, 0, s.train, s, true, false),
-          take(all, s.train, s.test, s, false, true), take(all, s.train, s.test, s, false, false)};
+  return {take(all, 0, s.train, s, Extras::shifted), take(all, 0, s.train, s, Extras::zeroed),
+          take(all, s.train, s.test, s, Extras::shifted), take(all, s.train, s.test, s, Extras::noise)};
 }
 
 // Inputs j >= first_masked of an MLP (Normalize with mean 0, std 1, Flatten, Dense, ...)
