@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <Eigen/Core>
+#include <omp.h>
 
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/random.hpp"
@@ -92,6 +93,14 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// The machine's 1-minute load average: on a shared machine, other processes competing for
+// the cores change every number here.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  return f >> one ? one : "unknown";
 }
 
 std::string cpu_name() {
@@ -164,7 +173,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   set_threads(threads);
-  std::printf("LeNet forward+backward, batch 64, float, %d threads on %s\n", threads, cpu_name().c_str());
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf("LeNet forward+backward, batch 64, float, %d threads on %s (%d cores online)\n", threads, cpu_name().c_str(),
+              omp_get_num_procs());
+  std::printf("  load average %s, OMP_WAIT_POLICY=%s\n", load_average().c_str(), wait_policy ? wait_policy : "(unset)");
 
   const Shape input_shape{64, 1, 32, 32};
   Sequential<float> net = lenet();

@@ -192,15 +192,11 @@ class Conv2d final : public Layer<T> {
 
     if (params) {
       // Element-wise over the parameters, each element summing the chunks in order.
-      parallel_chunks(partial_size, 4096, [&](std::int64_t first, std::int64_t last) {
-        for (std::int64_t c = 0; c < chunks; ++c) {
-          const T* partial = partials_.data() + c * partial_size;
-          for (std::int64_t e = first; e < last; ++e) {
-            T& dst = e < O * R ? weight.grad[e] : bias.grad[e - O * R];
-            dst += partial[e];
-          }
-        }
+      parallel_chunks(O * R, 4096, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t c = 0; c < chunks; ++c)
+          detail::add_run(partials_.data() + c * partial_size + first, weight.grad.data() + first, last - first);
       });
+      for (std::int64_t c = 0; c < chunks; ++c) detail::add_run(partials_.data() + c * partial_size + O * R, bias.grad.data(), O);
     }
   }
 

@@ -16,8 +16,10 @@
 // Columns that do not fill a tile run as single vectors, then as one narrower vector of
 // each width the target has (16, 8, 4 floats on AVX-512), then one at a time. Every element
 // of C is one chain of fused multiply-adds over k = 0, 1, ..., K-1 started from zero
-// (std::fma in the scalar columns), then added to the old C when accumulating: its bits
-// depend neither on the tile it fell into nor on how a caller splits C between threads.
+// (std::fma in the scalar columns), then added to the old C when accumulating: on targets
+// with FMA its bits depend neither on the tile it fell into nor on how a caller splits C
+// between threads. (Callers split C in fixed blocks anyway, so results never depend on the
+// thread count.)
 //
 // gemm_nt vectorises along k instead: a tile of 4 x 4 accumulators loads 8 vectors per 16
 // fmas; each accumulator is reduced by one horizontal add, then the last K mod width terms
@@ -71,13 +73,27 @@ enum class GemmOutput { overwrite, accumulate };
 
 namespace gemm_impl {
 
+// a * b + c with one rounding. xsimd 8.1 has no AVX-512 fma kernel: its generic a * b + c
+// is fused only when the optimiser contracts it (not at -O1, say), so AVX-512 calls the
+// intrinsic directly.
+template <class V>
+V fused_multiply_add(const V& a, const V& b, const V& c) {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of_v<xsimd::avx512f, typename V::arch_type>) {
+    if constexpr (std::is_same_v<typename V::value_type, float>) return _mm512_fmadd_ps(a, b, c);
+    else return _mm512_fmadd_pd(a, b, c);
+  }
+#endif
+  return xsimd::fma(a, b, c);
+}
+
 // Load, store and fused multiply-add on either an xsimd batch or a plain scalar.
 template <class V, class T>
 struct Lanes {
   static constexpr std::int64_t width = V::size;
   static V load(const T* p) { return V::load_unaligned(p); }
   static void store(const V& v, T* p) { v.store_unaligned(p); }
-  static V fma(const V& a, const V& b, const V& c) { return xsimd::fma(a, b, c); }
+  static V fma(const V& a, const V& b, const V& c) { return fused_multiply_add(a, b, c); }
 };
 template <class T>
 struct Lanes<T, T> {
@@ -127,8 +143,16 @@ inline constexpr int tile_rows = 6, tile_vectors = 4;
 inline constexpr int tile_rows = 6, tile_vectors = 2;
 #endif
 
+// Whether fused_multiply_add on batches of architecture A is one fused instruction. On x86
+// the narrow batches xsimd offers next to AVX-512 may be plain SSE4.2, whose fma rounds the
+// product before adding; the scalar columns use std::fma, so such widths are skipped for
+// elements not to depend on the tile they fall in.
+template <class A>
+inline constexpr bool fused_fma = std::is_base_of_v<xsimd::avx512f, A> || std::is_base_of_v<xsimd::fma3<xsimd::avx2>, A> ||
+                                  std::is_base_of_v<xsimd::fma3<xsimd::sse4_2>, A>;
+
 // Columns [n, N) that are fewer than two vectors of width W: at most one vector of width
-// W (when the target has it), then the narrower widths, then single columns.
+// W (when the target has it, with a fused fma), then the narrower widths, then single columns.
 template <class T, std::int64_t W, class BRows>
 void column_tail(std::int64_t n, std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
                  std::int64_t ldc, GemmOutput output) {
@@ -137,9 +161,11 @@ void column_tail(std::int64_t n, std::int64_t M, std::int64_t N, std::int64_t K,
   } else {
     using V = xsimd::make_sized_batch_t<T, std::size_t(W)>;
     if constexpr (!std::is_void_v<V>) {
-      if (n + W <= N) {
-        panel<V, tile_rows, 1>(M, K, A, B.from_col(n), C + n, ldc, output);
-        n += W;
+      if constexpr (fused_fma<typename V::arch_type>) {
+        if (n + W <= N) {
+          panel<V, tile_rows, 1>(M, K, A, B.from_col(n), C + n, ldc, output);
+          n += W;
+        }
       }
     }
     column_tail<T, W / 2>(n, M, N, K, A, B, C, ldc, output);
@@ -192,7 +218,7 @@ void nt_tile(std::int64_t K, ARows A, BRows B, T* c, std::int64_t ldc, GemmOutpu
     for (int j = 0; j < NR; ++j) bk[j] = V::load_unaligned(b[j] + k);
     for (int i = 0; i < MR; ++i) {
       const V ai = V::load_unaligned(a[i] + k);
-      for (int j = 0; j < NR; ++j) acc[i][j] = xsimd::fma(ai, bk[j], acc[i][j]);
+      for (int j = 0; j < NR; ++j) acc[i][j] = fused_multiply_add(ai, bk[j], acc[i][j]);
     }
   }
   for (int i = 0; i < MR; ++i) {
