@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The farbound demo on a fresh Debian 12 machine: installs missing packages, builds Release,
 # then trains LeNet on Fashion-MNIST twice -- plain cross-entropy and the data-sparsity
-# framework -- and prints their test accuracy.
+# framework -- prints their test accuracy and robustness, and draws the 2-D boundary picture.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/release"
@@ -10,7 +10,7 @@ threads=$(nproc)
 
 "$root/tools/install-deps.sh"
 "$root/tools/configure.sh" "$build" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build" -j "$threads" --target farbound-train
+cmake --build "$build" -j "$threads" --target farbound-train farbound-eval farbound-toy2d
 mkdir -p "$out"
 
 common=(--dataset fashion-mnist --model lenet --activation relu --num-epochs 4 --batch-size 64 --lr 1e-3
@@ -26,6 +26,10 @@ echo "== Data-sparsity framework: unlabelled cloud + neighbours + smoothness los
   --out "$out/gr.safetensors" --log "$out/gr.jsonl"
 
 echo
+echo "== Robustness of both: FGSM and PGD-20 (L-inf) accuracy, DeepFool rho, max softmax on noise"
+"$build/examples/farbound-eval" --model "baseline=$out/baseline.safetensors" --model "framework=$out/gr.safetensors" \
+  --eps 0 0.05 0.1 0.2 --num-test 1000 --deepfool-max-iter 23 --threads "$threads" --out-dir "$out/eval"
+
+echo
 echo "== The boundary in the plane: two moons, plain vs the framework (farbound-toy2d, ~1 s)"
-cmake --build "$build" -j "$threads" --target farbound-toy2d
 "$build/examples/farbound-toy2d" --dataset moons --show-cloud --out "$out/toy2d-moons"
