@@ -7,10 +7,16 @@
 // layer is skipped, as in training.
 //
 // Reported:
-//   - median step time over several runs, and the FLOP rate of the matrix work: conv and
-//     dense layers, 2 flops per multiply-add, counted from the layer shapes (forward, weight
-//     gradient, input gradient where computed). Sigmoid, pooling and im2col are not counted.
-//   - Eigen's sgemm 1024^3 on the same threads in the same run, and the ratio of the two.
+//   - step time and the FLOP rate of the matrix work: conv and dense layers, 2 flops per
+//     multiply-add, counted from the layer shapes (forward, weight gradient, input gradient
+//     where computed). Sigmoid, pooling and data movement are not counted.
+//   - Eigen's sgemm 1024^3 on the same threads, timed in the same runs: every run times a
+//     batch of LeNet steps, then one sgemm, so both see the same machine. The ratio of the
+//     two rates is the headline number (median over runs).
+//   - each rate twice: per wall-clock second, and per CPU second of the process times the
+//     thread count. On a machine shared with other work the wall clock also counts the time
+//     our threads wait for a core; CPU time counts only the time they run (spin-waiting
+//     included), i.e. the rate on cores of our own.
 //   - heap allocations: global operator new/delete are replaced in this file (every form,
 //     aligned ones included) and count calls; every step after the first must allocate 0.
 //
@@ -18,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -88,7 +95,18 @@ namespace {
 using namespace farbound;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// Wall-clock and process CPU seconds.
+struct Instant {
+  Clock::time_point wall;
+  std::clock_t cpu;
+  static Instant now() { return {Clock::now(), std::clock()}; }
+};
+struct Elapsed {
+  double wall, cpu;
+};
+Elapsed since(const Instant& t0) {
+  return {std::chrono::duration<double>(Clock::now() - t0.wall).count(), double(std::clock() - t0.cpu) / CLOCKS_PER_SEC};
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -147,21 +165,14 @@ double step_flops(Sequential<float>& net, Shape input) {
   return flops;
 }
 
-// Median GFLOP/s of Eigen's C = A B for n x n float matrices (Eigen threads via OpenMP).
-double eigen_sgemm_gflops(int n, int runs) {
+// Eigen's C = A B for n x n float matrices (Eigen threads it with OpenMP).
+struct EigenSgemm {
   using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
-  const Matrix a = Matrix::Random(n, n), b = Matrix::Random(n, n);
-  Matrix c(n, n);
-  c.noalias() = a * b;  // warm-up
-  std::vector<double> rates;
-  for (int r = 0; r < runs; ++r) {
-    const auto t0 = Clock::now();
-    c.noalias() = a * b;
-    rates.push_back(2.0 * n * n * n / seconds_since(t0) / 1e9);
-  }
-  std::printf("  (checksum %.3f)\n", double(c(n / 2, n / 3)));
-  return median(rates);
-}
+  Matrix a, b, c;
+  explicit EigenSgemm(int n) : a(Matrix::Random(n, n)), b(Matrix::Random(n, n)), c(n, n) { run(); }
+  double flops() const { return 2.0 * double(a.rows()) * double(a.rows()) * double(a.rows()); }
+  void run() { c.noalias() = a * b; }
+};
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -196,28 +207,41 @@ int main(int argc, char** argv) {
   step();
   const long first_step_allocations = allocations.load() - before_first;
 
-  std::vector<double> step_ms;
-  step_ms.reserve(std::size_t(runs));  // the driver itself must not allocate while counting
-  const long before = allocations.load();
-  for (int r = 0; r < runs; ++r) {
-    const auto t0 = Clock::now();
-    for (int s = 0; s < steps; ++s) step();
-    step_ms.push_back(seconds_since(t0) * 1e3 / steps);
-  }
-  const long steady_allocations = allocations.load() - before;
-
+  EigenSgemm sgemm(1024);
   const double flops = step_flops(net, input_shape);
-  const double ms = median(step_ms);
-  const double lenet_gflops = flops / (ms * 1e-3) / 1e9;
-  std::printf("  step: median %.3f ms (min %.3f, max %.3f) over %d runs of %d steps\n", ms,
+  // Per run: LeNet wall and CPU GFLOP/s, sgemm wall and CPU GFLOP/s, step ms.
+  std::vector<double> lenet_wall, lenet_cpu, sgemm_wall, sgemm_cpu, ratio_wall, ratio_cpu, step_ms;
+  for (auto* v : {&lenet_wall, &lenet_cpu, &sgemm_wall, &sgemm_cpu, &ratio_wall, &ratio_cpu, &step_ms})
+    v->reserve(std::size_t(runs));  // the driver itself must not allocate while counting
+  long steady_allocations = 0;
+  for (int r = 0; r < runs; ++r) {
+    const long before = allocations.load();
+    const Instant t0 = Instant::now();
+    for (int s = 0; s < steps; ++s) step();
+    const Elapsed e = since(t0);
+    steady_allocations += allocations.load() - before;
+    const Instant t1 = Instant::now();
+    sgemm.run();
+    const Elapsed f = since(t1);
+    step_ms.push_back(e.wall * 1e3 / steps);
+    lenet_wall.push_back(flops * steps / e.wall / 1e9);
+    lenet_cpu.push_back(flops * steps / (e.cpu / threads) / 1e9);
+    sgemm_wall.push_back(sgemm.flops() / f.wall / 1e9);
+    sgemm_cpu.push_back(sgemm.flops() / (f.cpu / threads) / 1e9);
+    ratio_wall.push_back(lenet_wall.back() / sgemm_wall.back());
+    ratio_cpu.push_back(lenet_cpu.back() / sgemm_cpu.back());
+  }
+
+  std::printf("  step: median %.3f ms (min %.3f, max %.3f) over %d runs of %d steps\n", median(step_ms),
               *std::min_element(step_ms.begin(), step_ms.end()), *std::max_element(step_ms.begin(), step_ms.end()),
               runs, steps);
-  std::printf("  matrix work: %.1f MFLOP per step -> %.2f GFLOP/s\n", flops / 1e6, lenet_gflops);
   std::printf("  heap allocations: %ld in the first step, %ld in the %d steps after it\n", first_step_allocations,
               steady_allocations, runs * steps);
-
-  const double sgemm_gflops = eigen_sgemm_gflops(1024, runs);
-  std::printf("  Eigen sgemm 1024^3: median %.2f GFLOP/s on %d threads\n", sgemm_gflops, threads);
-  std::printf("  LeNet / sgemm FLOP rate: %.1f%%\n", 100.0 * lenet_gflops / sgemm_gflops);
+  std::printf("  matrix work: %.1f MFLOP per step\n", flops / 1e6);
+  std::printf("  GFLOP/s (medians)        per wall second   per CPU second x %d\n", threads);
+  std::printf("    LeNet fwd+bwd          %10.2f        %10.2f\n", median(lenet_wall), median(lenet_cpu));
+  std::printf("    Eigen sgemm 1024^3     %10.2f        %10.2f\n", median(sgemm_wall), median(sgemm_cpu));
+  std::printf("    LeNet / sgemm          %9.1f%%        %9.1f%%\n", 100 * median(ratio_wall), 100 * median(ratio_cpu));
+  std::printf("  (checksum %.4f)\n", double(sgemm.c(7, 3)));
   return steady_allocations == 0 ? 0 : 1;
 }
