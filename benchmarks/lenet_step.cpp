@@ -19,6 +19,7 @@
 //     included), i.e. the rate on cores of our own.
 //   - heap allocations: global operator new/delete are replaced in this file (every form,
 //     aligned ones included) and count calls; every step after the first must allocate 0.
+//   - where the time goes: each layer's forward and backward alone, fastest of the runs.
 //
 // Usage: lenet_step [threads = 2] [runs = 9] [steps per run = 20]
 #include <algorithm>
@@ -173,6 +174,37 @@ struct EigenSgemm {
   double flops() const { return 2.0 * double(a.rows()) * double(a.rows()) * double(a.rows()); }
   void run() { c.noalias() = a * b; }
 };
+// Each layer's forward and backward run alone (wall clock, fastest of `runs`), in the order
+// of a training step; the first layer skips its input gradient as in training.
+void print_layer_times(Sequential<float>& net, const Tensor<float>& x, const Tensor<float>& g, int runs) {
+  const std::size_t n = net.size();
+  std::vector<Tensor<float>> outs(n), grads(n);
+  std::vector<double> fwd(n, 1e30), bwd(n, 1e30);
+  for (int r = 0; r < runs; ++r) {
+    TensorView<const float> in = x.view();
+    for (std::size_t i = 0; i < n; ++i) {
+      const Instant t0 = Instant::now();
+      net.layer(i).forward(in, outs[i]);
+      fwd[i] = std::min(fwd[i], since(t0).wall);
+      in = outs[i].view();
+    }
+    TensorView<const float> grad = g.view();
+    for (std::size_t i = n; i-- > 0;) {
+      const TensorView<const float> layer_in = i == 0 ? x.view() : outs[i - 1].view();
+      const Instant t0 = Instant::now();
+      net.layer(i).backward(layer_in, outs[i].view(), grad, i == 0 ? nullptr : &grads[i], ParamGrads::accumulate);
+      bwd[i] = std::min(bwd[i], since(t0).wall);
+      if (i > 0) grad = grads[i].view();
+    }
+  }
+  double total = 0;
+  std::printf("  per layer (fastest of %d runs, us)     forward   backward\n", runs);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::printf("    %-40s %8.1f   %8.1f\n", net.layer(i).describe().c_str(), fwd[i] * 1e6, bwd[i] * 1e6);
+    total += fwd[i] + bwd[i];
+  }
+  std::printf("    %-40s %8.1f us in all\n", "sum", total * 1e6);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,5 +275,6 @@ int main(int argc, char** argv) {
   std::printf("    Eigen sgemm 1024^3     %10.2f        %10.2f\n", median(sgemm_wall), median(sgemm_cpu));
   std::printf("    LeNet / sgemm          %9.1f%%        %9.1f%%\n", 100 * median(ratio_wall), 100 * median(ratio_cpu));
   std::printf("  (checksum %.4f)\n", double(sgemm.c(7, 3)));
+  print_layer_times(net, x, g, runs);
   return steady_allocations == 0 ? 0 : 1;
 }
