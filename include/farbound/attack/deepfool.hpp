@@ -19,7 +19,8 @@
 // largest logits (Foolbox's `candidates` counts y too).
 //
 // Each step runs one forward pass and one backward pass per candidate over the same
-// activations (Sequential keeps them; backward leaves them untouched).
+// activations (Sequential keeps them; backward leaves them untouched), over the items of the
+// batch that are still to move only.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -112,54 +113,66 @@ class DeepFool {
     std::memcpy(xa.data(), x0.data(), std::size_t(b * d) * sizeof(T));
     r_total_.resize(x0.shape());
     r_total_.zero();
-    best_grad_.resize(x0.shape());
-    active_.assign(std::size_t(b), 0);
-    best_distance_.resize(std::size_t(b));
+    // rows_: the items of the batch that the model still gives their label, packed into one
+    // smaller batch every step, so that items already across the boundary cost nothing more.
+    rows_.resize(std::size_t(b));
+    std::iota(rows_.begin(), rows_.end(), std::int64_t(0));
 
-    for (int it = 0; it < options_.max_iter; ++it) {
-      const TensorView<const T> logits = model.forward(TensorView<const T>(xa));
-      const std::int64_t c = logits.size(1);
-      if (it == 0) choose_candidates(logits, y);
+    for (int it = 0; it < options_.max_iter && !rows_.empty(); ++it) {
+      detail::gather_items<T>(TensorView<const T>(xa), rows_, work_);
+      const TensorView<const T> logits = model.forward(work_.view());
+      const std::int64_t a = logits.size(0), c = logits.size(1);
+      if (it == 0) choose_candidates(logits, y);  // rows_ holds every item, in order
       const std::int64_t k_count = std::int64_t(candidates_.size()) / b;
+      active_.resize(std::size_t(a));
       bool any = false;
-      for (std::int64_t k = 0; k < b; ++k) {
-        active_[std::size_t(k)] = detail::argmax(logits.data() + k * c, c) == y[std::size_t(k)];
-        any = any || active_[std::size_t(k)];
+      for (std::int64_t r = 0; r < a; ++r) {
+        active_[std::size_t(r)] = detail::argmax(logits.data() + r * c, c) == y[std::size_t(rows_[std::size_t(r)])];
+        any = any || active_[std::size_t(r)];
       }
       if (!any) break;
 
-      std::fill(best_distance_.begin(), best_distance_.end(), std::numeric_limits<double>::infinity());
+      best_distance_.assign(std::size_t(a), std::numeric_limits<double>::infinity());
+      best_grad_.resize(work_.shape());
       grad_logits_.resize(logits.shape());
       for (std::int64_t j = 0; j < k_count; ++j) {
         // d(f_k - f_y)/dx for every active item at once: the items do not interact.
         grad_logits_.zero();
-        for (std::int64_t k = 0; k < b; ++k) {
-          if (!active_[std::size_t(k)]) continue;
-          grad_logits_[k * c + candidates_[std::size_t(k * k_count + j)]] = T(1);
-          grad_logits_[k * c + y[std::size_t(k)]] = T(-1);
+        for (std::int64_t r = 0; r < a; ++r) {
+          if (!active_[std::size_t(r)]) continue;
+          const std::int64_t k = rows_[std::size_t(r)];
+          grad_logits_[r * c + candidates_[std::size_t(k * k_count + j)]] = T(1);
+          grad_logits_[r * c + y[std::size_t(k)]] = T(-1);
         }
         const TensorView<const T> w = model.backward(grad_logits_.view(), InputGrad::compute, ParamGrads::skip);
-        parallel_for(b, [&](std::int64_t k) {
-          if (!active_[std::size_t(k)]) return;
-          const T* row = logits.data() + k * c;
+        parallel_for(a, [&](std::int64_t r) {
+          if (!active_[std::size_t(r)]) return;
+          const std::int64_t k = rows_[std::size_t(r)];
+          const T* row = logits.data() + r * c;
           const double margin = double(row[candidates_[std::size_t(k * k_count + j)]]) - double(row[y[std::size_t(k)]]);
-          const double dual = detail::dual_norm_of(w.data() + k * d, d, options_.norm);
+          const double dual = detail::dual_norm_of(w.data() + r * d, d, options_.norm);
           if (!(dual > 0) || !std::isfinite(dual)) return;
           const double dist = std::abs(margin) / dual;
-          if (dist < best_distance_[std::size_t(k)]) {
-            best_distance_[std::size_t(k)] = dist;
-            std::memcpy(best_grad_.data() + k * d, w.data() + k * d, std::size_t(d) * sizeof(T));
+          if (dist < best_distance_[std::size_t(r)]) {
+            best_distance_[std::size_t(r)] = dist;
+            std::memcpy(best_grad_.data() + r * d, w.data() + r * d, std::size_t(d) * sizeof(T));
           }
         });
       }
 
-      parallel_for(b, [&](std::int64_t k) {
-        const double dist = best_distance_[std::size_t(k)];
-        if (!active_[std::size_t(k)] || !std::isfinite(dist)) return;
-        step_item(x0.data() + k * d, best_grad_.data() + k * d, r_total_.data() + k * d, xa.data() + k * d, d,
+      parallel_for(a, [&](std::int64_t r) {
+        const double dist = best_distance_[std::size_t(r)];
+        if (!active_[std::size_t(r)] || !std::isfinite(dist)) return;
+        const std::int64_t k = rows_[std::size_t(r)];
+        step_item(x0.data() + k * d, best_grad_.data() + r * d, r_total_.data() + k * d, xa.data() + k * d, d,
                   dist + options_.min_step);
         ++steps_[std::size_t(first + k)];
       });
+      // Next step: only the items that were still to move before this one.
+      std::size_t kept = 0;
+      for (std::size_t r = 0; r < std::size_t(a); ++r)
+        if (active_[r]) rows_[kept++] = rows_[r];
+      rows_.resize(kept);
     }
 
     const TensorView<const T> logits = model.forward(TensorView<const T>(xa));
@@ -200,10 +213,11 @@ class DeepFool {
   }
 
   DeepFoolOptions options_;
-  Tensor<T> r_total_, best_grad_, grad_logits_;
+  Tensor<T> work_, r_total_, best_grad_, grad_logits_;
   std::vector<double> best_distance_;
   std::vector<std::uint8_t> active_;
   std::vector<int> candidates_, order_;
+  std::vector<std::int64_t> rows_;
   std::vector<std::uint8_t> fooled_;
   std::vector<int> steps_;
 };
