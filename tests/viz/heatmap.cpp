@@ -120,7 +120,7 @@ TEST_CASE("toy 2-D picture: the framework's boundary is farther from the data", 
     Trainer<float> trainer(model, cfg, plain_source<float>(data));
     while (!trainer.finished()) trainer.run_epoch();
     accuracy[framework] = evaluate(model, plain_source<float>(data)).accuracy;
-    const PlanarBoundary boundary = planar_boundary(model, PlaneGrid(square.scaled(3), 600, 600));
+    const PlanarBoundary boundary = planar_boundary(model, PlaneGrid(square.scaled(3), 400, 400));
     const PlanarDistances d = planar_distances(boundary, xy);
     mean[framework] = d.mean;
     CHECK(d.beyond_window == 0);
