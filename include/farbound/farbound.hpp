@@ -3,6 +3,7 @@
 // stb; include farbound/viz/*.hpp yourself) and cuda/ (nvcc only). Every header also
 // compiles alone.
 #include "farbound/attack/bounds.hpp"
+#include "farbound/attack/carlini_wagner.hpp"
 #include "farbound/attack/deepfool.hpp"
 #include "farbound/attack/eval_mode.hpp"
 #include "farbound/attack/fgsm.hpp"
