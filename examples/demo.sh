@@ -31,5 +31,5 @@ echo "== Robustness of both: FGSM and PGD-20 (L-inf) accuracy, DeepFool rho, max
   --eps 0 0.05 0.1 0.2 --num-test 1000 --deepfool-max-iter 23 --threads "$threads" --out-dir "$out/eval"
 
 echo
-echo "== The boundary in the plane: two moons, plain vs the framework (farbound-toy2d, ~1 s)"
+echo "== The boundary in the plane: two moons, plain vs the framework (farbound-toy2d, ~2 s)"
 "$build/examples/farbound-toy2d" --dataset moons --show-cloud --out "$out/toy2d-moons"
