@@ -10,19 +10,9 @@
 
 using namespace farbound;
 using testing::affine_classifier;
+using testing::predictions;
 using testing::small_conv_net;
 using testing::test_images;
-
-namespace {
-template <class T>
-std::vector<int> predictions(Sequential<T>& model, const Tensor<T>& x) {
-  const auto logits = model.forward(x.view());
-  std::vector<int> y(std::size_t(x.size(0)));
-  for (std::int64_t i = 0; i < x.size(0); ++i)
-    y[std::size_t(i)] = detail::argmax(logits.data() + i * logits.size(1), logits.size(1));
-  return y;
-}
-}  // namespace
 
 TEST_CASE("Carlini-Wagner L2 on an affine classifier reaches the hyperplane", "[carlini_wagner]") {
   // Two classes, u = w1 - w0 = (0.5, -1, 2, 0.25), b = -0.4: the minimal L2 perturbation is

@@ -11,21 +11,12 @@
 
 using namespace farbound;
 using testing::affine_classifier;
+using testing::predictions;
 using testing::small_conv_net;
 using testing::test_images;
 using testing::test_labels;
 
 namespace {
-
-// The model's predictions: labels that every item starts out classified correctly with.
-template <class T>
-std::vector<int> predictions(Sequential<T>& model, const Tensor<T>& x) {
-  const auto logits = model.forward(x.view());
-  std::vector<int> y(std::size_t(x.size(0)));
-  for (std::int64_t i = 0; i < x.size(0); ++i)
-    y[std::size_t(i)] = detail::argmax(logits.data() + i * logits.size(1), logits.size(1));
-  return y;
-}
 
 template <class T>
 bool bitwise_equal(const Tensor<T>& a, const Tensor<T>& b) {

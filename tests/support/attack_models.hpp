@@ -1,10 +1,12 @@
 #pragma once
-// Models and data shared by the attack and metric tests: an affine classifier whose
+// Models and data shared by the attack, metric and theory tests: an affine classifier whose
 // weights are set by hand (every attack has a closed form on it), a small sigmoid
-// convolutional net, and images in [0, 1] that touch both bounds.
+// convolutional net, images in [0, 1] that touch both bounds, Gaussian points, and the
+// model's own predictions (the labels every item starts out classified correctly with).
 #include <cstdint>
 #include <vector>
 
+#include "farbound/attack/detail/batches.hpp"
 #include "farbound/core/random.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/activation.hpp"
@@ -61,6 +63,24 @@ inline std::vector<int> test_labels(std::int64_t n, int classes, std::uint32_t s
   std::vector<int> y(static_cast<std::size_t>(n));
   const RandomStream s(2024, Purpose::user, salt, 1);
   for (std::int64_t i = 0; i < n; ++i) y[std::size_t(i)] = int(s.below(std::uint64_t(i), std::uint32_t(classes)));
+  return y;
+}
+
+// n items of d numbers, N(0, 2^2) each.
+template <class T>
+Tensor<T> normal_points(std::int64_t n, std::int64_t d, std::uint64_t seed, std::uint32_t salt) {
+  Tensor<T> x({n, d});
+  RandomStream(seed, Purpose::user, salt).normal(x.span(), 2.0);
+  return x;
+}
+
+// The model's predicted class for every item of x.
+template <class T>
+std::vector<int> predictions(Sequential<T>& model, const Tensor<T>& x) {
+  const auto logits = model.forward(x.view());
+  std::vector<int> y(std::size_t(x.size(0)));
+  for (std::int64_t i = 0; i < x.size(0); ++i)
+    y[std::size_t(i)] = detail::argmax(logits.data() + i * logits.size(1), logits.size(1));
   return y;
 }
 

@@ -5,31 +5,12 @@
 #include <cmath>
 #include <vector>
 
-#include "farbound/core/random.hpp"
 #include "support/attack_models.hpp"
 
 using namespace farbound;
 using testing::affine_classifier;
-
-namespace {
-
-// n items of d numbers, N(0, 2^2) each.
-template <class T>
-Tensor<T> points(std::int64_t n, std::int64_t d, std::uint32_t salt) {
-  Tensor<T> x({n, d});
-  RandomStream(77, Purpose::user, salt).normal(x.span(), 2.0);
-  return x;
-}
-
-template <class T>
-std::vector<int> predictions(Sequential<T>& model, const Tensor<T>& x) {
-  const auto logits = model.forward(x.view());
-  std::vector<int> y(std::size_t(x.size(0)));
-  for (std::int64_t i = 0; i < x.size(0); ++i) y[std::size_t(i)] = detail::argmax(logits.data() + i * 2, 2);
-  return y;
-}
-
-}  // namespace
+using testing::normal_points;
+using testing::predictions;
 
 TEMPLATE_TEST_CASE("the invisible attack flips exactly the items within reach along the oracle's blind spots",
                    "[theory][invisible_attack]", float, double) {
@@ -40,7 +21,7 @@ TEMPLATE_TEST_CASE("the invisible attack flips exactly the items within reach al
   LinearFeatures<T> g2(1, 3, {1, 1, 0});
   const double s = 1.5;
   const double reach = s * std::sqrt(std::pow((1 - (-0.5)) / std::sqrt(2.0), 2) + 0.8 * 0.8);
-  const Tensor<T> x = points<T>(200, 3, 1);
+  const Tensor<T> x = normal_points<T>(200, 3, 77, 1);
   const std::vector<int> y = predictions(model, x);
 
   InvisibleAttack<T> attack(*g2.geometry(3), {.radius = s, .steps = 60});
@@ -71,7 +52,7 @@ TEST_CASE("a classifier that ignores the invisible directions is never moved", "
   // m depends on x0 only; the oracle sees x0.
   auto model = affine_classifier<double>(2, {0, 0, 1, 0}, {0, 0});
   CoordinateFeatures<double> g2({0});
-  const Tensor<double> x = points<double>(50, 2, 2);
+  const Tensor<double> x = normal_points<double>(50, 2, 77, 2);
   const std::vector<int> y = predictions(model, x);
   InvisibleAttack<double> attack(*g2.geometry(2), {.radius = 100});
   Tensor<double> x_adv;

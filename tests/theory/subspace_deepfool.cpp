@@ -6,31 +6,12 @@
 #include <limits>
 #include <vector>
 
-#include "farbound/core/random.hpp"
 #include "support/attack_models.hpp"
 
 using namespace farbound;
 using testing::affine_classifier;
-
-namespace {
-
-template <class T>
-Tensor<T> points(std::int64_t n, std::int64_t d, std::uint32_t salt) {
-  Tensor<T> x({n, d});
-  RandomStream(21, Purpose::user, salt).normal(x.span(), 2.0);
-  return x;
-}
-
-template <class T>
-std::vector<int> predictions(Sequential<T>& model, const Tensor<T>& x) {
-  const auto logits = model.forward(x.view());
-  const std::int64_t c = logits.size(1);
-  std::vector<int> y(std::size_t(x.size(0)));
-  for (std::int64_t i = 0; i < x.size(0); ++i) y[std::size_t(i)] = detail::argmax(logits.data() + i * c, c);
-  return y;
-}
-
-}  // namespace
+using testing::normal_points;
+using testing::predictions;
 
 TEMPLATE_TEST_CASE("on an affine classifier one step reaches the boundary along M M^T w", "[theory][subspace_deepfool]",
                    float, double) {
@@ -43,7 +24,7 @@ TEMPLATE_TEST_CASE("on an affine classifier one step reaches the boundary along 
   m << 1, 0, 1, 1, 0, 2;
   const Eigen::Vector3d wv(w[0], w[1], w[2]);
   const Eigen::Vector2d g = m.transpose() * wv;
-  const Tensor<T> x = points<T>(50, 3, 1);
+  const Tensor<T> x = normal_points<T>(50, 3, 21, 1);
   SubspaceDeepFool<T> attack(m, {.min_step = 0});
   Tensor<T> x_adv;
   attack.run(model, x.view(), predictions(model, x), x_adv);
@@ -66,7 +47,7 @@ TEST_CASE("with orthonormal M the move is the smallest over the candidate classe
   Eigen::MatrixXd m = Eigen::MatrixXd::Zero(3, 2);
   m(0, 0) = 1;
   m(1, 1) = 1;
-  const Tensor<double> x = points<double>(40, 3, 2);
+  const Tensor<double> x = normal_points<double>(40, 3, 21, 2);
   const std::vector<int> y = predictions(model, x);
   SubspaceDeepFool<double> attack(m, {.min_step = 0});
   Tensor<double> x_adv;
@@ -95,7 +76,7 @@ TEST_CASE("no gradient in the subspace: no move, not fooled", "[theory][subspace
   auto model = affine_classifier<double>(2, {0, 0, 0, 1}, {0, 0});
   Eigen::MatrixXd m = Eigen::MatrixXd::Zero(2, 1);
   m(0, 0) = 1;  // the classifier looks at x1 only
-  const Tensor<double> x = points<double>(10, 2, 3);
+  const Tensor<double> x = normal_points<double>(10, 2, 21, 3);
   SubspaceDeepFool<double> attack(m, {});
   Tensor<double> x_adv;
   attack.run(model, x.view(), predictions(model, x), x_adv);

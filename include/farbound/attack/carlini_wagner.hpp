@@ -28,7 +28,6 @@
 
 #include "farbound/attack/bounds.hpp"
 #include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
@@ -78,25 +77,13 @@ class CarliniWagnerL2 {
   // (the item itself where none was found).
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, Tensor<T>& x_adv) {
     const std::string who = name();
-    detail::require_labels(x, labels, who);
-    const std::int64_t classes = detail::num_classes(model, x, who);
-    if (classes < 2) throw argument_error(who + ": the model has " + std::to_string(classes) + " class; need >= 2");
-    detail::require_classes(labels, classes, who);
+    detail::require_attack_arguments(model, x, labels, x_adv, 2, who);
     options_.bounds.require_inside(x, who.c_str());
-    if (x_adv.data() != nullptr && x_adv.data() == x.data())
-      throw argument_error(who + ": x_adv must not share storage with the inputs");
 
-    const EvalMode<T> eval(model);
-    const std::int64_t n = x.size(0);
-    x_adv.resize(x.shape());
-    std::memcpy(x_adv.data(), x.data(), std::size_t(x.numel()) * sizeof(T));
-    fooled_.assign(std::size_t(n), 0);
-    distances_.assign(std::size_t(n), std::numeric_limits<double>::infinity());
-    for (std::int64_t first = 0; first < n; first += options_.batch_size) {
-      const std::int64_t count = std::min(n - first, options_.batch_size);
-      attack_batch(model, x.slice(first, count), labels.subspan(std::size_t(first), std::size_t(count)),
-                   x_adv.slice(first, count), first);
-    }
+    fooled_.assign(std::size_t(x.size(0)), 0);
+    distances_.assign(std::size_t(x.size(0)), std::numeric_limits<double>::infinity());
+    detail::attack_in_batches(model, x, labels, x_adv, options_.batch_size,
+                              [&](auto... batch) { attack_batch(model, batch...); });
   }
 
   // Per item of the last run: 1 where an adversarial point was found.
@@ -108,6 +95,8 @@ class CarliniWagnerL2 {
   void attack_batch(Sequential<T>& model, TensorView<const T> x0, std::span<const int> y, TensorView<T> best,
                     std::int64_t first) {
     const std::int64_t b = x0.size(0), d = x0.shape().item_numel();
+    // best starts as the items themselves: what is returned where no adversarial point is found.
+    std::memcpy(best.data(), x0.data(), std::size_t(x0.numel()) * sizeof(T));
     const double lo = options_.bounds.lower, range = options_.bounds.upper - options_.bounds.lower;
     // w0 = atanh(2 (x0 - lower) / range - 1), pulled in by 1 - 1e-6 so that the bounds map
     // to finite w (Carlini & Wagner's and Foolbox's choice).
@@ -140,9 +129,7 @@ class CarliniWagnerL2 {
         for (std::int64_t k = 0; k < b; ++k) {
           const T* z = logits.data() + k * c;
           const int yk = y[std::size_t(k)];
-          int other = yk == 0 ? 1 : 0;
-          for (int j = 0; j < c; ++j)
-            if (j != yk && z[j] > z[other]) other = j;
+          const int other = detail::strongest_other_class(z, c, yk);
           const double margin = double(z[yk]) - double(z[other]) + options_.confidence;
           const double dist2 = squared_distance(xa_.data() + k * d, x0.data() + k * d, d);
           loss_[std::size_t(k)] = dist2 + c_[std::size_t(k)] * std::max(margin, 0.0);

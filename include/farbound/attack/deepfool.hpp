@@ -33,7 +33,7 @@
 
 #include "farbound/attack/bounds.hpp"
 #include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/attack/detail/step_until_fooled.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
@@ -81,24 +81,13 @@ class DeepFool {
   // (the true labels, or the model's predictions to measure distances to its boundary).
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, Tensor<T>& x_adv) {
     const std::string who = name();
-    detail::require_labels(x, labels, who);
-    const std::int64_t classes = detail::num_classes(model, x, who);
-    if (classes < 2) throw argument_error(who + ": the model has " + std::to_string(classes) + " class; need >= 2");
-    detail::require_classes(labels, classes, who);
+    detail::require_attack_arguments(model, x, labels, x_adv, 2, who);
     options_.bounds.require_inside(x, who.c_str());
-    if (x_adv.data() != nullptr && x_adv.data() == x.data())
-      throw argument_error(who + ": x_adv must not share storage with the inputs");
 
-    const EvalMode<T> eval(model);
-    const std::int64_t n = x.size(0);
-    x_adv.resize(x.shape());
-    fooled_.assign(std::size_t(n), 0);
-    steps_.assign(std::size_t(n), 0);
-    for (std::int64_t first = 0; first < n; first += options_.batch_size) {
-      const std::int64_t count = std::min(n - first, options_.batch_size);
-      attack_batch(model, x.slice(first, count), labels.subspan(std::size_t(first), std::size_t(count)),
-                   x_adv.slice(first, count), first);
-    }
+    fooled_.assign(std::size_t(x.size(0)), 0);
+    steps_.assign(std::size_t(x.size(0)), 0);
+    detail::attack_in_batches(model, x, labels, x_adv, options_.batch_size,
+                              [&](auto... batch) { attack_batch(model, batch...); });
   }
 
   // Per item of the last run: 1 where the prediction at x_adv differs from the label.
@@ -109,47 +98,26 @@ class DeepFool {
  private:
   void attack_batch(Sequential<T>& model, TensorView<const T> x0, std::span<const int> y, TensorView<T> xa,
                     std::int64_t first) {
-    const std::int64_t b = x0.size(0), d = x0.shape().item_numel();
-    std::memcpy(xa.data(), x0.data(), std::size_t(b * d) * sizeof(T));
+    const std::int64_t d = x0.shape().item_numel();
+    std::memcpy(xa.data(), x0.data(), std::size_t(x0.numel()) * sizeof(T));
     r_total_.resize(x0.shape());
     r_total_.zero();
-    // rows_: the items of the batch that the model still gives their label, packed into one
-    // smaller batch every step, so that items already across the boundary cost nothing more.
-    rows_.resize(std::size_t(b));
-    std::iota(rows_.begin(), rows_.end(), std::int64_t(0));
-
-    for (int it = 0; it < options_.max_iter && !rows_.empty(); ++it) {
-      detail::gather_items<T>(TensorView<const T>(xa), rows_, work_);
-      const TensorView<const T> logits = model.forward(work_.view());
-      const std::int64_t a = logits.size(0), c = logits.size(1);
-      if (it == 0) choose_candidates(logits, y);  // rows_ holds every item, in order
-      const std::int64_t k_count = std::int64_t(candidates_.size()) / b;
-      active_.resize(std::size_t(a));
-      bool any = false;
-      for (std::int64_t r = 0; r < a; ++r) {
-        active_[std::size_t(r)] = detail::argmax(logits.data() + r * c, c) == y[std::size_t(rows_[std::size_t(r)])];
-        any = any || active_[std::size_t(r)];
-      }
-      if (!any) break;
-
+    const auto fooled = std::span<std::uint8_t>(fooled_).subspan(std::size_t(first), y.size());
+    const auto step = [&](int it, TensorView<const T> logits, detail::PackedRows rows) {
+      if (it == 0) choose_candidates(logits, y);  // the first step sees every item, in order
+      const std::int64_t a = rows.size(), c = logits.size(1);
+      const std::int64_t k_count = std::int64_t(candidates_.size()) / x0.size(0);
       best_distance_.assign(std::size_t(a), std::numeric_limits<double>::infinity());
-      best_grad_.resize(work_.shape());
-      grad_logits_.resize(logits.shape());
+      best_grad_.resize(x0.shape().with_batch(a));
       for (std::int64_t j = 0; j < k_count; ++j) {
-        // d(f_k - f_y)/dx for every active item at once: the items do not interact.
-        grad_logits_.zero();
-        for (std::int64_t r = 0; r < a; ++r) {
-          if (!active_[std::size_t(r)]) continue;
-          const std::int64_t k = rows_[std::size_t(r)];
-          grad_logits_[r * c + candidates_[std::size_t(k * k_count + j)]] = T(1);
-          grad_logits_[r * c + y[std::size_t(k)]] = T(-1);
-        }
-        const TensorView<const T> w = model.backward(grad_logits_.view(), InputGrad::compute, ParamGrads::skip);
+        const auto candidate = [&](std::int64_t r) {
+          return candidates_[std::size_t(rows.items[std::size_t(r)] * k_count + j)];
+        };
+        const TensorView<const T> w = detail::margin_gradients(model, logits, rows, y, grad_logits_, candidate);
         parallel_for(a, [&](std::int64_t r) {
-          if (!active_[std::size_t(r)]) return;
-          const std::int64_t k = rows_[std::size_t(r)];
+          if (!rows.on_label[std::size_t(r)]) return;
           const T* row = logits.data() + r * c;
-          const double margin = double(row[candidates_[std::size_t(k * k_count + j)]]) - double(row[y[std::size_t(k)]]);
+          const double margin = double(row[candidate(r)]) - double(row[y[std::size_t(rows.items[std::size_t(r)])]]);
           const double dual = detail::dual_norm_of(w.data() + r * d, d, options_.norm);
           if (!(dual > 0) || !std::isfinite(dual)) return;
           const double dist = std::abs(margin) / dual;
@@ -162,23 +130,14 @@ class DeepFool {
 
       parallel_for(a, [&](std::int64_t r) {
         const double dist = best_distance_[std::size_t(r)];
-        if (!active_[std::size_t(r)] || !std::isfinite(dist)) return;
-        const std::int64_t k = rows_[std::size_t(r)];
+        if (!rows.on_label[std::size_t(r)] || !std::isfinite(dist)) return;
+        const std::int64_t k = rows.items[std::size_t(r)];
         step_item(x0.data() + k * d, best_grad_.data() + r * d, r_total_.data() + k * d, xa.data() + k * d, d,
                   dist + options_.min_step);
         ++steps_[std::size_t(first + k)];
       });
-      // Next step: only the items that were still to move before this one.
-      std::size_t kept = 0;
-      for (std::size_t r = 0; r < std::size_t(a); ++r)
-        if (active_[r]) rows_[kept++] = rows_[r];
-      rows_.resize(kept);
-    }
-
-    const TensorView<const T> logits = model.forward(TensorView<const T>(xa));
-    const std::int64_t c = logits.size(1);
-    for (std::int64_t k = 0; k < b; ++k)
-      fooled_[std::size_t(first + k)] = detail::argmax(logits.data() + k * c, c) != y[std::size_t(k)];
+    };
+    loop_.run(model, xa, y, options_.max_iter, fooled, step);
   }
 
   // candidates_[k * (K-1) + j]: the j-th largest logit of item k among the classes != y[k].
@@ -213,11 +172,10 @@ class DeepFool {
   }
 
   DeepFoolOptions options_;
-  Tensor<T> work_, r_total_, best_grad_, grad_logits_;
+  detail::StepUntilFooled<T> loop_;
+  Tensor<T> r_total_, best_grad_, grad_logits_;
   std::vector<double> best_distance_;
-  std::vector<std::uint8_t> active_;
   std::vector<int> candidates_, order_;
-  std::vector<std::int64_t> rows_;
   std::vector<std::uint8_t> fooled_;
   std::vector<int> steps_;
 };

@@ -87,12 +87,9 @@ class Pgd {
   // the bounds; x_adv (resized to x's shape) must not be x's storage.
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
     const std::string& who = name_;
-    detail::require_labels(x, labels, who);
+    detail::require_attack_arguments(model, x, labels, x_adv, 1, who);
     detail::require_epsilon(eps, who);
-    detail::require_classes(labels, detail::num_classes(model, x, who), who);
     options_.bounds.require_inside(x, who.c_str());
-    if (x_adv.data() != nullptr && x_adv.data() == x.data())
-      throw argument_error(who + ": x_adv must not share storage with the inputs");
 
     const EvalMode<T> eval(model);
     const std::int64_t n = x.size(0);
@@ -104,11 +101,12 @@ class Pgd {
       active_.clear();
       for (std::int64_t i = 0; i < n; ++i)
         if (!fooled_[std::size_t(i)]) active_.push_back(i);
-      for (std::size_t first = 0; first < active_.size(); first += std::size_t(options_.batch_size)) {
-        const std::size_t count = std::min(active_.size() - first, std::size_t(options_.batch_size));
-        attack_batch(model, x, labels, eps, std::span<const std::int64_t>(active_).subspan(first, count),
-                     std::uint32_t(r), x_adv);
-      }
+      const auto active = std::span<const std::int64_t>(active_);
+      const auto attack = [&](std::int64_t first, std::int64_t count) {
+        const auto items = active.subspan(std::size_t(first), std::size_t(count));
+        attack_batch(model, x, labels, eps, items, std::uint32_t(r), x_adv);
+      };
+      detail::for_each_batch(std::int64_t(active.size()), options_.batch_size, attack);
     }
   }
 

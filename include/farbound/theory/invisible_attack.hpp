@@ -14,8 +14,8 @@
 // first iterate that leaves y. The margin is used instead of the cross-entropy because its
 // gradient does not vanish on confidently classified items. Where g = 0 (a classifier that
 // ignores the invisible directions) the item never moves: the attack finds nothing, as it
-// should. No box constraint: clipping would leave null(P).
-#include <algorithm>
+// should. No box constraint: clipping would leave null(P). Each step runs over the items
+// still to move only (attack/detail/step_until_fooled.hpp).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/attack/detail/step_until_fooled.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
@@ -66,25 +66,12 @@ class InvisibleAttack {
   // model's own predictions).
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, Tensor<T>& x_adv) {
     const std::string who = "InvisibleAttack";
-    detail::require_labels(x, labels, who);
-    const std::int64_t classes = detail::num_classes(model, x, who);
-    if (classes < 2) throw argument_error(who + ": the model has " + std::to_string(classes) + " class; need >= 2");
-    detail::require_classes(labels, classes, who);
-    if (x.shape().item_numel() != geometry_.input_numel())
-      throw shape_error(who + ": items of " + std::to_string(x.shape().item_numel()) +
-                        " numbers for an oracle geometry of " + std::to_string(geometry_.input_numel()));
-    if (x_adv.data() != nullptr && x_adv.data() == x.data())
-      throw argument_error(who + ": x_adv must not share storage with the inputs");
+    detail::require_attack_arguments(model, x, labels, x_adv, 2, who);
+    detail::require_item_numel(x, geometry_.input_numel(), "an oracle geometry", who);
 
-    const EvalMode<T> eval(model);
-    const std::int64_t n = x.size(0);
-    x_adv.resize(x.shape());
-    fooled_.assign(std::size_t(n), 0);
-    for (std::int64_t first = 0; first < n; first += options_.batch_size) {
-      const std::int64_t count = std::min(n - first, options_.batch_size);
-      attack_batch(model, x.slice(first, count), labels.subspan(std::size_t(first), std::size_t(count)),
-                   x_adv.slice(first, count), first);
-    }
+    fooled_.assign(std::size_t(x.size(0)), 0);
+    detail::attack_in_batches(model, x, labels, x_adv, options_.batch_size,
+                              [&](auto... batch) { attack_batch(model, batch...); });
   }
 
   // Per item of the last run: 1 where the model's prediction at x_adv differs from the label.
@@ -93,45 +80,27 @@ class InvisibleAttack {
  private:
   void attack_batch(Sequential<T>& model, TensorView<const T> x0, std::span<const int> y, TensorView<T> xa,
                     std::int64_t first) {
-    const std::int64_t b = x0.size(0), d = x0.shape().item_numel(), k = geometry_.invisible_count();
-    std::memcpy(xa.data(), x0.data(), std::size_t(b * d) * sizeof(T));
-    coef_.assign(std::size_t(b * k), 0.0);
-    projected_.resize(std::size_t(b * k));
-    active_.assign(std::size_t(b), 1);
+    const std::int64_t d = x0.shape().item_numel(), k = geometry_.invisible_count();
+    std::memcpy(xa.data(), x0.data(), std::size_t(x0.numel()) * sizeof(T));
+    coef_.assign(std::size_t(x0.size(0) * k), 0.0);
+    projected_.resize(coef_.size());
     const double step = rel_stepsize() * options_.radius;
-
-    for (int s = 0; s <= options_.steps; ++s) {
-      const TensorView<const T> logits = model.forward(TensorView<const T>(xa));
+    // Without invisible directions no item can move.
+    const int steps = k > 0 ? options_.steps : 0;
+    const auto fooled = std::span<std::uint8_t>(fooled_).subspan(std::size_t(first), y.size());
+    loop_.run(model, xa, y, steps, fooled, [&](int, TensorView<const T> logits, detail::PackedRows rows) {
       const std::int64_t c = logits.size(1);
-      bool any = false;
-      for (std::int64_t i = 0; i < b; ++i) {
-        const bool left = detail::argmax(logits.data() + i * c, c) != y[std::size_t(i)];
-        fooled_[std::size_t(first + i)] = left;
-        active_[std::size_t(i)] = !left && k > 0;
-        any = any || active_[std::size_t(i)];
-      }
-      if (!any || s == options_.steps) break;
-
-      // d(margin)/d(logits): +1 at the strongest other class, -1 at the label.
-      grad_logits_.resize(logits.shape());
-      grad_logits_.zero();
-      for (std::int64_t i = 0; i < b; ++i) {
-        if (!active_[std::size_t(i)]) continue;
-        const T* row = logits.data() + i * c;
-        const int yi = y[std::size_t(i)];
-        int other = yi == 0 ? 1 : 0;
-        for (std::int64_t j = 0; j < c; ++j)
-          if (j != yi && row[j] > row[other]) other = int(j);
-        grad_logits_[i * c + other] = T(1);
-        grad_logits_[i * c + yi] = T(-1);
-      }
-      const TensorView<const T> w = model.backward(grad_logits_.view(), InputGrad::compute, ParamGrads::skip);
-      parallel_for(b, [&](std::int64_t i) {
-        if (active_[std::size_t(i)])
-          step_item(w.data() + i * d, x0.data() + i * d, coef_.data() + i * k, projected_.data() + i * k,
-                    xa.data() + i * d, step);
+      // grad_x of the margin against the strongest other class.
+      const TensorView<const T> w = detail::margin_gradients(model, logits, rows, y, grad_logits_, [&](std::int64_t r) {
+        return detail::strongest_other_class(logits.data() + r * c, c, y[std::size_t(rows.items[std::size_t(r)])]);
       });
-    }
+      parallel_for(rows.size(), [&](std::int64_t r) {
+        if (!rows.on_label[std::size_t(r)]) return;
+        const std::int64_t i = rows.items[std::size_t(r)];
+        step_item(w.data() + r * d, x0.data() + i * d, coef_.data() + i * k, projected_.data() + i * k,
+                  xa.data() + i * d, step);
+      });
+    });
   }
 
   // One ascent step of item coefficients b along N^T w, back into the radius, and x = x0 + N b.
@@ -164,9 +133,10 @@ class InvisibleAttack {
 
   FeatureGeometry geometry_;
   InvisibleAttackOptions options_;
+  detail::StepUntilFooled<T> loop_;
   Tensor<T> grad_logits_;
   std::vector<double> coef_, projected_;
-  std::vector<std::uint8_t> active_, fooled_;
+  std::vector<std::uint8_t> fooled_;
 };
 
 }  // namespace farbound

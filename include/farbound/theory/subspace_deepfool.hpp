@@ -11,7 +11,8 @@
 //   c_total += (|l_k*| / ||g_k*|| + min_step) * g_k* / ||g_k*||,   x = x0 + (1 + overshoot) M c_total
 // until the prediction leaves y or max_iter steps are taken. Overshoot and min_step as in
 // DeepFool; every class other than y is a candidate (one backward pass each per step); no box
-// constraint (the oracle's coordinates need not be pixels).
+// constraint (the oracle's coordinates need not be pixels). Each step runs over the items still
+// to move only (attack/detail/step_until_fooled.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -19,12 +20,13 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
 
 #include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/attack/detail/step_until_fooled.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
@@ -61,25 +63,12 @@ class SubspaceDeepFool {
   // x_adv = the attack's point for every item of x [N, ...] away from labels [N].
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, Tensor<T>& x_adv) {
     const std::string who = "SubspaceDeepFool";
-    detail::require_labels(x, labels, who);
-    const std::int64_t classes = detail::num_classes(model, x, who);
-    if (classes < 2) throw argument_error(who + ": the model has " + std::to_string(classes) + " class; need >= 2");
-    detail::require_classes(labels, classes, who);
-    if (x.shape().item_numel() != m_.rows())
-      throw shape_error(who + ": items of " + std::to_string(x.shape().item_numel()) + " numbers for directions of " +
-                        std::to_string(m_.rows()));
-    if (x_adv.data() != nullptr && x_adv.data() == x.data())
-      throw argument_error(who + ": x_adv must not share storage with the inputs");
+    detail::require_attack_arguments(model, x, labels, x_adv, 2, who);
+    detail::require_item_numel(x, m_.rows(), "directions", who);
 
-    const EvalMode<T> eval(model);
-    const std::int64_t n = x.size(0);
-    x_adv.resize(x.shape());
-    fooled_.assign(std::size_t(n), 0);
-    for (std::int64_t first = 0; first < n; first += options_.batch_size) {
-      const std::int64_t count = std::min(n - first, options_.batch_size);
-      attack_batch(model, x.slice(first, count), labels.subspan(std::size_t(first), std::size_t(count)),
-                   x_adv.slice(first, count), first);
-    }
+    fooled_.assign(std::size_t(x.size(0)), 0);
+    detail::attack_in_batches(model, x, labels, x_adv, options_.batch_size,
+                              [&](auto... batch) { attack_batch(model, batch...); });
   }
 
   // Per item of the last run: 1 where the prediction at x_adv differs from the label.
@@ -88,58 +77,40 @@ class SubspaceDeepFool {
  private:
   void attack_batch(Sequential<T>& model, TensorView<const T> x0, std::span<const int> y, TensorView<T> xa,
                     std::int64_t first) {
-    const std::int64_t b = x0.size(0), d = m_.rows(), r = m_.cols();
-    std::memcpy(xa.data(), x0.data(), std::size_t(b * d) * sizeof(T));
-    c_total_.assign(std::size_t(b * r), 0.0);
-    g_.resize(std::size_t(b * r));
-    best_g_.resize(std::size_t(b * r));
-    best_distance_.resize(std::size_t(b));
-    active_.assign(std::size_t(b), 0);
-
-    for (int it = 0;; ++it) {
-      const TensorView<const T> logits = model.forward(TensorView<const T>(xa));
-      const std::int64_t c = logits.size(1);
-      bool any = false;
-      for (std::int64_t k = 0; k < b; ++k) {
-        const bool on_label = detail::argmax(logits.data() + k * c, c) == y[std::size_t(k)];
-        fooled_[std::size_t(first + k)] = !on_label;
-        active_[std::size_t(k)] = on_label && r > 0;
-        any = any || active_[std::size_t(k)];
-      }
-      if (!any || it == options_.max_iter) break;
-
-      std::fill(best_distance_.begin(), best_distance_.end(), std::numeric_limits<double>::infinity());
-      grad_logits_.resize(logits.shape());
+    const std::int64_t d = m_.rows(), r = m_.cols();
+    std::memcpy(xa.data(), x0.data(), std::size_t(x0.numel()) * sizeof(T));
+    c_total_.assign(std::size_t(x0.size(0) * r), 0.0);
+    // Without directions no item can move.
+    const int max_iter = r > 0 ? options_.max_iter : 0;
+    const auto fooled = std::span<std::uint8_t>(fooled_).subspan(std::size_t(first), y.size());
+    loop_.run(model, xa, y, max_iter, fooled, [&](int, TensorView<const T> logits, detail::PackedRows rows) {
+      const std::int64_t a = rows.size(), c = logits.size(1);
+      g_.resize(std::size_t(a * r));
+      best_g_.resize(std::size_t(a * r));
+      best_distance_.assign(std::size_t(a), std::numeric_limits<double>::infinity());
       for (int cand = 0; cand < int(c); ++cand) {
-        // Margins l_k - l_y of every active item, whose gradients do not interact.
-        margins_.assign(std::size_t(b), 0.0);
-        grad_logits_.zero();
-        for (std::int64_t k = 0; k < b; ++k) {
-          const int yk = y[std::size_t(k)];
-          if (!active_[std::size_t(k)] || cand == yk) continue;
-          margins_[std::size_t(k)] = double(logits[k * c + cand]) - double(logits[k * c + yk]);
-          grad_logits_[k * c + cand] = T(1);
-          grad_logits_[k * c + yk] = T(-1);
-        }
-        const TensorView<const T> w = model.backward(grad_logits_.view(), InputGrad::compute, ParamGrads::skip);
-        parallel_for(b, [&](std::int64_t k) {
-          if (!active_[std::size_t(k)] || cand == y[std::size_t(k)]) return;
-          double* g = g_.data() + k * r;
-          const double gn = project(w.data() + k * d, g);
+        const TensorView<const T> w =
+            detail::margin_gradients(model, logits, rows, y, grad_logits_, [cand](std::int64_t) { return cand; });
+        parallel_for(a, [&](std::int64_t p) {
+          const int yk = y[std::size_t(rows.items[std::size_t(p)])];
+          if (!rows.on_label[std::size_t(p)] || cand == yk) return;
+          double* g = g_.data() + p * r;
+          const double gn = project(w.data() + p * d, g);
           if (!(gn > 0) || !std::isfinite(gn)) return;
-          const double dist = std::abs(margins_[std::size_t(k)]) / gn;
-          if (dist < best_distance_[std::size_t(k)]) {
-            best_distance_[std::size_t(k)] = dist;
-            std::copy_n(g, r, best_g_.data() + k * r);
+          const double dist = std::abs(double(logits[p * c + cand]) - double(logits[p * c + yk])) / gn;
+          if (dist < best_distance_[std::size_t(p)]) {
+            best_distance_[std::size_t(p)] = dist;
+            std::copy_n(g, r, best_g_.data() + p * r);
           }
         });
       }
-      parallel_for(b, [&](std::int64_t k) {
-        if (active_[std::size_t(k)] && std::isfinite(best_distance_[std::size_t(k)]))
-          step_item(x0.data() + k * d, best_g_.data() + k * r, c_total_.data() + k * r, xa.data() + k * d,
-                    best_distance_[std::size_t(k)] + options_.min_step);
+      parallel_for(a, [&](std::int64_t p) {
+        const std::int64_t k = rows.items[std::size_t(p)];
+        if (rows.on_label[std::size_t(p)] && std::isfinite(best_distance_[std::size_t(p)]))
+          step_item(x0.data() + k * d, best_g_.data() + p * r, c_total_.data() + k * r, xa.data() + k * d,
+                    best_distance_[std::size_t(p)] + options_.min_step);
       });
-    }
+    });
   }
 
   // g = M^T w (r numbers); returns ||g||_2.
@@ -173,9 +144,10 @@ class SubspaceDeepFool {
 
   Eigen::MatrixXd m_;
   SubspaceDeepFoolOptions options_;
+  detail::StepUntilFooled<T> loop_;
   Tensor<T> grad_logits_;
-  std::vector<double> c_total_, g_, best_g_, best_distance_, margins_;
-  std::vector<std::uint8_t> active_, fooled_;
+  std::vector<double> c_total_, g_, best_g_, best_distance_;
+  std::vector<std::uint8_t> fooled_;
 };
 
 }  // namespace farbound

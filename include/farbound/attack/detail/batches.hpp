@@ -1,6 +1,7 @@
 #pragma once
 // What every attack and metric does around the model: check its arguments, find the number
-// of classes, gather the items of one batch, and read predictions off the logits.
+// of classes, cut the data into batches, gather the items of one batch, and read predictions
+// off the logits.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "farbound/attack/eval_mode.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
@@ -59,6 +61,52 @@ inline void require_classes(std::span<const int> labels, std::int64_t classes, c
                            " outside [0, " + std::to_string(classes) + ")");
 }
 
+// What an attack's run() checks of its arguments before it touches the model's mode: one
+// label per item of x [N, ...], a model of at least min_classes classes, every label one of
+// them, and an x_adv that is not x's storage (x_adv is written while x is still read).
+// Returns the number of classes.
+template <class T>
+std::int64_t require_attack_arguments(const Sequential<T>& model, TensorView<const T> x, std::span<const int> labels,
+                                      const Tensor<T>& x_adv, std::int64_t min_classes, const std::string& who) {
+  require_labels(x, labels, who);
+  const std::int64_t classes = num_classes(model, x, who);
+  if (classes < min_classes)
+    throw argument_error(who + ": the model has " + std::to_string(classes) + (classes == 1 ? " class" : " classes") +
+                         "; need >= " + std::to_string(min_classes));
+  require_classes(labels, classes, who);
+  if (x_adv.data() != nullptr && x_adv.data() == x.data())
+    throw argument_error(who + ": x_adv must not share storage with the inputs");
+  return classes;
+}
+
+// x's items must hold the `numel` numbers that `what` is made for.
+template <class T>
+void require_item_numel(TensorView<const T> x, std::int64_t numel, const std::string& what, const std::string& who) {
+  if (x.shape().item_numel() != numel)
+    throw shape_error(who + ": items of " + std::to_string(x.shape().item_numel()) + " numbers for " + what + " of " +
+                      std::to_string(numel));
+}
+
+// f(first, count) for the consecutive batches [first, first + count) of at most batch_size
+// of n items.
+template <class F>
+void for_each_batch(std::int64_t n, std::int64_t batch_size, F&& f) {
+  for (std::int64_t first = 0; first < n; first += batch_size) f(first, std::min(n - first, batch_size));
+}
+
+// With the model in eval mode and x_adv shaped like x: f(x0, y, xa, first) for those batches
+// of x [N, ...], with the batch's items, their labels, the rows of x_adv that they own, and
+// the index of the first one.
+template <class T, class F>
+void attack_in_batches(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, Tensor<T>& x_adv,
+                       std::int64_t batch_size, F&& f) {
+  const EvalMode<T> eval(model);
+  x_adv.resize(x.shape());
+  for_each_batch(x.size(0), batch_size, [&](std::int64_t first, std::int64_t count) {
+    f(x.slice(first, count), labels.subspan(std::size_t(first), std::size_t(count)), x_adv.slice(first, count), first);
+  });
+}
+
 // out[b] = x[indices[b]] for every b; out is resized to [indices.size(), ...].
 template <class T>
 void gather_items(TensorView<const T> x, std::span<const std::int64_t> indices, Tensor<T>& out) {
@@ -76,6 +124,16 @@ int argmax(const T* row, std::int64_t classes) {
   for (std::int64_t c = 1; c < classes; ++c)
     if (row[c] > row[best]) best = int(c);
   return best;
+}
+
+// The class other than `label` of the largest entry of a row, the first of equals (a margin's
+// strongest rival; the row has >= 2 entries).
+template <class T>
+int strongest_other_class(const T* row, std::int64_t classes, int label) {
+  int other = label == 0 ? 1 : 0;
+  for (std::int64_t c = 0; c < classes; ++c)
+    if (c != label && row[c] > row[other]) other = int(c);
+  return other;
 }
 
 }  // namespace farbound::detail
