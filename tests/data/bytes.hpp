@@ -1,9 +1,11 @@
 #pragma once
 // Hand-built file images for the reader tests: IDX, CIFAR-10 and CSV bytes, gzip
-// compression through zlib, and the text of an expected exception.
+// compression through zlib, writing them to a file, and the text of an expected exception.
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -90,6 +92,13 @@ std::string error_text(F&& f) {
 inline Bytes concat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+// Writes bytes to path (creating its folder) and returns the path.
+inline std::filesystem::path write_file(const std::filesystem::path& path, const Bytes& bytes) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  return path;
 }
 
 }  // namespace farbound::test

@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -24,12 +23,6 @@ void check_records(const ImageDataset& set, int first_record, int n) {
     REQUIRE(set.label(i) == r % 10);
     for (int k = 0; k < 3072; ++k) REQUIRE(set.inputs()[std::int64_t(i) * 3072 + k] == std::uint8_t((r + k) % 256));
   }
-}
-
-std::filesystem::path write_temp(const std::filesystem::path& path, const Bytes& bytes) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  return path;
 }
 
 }  // namespace
@@ -72,10 +65,10 @@ TEST_CASE("CIFAR-10 batch files load and concatenate in order", "[cifar10]") {
   const auto part = [&](int first, int n) {
     return Bytes(all.begin() + first * 3073, all.begin() + (first + n) * 3073);
   };
-  write_temp(dir / "data_batch_1.bin", part(0, 2));
-  write_temp(dir / "data_batch_2.bin", gzip(part(2, 1)));
-  for (int b = 3; b <= 5; ++b) write_temp(dir / ("data_batch_" + std::to_string(b) + ".bin"), part(b, 1));
-  write_temp(dir / "test_batch.bin", cifar_records(4));
+  write_file(dir / "data_batch_1.bin", part(0, 2));
+  write_file(dir / "data_batch_2.bin", gzip(part(2, 1)));
+  for (int b = 3; b <= 5; ++b) write_file(dir / ("data_batch_" + std::to_string(b) + ".bin"), part(b, 1));
+  write_file(dir / "test_batch.bin", cifar_records(4));
   check_records(load_cifar10_dir(dir, DataPart::train), 0, 6);
   check_records(load_cifar10_dir(dir, DataPart::test), 0, 4);
 

@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "data/bytes.hpp"
+#include "data/dataset_values.hpp"
 
 using namespace farbound;
 using namespace farbound::test;
 
 namespace {
 
-template <class T>
-std::vector<T> values(const Dataset<T>& d) {
-  return std::vector<T>(d.inputs().data(), d.inputs().data() + d.inputs().numel());
-}
 std::vector<int> labels(const auto& d) { return std::vector<int>(d.labels().begin(), d.labels().end()); }
 
 std::string csv_error(const std::string& text, const CsvOptions& options = {}) {

@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -20,12 +19,8 @@ void check_images(const Tensor<std::uint8_t>& images, std::int64_t n, std::int64
   for (std::int64_t k = 0; k < images.numel(); ++k) REQUIRE(images[k] == std::uint8_t(k % 251));
 }
 
-std::filesystem::path write_temp(const std::string& name, const Bytes& bytes) {
-  const auto dir = std::filesystem::temp_directory_path() / "farbound_test_idx";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  return path;
+std::filesystem::path write_idx_temp(const std::string& name, const Bytes& bytes) {
+  return write_file(std::filesystem::temp_directory_path() / "farbound_test_idx" / name, bytes);
 }
 
 }  // namespace
@@ -157,13 +152,13 @@ TEST_CASE("Corrupt gzip data is rejected with its compressed byte offset", "[idx
 }
 
 TEST_CASE("IDX files load from disk, gzip or plain, and name the file in errors", "[idx]") {
-  const auto images_gz = write_temp("images.gz", gzip(idx_images(3, 2, 3)));
-  const auto labels_plain = write_temp("labels", idx_labels({4, 5, 6}));
+  const auto images_gz = write_idx_temp("images.gz", gzip(idx_images(3, 2, 3)));
+  const auto labels_plain = write_idx_temp("labels", idx_labels({4, 5, 6}));
   const ImageDataset set = load_idx(images_gz, labels_plain);
   check_images(Tensor<std::uint8_t>::from_view(set.inputs()), 3, 2, 3);
   CHECK(std::vector<int>(set.labels().begin(), set.labels().end()) == std::vector<int>{4, 5, 6});
 
-  const auto labels_short = write_temp("labels-short", idx_labels({4, 5}));
+  const auto labels_short = write_idx_temp("labels-short", idx_labels({4, 5}));
   CHECK(error_text<io_error>([&] { load_idx(images_gz, labels_short); }) ==
         images_gz.string() + ": byte 4 of the decompressed data: 3 images, but " + labels_short.string() +
             " has 2 labels");

@@ -7,16 +7,12 @@
 #include <vector>
 
 #include "data/bytes.hpp"
+#include "data/dataset_values.hpp"
 
 using namespace farbound;
 using namespace farbound::test;
 
 namespace {
-
-template <class T>
-std::vector<T> values(const Dataset<T>& d) {
-  return std::vector<T>(d.inputs().data(), d.inputs().data() + d.inputs().numel());
-}
 
 // Mean of coordinate `d` over the items of class c.
 template <class T>

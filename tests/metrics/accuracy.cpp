@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "support/attack_models.hpp"
+#include "support/layer_checks.hpp"
 
 using namespace farbound;
 using testing::affine_classifier;
@@ -12,17 +13,12 @@ using testing::test_images;
 
 namespace {
 // Four points of two inputs.
-Tensor<double> points() {
-  Tensor<double> x({4, 2});
-  const double v[] = {0.9, 0.1, 0.1, 0.9, 0.2, 0.3, 0.6, 0.5};
-  for (int i = 0; i < 8; ++i) x[i] = v[i];
-  return x;
-}
+Tensor<double> four_points() { return testing::tensor_of<double>({4, 2}, {0.9, 0.1, 0.1, 0.9, 0.2, 0.3, 0.6, 0.5}); }
 }  // namespace
 
 TEST_CASE("predict and accuracy on an affine classifier", "[accuracy]") {
   auto model = affine_classifier<double>(2, {1, 0, 0, 1, 0, 0}, {0, 0, 0.5});
-  const auto x = points();
+  const auto x = four_points();
   // logits: [0.9, 0.1, 0.5], [0.1, 0.9, 0.5], [0.2, 0.3, 0.5], [0.6, 0.5, 0.5]
   const std::vector<int> expected = {0, 1, 2, 0};
   for (std::int64_t batch : {1, 3, 256}) CHECK(predict(model, x.view(), batch) == expected);
@@ -42,7 +38,7 @@ TEST_CASE("predict restores the mode and does not depend on the batch size", "[a
 TEST_CASE("commonly_correct keeps the points every model gets right", "[accuracy]") {
   auto a = affine_classifier<double>(2, {1, 0, 0, 1, 0, 0}, {0, 0, 0.5});
   auto b = affine_classifier<double>(2, {1, 0, 0, 1, 0, 0}, {0, 0.15, 0.5});  // item 3 becomes class 1
-  const auto x = points();
+  const auto x = four_points();
   const std::vector<int> y = {0, 1, 2, 0};
   std::vector<Sequential<double>*> models = {&a, &b};
   CHECK(commonly_correct<double>(models, x.view(), y) == std::vector<std::int64_t>{0, 1, 2});
@@ -52,7 +48,7 @@ TEST_CASE("commonly_correct keeps the points every model gets right", "[accuracy
 
 TEST_CASE("accuracy rejects bad arguments", "[accuracy][errors]") {
   auto model = affine_classifier<double>(2, {1, 0, 0, 1}, {0, 0});
-  const auto x = points();
+  const auto x = four_points();
   CHECK_THROWS_AS(accuracy(model, x.view(), std::vector<int>{0, 1}), shape_error);
   CHECK_THROWS_AS(accuracy(std::vector<int>{}, std::vector<int>{}), shape_error);
   CHECK_THROWS_AS(predict(model, Tensor<double>({0, 2}).view()), shape_error);

@@ -6,6 +6,7 @@
 
 #include "farbound/metrics/empirical_robustness.hpp"
 #include "support/attack_models.hpp"
+#include "support/layer_checks.hpp"
 
 using namespace farbound;
 using testing::affine_classifier;
@@ -17,12 +18,7 @@ namespace {
 const std::vector<double> weights = {0, 0, 0, 1, -1, 0.5};
 const std::vector<double> biases = {0, -0.05};
 
-Tensor<double> points() {
-  Tensor<double> x({3, 3});
-  const double v[] = {0.5, 0.4, 0.3, 0.3, 0.5, 0.6, 0.6, 0.2, 0.1};
-  for (int i = 0; i < 9; ++i) x[i] = v[i];
-  return x;
-}
+Tensor<double> three_points() { return testing::tensor_of<double>({3, 3}, {0.5, 0.4, 0.3, 0.3, 0.5, 0.6, 0.6, 0.2, 0.1}); }
 
 // rho_i = 1.02 |u.x_i + b| / ||u||_2 / ||x_i||_2: DeepFool's exact step (min_step 0) on an affine model.
 double expected_ratio(const Tensor<double>& x, std::int64_t i) {
@@ -39,7 +35,7 @@ double expected_ratio(const Tensor<double>& x, std::int64_t i) {
 
 TEST_CASE("rho of DeepFool on an affine classifier", "[rho]") {
   auto model = affine_classifier<double>(3, weights, biases);
-  const auto x = points();
+  const auto x = three_points();
   DeepFool<double> deepfool({.min_step = 0});
   const RhoResult r = deepfool_rho(model, deepfool, x.view());
   REQUIRE(r.ratio.size() == 3);
@@ -58,7 +54,7 @@ TEST_CASE("rho of DeepFool on an affine classifier", "[rho]") {
 
 TEST_CASE("rho attacks away from the model's predictions unless labels are given", "[rho]") {
   auto model = affine_classifier<double>(3, weights, biases);
-  const auto x = points();
+  const auto x = three_points();
   DeepFool<double> deepfool({.min_step = 0});
   auto wrong = predict(model, x.view());
   for (int& c : wrong) c = 1 - c;
@@ -72,7 +68,7 @@ TEST_CASE("rho attacks away from the model's predictions unless labels are given
 TEST_CASE("rho separates failed attacks and leaves out zero inputs", "[rho]") {
   // A flat model: every logit 0, DeepFool finds no direction and fails everywhere.
   auto flat = affine_classifier<double>(3, std::vector<double>(6, 0.0), {0, 0});
-  auto x = points();
+  auto x = three_points();
   for (int j = 0; j < 3; ++j) x[j] = 0;  // item 0 is the zero image
   DeepFool<double> deepfool;
   const RhoResult r = deepfool_rho(flat, deepfool, x.view());
@@ -86,7 +82,7 @@ TEST_CASE("rho separates failed attacks and leaves out zero inputs", "[rho]") {
 
 TEST_CASE("empirical_robustness from given adversarial points", "[rho]") {
   auto model = affine_classifier<double>(3, weights, biases);
-  const auto x = points();
+  const auto x = three_points();
   CHECK(empirical_robustness<double>(model, x.view(), x.view(), Norm::l2) == 0.0);
   // Move item 1 only, across the boundary: only it counts.
   auto adv = x.clone();

@@ -12,6 +12,7 @@
 #include "support/gradcheck.hpp"
 
 using namespace farbound;
+using farbound::testing::close;
 using farbound::testing::fill_uniform;
 using farbound::testing::gradcheck;
 
@@ -90,11 +91,6 @@ void evaluate(Layer<T>& layer, const std::vector<double>& xs, Tensor<T>& y, Tens
   layer.forward(x.view(), y);
   Tensor<T> ones(y.shape(), T(1));
   layer.backward(x.view(), y.view(), ones.view(), &dy, ParamGrads::accumulate);
-}
-
-// Relative error with an absolute floor, for comparing against reference values.
-bool close(double got, double want, double rel, double abs_floor) {
-  return std::abs(got - want) <= std::max(abs_floor, rel * std::abs(want));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "support/gradcheck.hpp"
 
 using namespace farbound;
+using farbound::testing::close;
 using farbound::testing::fill_uniform;
 using farbound::testing::gradcheck;
 
@@ -47,10 +48,6 @@ void set_affine(InstanceNorm2d<T>& norm, const std::vector<double>& w, const std
     ps[0]->value[std::int64_t(c)] = T(w[c]);
     ps[1]->value[std::int64_t(c)] = T(b[c]);
   }
-}
-
-bool close(double got, double want, double rel, double abs_floor) {
-  return std::abs(got - want) <= std::max(abs_floor, rel * std::abs(want));
 }
 
 }  // namespace

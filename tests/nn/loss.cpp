@@ -13,6 +13,7 @@
 #include "support/gradcheck.hpp"
 
 using namespace farbound;
+using farbound::testing::close;
 using farbound::testing::fill_uniform;
 using farbound::testing::relative_error;
 
@@ -45,10 +46,6 @@ Tensor<T> make_logits(const std::vector<double>& v, std::int64_t n, std::int64_t
   Tensor<T> t(Shape{n, c});
   for (std::int64_t i = 0; i < n * c; ++i) t[i] = T(v[std::size_t(i)]);
   return t;
-}
-
-bool close(double got, double want, double rel, double abs_floor) {
-  return std::abs(got - want) <= std::max(abs_floor, rel * std::abs(want));
 }
 
 }  // namespace

@@ -9,12 +9,9 @@
 
 using namespace farbound;
 using farbound::testing::QuadraticProblem;
+using farbound::testing::tolerance;
 
 namespace {
-
-// Comparison tolerance against float64 references: rounding only.
-template <class T>
-constexpr double tolerance = std::is_same_v<T, float> ? 2e-6 : 1e-14;
 
 // Five steps of `Opt` on the quadratic problem; returns the nine parameter values.
 template <class Opt, class T>

@@ -3,11 +3,16 @@
 // parameters ([2, 3] and [3]) and the loss sum(a*p*p/2 + b*p), so grad = a*p + b.
 #include <array>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "farbound/nn/layer.hpp"
 
 namespace farbound::testing {
+
+// Comparison tolerance against float64 references: rounding only.
+template <class T>
+constexpr double tolerance = std::is_same_v<T, float> ? 2e-6 : 1e-14;
 
 template <class T>
 struct QuadraticProblem {

@@ -8,11 +8,9 @@
 
 using namespace farbound;
 using farbound::testing::QuadraticProblem;
+using farbound::testing::tolerance;
 
 namespace {
-
-template <class T>
-constexpr double tolerance = std::is_same_v<T, float> ? 2e-6 : 1e-14;
 
 // Three steps from p = 1 with the gradient fixed at 1 and lr 0.1; the parameter after each.
 template <class T>

@@ -24,6 +24,11 @@ inline void fill_uniform(TensorView<double> t, std::uint32_t salt, double lo = -
 }
 
 // |a - b| / max(|a|, |b|, 1e-3): relative, and absolute-with-a-floor for gradients near zero.
+// |got - want| within rel * |want|, or within abs_floor near zero: for reference values.
+inline bool close(double got, double want, double rel, double abs_floor) {
+  return std::abs(got - want) <= std::max(abs_floor, rel * std::abs(want));
+}
+
 inline double relative_error(double a, double b) { return std::abs(a - b) / std::max({1e-3, std::abs(a), std::abs(b)}); }
 
 struct GradcheckOptions {

@@ -15,8 +15,10 @@
 #include "farbound/nn/zoo.hpp"
 #include "farbound/train/evaluate.hpp"
 #include "farbound/train/trainer.hpp"
+#include "support/text.hpp"
 
 using namespace farbound;
+using farbound::testing::count;
 
 namespace {
 
@@ -31,12 +33,6 @@ HeatmapPanel ramp_panel() {
   p.classes = {0, 1};
   p.cloud = {{-0.5, -0.5}};
   return p;
-}
-
-std::size_t count(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
 }
 
 }  // namespace

@@ -9,17 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "support/text.hpp"
+
 using namespace farbound;
-
-namespace {
-
-std::size_t count(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-
-}  // namespace
+using farbound::testing::count;
 
 TEST_CASE("svg numbers: 7 significant digits, locale-free, finite only", "[svg]") {
   CHECK(detail::svg_number(0.25) == "0.25");
