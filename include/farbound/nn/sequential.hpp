@@ -116,8 +116,12 @@ class Sequential {
     for (auto* p : parameters()) n += p->value.numel();
     return n;
   }
+  // Zeroes every parameter gradient. The list is rebuilt in a kept buffer (layers may have
+  // been added since), so a training step allocates nothing here.
   void zero_grad() {
-    for (auto* p : parameters()) p->grad.zero();
+    zero_grad_list_.clear();
+    for (auto& l : layers_) l->collect_parameters(zero_grad_list_);
+    for (auto* p : zero_grad_list_) p->grad.zero();
   }
   // PyTorch-default initialisation of every layer, keyed by (seed, layer index).
   void reset_parameters(std::uint64_t seed) {
@@ -157,6 +161,7 @@ class Sequential {
   std::vector<Tensor<T>> outputs_;  // outputs_[i]: output of layer i in the last forward
   Tensor<T> grad_buffers_[2];       // ping-pong buffers for input gradients
   std::vector<TensorView<const T>> range_inputs_;  // range_inputs_[i]: input of the range that started at layer i
+  std::vector<Parameter<T>*> zero_grad_list_;
   std::size_t run_first_ = 0, run_last_ = 0;
   bool training_ = true;
 };

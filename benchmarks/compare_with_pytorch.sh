@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# farbound against PyTorch, side by side: each benchmark and its PyTorch twin run alternately,
+# ROUNDS times, on the same thread count, and the script prints every rate, the median rate
+# of each side and the median of the per-round ratios (a shared machine drifts; ratios taken
+# seconds apart do not).
+#
+#   training step of the framework (issue 4): train_throughput vs train_throughput_torch.py,
+#     LeNet/sigmoid, K = Nu = 1, at batch 1 and batch 64, anchors/s
+#   PGD-20 L-inf on LeNet (issue 5): pgd_lenet vs pgd_lenet_torch.py on the same exported
+#     weights and images, images/s
+#
+# Usage: benchmarks/compare_with_pytorch.sh [BUILD_DIR=build/release] [ROUNDS=3] [THREADS=2]
+# Needs Debian's python3-torch (FARBOUND_EXTRA_PACKAGES=python3-torch tools/install-deps.sh),
+# which /usr/bin/python3 sees.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/release}
+rounds=${2:-3}
+threads=${3:-2}
+torch_python=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+for b in train_throughput pgd_lenet; do
+  [[ -x $build/benchmarks/$b ]] || { echo "compare_with_pytorch: build $build/benchmarks/$b first" >&2; exit 2; }
+done
+"$torch_python" -c 'import torch' 2>/dev/null || { echo "compare_with_pytorch: $torch_python cannot import torch" >&2; exit 2; }
+
+# The rate in a benchmark's summary line: "median N anchors/s" or "<side>: median ... -> N images/s".
+anchors_per_s() { sed -n 's/.*median \([0-9.]*\) anchors\/s.*/\1/p'; }
+images_per_s() { sed -n "s/.*$1: median .* -> \\([0-9.]*\\) images\\/s.*/\\1/p"; }
+# Median of the numbers on stdin.
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+compare() {  # name, then a function per side that prints its rate
+  local name=$1 ours=$2 theirs=$3 a b
+  : >"$work/ours" ; : >"$work/theirs"; : >"$work/ratio"
+  for ((r = 1; r <= rounds; ++r)); do
+    a=$($ours)
+    b=$($theirs)
+    echo "  $name round $r: farbound $a, PyTorch $b"
+    echo "$a" >>"$work/ours"
+    echo "$b" >>"$work/theirs"
+    awk -v a="$a" -v b="$b" 'BEGIN {print a / b}' >>"$work/ratio"
+  done
+  printf '%s: farbound median %s, PyTorch median %s, median ratio %.2fx (%d rounds, %d threads)\n' "$name" \
+    "$(median <"$work/ours")" "$(median <"$work/theirs")" "$(median <"$work/ratio")" "$rounds" "$threads"
+}
+
+echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for batch in 1 64; do
+  ours_train() { "$build/benchmarks/train_throughput" "$batch" "$threads" | anchors_per_s; }
+  torch_train() { "$torch_python" "$root/benchmarks/train_throughput_torch.py" "$batch" "$threads" | anchors_per_s; }
+  compare "training step, batch $batch, anchors/s" ours_train torch_train
+done
+
+"$build/benchmarks/pgd_lenet" --threads "$threads" --runs 1 --export "$work/pgd" >/dev/null
+# pgd_lenet trains the model (deterministically) before it attacks: every call attacks the
+# weights the export holds.
+ours_pgd() { "$build/benchmarks/pgd_lenet" --threads "$threads" --runs 3 | images_per_s farbound; }
+torch_pgd() { "$torch_python" "$root/benchmarks/pgd_lenet_torch.py" "$work/pgd" --threads "$threads" --runs 3 | images_per_s PyTorch; }
+compare "PGD-20 L-inf on LeNet, images/s" ours_pgd torch_pgd
+echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
