@@ -13,7 +13,7 @@ threads=$(nproc)
 cmake --build "$build" -j "$threads" --target farbound-train farbound-eval farbound-toy2d
 mkdir -p "$out"
 
-common=(--dataset fashion-mnist --model lenet --activation relu --num-epochs 4 --batch-size 64 --lr 1e-3
+common=(--dataset fashion-mnist --model lenet --activation relu --num-epochs 6 --batch-size 64 --lr 1e-3
         --threads "$threads" --seed 27432)
 
 echo "== Baseline: LeNet (ReLU), cross-entropy only"
