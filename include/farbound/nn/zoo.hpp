@@ -28,7 +28,7 @@ struct ModelSpec {
   std::int64_t in_channels = 1;
   std::int64_t image_size = 32;        // height = width; for "mlp", in_channels * image_size^2 inputs
   std::int64_t num_classes = 10;
-  std::vector<std::int64_t> hidden;    // "mlp": widths of the hidden layers
+  std::vector<std::int64_t> hidden{};  // "mlp": widths of the hidden layers
   std::vector<double> mean{0.0};       // per input channel, applied by the leading Normalize
   std::vector<double> stddev{1.0};
 };
