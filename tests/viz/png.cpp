@@ -1,8 +1,12 @@
-// The one translation unit of test_viz that compiles stb_image_write's and stb_image's
-// function bodies (farbound/viz/png.hpp explains why the library leaves this to programs).
-#define STB_IMAGE_WRITE_IMPLEMENTATION
+// The one file of test_viz that compiles stb_image_write's and stb_image's function bodies
+// (farbound/viz/png.hpp explains why the library leaves this to programs). The stb headers
+// are included again under the macros, not through png.hpp: in the module's unity build
+// png.hpp has already been included by an earlier file, and its include guard would skip
+// them.
 #include "farbound/viz/png.hpp"
 
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
 
