@@ -64,9 +64,8 @@ inline void require_classes(std::span<const int> labels, std::int64_t classes, c
 // What an attack's run() checks of its arguments before it touches the model's mode: one
 // label per item of x [N, ...], a model of at least min_classes classes, every label one of
 // them, and an x_adv that is not x's storage (x_adv is written while x is still read).
-// Returns the number of classes.
 template <class T>
-std::int64_t require_attack_arguments(const Sequential<T>& model, TensorView<const T> x, std::span<const int> labels,
+void require_attack_arguments(const Sequential<T>& model, TensorView<const T> x, std::span<const int> labels,
                                       const Tensor<T>& x_adv, std::int64_t min_classes, const std::string& who) {
   require_labels(x, labels, who);
   const std::int64_t classes = num_classes(model, x, who);
@@ -76,7 +75,6 @@ std::int64_t require_attack_arguments(const Sequential<T>& model, TensorView<con
   require_classes(labels, classes, who);
   if (x_adv.data() != nullptr && x_adv.data() == x.data())
     throw argument_error(who + ": x_adv must not share storage with the inputs");
-  return classes;
 }
 
 // x's items must hold the `numel` numbers that `what` is made for.
