@@ -65,8 +65,6 @@ class Dataset {
                 "Dataset stores uint8 images or floating-point features");
 
  public:
-  using storage_type = S;
-
   Dataset() = default;
   // inputs: [N, ...] (rank 2 to 4); labels: N class indices in [0, num_classes).
   Dataset(Tensor<S> inputs, std::vector<int> labels, int num_classes)
