@@ -4,11 +4,13 @@
 #include <cstring>
 #include <vector>
 
-#include "device_copy.cuh"
+#include "farbound/cuda/buffer.cuh"
 #include "farbound/cuda/neighbours.cuh"
 #include "farbound/sampling/neighbours.hpp"
 
 using namespace farbound;
+using cuda::to_device;
+using cuda::to_host;
 
 namespace {
 
@@ -24,7 +26,7 @@ void check_device_neighbours_bitwise(std::int64_t item) {
 
   const auto d_anchors = to_device<T>(anchors.span());
   const auto d_ids = to_device<std::uint32_t>(ids);
-  cuda::DeviceBuffer<T> d_neighbours(std::size_t(neighbours.numel())), d_r(std::size_t(r.numel()));
+  cuda::DeviceBuffer<T> d_neighbours(std::size_t(neighbours.numel())), d_r(static_cast<std::size_t>(r.numel()));
   cuda::gaussian_neighbours<T>(sampler, 6, std::span<const std::uint32_t>(d_ids.data(), ids.size()),
                                TensorView<const T>(d_anchors.data(), anchors.shape()),
                                TensorView<T>(d_neighbours.data(), neighbours.shape()), TensorView<T>(d_r.data(), r.shape()));

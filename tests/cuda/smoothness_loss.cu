@@ -6,12 +6,14 @@
 #include <cstring>
 #include <vector>
 
-#include "device_copy.cuh"
 #include "farbound/core/random.hpp"
+#include "farbound/cuda/buffer.cuh"
 #include "farbound/cuda/smoothness_loss.cuh"
 #include "farbound/regularize/smoothness_loss.hpp"
 
 using namespace farbound;
+using cuda::to_device;
+using cuda::to_host;
 
 namespace {
 

@@ -11,7 +11,9 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include "farbound/cuda/check.cuh"
 
@@ -19,23 +21,23 @@ namespace farbound::cuda {
 
 namespace detail {
 
-struct DeviceAllocator {
+// Device memory, or page-locked host memory (the target of asynchronous copies back).
+template <bool Pinned>
+struct Allocator {
   static void* allocate(std::size_t bytes) {
     void* p = nullptr;
-    FARBOUND_CUDA_CHECK(cudaMalloc(&p, bytes));
+    if constexpr (Pinned)
+      FARBOUND_CUDA_CHECK(cudaMallocHost(&p, bytes));
+    else
+      FARBOUND_CUDA_CHECK(cudaMalloc(&p, bytes));
     return p;
   }
-  static void release(void* p) { cudaFree(p); }
-};
-
-// Page-locked host memory: the target of asynchronous copies back from the device.
-struct PinnedAllocator {
-  static void* allocate(std::size_t bytes) {
-    void* p = nullptr;
-    FARBOUND_CUDA_CHECK(cudaMallocHost(&p, bytes));
-    return p;
+  static void release(void* p) {
+    if constexpr (Pinned)
+      cudaFreeHost(p);
+    else
+      cudaFree(p);
   }
-  static void release(void* p) { cudaFreeHost(p); }
 };
 
 template <class T, class Allocator>
@@ -76,8 +78,24 @@ class Buffer {
 }  // namespace detail
 
 template <class T>
-using DeviceBuffer = detail::Buffer<T, detail::DeviceAllocator>;
+using DeviceBuffer = detail::Buffer<T, detail::Allocator<false>>;
 template <class T>
-using PinnedBuffer = detail::Buffer<T, detail::PinnedAllocator>;
+using PinnedBuffer = detail::Buffer<T, detail::Allocator<true>>;
+
+// A device copy of host data (synchronous: for set-up, tests and harnesses, not per step).
+template <class T>
+DeviceBuffer<T> to_device(std::span<const T> host) {
+  DeviceBuffer<T> device(host.size());
+  FARBOUND_CUDA_CHECK(cudaMemcpy(device.data(), host.data(), host.size_bytes(), cudaMemcpyHostToDevice));
+  return device;
+}
+
+// The first n elements of a device buffer, on the host (synchronous).
+template <class T>
+std::vector<T> to_host(const DeviceBuffer<T>& device, std::size_t n) {
+  std::vector<T> host(n);
+  FARBOUND_CUDA_CHECK(cudaMemcpy(host.data(), device.data(), n * sizeof(T), cudaMemcpyDeviceToHost));
+  return host;
+}
 
 }  // namespace farbound::cuda
