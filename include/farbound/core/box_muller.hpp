@@ -43,12 +43,14 @@ struct BoxMullerReduced {
 
 FARBOUND_HOST_DEVICE inline BoxMullerReduced box_muller_reduce(std::uint32_t w_radius, std::uint32_t w_angle) {
   const std::uint64_t n = 2 * std::uint64_t(w_radius) + 1;  // u = n 2^-33
+  // m = n 2^-e in [1, 2), exact: n's bits below its leading one become the mantissa.
 #if defined(__CUDA_ARCH__)
   int e = 63 - __clzll(static_cast<long long>(n));
+  double m = __longlong_as_double(static_cast<long long>((std::uint64_t(1023) << 52) | ((n << (52 - e)) & ((std::uint64_t(1) << 52) - 1))));
 #else
   int e = 63 - std::countl_zero(n);
+  double m = std::bit_cast<double>((std::uint64_t(1023) << 52) | ((n << (52 - e)) & ((std::uint64_t(1) << 52) - 1)));
 #endif
-  double m = double(n) / double(std::uint64_t(1) << e);  // in [1, 2), exact
   if (m > 1.4142135623730951) {
     m *= 0.5;
     ++e;
@@ -106,13 +108,16 @@ FARBOUND_HOST_DEVICE void sin_cos_quarter(V x, V& sin_x, V& cos_x) {
   cos_x = w + fma(z, z * cp, (V(1.0) - w) - half_z);
 }
 
-// (radius cos t, radius sin t) from the reduction and the polynomials' results.
+// (radius cos t, radius sin t) from the reduction and the polynomials' results. With
+// phi = pi/2 - x when swapped, t = q pi/2 + phi: cos t and sin t are +-sin x or +-cos x,
+// exchanged when exactly one of "q odd" and "swapped" holds; cos t < 0 in quadrants 1, 2,
+// sin t < 0 in quadrants 2, 3.
 FARBOUND_HOST_DEVICE inline void box_muller_pair(const BoxMullerReduced& reduced, double radius, double sin_x,
                                                  double cos_x, double* out) {
-  const double s = reduced.swapped ? cos_x : sin_x, c = reduced.swapped ? sin_x : cos_x;  // sin, cos of phi
-  const double cos_t[4] = {c, -s, -c, s}, sin_t[4] = {s, c, -s, -c};
-  out[0] = radius * cos_t[reduced.quadrant];
-  out[1] = radius * sin_t[reduced.quadrant];
+  const bool exchange = ((reduced.quadrant & 1) != 0) != reduced.swapped;
+  const double cos_t = radius * (exchange ? sin_x : cos_x), sin_t = radius * (exchange ? cos_x : sin_x);
+  out[0] = reduced.quadrant == 1 || reduced.quadrant == 2 ? -cos_t : cos_t;
+  out[1] = reduced.quadrant >= 2 ? -sin_t : sin_t;
 }
 
 // Standard normal numbers 4b .. 4b + 3 of a stream from its block b: words 0 and 1 give
