@@ -1,6 +1,6 @@
 #pragma once
-// Neighbours: K perturbed copies of every anchor and their squared distances
-// (PAPERS.md §1, step 2): x_ik = x_i + noise, r_ik = ||x_ik - x_i||^2.
+// Neighbours: K perturbed copies of every anchor and their squared distances (step 2 of the
+// data-sparsity framework): x_ik = x_i + noise, r_ik = ||x_ik - x_i||^2.
 //
 // Neighbour k of anchor `id` in epoch e draws from RandomStream(seed, Purpose::neighbour,
 // e, id, k), so it is the same whatever the batch it falls in, the thread count or the
