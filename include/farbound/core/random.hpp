@@ -12,8 +12,8 @@
 #include <span>
 #include <string>
 
-#include "farbound/core/config.hpp"
 #include "farbound/core/error.hpp"
+#include "farbound/core/host_device.hpp"
 
 namespace farbound {
 

@@ -6,7 +6,8 @@
 // row through the lane type L: L::vec is T for ScalarLanes and an xsimd batch for
 // BatchLanes, and L's static functions are the handful of operations the arithmetic
 // operators do not cover. A walker calls f over [0, n):
-//   ScalarBlocks: one element at a time, std::exp: the reference.
+//   ScalarBlocks: one element at a time, std::exp: the reference, and host-device code, so
+//                 the CUDA kernels run it too (on the device std::exp is CUDA's exp).
 //   SimdBlocks:   whole batches of the widest register, then at most one batch of each
 //                 narrower width the target has (on AVX-512: 16, then 8, then 4 floats),
 //                 then single elements. Short rows, such as 10 logits, still run mostly in
@@ -19,6 +20,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
+
 namespace farbound::detail {
 
 template <class T>
@@ -26,12 +29,12 @@ struct ScalarLanes {
   using value_type = T;
   using vec = T;
   static constexpr std::size_t width = 1;
-  static vec load(const T* p) { return *p; }
-  static void store(vec v, T* p) { *p = v; }
-  static vec exp(vec v) { return std::exp(v); }
-  static vec max(vec a, vec b) { return std::max(a, b); }
-  static T sum(vec v) { return v; }
-  static T max_lane(vec v) { return v; }
+  FARBOUND_HOST_DEVICE static vec load(const T* p) { return *p; }
+  FARBOUND_HOST_DEVICE static void store(vec v, T* p) { *p = v; }
+  FARBOUND_HOST_DEVICE static vec exp(vec v) { return std::exp(v); }
+  FARBOUND_HOST_DEVICE static vec max(vec a, vec b) { return std::max(a, b); }
+  FARBOUND_HOST_DEVICE static T sum(vec v) { return v; }
+  FARBOUND_HOST_DEVICE static T max_lane(vec v) { return v; }
 };
 
 template <class Batch>
@@ -53,18 +56,25 @@ struct BatchLanes {
 
 struct ScalarBlocks {
   template <class T, class F>
-  static void for_each(std::size_t n, F&& f) {
+  FARBOUND_HOST_DEVICE static void for_each(std::size_t n, F&& f) {
     for (std::size_t c = 0; c < n; ++c) f(ScalarLanes<T>{}, c);
   }
 };
 
 struct SimdBlocks {
   template <class T, class F>
-  static void for_each(std::size_t n, F&& f) {
+  FARBOUND_HOST_DEVICE static void for_each(std::size_t n, F&& f) {
+#if defined(__CUDA_ARCH__)
+    // nvcc's device pass also compiles the host-device kernels that a host caller
+    // instantiates with SimdBlocks, and xsimd registers do not exist on the device. That
+    // code never runs there; it only has to compile.
+    for (std::size_t c = 0; c < n; ++c) f(ScalarLanes<T>{}, c);
+#else
     using widest = xsimd::batch<T>;
     std::size_t c = 0;
     for (; c + widest::size <= n; c += widest::size) f(BatchLanes<widest>{}, c);
     tail<T, widest::size / 2>(c, n, f);
+#endif
   }
 
  private:

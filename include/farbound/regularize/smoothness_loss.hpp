@@ -1,5 +1,5 @@
 #pragma once
-// The perturbed-neighbour smoothness loss of the data-sparsity framework (PAPERS.md §1),
+// The perturbed-neighbour smoothness loss of the data-sparsity framework,
 // forward and backward in one call.
 //
 // Anchors i = 1..B with logits z_i, each with K neighbours whose logits are z_ik and whose
@@ -28,11 +28,13 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <type_traits>
 
 #include "farbound/core/error.hpp"
+#include "farbound/core/host_device.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
@@ -53,10 +55,12 @@ inline bool ranges_overlap(const void* a, std::size_t a_bytes, const void* b, st
   return a_bytes > 0 && b_bytes > 0 && a0 < b0 + b_bytes && b0 < a0 + a_bytes;
 }
 
+// What smoothness_loss and cuda::smoothness_loss both check without reading the data (the
+// CUDA version's views point at device memory): shapes, lambda, overlapping outputs.
 template <class T>
-void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
-                                TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
-                                TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
+void check_smoothness_shapes(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
+                             TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
+                             TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
   const std::string where = "smoothness_loss: ";
   const std::string anchors = "anchor logits " + anchor_logits.shape().to_string();
   const std::string neighbours = "neighbour logits " + neighbour_logits.shape().to_string();
@@ -77,17 +81,6 @@ void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<co
                       neighbours);
   if (!std::isfinite(lambda) || lambda < 0)
     throw argument_error(where + "lambda must be finite and >= 0, got " + std::to_string(lambda));
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] < -1 || labels[i] >= C)
-      throw argument_error(where + "label " + std::to_string(labels[i]) + " of anchor " + std::to_string(i) +
-                           " is outside [-1, " + std::to_string(C) + ")");
-  for (std::int64_t j = 0; j < r.numel(); ++j) {
-    if (!std::isfinite(r[j]))
-      throw numeric_error(where + "squared distance r[" + std::to_string(j) + "] is not finite (" + std::to_string(r[j]) + ")");
-    if (r[j] <= 0)
-      throw argument_error(where + "squared distance r[" + std::to_string(j) + "] = " + std::to_string(r[j]) +
-                           " must be > 0 (a neighbour equal to its anchor)");
-  }
   // The kernel parks softmax values in the gradient rows, so they must not share memory
   // with any input or with each other.
   const auto bytes = [](auto v) { return std::size_t(v.numel()) * sizeof(T); };
@@ -99,6 +92,62 @@ void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<co
     throw argument_error(where + "the anchor and neighbour gradients overlap");
 }
 
+// Per-value checks, shared with the CUDA kernel (which finds the first bad value on the
+// device and throws the same error on the host).
+FARBOUND_HOST_DEVICE inline bool label_is_valid(std::int32_t label, std::int64_t classes) {
+  return label >= -1 && label < classes;
+}
+template <class T>
+FARBOUND_HOST_DEVICE bool squared_distance_is_valid(T r) {
+  return r > 0 && r <= std::numeric_limits<T>::max();  // false for NaN and +Inf too
+}
+[[noreturn]] inline void throw_bad_label(std::int32_t label, std::int64_t anchor, std::int64_t classes) {
+  throw argument_error("smoothness_loss: label " + std::to_string(label) + " of anchor " + std::to_string(anchor) +
+                       " is outside [-1, " + std::to_string(classes) + ")");
+}
+template <class T>
+[[noreturn]] void throw_bad_squared_distance(T r, std::int64_t j) {
+  if (!std::isfinite(r))
+    throw numeric_error("smoothness_loss: squared distance r[" + std::to_string(j) + "] is not finite (" +
+                        std::to_string(r) + ")");
+  throw argument_error("smoothness_loss: squared distance r[" + std::to_string(j) + "] = " + std::to_string(r) +
+                       " must be > 0 (a neighbour equal to its anchor)");
+}
+
+template <class T>
+void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
+                                TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
+                                TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
+  check_smoothness_shapes(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad, neighbour_grad);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (!label_is_valid(labels[i], anchor_logits.size(1))) throw_bad_label(labels[i], std::int64_t(i), anchor_logits.size(1));
+  for (std::int64_t j = 0; j < r.numel(); ++j)
+    if (!squared_distance_is_valid(r[j])) throw_bad_squared_distance(r[j], j);
+}
+
+// The batch loss from the sums over anchors of CE_i (labelled only) and GR_i, in double.
+template <class T>
+SmoothnessLossValue<T> smoothness_loss_value(double ce_sum, double gr_sum, std::int64_t B, T lambda) {
+  const double ce = ce_sum / double(B), gr = gr_sum / double(B);
+  const double total = ce + double(lambda) * gr;
+  if (!std::isfinite(total) || !std::isfinite(T(total)))
+    throw numeric_error("smoothness_loss: the loss is not finite (cross-entropy " + std::to_string(ce) + ", smoothness " +
+                        std::to_string(gr) + ", lambda " + std::to_string(lambda) +
+                        "): a logit is NaN or Inf, or lambda / r overflows " + (sizeof(T) == 4 ? "float" : "double"));
+  return {T(ce), T(gr), T(total)};
+}
+
+// The weights of the per-anchor terms in the batch loss (smoothness_anchor's ce_weight for
+// a labelled anchor, and gr_weight = 2 lambda / (B K C)).
+template <class T>
+struct SmoothnessWeights {
+  T ce_weight, gr_weight;
+};
+template <class T>
+SmoothnessWeights<T> smoothness_weights(std::int64_t B, std::int64_t K, std::int64_t C, T lambda) {
+  return {T(1) / T(B), K > 0 ? T(2) * lambda / (T(B) * T(K) * T(C)) : T(0)};
+}
+
 // The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).
 template <class Blocks, class T>
 SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
@@ -106,8 +155,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
                                             TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
   check_smoothness_arguments(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad, neighbour_grad);
   const std::int64_t B = anchor_logits.size(0), C = anchor_logits.size(1), K = neighbour_logits.size(0) / B;
-  const T ce_weight = T(1) / T(B);
-  const T gr_weight = K > 0 ? T(2) * lambda / (T(B) * T(K) * T(C)) : T(0);
+  const auto [ce_weight, gr_weight] = smoothness_weights(B, K, C, lambda);
 
   // Chunks of whole anchors, fixed by the shapes alone: at most max_chunks of them, each
   // with at least min_chunk_logits logits so that small batches (a few microseconds of
@@ -135,14 +183,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     ce += ce_part[std::size_t(c)];
     gr += gr_part[std::size_t(c)];
   }
-  ce /= double(B);
-  gr /= double(B);
-  const double total = ce + double(lambda) * gr;
-  if (!std::isfinite(total) || !std::isfinite(T(total)))
-    throw numeric_error("smoothness_loss: the loss is not finite (cross-entropy " + std::to_string(ce) + ", smoothness " +
-                        std::to_string(gr) + ", lambda " + std::to_string(lambda) +
-                        "): a logit is NaN or Inf, or lambda / r overflows " + (sizeof(T) == 4 ? "float" : "double"));
-  return {T(ce), T(gr), T(total)};
+  return smoothness_loss_value(ce, gr, B, lambda);
 }
 
 }  // namespace detail

@@ -22,6 +22,7 @@
 #include "farbound/core/random.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/sampling/detail/normal_numbers.hpp"
+#include "farbound/sampling/gaussian_row.hpp"
 
 namespace farbound {
 
@@ -60,8 +61,8 @@ inline void require_same_length(std::size_t x, std::size_t out, const char* what
 }  // namespace detail
 
 // x + N(0, sigma^2 I): the paper's unlabelled cloud (sigma_u) and neighbours (sigma_n).
-// Element i of the noise is standard normal number i of the stream (as RandomStream::normal,
-// vectorised: detail/normal_numbers.hpp).
+// Element i of the noise is standard normal number i of the stream as box_muller4 makes it
+// (vectorised: detail/normal_numbers.hpp), the numbers the CUDA neighbour kernel draws.
 class GaussianNoise {
  public:
   explicit GaussianNoise(double sigma) : sigma_(detail::require_size(sigma, "GaussianNoise", "sigma")) {}
@@ -71,7 +72,7 @@ class GaussianNoise {
   void apply(const RandomStream& s, std::span<const T> x, std::span<T> out) const {
     detail::require_same_length(x.size(), out.size(), "GaussianNoise");
     detail::for_each_normal_chunk(s, out.size(), [&](std::size_t first, const double* z, std::size_t count) {
-      for (std::size_t j = 0; j < count; ++j) out[first + j] = x[first + j] + T(z[j] * sigma_);
+      for (std::size_t j = 0; j < count; ++j) out[first + j] = add_scaled_normal(x[first + j], z[j], sigma_);
     });
   }
   void check_item_numel(std::int64_t n) const { detail::require_normal_count(n, "GaussianNoise"); }
@@ -102,7 +103,7 @@ class BallNoise {
     const double scale = squares > 0 ? radius_ * std::pow(u, 1.0 / double(n)) / std::sqrt(squares) : 0.0;
     // The normals are drawn again rather than stored: out may be x.
     detail::for_each_normal_chunk(s, n, [&](std::size_t first, const double* z, std::size_t count) {
-      for (std::size_t j = 0; j < count; ++j) out[first + j] = x[first + j] + T(z[j] * scale);
+      for (std::size_t j = 0; j < count; ++j) out[first + j] = add_scaled_normal(x[first + j], z[j], scale);
     });
   }
   void check_item_numel(std::int64_t n) const { detail::require_normal_count(n + 4, "BallNoise"); }

@@ -1,7 +1,7 @@
 #pragma once
 // The smoothness loss of one anchor and its K neighbours, forward and backward fused.
 //
-// Notation (DESIGN.md "The smoothness loss"): anchor logits z in R^C, neighbour logits
+// Notation (regularize/smoothness_loss.hpp): anchor logits z in R^C, neighbour logits
 // z_k, p = softmax(z), q_k = softmax(z_k), w_k = 1 / r_k, delta_k = p - q_k.
 //   CE    = logsumexp(z) - z_y                       (labelled anchors only)
 //   GR    = 1/(K*C) * sum_k w_k * sum_c delta_kc^2
@@ -20,6 +20,11 @@
 // workspace; recomputation is bitwise identical to the first evaluation. Softmax is
 // shifted by the row maximum, so logits of +-1e3 are safe.
 //
+// One source for the CPU and the GPU: everything here is FARBOUND_HOST_DEVICE. With
+// ScalarBlocks it is the CPU reference and, unchanged, the body of the CUDA kernel
+// (cuda/smoothness_loss.cuh, one thread per anchor); with SimdBlocks it is the fast CPU
+// path, which the tests check against the reference.
+//
 // Accuracy where the softmax saturates (p_c* = 1 - alpha, alpha small): p_c* carries an
 // absolute error of one rounding, so anything computed as a difference with it (p_c* - q_c*
 // when q peaks at the same class; g_c* - t; p_y - 1) would lose all the digits of a small
@@ -33,6 +38,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/detail/lanes.hpp"
 
 namespace farbound::detail {
@@ -44,14 +50,14 @@ struct SoftmaxRow {
   T shift, inv_sum, log_sum_exp;
 
   template <class L>
-  typename L::vec at(L, std::size_t c) const {
+  FARBOUND_HOST_DEVICE typename L::vec at(L, std::size_t c) const {
     using V = typename L::vec;
     return L::exp(L::load(z + c) - V(shift)) * V(inv_sum);
   }
 };
 
 template <class Blocks, class T>
-SoftmaxRow<T> softmax_row(const T* z, std::size_t C) {
+FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C) {
   T shift = -std::numeric_limits<T>::infinity();
   Blocks::template for_each<T>(C, [&]<class L>(L, std::size_t c) { shift = std::max(shift, L::max_lane(L::load(z + c))); });
   T sum = 0;
@@ -63,8 +69,10 @@ SoftmaxRow<T> softmax_row(const T* z, std::size_t C) {
 
 // For a row that sums to zero: row[c*] = -sum_{c != c*} row[c], c* the first largest logit.
 template <class T>
-void complete_zero_sum_row(const T* logits, T* row, std::size_t C) {
-  const auto top = std::size_t(std::max_element(logits, logits + C) - logits);
+FARBOUND_HOST_DEVICE void complete_zero_sum_row(const T* logits, T* row, std::size_t C) {
+  std::size_t top = 0;
+  for (std::size_t c = 1; c < C; ++c)
+    if (logits[c] > logits[top]) top = c;
   T others = 0;
   for (std::size_t c = 0; c < C; ++c)
     if (c != top) others += row[c];
@@ -80,7 +88,7 @@ struct AnchorTerms {
 // One anchor: z [C], its neighbours' logits zn [K, C] and squared distances r [K], label y
 // (-1: unlabelled). Writes dL/dz into dz [C] and dzn [K, C]; gr_weight is a above.
 template <class Blocks, class T>
-AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C, std::int32_t label,
+FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C, std::int32_t label,
                                  T ce_weight, T gr_weight, T* dz, T* dzn) {
   const auto each = [C](auto&& f) { Blocks::template for_each<T>(C, f); };
   const SoftmaxRow<T> p = softmax_row<Blocks>(z, C);
