@@ -80,8 +80,16 @@ class Conv2d final : public Layer<T> {
     const bool params = param_grads == ParamGrads::accumulate;
     if (!params && !grad_in) return;
     if (grad_in) grad_in->resize(in.shape());
-    if (lowers_whole_batch()) return backward_batch(in, grad_out, grad_in, params);
-    with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, params); });
+    if (!lowers_whole_batch()) {
+      with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, params); });
+      return;
+    }
+    // The input gradient's product has M = in channels: with few (an RGB input layer),
+    // packing all of g for 3 rows of A costs more than the image-by-image lowering.
+    const bool wide_input = in_ >= min_batch_lowering_channels;
+    backward_batch(in, grad_out, wide_input ? grad_in : nullptr, params);
+    if (grad_in && !wide_input)
+      with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, false); });
   }
 
   void collect_parameters(std::vector<Parameter<T>*>& ps) override {

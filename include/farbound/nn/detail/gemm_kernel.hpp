@@ -72,6 +72,8 @@ inline void packed_tile(std::int64_t kc, const T* __restrict a, const T* __restr
   V acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NV; ++j) acc[i][j] = load_c ? V::load_unaligned(c + i * ldc + j * W) : V(T(0));
+  // Unrolled: the loop's own adds and branch would otherwise be 8 of 20 instructions per step.
+#pragma GCC unroll 4
   for (std::int64_t k = 0; k < kc; ++k) {
     V bk[NV];
     for (int j = 0; j < NV; ++j) bk[j] = V::load_aligned(b + j * W);

@@ -28,10 +28,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <memory>
-#include <new>
 
 #include "farbound/core/parallel.hpp"
+#include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 
 namespace farbound::detail {
@@ -61,13 +60,8 @@ static_assert(block_m % packed_rows == 0);
 
 template <class T>
 struct PackingBuffers {
-  static constexpr std::size_t a_numel = std::size_t(block_m * block_k);
-  static constexpr std::size_t b_numel = std::size_t(block_k * block_n);
-  struct Free {
-    void operator()(T* p) const { ::operator delete(p, std::align_val_t(64)); }
-  };
-  std::unique_ptr<T, Free> a{static_cast<T*>(::operator new(a_numel * sizeof(T), std::align_val_t(64)))};
-  std::unique_ptr<T, Free> b{static_cast<T*>(::operator new(b_numel * sizeof(T), std::align_val_t(64)))};
+  Tensor<T> a{Shape{block_m * block_k}};
+  Tensor<T> b{Shape{block_k * block_n}};
 };
 
 template <class T>
@@ -160,14 +154,17 @@ void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin,
         for (std::int64_t n = n_begin; n < n_end; ++n) *C.at(m, n) = T(0);
     return;
   }
+  // K blocks of equal length (K = 288: 144 + 144, not 256 + 32, whose tile loads and stores
+  // would cost as much as its 32 steps).
+  const std::int64_t k_step = chunk_count(K, chunk_count(K, block_k));
   auto& buffers = packing_buffers<T>();
-  T* const packed_a = buffers.a.get();
-  T* const packed_b = buffers.b.get();
+  T* const packed_a = buffers.a.data();
+  T* const packed_b = buffers.b.data();
   alignas(64) T edge[MR * NR];
   for (std::int64_t jc = n_begin; jc < n_end; jc += block_n) {
     const std::int64_t nc = std::min(block_n, n_end - jc);
-    for (std::int64_t pc = 0; pc < K; pc += block_k) {
-      const std::int64_t kc = std::min(block_k, K - pc);
+    for (std::int64_t pc = 0; pc < K; pc += k_step) {
+      const std::int64_t kc = std::min(k_step, K - pc);
       const bool load_c = accumulate || pc > 0;
       for (std::int64_t jr = 0; jr < nc; jr += NR)
         pack_b(B, pc, kc, jc + jr, int(std::min(NR, nc - jr)), packed_b + jr * kc);
