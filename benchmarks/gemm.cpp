@@ -22,9 +22,8 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/parallel.hpp"
-#include "farbound/core/random.hpp"
 #include "farbound/nn/detail/gemm.hpp"
-#include "support/clock.hpp"
+#include "support/driver.hpp"
 
 namespace {
 using namespace farbound;
@@ -96,13 +95,9 @@ struct Operands {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int runs = argc > 1 ? std::atoi(argv[1]) : 5;
-  const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
-  const int max_threads_arg = argc > 3 ? std::atoi(argv[3]) : 2;
-  if (runs < 1 || reps < 1 || max_threads_arg < 1) {
-    std::fprintf(stderr, "usage: gemm [runs >= 1] [reps >= 1] [max threads >= 1]\n");
-    return 2;
-  }
+  const std::vector<int> args = positive_args(argc, argv, {5, 3, 2}, "gemm [runs] [reps] [max threads]");
+  if (args.empty()) return 2;
+  const int runs = args[0], reps = args[1], max_threads_arg = args[2];
   std::printf("GEMM, float, row-major, on %s (%d cores online), load average %s\n", cpu_name().c_str(),
               omp_get_num_procs(), load_average().c_str());
   const std::vector<GemmShape> all = shapes();

@@ -41,7 +41,7 @@
 #include "farbound/nn/flatten.hpp"
 #include "farbound/nn/pool.hpp"
 #include "farbound/nn/sequential.hpp"
-#include "support/clock.hpp"
+#include "support/driver.hpp"
 
 // ---- Allocation counting: every global allocation function funnels through counted_alloc.
 // GCC cannot see that the replaced operator new below is malloc-based and warns about free.
@@ -142,32 +142,18 @@ struct EigenSgemm {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const int runs = argc > 2 ? std::atoi(argv[2]) : 9;
-  const int steps = argc > 3 ? std::atoi(argv[3]) : 20;
-  if (threads < 1 || runs < 1 || steps < 1) {
-    std::fprintf(stderr, "usage: lenet_step [threads >= 1] [runs >= 1] [steps per run >= 1]\n");
-    return 2;
-  }
+  const std::vector<int> args = positive_args(argc, argv, {2, 9, 20}, "lenet_step [threads] [runs] [steps per run]");
+  if (args.empty()) return 2;
+  const int threads = args[0], runs = args[1], steps = args[2];
   set_threads(threads);
-  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   std::printf("LeNet forward+backward, batch 64, float, %d threads on %s (%d cores online)\n", threads, cpu_name().c_str(),
               omp_get_num_procs());
-  std::printf("  load average %s, OMP_WAIT_POLICY=%s\n", load_average().c_str(), wait_policy ? wait_policy : "(unset)");
+  print_run_conditions();
 
   const Shape input_shape{64, 1, 32, 32};
   Sequential<float> net = lenet();
   net.reset_parameters(27432);
-  Tensor<float> x(input_shape), g({64, 10});
-  RandomStream(1, Purpose::user, 0).uniform(x.span());
-  RandomStream(1, Purpose::user, 1).normal(g.span(), 0.1);
-  const std::vector<Parameter<float>*> params = net.parameters();
-
-  auto step = [&] {
-    for (auto* p : params) p->grad.zero();
-    net.forward(x.view());
-    net.backward(g.view());
-  };
+  FixedBatchStep step(net, input_shape, 10);
 
   const long before_first = allocations.load();
   step();
@@ -209,6 +195,6 @@ int main(int argc, char** argv) {
   std::printf("    Eigen sgemm 1024^3     %10.2f        %10.2f\n", median(sgemm_wall), median(sgemm_cpu));
   std::printf("    LeNet / sgemm          %9.1f%%        %9.1f%%\n", 100 * median(ratio_wall), 100 * median(ratio_cpu));
   std::printf("  (checksum %.4f)\n", double(sgemm.c(7, 3)));
-  print_layer_times(net, x, g, runs);
+  print_layer_times(net, step.x, step.g, runs);
   return steady_allocations == 0 ? 0 : 1;
 }

@@ -37,7 +37,7 @@
 #include "farbound/nn/sequential.hpp"
 #include "farbound/nn/zoo.hpp"
 #include "farbound/optim/adam.hpp"
-#include "support/clock.hpp"
+#include "support/driver.hpp"
 
 namespace {
 using namespace farbound;

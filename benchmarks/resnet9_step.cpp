@@ -20,7 +20,7 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/random.hpp"
 #include "farbound/nn/zoo.hpp"
-#include "support/clock.hpp"
+#include "support/driver.hpp"
 
 namespace {
 using namespace farbound;
@@ -47,13 +47,9 @@ double forward_macs(const Sequential<float>& net, Shape s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
-  const int steps = argc > 3 ? std::atoi(argv[3]) : 3;
-  if (threads < 1 || runs < 1 || steps < 1) {
-    std::fprintf(stderr, "usage: resnet9_step [threads >= 1] [runs >= 1] [steps per run >= 1]\n");
-    return 2;
-  }
+  const std::vector<int> args = positive_args(argc, argv, {2, 5, 3}, "resnet9_step [threads] [runs] [steps per run]");
+  if (args.empty()) return 2;
+  const int threads = args[0], runs = args[1], steps = args[2];
   set_threads(threads);
   const std::int64_t batch = 32;
   ModelSpec spec;
@@ -63,33 +59,24 @@ int main(int argc, char** argv) {
   spec.mean = {0.4914, 0.4822, 0.4465};
   spec.stddev = {0.2470, 0.2435, 0.2616};
   Sequential<float> net = build_model<float>(spec, 27432);
-  Tensor<float> x({batch, 3, 32, 32}), g({batch, 10});
-  RandomStream(1, Purpose::user, 0).uniform(x.span());
-  RandomStream(1, Purpose::user, 1).normal(g.span(), 0.1);
-  const std::vector<Parameter<float>*> params = net.parameters();
-  auto step = [&] {
-    for (auto* p : params) p->grad.zero();
-    net.forward(x.view());
-    net.backward(g.view());
-  };
+  FixedBatchStep step(net, {batch, 3, 32, 32}, 10);
   step();  // workspaces
 
   // The first layer's input gradient is skipped: 3 products everywhere but Normalize's (none).
-  const double flops = 2.0 * 3.0 * forward_macs(net, x.shape());
+  const double flops = 2.0 * 3.0 * forward_macs(net, step.x.shape());
   std::vector<double> step_s;
   for (int r = 0; r < runs; ++r) {
     const Instant t0 = Instant::now();
     for (int s = 0; s < steps; ++s) step();
     step_s.push_back(since(t0).wall / steps);
   }
-  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   std::printf("ResNet9 forward+backward, batch %lld, float, %d threads on %s (%d cores online)\n", (long long)batch,
               threads, cpu_name().c_str(), omp_get_num_procs());
-  std::printf("  load average %s, OMP_WAIT_POLICY=%s\n", load_average().c_str(), wait_policy ? wait_policy : "(unset)");
+  print_run_conditions();
   const double t = median(step_s);
   std::printf("  step: median %.1f ms over %d runs of %d steps -> %.1f images/s, %.1f GFLOP/s (%.2f GFLOP per step)\n",
               t * 1e3, runs, steps, double(batch) / t, flops / t / 1e9, flops / 1e9);
   std::printf("RESULT farbound resnet9_step threads=%d ms=%.2f images_per_s=%.2f\n", threads, t * 1e3, double(batch) / t);
-  print_layer_times(net, x, g, runs);
+  print_layer_times(net, step.x, step.g, runs);
   return 0;
 }

@@ -105,13 +105,6 @@ void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, st
   }
 }
 
-// Register budget: 6 x 4 accumulators with 32 vector registers (AVX-512), 6 x 2 with 16.
-#if XSIMD_WITH_AVX512F
-inline constexpr int tile_rows = 6, tile_vectors = 4;
-#else
-inline constexpr int tile_rows = 6, tile_vectors = 2;
-#endif
-
 // Whether fused_multiply_add on batches of architecture A is one fused instruction. On x86
 // the narrow batches xsimd offers next to AVX-512 may be plain SSE4.2, whose fma rounds the
 // product before adding; the scalar columns use std::fma, so such widths are skipped for

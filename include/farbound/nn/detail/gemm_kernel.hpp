@@ -52,10 +52,14 @@ struct Lanes<T, T> {
 // accumulators that stay in registers for the whole k loop. AVX2 has 16 vector registers:
 // 6 x 2 accumulators + 2 for B + 1 broadcast (BLIS's Haswell/Zen shape, 6 x 16 floats).
 // AVX-512 has 32: 12 x 2 + 2 + 1, 12 x 32 floats, 24 fmas per 2 loads and 12 broadcasts.
+// The unpacked kernel (gemm.hpp) streams B from memory and keeps more vectors per row of A:
+// 6 x 4 accumulators on AVX-512, 6 x 2 on AVX2.
 #if XSIMD_WITH_AVX512F
 inline constexpr int packed_rows = 12, packed_vectors = 2;
+inline constexpr int tile_rows = 6, tile_vectors = 4;
 #else
 inline constexpr int packed_rows = 6, packed_vectors = 2;
+inline constexpr int tile_rows = 6, tile_vectors = 2;
 #endif
 
 template <class T>

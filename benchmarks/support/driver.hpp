@@ -1,15 +1,17 @@
 #pragma once
-// What every benchmark driver here needs to time things on a shared machine: wall and CPU
-// seconds, medians, the load average and the CPU's name for the report, and each layer of a
-// model timed alone.
+// What the benchmark drivers here share: wall and CPU seconds, medians, the load average and
+// the CPU's name for the report, argument parsing, a model's training step on a fixed batch,
+// and each layer of a model timed alone.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "farbound/core/random.hpp"
 #include "farbound/nn/sequential.hpp"
 
 namespace farbound::bench {
@@ -42,12 +44,49 @@ inline std::string load_average() {
   return f >> one ? one : "unknown";
 }
 
+// Positional integer arguments, each >= 1, defaulting to `values`; an empty vector (after
+// printing the usage line) when one is not.
+inline std::vector<int> positive_args(int argc, char** argv, std::vector<int> values, const char* usage) {
+  for (int i = 1; i < argc && i <= int(values.size()); ++i) values[std::size_t(i - 1)] = std::atoi(argv[i]);
+  for (int v : values)
+    if (v < 1) {
+      std::fprintf(stderr, "usage: %s\n", usage);
+      return {};
+    }
+  return values;
+}
+
+// "  load average L, OMP_WAIT_POLICY=P": what decides how far the wall clock can be trusted.
+inline void print_run_conditions() {
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf("  load average %s, OMP_WAIT_POLICY=%s\n", load_average().c_str(), wait_policy ? wait_policy : "(unset)");
+}
+
 inline std::string cpu_name() {
   std::ifstream f("/proc/cpuinfo");
   for (std::string line; std::getline(f, line);)
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   return "unknown CPU";
 }
+
+// One training step of `net` on a fixed random batch: zero the gradients, forward x (uniform
+// in [0, 1)), backward from a fixed dL/dlogits g (normal, sd 0.1).
+struct FixedBatchStep {
+  Sequential<float>& net;
+  Tensor<float> x, g;
+  std::vector<Parameter<float>*> params;
+
+  FixedBatchStep(Sequential<float>& model, const Shape& input, std::int64_t classes)
+      : net(model), x(input), g({input[0], classes}), params(model.parameters()) {
+    RandomStream(1, Purpose::user, 0).uniform(x.span());
+    RandomStream(1, Purpose::user, 1).normal(g.span(), 0.1);
+  }
+  void operator()() {
+    for (auto* p : params) p->grad.zero();
+    net.forward(x.view());
+    net.backward(g.view());
+  }
+};
 
 // Each layer's forward and backward run alone (wall clock, fastest of `runs`), in the order
 // of a training step; the first layer skips its input gradient as in training. Composite
