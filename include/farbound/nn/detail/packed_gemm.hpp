@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
