@@ -8,21 +8,28 @@
 #     LeNet/sigmoid, K = Nu = 1, at batch 1 and batch 64, anchors/s
 #   PGD-20 L-inf on LeNet (issue 5): pgd_lenet vs pgd_lenet_torch.py on the same exported
 #     weights and images, images/s
+#   ResNet9 forward + backward at batch 32 (issue 11): resnet9_step vs resnet9_step_torch.py,
+#     images/s
 #
 # Usage: benchmarks/compare_with_pytorch.sh [BUILD_DIR=build/release] [ROUNDS=3] [THREADS=2]
+#          [WHAT=train,pgd,resnet9]
 # Needs Debian's python3-torch (FARBOUND_EXTRA_PACKAGES=python3-torch tools/install-deps.sh),
-# which /usr/bin/python3 sees.
+# which /usr/bin/python3 sees. Set TORCH_PYTHON to another interpreter (a venv with PyTorch
+# 2.x, say) to compare against that one instead.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 rounds=${2:-3}
 threads=${3:-2}
-torch_python=/usr/bin/python3
+what=${4:-train,pgd,resnet9}
+torch_python=${TORCH_PYTHON:-/usr/bin/python3}
+wanted() { [[ ,$what, == *,$1,* ]]; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for b in train_throughput pgd_lenet; do
-  [[ -x $build/benchmarks/$b ]] || { echo "compare_with_pytorch: build $build/benchmarks/$b first" >&2; exit 2; }
+for pair in train:train_throughput pgd:pgd_lenet resnet9:resnet9_step; do
+  b=${pair#*:}
+  ! wanted "${pair%%:*}" || [[ -x $build/benchmarks/$b ]] || { echo "compare_with_pytorch: build $build/benchmarks/$b first" >&2; exit 2; }
 done
 "$torch_python" -c 'import torch' 2>/dev/null || { echo "compare_with_pytorch: $torch_python cannot import torch" >&2; exit 2; }
 
@@ -48,16 +55,28 @@ compare() {  # name, then a function per side that prints its rate
 }
 
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-for batch in 1 64; do
-  ours_train() { "$build/benchmarks/train_throughput" "$batch" "$threads" | anchors_per_s; }
-  torch_train() { "$torch_python" "$root/benchmarks/train_throughput_torch.py" "$batch" "$threads" | anchors_per_s; }
-  compare "training step, batch $batch, anchors/s" ours_train torch_train
-done
+echo "== PyTorch $("$torch_python" -c 'import torch; print(torch.__version__)') from $torch_python"
+if wanted train; then
+  for batch in 1 64; do
+    ours_train() { "$build/benchmarks/train_throughput" "$batch" "$threads" | anchors_per_s; }
+    torch_train() { "$torch_python" "$root/benchmarks/train_throughput_torch.py" "$batch" "$threads" | anchors_per_s; }
+    compare "training step, batch $batch, anchors/s" ours_train torch_train
+  done
+fi
 
-"$build/benchmarks/pgd_lenet" --threads "$threads" --runs 1 --export "$work/pgd" >/dev/null
-# pgd_lenet trains the model (deterministically) before it attacks: every call attacks the
-# weights the export holds.
-ours_pgd() { "$build/benchmarks/pgd_lenet" --threads "$threads" --runs 3 | images_per_s farbound; }
-torch_pgd() { "$torch_python" "$root/benchmarks/pgd_lenet_torch.py" "$work/pgd" --threads "$threads" --runs 3 | images_per_s PyTorch; }
-compare "PGD-20 L-inf on LeNet, images/s" ours_pgd torch_pgd
+if wanted pgd; then
+  "$build/benchmarks/pgd_lenet" --threads "$threads" --runs 1 --export "$work/pgd" >/dev/null
+  # pgd_lenet trains the model (deterministically) before it attacks: every call attacks the
+  # weights the export holds.
+  ours_pgd() { "$build/benchmarks/pgd_lenet" --threads "$threads" --runs 3 | images_per_s farbound; }
+  torch_pgd() { "$torch_python" "$root/benchmarks/pgd_lenet_torch.py" "$work/pgd" --threads "$threads" --runs 3 | images_per_s PyTorch; }
+  compare "PGD-20 L-inf on LeNet, images/s" ours_pgd torch_pgd
+fi
+
+if wanted resnet9; then
+  result_images_per_s() { sed -n 's/^RESULT .* images_per_s=\([0-9.]*\).*/\1/p'; }
+  ours_resnet9() { "$build/benchmarks/resnet9_step" "$threads" 3 2 | result_images_per_s; }
+  torch_resnet9() { "$torch_python" "$root/benchmarks/resnet9_step_torch.py" "$threads" 3 2 | result_images_per_s; }
+  compare "ResNet9 forward+backward, batch 32, images/s" ours_resnet9 torch_resnet9
+fi
 echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"

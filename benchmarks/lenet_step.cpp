@@ -24,11 +24,8 @@
 // Usage: lenet_step [threads = 2] [runs = 9] [steps per run = 20]
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <new>
 #include <string>
 #include <vector>
@@ -44,6 +41,7 @@
 #include "farbound/nn/flatten.hpp"
 #include "farbound/nn/pool.hpp"
 #include "farbound/nn/sequential.hpp"
+#include "support/driver.hpp"
 
 // ---- Allocation counting: every global allocation function funnels through counted_alloc.
 // GCC cannot see that the replaced operator new below is malloc-based and warns about free.
@@ -94,40 +92,7 @@ void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcep
 
 namespace {
 using namespace farbound;
-using Clock = std::chrono::steady_clock;
-
-// Wall-clock and process CPU seconds.
-struct Instant {
-  Clock::time_point wall;
-  std::clock_t cpu;
-  static Instant now() { return {Clock::now(), std::clock()}; }
-};
-struct Elapsed {
-  double wall, cpu;
-};
-Elapsed since(const Instant& t0) {
-  return {std::chrono::duration<double>(Clock::now() - t0.wall).count(), double(std::clock() - t0.cpu) / CLOCKS_PER_SEC};
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-// The machine's 1-minute load average: on a shared machine, other processes competing for
-// the cores change every number here.
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string one;
-  return f >> one ? one : "unknown";
-}
-
-std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
+using namespace farbound::bench;
 
 Sequential<float> lenet() {
   Sequential<float> net;
@@ -174,66 +139,21 @@ struct EigenSgemm {
   double flops() const { return 2.0 * double(a.rows()) * double(a.rows()) * double(a.rows()); }
   void run() { c.noalias() = a * b; }
 };
-// Each layer's forward and backward run alone (wall clock, fastest of `runs`), in the order
-// of a training step; the first layer skips its input gradient as in training.
-void print_layer_times(Sequential<float>& net, const Tensor<float>& x, const Tensor<float>& g, int runs) {
-  const std::size_t n = net.size();
-  std::vector<Tensor<float>> outs(n), grads(n);
-  std::vector<double> fwd(n, 1e30), bwd(n, 1e30);
-  for (int r = 0; r < runs; ++r) {
-    TensorView<const float> in = x.view();
-    for (std::size_t i = 0; i < n; ++i) {
-      const Instant t0 = Instant::now();
-      net.layer(i).forward(in, outs[i]);
-      fwd[i] = std::min(fwd[i], since(t0).wall);
-      in = outs[i].view();
-    }
-    TensorView<const float> grad = g.view();
-    for (std::size_t i = n; i-- > 0;) {
-      const TensorView<const float> layer_in = i == 0 ? x.view() : outs[i - 1].view();
-      const Instant t0 = Instant::now();
-      net.layer(i).backward(layer_in, outs[i].view(), grad, i == 0 ? nullptr : &grads[i], ParamGrads::accumulate);
-      bwd[i] = std::min(bwd[i], since(t0).wall);
-      if (i > 0) grad = grads[i].view();
-    }
-  }
-  double total = 0;
-  std::printf("  per layer (fastest of %d runs, us)     forward   backward\n", runs);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::printf("    %-40s %8.1f   %8.1f\n", net.layer(i).describe().c_str(), fwd[i] * 1e6, bwd[i] * 1e6);
-    total += fwd[i] + bwd[i];
-  }
-  std::printf("    %-40s %8.1f us in all\n", "sum", total * 1e6);
-}
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const int runs = argc > 2 ? std::atoi(argv[2]) : 9;
-  const int steps = argc > 3 ? std::atoi(argv[3]) : 20;
-  if (threads < 1 || runs < 1 || steps < 1) {
-    std::fprintf(stderr, "usage: lenet_step [threads >= 1] [runs >= 1] [steps per run >= 1]\n");
-    return 2;
-  }
+  const std::vector<int> args = positive_args(argc, argv, {2, 9, 20}, "lenet_step [threads] [runs] [steps per run]");
+  if (args.empty()) return 2;
+  const int threads = args[0], runs = args[1], steps = args[2];
   set_threads(threads);
-  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   std::printf("LeNet forward+backward, batch 64, float, %d threads on %s (%d cores online)\n", threads, cpu_name().c_str(),
               omp_get_num_procs());
-  std::printf("  load average %s, OMP_WAIT_POLICY=%s\n", load_average().c_str(), wait_policy ? wait_policy : "(unset)");
+  print_run_conditions();
 
   const Shape input_shape{64, 1, 32, 32};
   Sequential<float> net = lenet();
   net.reset_parameters(27432);
-  Tensor<float> x(input_shape), g({64, 10});
-  RandomStream(1, Purpose::user, 0).uniform(x.span());
-  RandomStream(1, Purpose::user, 1).normal(g.span(), 0.1);
-  const std::vector<Parameter<float>*> params = net.parameters();
-
-  auto step = [&] {
-    for (auto* p : params) p->grad.zero();
-    net.forward(x.view());
-    net.backward(g.view());
-  };
+  FixedBatchStep step(net, input_shape, 10);
 
   const long before_first = allocations.load();
   step();
@@ -275,6 +195,6 @@ int main(int argc, char** argv) {
   std::printf("    Eigen sgemm 1024^3     %10.2f        %10.2f\n", median(sgemm_wall), median(sgemm_cpu));
   std::printf("    LeNet / sgemm          %9.1f%%        %9.1f%%\n", 100 * median(ratio_wall), 100 * median(ratio_cpu));
   std::printf("  (checksum %.4f)\n", double(sgemm.c(7, 3)));
-  print_layer_times(net, x, g, runs);
+  print_layer_times(net, step.x, step.g, runs);
   return steady_allocations == 0 ? 0 : 1;
 }

@@ -37,24 +37,15 @@
 #include "farbound/nn/sequential.hpp"
 #include "farbound/nn/zoo.hpp"
 #include "farbound/optim/adam.hpp"
+#include "support/driver.hpp"
 
 namespace {
 using namespace farbound;
+using farbound::bench::cpu_name;
+using farbound::bench::median;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
 
 // The images of `data` as one float tensor [N, 1, 32, 32] in [0, 1], and their labels.
 void load_all(const ImageDataset& data, std::int64_t limit, Tensor<float>& x, std::vector<int>& y) {

@@ -38,10 +38,13 @@ struct ConvCase {
   std::int64_t n, c, o, k, s, pad, h, w;
 };
 
-// Batch 1, odd sizes, 1x1 kernels, stride 2, padding, non-square images.
+// Batch 1, odd sizes, 1x1 kernels, stride 2, padding, non-square images; the last four have
+// 32+ output channels and stride 1, and run the whole-batch lowering (padding 0 .. k-1).
 const ConvCase cases[] = {
     {1, 1, 1, 1, 1, 0, 1, 1}, {1, 1, 2, 3, 1, 0, 5, 5}, {2, 3, 2, 3, 1, 1, 5, 6}, {1, 2, 3, 3, 2, 0, 7, 7},
     {3, 2, 2, 2, 2, 1, 5, 4}, {2, 1, 3, 5, 1, 2, 9, 7}, {2, 3, 4, 1, 2, 0, 5, 3}, {1, 2, 2, 3, 3, 2, 4, 8},
+    {1, 3, 16, 3, 1, 1, 4, 4},  // per image, input gradient W^T g packed (27 rows, K = 16)
+    {2, 2, 32, 3, 1, 1, 5, 6}, {3, 1, 33, 3, 1, 0, 6, 5}, {1, 2, 32, 3, 1, 2, 3, 4}, {2, 1, 32, 1, 1, 0, 4, 3},
 };
 
 }  // namespace
@@ -109,6 +112,17 @@ TEST_CASE("Conv2d passes gradient checks", "[conv2d]") {
   }
 }
 
+TEST_CASE("Conv2d's whole-batch input gradient (32+ input channels) passes a gradient check", "[conv2d]") {
+  // Parameter gradients of the whole-batch lowering are checked above (fewer input channels).
+  for (std::int64_t pad : {0, 1, 2}) {
+    Conv2d<double> conv(32, 32, 3, 1, pad);
+    conv.reset_parameters(13, std::uint32_t(pad));
+    auto x = random_tensor<double>({2, 32, 3, 4}, 40 + std::uint32_t(pad));
+    INFO("padding " << pad);
+    CHECK(testing::gradcheck(conv, x, {.check_params = false}) < 1e-6);
+  }
+}
+
 TEST_CASE("Conv2d without an input gradient gives the same parameter gradients", "[conv2d]") {
   Conv2d<double> conv(3, 4, 3, 2, 1);
   conv.reset_parameters(3, 0);
@@ -163,7 +177,11 @@ TEST_CASE("Conv2d gives the same bits on 1 and 2 threads", "[conv2d]") {
   strided.reset_parameters(1, 3);
   testing::require_thread_invariant(strided, random_tensor<float>({5, 3, 9, 8}, 3));
   // Wide enough that several items share one partial-gradient chunk, with a short last chunk.
-  Conv2d<float> wide(128, 128, 3);
+  Conv2d<float> wide(128, 128, 3, 2);
   wide.reset_parameters(1, 4);
   testing::require_thread_invariant(wide, random_tensor<float>({31, 128, 3, 3}, 4));
+  // The whole-batch lowering: columns split between the threads, tiles across items.
+  Conv2d<float> batch_lowered(32, 40, 3, 1, 1);
+  batch_lowered.reset_parameters(1, 5);
+  testing::require_thread_invariant(batch_lowered, random_tensor<float>({5, 32, 7, 9}, 5));
 }

@@ -139,3 +139,65 @@ TEST_CASE("OffsetRows reads rows in place wherever they start", "[gemm]") {
                          nt_copy.data(), K, GemmOutput::overwrite);
   CHECK(testing::bitwise_equal(nt_offsets, nt_copy));
 }
+
+TEST_CASE("packed gemm matches the definition and the unpacked path bit for bit", "[gemm]") {
+  // Row counts around the packed tile (6 or 12) and the M block (144), K across a K block
+  // (256: the chain continues through C), columns around the 16- or 32-wide sliver.
+  std::uint32_t salt = 5000;
+  for (std::int64_t M : {24, 31, 150})
+    for (std::int64_t N : {16, 45, 97})
+      for (std::int64_t K : {16, 300})
+        for (bool transposed : {false, true}) {
+          const bool accumulate = transposed;  // both modes, both layouts, without a 4th loop
+          const auto a = random_tensor<float>({M * K}, ++salt);
+          const auto b = random_tensor<float>({K, N + 3}, ++salt);
+          auto packed = random_tensor<float>({M, N + 1}, ++salt);
+          Tensor<float> streamed = packed.clone();
+          const detail::StridedMatrix<float> A =
+              transposed ? detail::StridedMatrix<float>{a.data(), 1, M} : detail::StridedMatrix<float>{a.data(), K, 1};
+          const detail::StridedRows<float> B{b.data(), N + 3};
+          std::vector<double> expected(std::size_t(M * N));
+          for (std::int64_t m = 0; m < M; ++m)
+            for (std::int64_t n = 0; n < N; ++n) expected[std::size_t(m * N + n)] = packed[m * (N + 1) + n];
+          reference_gemm(M, N, K, A, b.data(), N + 3, expected.data(), accumulate);
+          const GemmOutput output = accumulate ? GemmOutput::accumulate : GemmOutput::overwrite;
+          REQUIRE(detail::gemm_impl::worth_packing(M, N, K));
+          detail::gemm<float>(M, N, K, A, B, packed.data(), N + 1, output);
+          detail::gemm_impl::streamed_gemm<float>(M, N, K, A, B, streamed.data(), N + 1, output);
+          INFO("M " << M << " N " << N << " K " << K << " transposed " << transposed);
+          for (std::int64_t m = 0; m < M; ++m)
+            for (std::int64_t n = 0; n < N; ++n)
+              REQUIRE(packed[m * (N + 1) + n] == Approx(expected[std::size_t(m * N + n)]).margin(1e-4));
+          CHECK(testing::bitwise_equal(packed, streamed));
+        }
+}
+
+TEST_CASE("packed gemm and gemm_nt give the same bits on 1 and 2 threads", "[gemm]") {
+  const std::int64_t M = 150, N = 330, K = 270;  // every kind of edge, two K blocks
+  const auto a = random_tensor<float>({M, K}, 11);
+  const auto b = random_tensor<float>({K, N}, 12);
+  const auto bt = random_tensor<float>({N, K}, 13);
+  Tensor<float> serial({M, N}), serial_nt({M, N});
+  detail::packed_gemm<float>(0, M, 0, N, K, detail::StridedMatrix<float>{a.data(), K, 1},
+                             detail::StridedRows<float>{b.data(), N}, detail::StridedC<float>{serial.data(), N}, false);
+  detail::gemm_nt<float>(M, N, K, detail::StridedRows<float>{a.data(), K}, detail::StridedRows<float>{bt.data(), K},
+                         serial_nt.data(), N, GemmOutput::overwrite);
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    Tensor<float> parallel({M, N}), parallel_nt({M, N});
+    detail::parallel_gemm<float>(M, N, K, {a.data(), K, 1}, detail::StridedRows<float>{b.data(), N}, parallel.data(), N,
+                                 GemmOutput::overwrite);
+    detail::parallel_packed_gemm<float>(M, N, K, detail::StridedRows<float>{a.data(), K},
+                                        detail::Transposed<detail::StridedRows<float>>{{bt.data(), K}},
+                                        detail::StridedC<float>{parallel_nt.data(), N}, false);
+    CHECK(testing::bitwise_equal(serial, parallel));
+    CHECK(testing::bitwise_equal(serial_nt, parallel_nt));
+  }
+  // gemm_nt's packed path is A B^T by the definition.
+  for (std::int64_t m = 0; m < M; m += 37)
+    for (std::int64_t n = 0; n < N; n += 41) {
+      double s = 0;
+      for (std::int64_t k = 0; k < K; ++k) s += double(a[m * K + k]) * bt[n * K + k];
+      CHECK(serial_nt[m * N + n] == Approx(s).margin(1e-4));
+    }
+}

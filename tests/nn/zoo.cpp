@@ -2,6 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <vector>
+
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/random.hpp"
+
 using namespace farbound;
 
 TEST_CASE("zoo models have the paper's shapes and parameter counts", "[zoo]") {
@@ -36,4 +42,28 @@ TEST_CASE("bad specs are argument errors", "[zoo][errors]") {
   CHECK_THROWS_WITH(build_model<float>(ModelSpec{.activation = "swish"}, 1), Catch::Contains("swish"));
   CHECK_THROWS_AS(build_model<float>(ModelSpec{.image_size = 28}, 1), argument_error);
   CHECK_THROWS_AS(build_model<float>(ModelSpec{.num_classes = 1}, 1), argument_error);
+}
+
+TEST_CASE("a ResNet9 training step gives the same bits on 1 and 2 threads", "[zoo][threads]") {
+  // Every kind of product at once: whole-batch packed convolutions (32-512 channels), the
+  // per-image input gradient of the RGB layer, the unpacked dense layer.
+  ModelSpec spec{.arch = "resnet9", .activation = "celu", .in_channels = 3, .mean = {0.5, 0.5, 0.5}, .stddev = {0.25, 0.25, 0.25}};
+  Tensor<float> x({2, 3, 32, 32}), g({2, 10});
+  RandomStream(3, Purpose::user, 0).uniform(x.span());
+  RandomStream(3, Purpose::user, 1).normal(g.span());
+  std::vector<float> runs[2];
+  const int saved_threads = max_threads();
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    auto net = build_model<float>(spec, 5);
+    const auto y = net.forward(x.view());
+    std::vector<float>& bits = runs[threads - 1];
+    bits.assign(y.data(), y.data() + y.numel());
+    const auto dx = net.backward_range(g.view(), 0, net.size(), InputGrad::compute);
+    bits.insert(bits.end(), dx.data(), dx.data() + dx.numel());
+    for (auto* p : net.parameters()) bits.insert(bits.end(), p->grad.data(), p->grad.data() + p->grad.numel());
+  }
+  set_threads(saved_threads);
+  REQUIRE(runs[0].size() == runs[1].size());
+  CHECK(std::memcmp(runs[0].data(), runs[1].data(), sizeof(float) * runs[0].size()) == 0);
 }

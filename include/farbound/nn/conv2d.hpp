@@ -4,7 +4,9 @@
 // x is [N, C, H, W], W is [O, C, k, k], b is [O], y is [N, O, P, Q] with
 //   P = (H + 2*pad - k) / s + 1,  Q = (W + 2*pad - k) / s + 1
 //   y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] x[n, c, p*s - pad + i, q*s - pad + j]
-// Each item is lowered to matrix products (detail/conv_lowering.hpp): its input becomes
+// Wide stride-1 layers (32+ output channels) run the whole batch as three packed GEMMs
+// instead (detail/conv_batch_lowering.hpp; see lowers_whole_batch). Otherwise each item is
+// lowered to matrix products (detail/conv_lowering.hpp): its input becomes
 // R = C*k*k rows of length L (stride 1: shifted runs of the image read in place; other
 // strides: im2col), its outputs P rows of `pitch` columns (the first Q real). With g the
 // output gradient laid out the same way (zeros in the gap columns):
@@ -29,6 +31,7 @@
 #include "farbound/core/tensor.hpp"
 #include "farbound/detail/thread_slots.hpp"
 #include "farbound/nn/detail/gemm.hpp"
+#include "farbound/nn/detail/conv_batch_lowering.hpp"
 #include "farbound/nn/detail/conv_lowering.hpp"
 #include "farbound/nn/detail/im2col.hpp"
 #include "farbound/nn/detail/window.hpp"
@@ -67,6 +70,7 @@ class Conv2d final : public Layer<T> {
 
   void forward(TensorView<const T> in, Tensor<T>& out) override {
     out.resize(output_shape(in.shape()));
+    if (lowers_whole_batch()) return forward_batch(in, out);
     with_lowering(in.shape(), [&](const auto& lowering) { forward_items(lowering, in, out); });
   }
 
@@ -78,7 +82,16 @@ class Conv2d final : public Layer<T> {
     const bool params = param_grads == ParamGrads::accumulate;
     if (!params && !grad_in) return;
     if (grad_in) grad_in->resize(in.shape());
-    with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, params); });
+    if (!lowers_whole_batch()) {
+      with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, params); });
+      return;
+    }
+    // The input gradient's product has M = in channels: with few (an RGB input layer),
+    // packing all of g for 3 rows of A costs more than the image-by-image lowering.
+    const bool wide_input = in_ >= min_batch_lowering_channels;
+    backward_batch(in, grad_out, wide_input ? grad_in : nullptr, params);
+    if (grad_in && !wide_input)
+      with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, false); });
   }
 
   void collect_parameters(std::vector<Parameter<T>*>& ps) override {
@@ -94,6 +107,56 @@ class Conv2d final : public Layer<T> {
   // Partial parameter-gradient buffers are capped at this many elements in all; the chunk
   // size follows from the batch size and the layer size alone.
   static constexpr std::int64_t partial_budget = std::int64_t(1) << 22;
+
+  // Wide layers (ResNet9's 32-512 channels) run as three GEMMs over the whole batch
+  // (detail/conv_batch_lowering.hpp); few output channels (LeNet's 6 and 16) would make
+  // packing B cost more than it saves, and those run image by image below. Which runs
+  // where was measured: docs/performance.md. The batch lowering needs stride 1 and
+  // padding < kernel (its input gradient is a convolution with padding k-1-pad).
+  static constexpr std::int64_t min_batch_lowering_channels = 32;
+  bool lowers_whole_batch() const {
+    return out_ >= min_batch_lowering_channels && window_.stride == 1 && window_.padding < window_.kernel;
+  }
+
+  detail::BatchConvGeometry batch_geometry(const Shape& input) const {
+    return {input[0], input[1], input[2], input[3], window_.kernel, window_.padding, window_.out_extent(input[2]),
+            window_.out_extent(input[3])};
+  }
+
+  void forward_batch(TensorView<const T> in, Tensor<T>& out) {
+    const detail::BatchConvGeometry g = batch_geometry(in.shape());
+    const std::int64_t PQ = g.positions();
+    parallel_for(g.items * out_, [&](std::int64_t no) { std::fill_n(out.data() + no * PQ, PQ, bias.value[no % out_]); });
+    detail::parallel_packed_gemm<T>(out_, g.columns(), g.rows(), detail::StridedMatrix<T>{weight.value.data(), g.rows(), 1},
+                                    detail::ImplicitIm2col<T>{g, in.data()}, detail::ItemMatrix<T>{out.data(), out_, PQ},
+                                    true);
+  }
+
+  void backward_batch(TensorView<const T> in, TensorView<const T> grad_out, Tensor<T>* grad_in, bool params) {
+    const detail::BatchConvGeometry g = batch_geometry(in.shape());
+    const std::int64_t R = g.rows(), PQ = g.positions(), k = window_.kernel, kk = k * k;
+    if (params) {
+      detail::parallel_packed_gemm<T>(out_, R, g.columns(), detail::ItemMatrix<const T>{grad_out.data(), out_, PQ},
+                                      detail::ImplicitIm2colTransposed<T>{g, in.data()},
+                                      detail::StridedC<T>{weight.grad.data(), R}, true);
+      parallel_for(out_, [&](std::int64_t o) {
+        for (std::int64_t n = 0; n < g.items; ++n)
+          bias.grad[o] += simd::sum(grad_out.data() + (n * out_ + o) * PQ, std::size_t(PQ));
+      });
+    }
+    if (!grad_in) return;
+    // W'[c, (o, i, j)] = W[o, c, k-1-i, k-1-j]: the flipped kernel of the adjoint convolution.
+    flipped_.resize({in_, out_ * kk});
+    for (std::int64_t o = 0; o < out_; ++o)
+      for (std::int64_t c = 0; c < in_; ++c)
+        for (std::int64_t t = 0; t < kk; ++t) flipped_[c * out_ * kk + o * kk + t] = weight.value[(o * in_ + c) * kk + kk - 1 - t];
+    const detail::BatchConvGeometry adjoint{g.items, out_, g.out_height, g.out_width, k, k - 1 - window_.padding,
+                                            g.height, g.width};
+    detail::parallel_packed_gemm<T>(in_, adjoint.columns(), adjoint.rows(),
+                                    detail::StridedMatrix<T>{flipped_.data(), adjoint.rows(), 1},
+                                    detail::ImplicitIm2col<T>{adjoint, grad_out.data()},
+                                    detail::ItemMatrix<T>{grad_in->data(), in_, g.height * g.width}, false);
+  }
 
   // Calls f(lowering) with the lowering for this input shape (see the top of this file).
   template <class F>
@@ -222,6 +285,7 @@ class Conv2d final : public Layer<T> {
   Tensor<T> inputs_, products_, column_grads_;
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
   Tensor<T> partials_;      // [chunks, O*C*k*k + O]: parameter gradients per chunk of items
+  Tensor<T> flipped_;       // [C, O*k*k]: the flipped kernel (batch lowering's input gradient)
 };
 
 }  // namespace farbound

@@ -9,23 +9,31 @@
 // stride-1 convolution read its shifted input rows in place instead of copying them into
 // an im2col matrix (see conv2d.hpp). Both kernels read rows as contiguous runs.
 //
-// gemm is the "broadcast A, stream B" scheme: a register tile of MR rows by NR SIMD vectors
-// of C stays in registers for the whole k loop; each step loads NR vectors of row k of B,
-// broadcasts MR elements of A and issues MR*NR fused multiply-adds. On AVX-512 that is 6 x 4
-// vectors (24 accumulators of 32 registers): 96 flops per 4 loads and 6 broadcasts.
-// Columns that do not fill a tile run as single vectors, then as one narrower vector of
-// each width the target has (16, 8, 4 floats on AVX-512), then one at a time. Every element
-// of C is one chain of fused multiply-adds over k = 0, 1, ..., K-1 started from zero
-// (std::fma in the scalar columns), then added to the old C when accumulating: on targets
-// with FMA its bits depend neither on the tile it fell into nor on how a caller splits C
-// between threads. (Callers split C in fixed blocks anyway, so results never depend on the
-// thread count.)
+// Two paths compute the same numbers (gemm_kernel.hpp: every element is one fma chain over
+// k = 0 .. K-1 from zero or, when accumulating, from the old C), chosen by shape alone
+// (gemm_impl::worth_packing):
 //
-// gemm_nt vectorises along k instead: a tile of 4 x 4 accumulators loads 8 vectors per 16
-// fmas; each accumulator is reduced by one horizontal add, then the last K mod width terms
-// are added with scalar fmas. Again each element's arithmetic depends only on K.
+// - Large products go to the packed GEMM (packed_gemm.hpp): operands copied into cache-sized
+//   panels, a 6 x 16 (AVX2) or 12 x 32 (AVX-512) register-tiled micro-kernel.
+// - Products with few rows of C (LeNet's 6- and 16-channel convolutions, per image) would
+//   spend more time packing B than multiplying, and run unpacked: "broadcast A, stream B",
+//   a register tile of MR rows by NR SIMD vectors of C in registers for the whole k loop;
+//   each step loads NR vectors of row k of B, broadcasts MR elements of A and issues MR*NR
+//   fused multiply-adds. Columns that do not fill a tile run as single vectors, then as one
+//   narrower vector of each width the target has (16, 8, 4 floats on AVX-512), then one at a
+//   time (std::fma), so every element is still one chain on targets with FMA.
 //
-// No allocation: neither kernel packs its operands.
+// Since the bits depend neither on the tile an element falls into nor on how C is split,
+// callers may split C between threads any way they like: results never depend on the thread
+// count.
+//
+// Small gemm_nt products vectorise along k instead: a tile of 4 x 4 accumulators loads 8
+// vectors per 16 fmas; each accumulator is reduced by one horizontal add, then the last
+// K mod width terms are added with scalar fmas. Each element's arithmetic depends only on K
+// (and on the shape's path: the packed path sums in the plain chain order).
+//
+// No allocation: the unpacked paths need no workspace, the packed path's buffers are made
+// once per thread.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -34,17 +42,10 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/parallel.hpp"
+#include "farbound/nn/detail/gemm_kernel.hpp"
+#include "farbound/nn/detail/packed_gemm.hpp"
 
 namespace farbound::detail {
-
-// A matrix read element by element: (i, j) is data[i * row_stride + j * col_stride].
-template <class T>
-struct StridedMatrix {
-  const T* data;
-  std::int64_t row_stride, col_stride;
-
-  StridedMatrix from_row(std::int64_t m) const { return {data + m * row_stride, row_stride, col_stride}; }
-};
 
 // Rows of a row-major matrix: row k starts at data + k * stride.
 template <class T>
@@ -73,43 +74,14 @@ enum class GemmOutput { overwrite, accumulate };
 
 namespace gemm_impl {
 
-// a * b + c with one rounding. xsimd 8.1 has no AVX-512 fma kernel: its generic a * b + c
-// is fused only when the optimiser contracts it (not at -O1, say), so AVX-512 calls the
-// intrinsic directly.
-template <class V>
-V fused_multiply_add(const V& a, const V& b, const V& c) {
-#if XSIMD_WITH_AVX512F
-  if constexpr (std::is_base_of_v<xsimd::avx512f, typename V::arch_type>) {
-    if constexpr (std::is_same_v<typename V::value_type, float>) return _mm512_fmadd_ps(a, b, c);
-    else return _mm512_fmadd_pd(a, b, c);
-  }
-#endif
-  return xsimd::fma(a, b, c);
-}
-
-// Load, store and fused multiply-add on either an xsimd batch or a plain scalar.
-template <class V, class T>
-struct Lanes {
-  static constexpr std::int64_t width = V::size;
-  static V load(const T* p) { return V::load_unaligned(p); }
-  static void store(const V& v, T* p) { v.store_unaligned(p); }
-  static V fma(const V& a, const V& b, const V& c) { return fused_multiply_add(a, b, c); }
-};
-template <class T>
-struct Lanes<T, T> {
-  static constexpr std::int64_t width = 1;
-  static T load(const T* p) { return *p; }
-  static void store(T v, T* p) { *p = v; }
-  static T fma(T a, T b, T c) { return std::fma(a, b, c); }
-};
-
 // gemm register tile: rows [0, MR) x columns [0, NR * width) of C at c.
 template <class V, int MR, int NR, class T, class BRows>
 inline void tile(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
   using L = Lanes<V, T>;
   V acc[MR][NR];
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
+    for (int j = 0; j < NR; ++j)
+      acc[i][j] = output == GemmOutput::accumulate ? L::load(c + i * ldc + j * L::width) : V(T(0));
   for (std::int64_t k = 0; k < K; ++k) {
     const T* bk_row = B[k];
     V bk[NR];
@@ -120,10 +92,7 @@ inline void tile(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t
     }
   }
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) {
-      T* cij = c + i * ldc + j * L::width;
-      L::store(output == GemmOutput::accumulate ? acc[i][j] + L::load(cij) : acc[i][j], cij);
-    }
+    for (int j = 0; j < NR; ++j) L::store(acc[i][j], c + i * ldc + j * L::width);
 }
 
 // A column panel of width NR * width over all M rows, MR rows at a time.
@@ -135,13 +104,6 @@ void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, st
     if (m < M) panel<V, MR - 1, NR>(M - m, K, A.from_row(m), B, c + m * ldc, ldc, output);
   }
 }
-
-// Register budget: 6 x 4 accumulators with 32 vector registers (AVX-512), 6 x 2 with 16.
-#if XSIMD_WITH_AVX512F
-inline constexpr int tile_rows = 6, tile_vectors = 4;
-#else
-inline constexpr int tile_rows = 6, tile_vectors = 2;
-#endif
 
 // Whether fused_multiply_add on batches of architecture A is one fused instruction. On x86
 // the narrow batches xsimd offers next to AVX-512 may be plain SSE4.2, whose fma rounds the
@@ -247,13 +209,10 @@ void nt_tile_dispatch(int mr, int nr, std::int64_t K, ARows A, BRows B, T* c, st
   nt_tile<MR, NR>(K, A, B, c, ldc, output);
 }
 
-}  // namespace gemm_impl
-
-// C[M, N] = A B or C += A B, B given by rows (see the top of this file).
+// gemm without packing: for products with few rows of C (see worth_packing).
 template <class T, class BRows>
-void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
-          GemmOutput output) {
-  using namespace gemm_impl;
+void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
+                   GemmOutput output) {
   using V = xsimd::batch<T>;
   constexpr std::int64_t W = V::size;
   std::int64_t n = 0;
@@ -263,11 +222,33 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BR
   column_tail<T, W / 2>(n, M, N, K, A, B, C, ldc, output);
 }
 
+// Packing copies K x N numbers of B (and M x K of A) to run the micro-kernel at full speed;
+// it pays once C has a few packed row slivers to reuse each B sliver on and K is long
+// enough for the kernel to amortise its tile loads and stores. Measured with
+// benchmarks/gemm (docs/performance.md).
+inline bool worth_packing(std::int64_t M, std::int64_t N, std::int64_t K) {
+  return M >= 4 * packed_rows && N >= 16 && K >= 16;
+}
+
+}  // namespace gemm_impl
+
+// C[M, N] = A B or C += A B, B given by rows (see the top of this file).
+template <class T, class BRows>
+void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
+          GemmOutput output) {
+  if (gemm_impl::worth_packing(M, N, K))
+    packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, output == GemmOutput::accumulate);
+  else
+    gemm_impl::streamed_gemm<T>(M, N, K, A, B, C, ldc, output);
+}
+
 // C[m, n] (+)= sum_k A[m][k] B[n][k] (see the top of this file).
 template <class T, class ARows, class BRows>
 void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, ARows A, BRows B, T* C, std::int64_t ldc,
              GemmOutput output) {
   using namespace gemm_impl;
+  if (worth_packing(M, N, K))
+    return packed_gemm<T>(0, M, 0, N, K, A, Transposed<BRows>{B}, StridedC<T>{C, ldc}, output == GemmOutput::accumulate);
   for (std::int64_t m = 0; m < M; m += nt_rows)
     for (std::int64_t n = 0; n < N; n += nt_cols)
       nt_tile_dispatch(int(std::min<std::int64_t>(nt_rows, M - m)), int(std::min<std::int64_t>(nt_cols, N - n)), K,
@@ -283,11 +264,17 @@ void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
   constexpr std::int64_t block_cols = 8 * gemm_impl::tile_vectors * std::int64_t(xsimd::batch<T>::size);
   // Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
   constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
+  if (gemm_impl::worth_packing(M, N, K)) {
+    const bool accumulate = output == GemmOutput::accumulate;
+    if (M * N * K < min_parallel_work) packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
+    else parallel_packed_gemm<T>(M, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
+    return;
+  }
   const std::int64_t row_blocks = chunk_count(M, block_rows), col_blocks = chunk_count(N, block_cols);
   const auto run_block = [&](std::int64_t b) {
     const std::int64_t m = (b / col_blocks) * block_rows, n = (b % col_blocks) * block_cols;
-    gemm(std::min(block_rows, M - m), std::min(block_cols, N - n), K, A.from_row(m), B.from_col(n), C + m * ldc + n,
-         ldc, output);
+    gemm_impl::streamed_gemm(std::min(block_rows, M - m), std::min(block_cols, N - n), K, A.from_row(m), B.from_col(n),
+                             C + m * ldc + n, ldc, output);
   };
   if (M * N * K < min_parallel_work) {
     for (std::int64_t b = 0; b < row_blocks * col_blocks; ++b) run_block(b);

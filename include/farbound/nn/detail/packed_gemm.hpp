@@ -1,0 +1,220 @@
+#pragma once
+// The packed GEMM: C (+)= A B for products large enough to pay for copying their operands.
+//
+// Goto/BLIS blocking. C is cut into column blocks of NC and K into blocks of KC; for each
+// (column block, k block) the KC x NC piece of B is copied ("packed") into NR-column slivers,
+// each sliver kc rows of NR consecutive numbers; then for every MC-row block of A its
+// MC x KC piece is packed into MR-row slivers, kc columns of MR numbers; then the
+// micro-kernel (gemm_kernel.hpp) multiplies every MR-row sliver of A by every NR-column
+// sliver of B into an MR x NR tile of C. With KC = 256 floats a B sliver is 16 KB and stays in
+// L1 while the MC / MR slivers of A stream past it; the packed A block (144 x 256, 144 KB)
+// stays in L2 and the packed B block (256 x NC) in L3. Packed slivers are read with aligned
+// loads in exactly the order the kernel needs them, whatever the layout of the operands:
+// strides, transposes and convolution windows are paid once, in the packing, and the
+// micro-kernel is the same for every product.
+//
+// Operands are "packers" (free functions pack_a / pack_b below, overloaded on the operand
+// type): anything that can write an MR-row sliver of A or an NR-column sliver of B, zero
+// padded past the matrix edge, can be multiplied. C is reached through a layout (StridedC,
+// or a convolution's item layout) that says where element (m, n) lives; tiles that fall off
+// C's edge or straddle a discontinuity of the layout go through a small tile on the stack.
+//
+// Exactness: K blocks continue each element's fma chain through C (the tile is loaded back
+// when pc > 0), so every element is the chain described in gemm_kernel.hpp, identical to
+// the unpacked path's. Threads split C into column (or row) blocks, never K.
+//
+// Packing buffers are per thread, of a fixed size, made on a thread's first packed product
+// and reused for the rest of the process: no allocation in a steady-state step.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/tensor.hpp"
+#include "farbound/nn/detail/gemm_kernel.hpp"
+
+namespace farbound::detail {
+
+// Row-major C: element (m, n) at data[m * ldc + n].
+template <class T>
+struct StridedC {
+  T* data;
+  std::int64_t ldc;
+
+  T* at(std::int64_t m, std::int64_t n) const { return data + m * ldc + n; }
+  std::int64_t row_stride() const { return ldc; }
+  bool contiguous(std::int64_t, std::int64_t) const { return true; }
+};
+
+// B(k, n) = rows[n][k]: the second operand of A B^T given by its rows along k.
+template <class Rows>
+struct Transposed {
+  Rows rows;
+};
+
+namespace gemm_impl {
+
+// Cache blocks (in elements; multiples of the register tile).
+inline constexpr std::int64_t block_k = 256, block_m = 144, block_n = 3072;
+static_assert(block_m % packed_rows == 0);
+
+template <class T>
+struct PackingBuffers {
+  Tensor<T> a{Shape{block_m * block_k}};
+  Tensor<T> b{Shape{block_k * block_n}};
+};
+
+template <class T>
+PackingBuffers<T>& packing_buffers() {
+  thread_local PackingBuffers<T> buffers;
+  return buffers;
+}
+
+}  // namespace gemm_impl
+
+// ---- Packers. pack_a: rows [m0, m0 + rows) x k in [k0, k0 + kc) of A as kc groups of MR
+// numbers (rows past `rows` zero). pack_b: k in [k0, k0 + kc) x columns [n0, n0 + cols) of B
+// as kc groups of NR numbers (columns past `cols` zero).
+
+// A(m, k) = data[m * row_stride + k * col_stride]: any strides, so A or A^T of a row-major matrix.
+template <class T>
+struct StridedMatrix {
+  const T* data;
+  std::int64_t row_stride, col_stride;
+
+  StridedMatrix from_row(std::int64_t m) const { return {data + m * row_stride, row_stride, col_stride}; }
+};
+
+template <class T>
+void pack_a(const StridedMatrix<T>& A, std::int64_t m0, int rows, std::int64_t k0, std::int64_t kc, T* dst) {
+  constexpr int MR = gemm_impl::packed_rows;
+  for (int i = 0; i < MR; ++i) {
+    if (i >= rows) {
+      for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
+      continue;
+    }
+    const T* src = A.data + (m0 + i) * A.row_stride + k0 * A.col_stride;
+    for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k * A.col_stride];
+  }
+}
+
+// A(m, k) = rows[m][k] (gemm_nt's first operand).
+template <class T, class Rows, class = decltype(std::declval<const Rows&>()[0])>
+void pack_a(const Rows& A, std::int64_t m0, int rows, std::int64_t k0, std::int64_t kc, T* dst) {
+  constexpr int MR = gemm_impl::packed_rows;
+  for (int i = 0; i < MR; ++i) {
+    if (i >= rows) {
+      for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
+      continue;
+    }
+    const T* src = A[m0 + i] + k0;
+    for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
+  }
+}
+
+// B(k, n) = rows[k][n]: StridedRows or OffsetRows.
+template <class T, class Rows, class = decltype(std::declval<const Rows&>()[0])>
+void pack_b(const Rows& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, int cols, T* dst) {
+  constexpr std::int64_t NR = gemm_impl::packed_cols<T>;
+  for (std::int64_t k = 0; k < kc; ++k) {
+    const T* src = B[k0 + k] + n0;
+    T* d = dst + k * NR;
+    if (cols == NR) {
+      std::memcpy(d, src, sizeof(T) * NR);
+    } else {
+      std::copy_n(src, cols, d);
+      std::fill(d + cols, d + NR, T(0));
+    }
+  }
+}
+
+template <class T, class Rows>
+void pack_b(const Transposed<Rows>& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, int cols, T* dst) {
+  constexpr std::int64_t NR = gemm_impl::packed_cols<T>;
+  for (std::int64_t j = 0; j < NR; ++j) {
+    if (j >= cols) {
+      for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = T(0);
+      continue;
+    }
+    const T* src = B.rows[n0 + j] + k0;
+    for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k];
+  }
+}
+
+// C[m_begin:m_end, n_begin:n_end] (+)= A B over the whole of K, on the calling thread.
+template <class T, class AOp, class BOp, class COp>
+void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin, std::int64_t n_end, std::int64_t K,
+                 const AOp& A, const BOp& B, const COp& C, bool accumulate) {
+  using namespace gemm_impl;
+  constexpr int MR = packed_rows;
+  constexpr std::int64_t NR = packed_cols<T>;
+  if (K == 0) {
+    if (!accumulate)
+      for (std::int64_t m = m_begin; m < m_end; ++m)
+        for (std::int64_t n = n_begin; n < n_end; ++n) *C.at(m, n) = T(0);
+    return;
+  }
+  // K blocks of equal length (K = 288: 144 + 144, not 256 + 32, whose tile loads and stores
+  // would cost as much as its 32 steps).
+  const std::int64_t k_step = chunk_count(K, chunk_count(K, block_k));
+  auto& buffers = packing_buffers<T>();
+  T* const packed_a = buffers.a.data();
+  T* const packed_b = buffers.b.data();
+  alignas(64) T edge[MR * NR];
+  for (std::int64_t jc = n_begin; jc < n_end; jc += block_n) {
+    const std::int64_t nc = std::min(block_n, n_end - jc);
+    for (std::int64_t pc = 0; pc < K; pc += k_step) {
+      const std::int64_t kc = std::min(k_step, K - pc);
+      const bool load_c = accumulate || pc > 0;
+      for (std::int64_t jr = 0; jr < nc; jr += NR)
+        pack_b(B, pc, kc, jc + jr, int(std::min(NR, nc - jr)), packed_b + jr * kc);
+      for (std::int64_t ic = m_begin; ic < m_end; ic += block_m) {
+        const std::int64_t mc = std::min(block_m, m_end - ic);
+        for (std::int64_t ir = 0; ir < mc; ir += MR)
+          pack_a(A, ic + ir, int(std::min<std::int64_t>(MR, mc - ir)), pc, kc, packed_a + ir * kc);
+        for (std::int64_t jr = 0; jr < nc; jr += NR) {
+          const std::int64_t n = jc + jr, cols = std::min(NR, nc - jr);
+          for (std::int64_t ir = 0; ir < mc; ir += MR) {
+            const std::int64_t m = ic + ir, rows = std::min<std::int64_t>(MR, mc - ir);
+            const T* a = packed_a + ir * kc;
+            const T* b = packed_b + jr * kc;
+            if (rows == MR && cols == NR && C.contiguous(n, NR)) {
+              packed_tile(kc, a, b, C.at(m, n), C.row_stride(), load_c);
+              continue;
+            }
+            for (std::int64_t i = 0; i < rows && load_c; ++i)
+              for (std::int64_t j = 0; j < cols; ++j) edge[i * NR + j] = *C.at(m + i, n + j);
+            packed_tile(kc, a, b, edge, NR, load_c);
+            for (std::int64_t i = 0; i < rows; ++i)
+              for (std::int64_t j = 0; j < cols; ++j) *C.at(m + i, n + j) = edge[i * NR + j];
+          }
+        }
+      }
+    }
+  }
+}
+
+// packed_gemm over all of C with the threads splitting C into blocks: columns when there
+// are enough of them (each thread then packs its own part of B and reuses it over all of M),
+// else rows. Block edges fall on whole tiles.
+template <class T, class AOp, class BOp, class COp>
+void parallel_packed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const AOp& A, const BOp& B, const COp& C,
+                          bool accumulate) {
+  constexpr std::int64_t MR = gemm_impl::packed_rows, NR = gemm_impl::packed_cols<T>;
+  const std::int64_t threads = max_threads();
+  const std::int64_t col_tiles = chunk_count(N, NR), row_tiles = chunk_count(M, MR);
+  if (col_tiles >= 2 * threads || col_tiles >= row_tiles) {
+    const std::int64_t per = chunk_count(col_tiles, threads) * NR;
+    parallel_for(chunk_count(N, per), [&](std::int64_t b) {
+      packed_gemm<T>(0, M, b * per, std::min(N, (b + 1) * per), K, A, B, C, accumulate);
+    });
+  } else {
+    const std::int64_t per = chunk_count(row_tiles, threads) * MR;
+    parallel_for(chunk_count(M, per), [&](std::int64_t b) {
+      packed_gemm<T>(b * per, std::min(M, (b + 1) * per), 0, N, K, A, B, C, accumulate);
+    });
+  }
+}
+
+}  // namespace farbound::detail
