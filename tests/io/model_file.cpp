@@ -14,7 +14,8 @@ TEST_CASE("a saved model loads back with the same outputs", "[model_file]") {
   save_model(path, model, spec, {{"note", "test"}});
 
   auto loaded = load_model<float>(path);
-  CHECK(loaded.spec.hidden == spec.hidden);
+  REQUIRE(loaded.spec);
+  CHECK(loaded.spec->hidden == spec.hidden);
   CHECK(loaded.metadata.at("note") == "test");
   Tensor<float> x({2, 1, 3, 3}, 0.3f);
   const Tensor<float> y = Tensor<float>::from_view(model.forward(x.view()));

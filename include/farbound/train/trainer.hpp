@@ -142,7 +142,7 @@ class Trainer {
   // temporary file renamed over `path`). `metadata` is stored too (e.g. the model spec, so
   // the checkpoint also loads as a model file).
   void save_checkpoint(const std::filesystem::path& path, std::map<std::string, std::string> metadata = {}) const {
-    auto tensors = named_parameters(model_);
+    auto tensors = state_dict(model_);
     const OptimizerState<T> state = optimizer_->state();
     for (const auto& nt : state.tensors) tensors.emplace_back("optimizer." + nt.name, nt.tensor.view());
     metadata["farbound.train_config"] = nlohmann::json(config_).dump();

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Models both ways between farbound and PyTorch (ctest "interop").
+
+usage: roundtrip.py PROBE FARBOUND_EXPORT WORK_DIR
+
+For LeNet (sigmoid and ReLU), an MLP and ResNet9, in double precision (see probe.cpp):
+  farbound -> PyTorch: the probe saves a zoo model, farbound-export --torch writes its twin,
+      the twin loads the file (strict) and must give the probe's logits (1e-5 relative)
+      and input gradients of the mean cross-entropy (1e-4 relative) on 64 random inputs;
+  PyTorch -> farbound: a freshly initialised twin's state_dict, saved as safetensors, goes
+      through farbound-export --import with the architecture of the farbound file, and the
+      probe must give the twin's logits and gradients on the same inputs.
+Exits 77 (skipped) when torch cannot be imported.
+"""
+import importlib.util
+import json
+import os
+import struct
+import subprocess
+import sys
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    print("interop skipped: python3 cannot import torch")
+    sys.exit(77)
+
+LOGIT_TOL, GRAD_TOL = 1e-5, 1e-4
+CASES = [("lenet_sigmoid", "lenet", "sigmoid", 1), ("lenet_relu", "lenet", "relu", 1),
+         ("mlp", "mlp", "tanh", 1), ("resnet9", "resnet9", "celu", 3)]
+
+
+def read_safetensors(path):
+    """(tensors, metadata) of a safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    metadata = header.pop("__metadata__", {})
+    dtypes = {"F32": torch.float32, "F64": torch.float64}
+    tensors = {}
+    for key, entry in header.items():
+        begin, end = (8 + n + offset for offset in entry["data_offsets"])
+        flat = torch.frombuffer(bytearray(data[begin:end]), dtype=dtypes[entry["dtype"]])
+        tensors[key] = flat.reshape(entry["shape"])
+    return tensors, metadata
+
+
+def write_safetensors(path, tensors):
+    """What safetensors.torch.save_file writes, as float32."""
+    header, blobs, offset = {}, [], 0
+    for key, t in tensors.items():
+        raw = t.detach().to(torch.float32).contiguous().numpy().tobytes()
+        header[key] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def run(*args):
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"FAILED: {' '.join(map(str, args))}\n{done.stdout}{done.stderr}")
+
+
+def torch_outputs(model, x, y):
+    x = x.double().requires_grad_(True)
+    logits = model(x)
+    (grad,) = torch.autograd.grad(F.cross_entropy(logits, y), x)
+    return logits.detach(), grad
+
+
+def relative(a, b):
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
+
+
+def compare(what, probe, work, model_file, model, x, y):
+    run(probe, "eval", model_file, os.path.join(work, "inputs.safetensors"), os.path.join(work, "out.safetensors"))
+    ours, _ = read_safetensors(os.path.join(work, "out.safetensors"))
+    model = model.double()
+    logits, grad = torch_outputs(model, x, y)
+    dl, dg = relative(ours["logits"], logits), relative(ours["grad"], grad)
+    ok = dl <= LOGIT_TOL and dg <= GRAD_TOL
+    print(f"{what}: logits {dl:.2e}, input gradients {dg:.2e} relative {'ok' if ok else 'FAILED'}")
+    return ok
+
+
+def main():
+    probe, export, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    torch.manual_seed(0)
+    ok = True
+    for name, arch, activation, channels in CASES:
+        x = torch.rand(64, channels, 32, 32)
+        y = torch.randint(0, 10, (64,))
+        write_safetensors(os.path.join(work, "inputs.safetensors"), {"x": x, "y": y.to(torch.float32)})
+
+        # farbound -> PyTorch
+        ours = os.path.join(work, name + ".safetensors")
+        module_file = os.path.join(work, name + "_twin.py")
+        run(probe, "make", arch, activation, channels, ours)
+        run(export, "--torch", module_file, ours)
+        spec = importlib.util.spec_from_file_location(name + "_twin", module_file)
+        twin = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(twin)
+        twin.load(ours)  # the twin's own loader, strict
+        model = twin.build().double().eval()
+        model.load_state_dict(twin.load_tensors(ours), strict=True)
+        ok &= compare(name + " farbound -> torch", probe, work, ours, model, x, y)
+
+        # PyTorch -> farbound: a fresh float32 twin, with its own normalisation constants.
+        model = twin.build().eval()
+        for m in model.modules():
+            if isinstance(m, twin.Normalize):
+                m.mean.uniform_(0.2, 0.6)
+                m.std.uniform_(0.2, 0.5)
+        theirs = os.path.join(work, name + "_torch.safetensors")
+        write_safetensors(theirs, model.state_dict())
+        arch_file = os.path.join(work, name + "_arch.json")
+        with open(arch_file, "w") as f:
+            f.write(read_safetensors(ours)[1]["farbound.architecture"])
+        imported = os.path.join(work, name + "_imported.safetensors")
+        run(export, "--import", arch_file, theirs, imported)
+        ok &= compare(name + " torch -> farbound", probe, work, imported, model, x, y)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
