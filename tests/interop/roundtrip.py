@@ -8,7 +8,7 @@ For LeNet (sigmoid and ReLU), an MLP and ResNet9, in double precision (see probe
       the twin loads the file (strict) and must give the probe's logits (1e-5 relative)
       and input gradients of the mean cross-entropy (1e-4 relative) on 64 random inputs;
   PyTorch -> farbound: a freshly initialised twin's state_dict, saved as safetensors, goes
-      through farbound-export --import with the architecture of the farbound file, and the
+      through farbound-export --import with the twin's ARCHITECTURE, and the
       probe must give the twin's logits and gradients on the same inputs.
 Exits 77 (skipped) when torch cannot be imported.
 """
@@ -29,22 +29,6 @@ except ImportError:
 LOGIT_TOL, GRAD_TOL = 1e-5, 1e-4
 CASES = [("lenet_sigmoid", "lenet", "sigmoid", 1), ("lenet_relu", "lenet", "relu", 1),
          ("mlp", "mlp", "tanh", 1), ("resnet9", "resnet9", "celu", 3)]
-
-
-def read_safetensors(path):
-    """(tensors, metadata) of a safetensors file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    metadata = header.pop("__metadata__", {})
-    dtypes = {"F32": torch.float32, "F64": torch.float64}
-    tensors = {}
-    for key, entry in header.items():
-        begin, end = (8 + n + offset for offset in entry["data_offsets"])
-        flat = torch.frombuffer(bytearray(data[begin:end]), dtype=dtypes[entry["dtype"]])
-        tensors[key] = flat.reshape(entry["shape"])
-    return tensors, metadata
 
 
 def write_safetensors(path, tensors):
@@ -78,9 +62,9 @@ def relative(a, b):
     return ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
 
 
-def compare(what, probe, work, model_file, model, x, y):
+def compare(what, twin, probe, work, model_file, model, x, y):
     run(probe, "eval", model_file, os.path.join(work, "inputs.safetensors"), os.path.join(work, "out.safetensors"))
-    ours, _ = read_safetensors(os.path.join(work, "out.safetensors"))
+    ours = twin.load_tensors(os.path.join(work, "out.safetensors"))
     model = model.double()
     logits, grad = torch_outputs(model, x, y)
     dl, dg = relative(ours["logits"], logits), relative(ours["grad"], grad)
@@ -110,7 +94,7 @@ def main():
         twin.load(ours)  # the twin's own loader, strict
         model = twin.build().double().eval()
         model.load_state_dict(twin.load_tensors(ours), strict=True)
-        ok &= compare(name + " farbound -> torch", probe, work, ours, model, x, y)
+        ok &= compare(name + " farbound -> torch", twin, probe, work, ours, model, x, y)
 
         # PyTorch -> farbound: a fresh float32 twin, with its own normalisation constants.
         model = twin.build().eval()
@@ -122,10 +106,10 @@ def main():
         write_safetensors(theirs, model.state_dict())
         arch_file = os.path.join(work, name + "_arch.json")
         with open(arch_file, "w") as f:
-            f.write(read_safetensors(ours)[1]["farbound.architecture"])
+            json.dump(twin.ARCHITECTURE, f)
         imported = os.path.join(work, name + "_imported.safetensors")
         run(export, "--import", arch_file, theirs, imported)
-        ok &= compare(name + " torch -> farbound", probe, work, imported, model, x, y)
+        ok &= compare(name + " torch -> farbound", twin, probe, work, imported, model, x, y)
     return 0 if ok else 1
 
 

@@ -1,7 +1,8 @@
 #pragma once
 // The PyTorch twin of a model as a Python source file: build() returns the nn.Sequential
 // whose state_dict keys are the model file's tensor names, load(path) builds it and loads
-// the file (strict), in evaluation mode. It needs only torch: when the safetensors package
+// the file (strict), in evaluation mode, and ARCHITECTURE is the layer list (what
+// farbound-export --import reads back). It needs only torch: when the safetensors package
 // is absent, a ten-line reader stands in for safetensors.torch.load_file.
 #include <string>
 
@@ -53,6 +54,9 @@ class GlobalAvgPool2d(nn.Module):
 
     def forward(self, x):
         return x.mean((2, 3))
+
+
+ARCHITECTURE = json.loads()" + nlohmann::json(layers.dump()).dump() + R"()
 
 
 def build():
