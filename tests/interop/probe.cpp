@@ -1,7 +1,4 @@
-// The farbound side of tests/interop/roundtrip.py, in double precision: float rounding
-// differs between farbound and PyTorch by about 1e-6 relative, enough to flip a max pool's
-// choice between two nearly equal inputs of ResNet9 and move a gradient elsewhere; double
-// keeps the comparison to the mapping itself.
+// The farbound side of tests/interop/roundtrip.py, in float32 as models are used.
 //   probe make ARCH ACTIVATION CHANNELS OUT.safetensors
 //       a zoo model for 32x32 inputs (seed 1, per-channel mean 0.4 and std 0.3) as a model file;
 //   probe eval MODEL.safetensors INPUTS.safetensors OUT.safetensors
@@ -23,21 +20,21 @@ int main(int argc, char** argv) {
       const ModelSpec spec{.arch = args[1], .activation = args[2], .in_channels = channels, .image_size = 32,
                            .num_classes = 10, .hidden = {32, 16}, .mean = std::vector<double>(channels, 0.4),
                            .stddev = std::vector<double>(channels, 0.3)};
-      Sequential<double> model = build_model<double>(spec, 1);
+      Sequential<float> model = build_model<float>(spec, 1);
       save_model(args[4], model, spec);
       return 0;
     }
     if (args.size() == 4 && args[0] == "eval") {
-      LoadedModel<double> loaded = load_model<double>(std::filesystem::path(args[1]));
+      LoadedModel<float> loaded = load_model<float>(std::filesystem::path(args[1]));
       const SafetensorsFile inputs = read_safetensors(args[2]);
-      const Tensor<double> x = inputs.get<double>("x"), y = inputs.get<double>("y");
+      const Tensor<float> x = inputs.get<float>("x"), y = inputs.get<float>("y");
       std::vector<int> labels(y.data(), y.data() + y.numel());
-      const Tensor<double> logits = Tensor<double>::from_view(loaded.model.forward(x.view()));
-      Tensor<double> grad_logits;
-      cross_entropy<double>(logits.view(), labels, grad_logits);
-      const Tensor<double> grad = Tensor<double>::from_view(
+      const Tensor<float> logits = Tensor<float>::from_view(loaded.model.forward(x.view()));
+      Tensor<float> grad_logits;
+      cross_entropy<float>(logits.view(), labels, grad_logits);
+      const Tensor<float> grad = Tensor<float>::from_view(
           loaded.model.backward(grad_logits.view(), InputGrad::compute, ParamGrads::skip));
-      write_safetensors<double>(args[3], {{"logits", logits.view()}, {"grad", grad.view()}});
+      write_safetensors<float>(args[3], {{"logits", logits.view()}, {"grad", grad.view()}});
       return 0;
     }
   } catch (const std::exception& e) {

@@ -3,10 +3,13 @@
 
 usage: roundtrip.py PROBE FARBOUND_EXPORT WORK_DIR
 
-For LeNet (sigmoid and ReLU), an MLP and ResNet9, in double precision (see probe.cpp):
+For LeNet (sigmoid and ReLU), an MLP and ResNet9, in float32:
   farbound -> PyTorch: the probe saves a zoo model, farbound-export --torch writes its twin,
       the twin loads the file (strict) and must give the probe's logits (1e-5 relative)
       and input gradients of the mean cross-entropy (1e-4 relative) on 64 random inputs;
+      the two libraries round differently (about 2e-6 relative on ResNet9's logits), which
+      can flip a max pool's choice between two nearly equal inputs and send that item's
+      gradient elsewhere, so up to MAX_FLIPPED items may miss the gradient tolerance;
   PyTorch -> farbound: a freshly initialised twin's state_dict, saved as safetensors, goes
       through farbound-export --import with the twin's ARCHITECTURE, and the
       probe must give the twin's logits and gradients on the same inputs.
@@ -26,7 +29,7 @@ except ImportError:
     print("interop skipped: python3 cannot import torch")
     sys.exit(77)
 
-LOGIT_TOL, GRAD_TOL = 1e-5, 1e-4
+LOGIT_TOL, GRAD_TOL, MAX_FLIPPED = 1e-5, 1e-4, 2
 CASES = [("lenet_sigmoid", "lenet", "sigmoid", 1), ("lenet_relu", "lenet", "relu", 1),
          ("mlp", "mlp", "tanh", 1), ("resnet9", "resnet9", "celu", 3)]
 
@@ -52,24 +55,26 @@ def run(*args):
 
 
 def torch_outputs(model, x, y):
-    x = x.double().requires_grad_(True)
+    x = x.clone().requires_grad_(True)
     logits = model(x)
     (grad,) = torch.autograd.grad(F.cross_entropy(logits, y), x)
     return logits.detach(), grad
 
 
 def relative(a, b):
-    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
+    """max |a - b| / max |b| for each item (axis 0)."""
+    return (a - b).flatten(1).abs().amax(1) / b.abs().max().clamp_min(1e-30)
 
 
 def compare(what, twin, probe, work, model_file, model, x, y):
     run(probe, "eval", model_file, os.path.join(work, "inputs.safetensors"), os.path.join(work, "out.safetensors"))
     ours = twin.load_tensors(os.path.join(work, "out.safetensors"))
-    model = model.double()
     logits, grad = torch_outputs(model, x, y)
     dl, dg = relative(ours["logits"], logits), relative(ours["grad"], grad)
-    ok = dl <= LOGIT_TOL and dg <= GRAD_TOL
-    print(f"{what}: logits {dl:.2e}, input gradients {dg:.2e} relative {'ok' if ok else 'FAILED'}")
+    flipped = int((dg > GRAD_TOL).sum())
+    ok = dl.max() <= LOGIT_TOL and flipped <= MAX_FLIPPED
+    print(f"{what}: logits {dl.max():.2e}, input gradients {dg.median():.2e} relative (median item), "
+          f"{flipped} item(s) beyond {GRAD_TOL:g}: {'ok' if ok else 'FAILED'}")
     return ok
 
 
@@ -91,12 +96,9 @@ def main():
         spec = importlib.util.spec_from_file_location(name + "_twin", module_file)
         twin = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(twin)
-        twin.load(ours)  # the twin's own loader, strict
-        model = twin.build().double().eval()
-        model.load_state_dict(twin.load_tensors(ours), strict=True)
-        ok &= compare(name + " farbound -> torch", twin, probe, work, ours, model, x, y)
+        ok &= compare(name + " farbound -> torch", twin, probe, work, ours, twin.load(ours), x, y)
 
-        # PyTorch -> farbound: a fresh float32 twin, with its own normalisation constants.
+        # PyTorch -> farbound: a fresh twin, with its own normalisation constants.
         model = twin.build().eval()
         for m in model.modules():
             if isinstance(m, twin.Normalize):
