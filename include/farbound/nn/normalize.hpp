@@ -37,6 +37,8 @@ class Normalize final : public Layer<T> {
   }
 
   std::int64_t channels() const { return std::int64_t(mean_.size()); }
+  const std::vector<T>& mean() const { return mean_; }
+  const std::vector<T>& stddev() const { return stddev_; }
 
   std::string describe() const override {
     auto list = [](const std::vector<T>& v) {

@@ -138,11 +138,11 @@ class Trainer {
     return stats;
   }
 
-  // Writes model parameters, optimiser state, epoch and configuration, atomically (a
-  // temporary file renamed over `path`). `metadata` is stored too (e.g. the model spec, so
-  // the checkpoint also loads as a model file).
+  // Writes the model's tensors (under their state_dict names), optimiser state, epoch and
+  // configuration, atomically (a temporary file renamed over `path`). `metadata` is stored
+  // too (e.g. the model spec). The final model goes to a model file (save_model).
   void save_checkpoint(const std::filesystem::path& path, std::map<std::string, std::string> metadata = {}) const {
-    auto tensors = named_parameters(model_);
+    auto tensors = state_dict(model_);
     const OptimizerState<T> state = optimizer_->state();
     for (const auto& nt : state.tensors) tensors.emplace_back("optimizer." + nt.name, nt.tensor.view());
     metadata["farbound.train_config"] = nlohmann::json(config_).dump();
