@@ -100,27 +100,30 @@ inline AffineProblem affine_problem(std::int64_t n) {
   return p;
 }
 
-// The exact robust accuracy over the items meant for `norm` (see the top of the file).
-inline double exact_robust_accuracy(const AffineProblem& p, Norm norm, double eps) {
-  const std::int64_t d = AffineProblem::d, first = p.first(norm), last = first + p.x.size(0) / 2;
-  std::int64_t robust = 0;
-  for (std::int64_t i = first; i < last; ++i) {
-    bool ok = true;
-    const int yi = p.y[std::size_t(i)];
-    for (int k = 0; k < AffineProblem::classes && ok; ++k) {
-      if (k == yi) continue;
-      double worst = p.margin(i, k), l2 = 0;
-      for (std::int64_t j = 0; j < d; ++j) {
-        const double u = p.w[std::size_t(yi * d + j)] - p.w[std::size_t(k * d + j)];
-        const double lo = std::max(-eps, -double(p.x[i * d + j])), hi = std::min(eps, 1 - double(p.x[i * d + j]));
-        worst += std::min(u * lo, u * hi);
-        l2 += u * u;
-      }
-      if (norm == Norm::l2) worst = p.margin(i, k) - eps * std::sqrt(l2);
-      ok = worst > 0;
+// Whether item i keeps its label over the whole ball of radius eps (see the top of the file).
+inline bool exactly_robust(const AffineProblem& p, std::int64_t i, Norm norm, double eps) {
+  const std::int64_t d = AffineProblem::d;
+  const int yi = p.y[std::size_t(i)];
+  for (int k = 0; k < AffineProblem::classes; ++k) {
+    if (k == yi) continue;
+    double worst = p.margin(i, k), l2 = 0;
+    for (std::int64_t j = 0; j < d; ++j) {
+      const double u = p.w[std::size_t(yi * d + j)] - p.w[std::size_t(k * d + j)];
+      const double lo = std::max(-eps, -double(p.x[i * d + j])), hi = std::min(eps, 1 - double(p.x[i * d + j]));
+      worst += std::min(u * lo, u * hi);
+      l2 += u * u;
     }
-    robust += ok;
+    if (norm == Norm::l2) worst = p.margin(i, k) - eps * std::sqrt(l2);
+    if (!(worst > 0)) return false;
   }
+  return true;
+}
+
+// The exact robust accuracy over the items meant for `norm`.
+inline double exact_robust_accuracy(const AffineProblem& p, Norm norm, double eps) {
+  const std::int64_t first = p.first(norm), last = first + p.x.size(0) / 2;
+  std::int64_t robust = 0;
+  for (std::int64_t i = first; i < last; ++i) robust += exactly_robust(p, i, norm, eps);
   return double(robust) / double(last - first);
 }
 
