@@ -20,9 +20,10 @@
 // the targeted DLR loss runs `restarts` times for each of the targets: the classes of the
 // 2nd, 3rd, ... largest clean logits, one after the other.
 //
-// Randomness: RandomStream(seed, Purpose::attack, restart, item, 2 + target rank), so the
-// result does not depend on the batch size, the thread count or which other items are
-// attacked (PGD uses the numbers 0 and 1 of the last coordinate).
+// Randomness: RandomStream(seed, Purpose::attack, restart, item, lane), lane 2 for the
+// untargeted losses and 32 + target rank for the targeted one (PGD uses lanes 0 and 1,
+// Square 16 to 18), so the result does not depend on the batch size, the thread count or
+// which other items are attacked.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -266,8 +267,8 @@ class Apgd {
   }
 
   void random_start(const T* x0, T* xa, std::int64_t d, double eps, int restart, std::int64_t item, int target) const {
-    const RandomStream stream(options_.seed, Purpose::attack, std::uint32_t(restart), std::uint32_t(item),
-                              std::uint32_t(2 + target));
+    const std::uint32_t lane = options_.loss == ApgdLoss::targeted_dlr ? 32 + std::uint32_t(target) : 2;
+    const RandomStream stream(options_.seed, Purpose::attack, std::uint32_t(restart), std::uint32_t(item), lane);
     const auto row = std::span<T>(xa, std::size_t(d));
     if (options_.norm == Norm::linf) {
       stream.uniform(row);
