@@ -59,5 +59,5 @@ TEST_CASE("The fast suite needs four classes", "[robustness_suite]") {
   auto suite = fast_suite<float>();
   CHECK(suite.attacks().size() == 2);
   CHECK_THROWS_AS(suite.run(model, x.view(), std::vector<int>{2}, 0.1, adv), argument_error);
-  CHECK(standard_suite<float>().attacks().size() == 3);
+  CHECK(standard_suite<float>().attacks().size() == 4);
 }

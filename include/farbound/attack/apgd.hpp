@@ -38,6 +38,7 @@
 #include "farbound/attack/bounds.hpp"
 #include "farbound/attack/detail/ball.hpp"
 #include "farbound/attack/detail/batches.hpp"
+#include "farbound/attack/detail/clean_ranking.hpp"
 #include "farbound/attack/eval_mode.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
@@ -121,26 +122,11 @@ class Apgd {
   // fooled_ = misclassified at the clean point; for the targeted loss, the clean ranking of
   // the classes. Returns how many targets the run goes through (1 for untargeted losses).
   int clean_pass(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels) {
-    const std::int64_t n = x.size(0);
     const bool targeted = options_.loss == ApgdLoss::targeted_dlr;
-    fooled_.assign(std::size_t(n), 0);
-    int targets = 1;
-    detail::for_each_batch(n, options_.batch_size, [&](std::int64_t first, std::int64_t count) {
-      const TensorView<const T> logits = model.forward(x.slice(first, count));
-      const std::int64_t c = logits.size(1);
-      targets = targeted ? int(std::min<std::int64_t>(options_.target_classes, c - 1)) : 1;
-      if (targeted) ranking_.resize(std::size_t(n * c));
-      for (std::int64_t k = 0; k < count; ++k) {
-        const T* z = logits.data() + k * c;
-        const std::size_t i = std::size_t(first + k);
-        fooled_[i] = detail::argmax(z, c) != labels[i];
-        if (!targeted) continue;
-        int* order = ranking_.data() + i * std::size_t(c);
-        for (int j = 0; j < int(c); ++j) order[j] = j;
-        std::stable_sort(order, order + c, [&](int a, int b) { return z[a] > z[b]; });
-      }
-    });
-    return targets;
+    ranking_.clear();
+    const std::int64_t c =
+        detail::clean_ranking(model, x, labels, options_.batch_size, fooled_, targeted ? &ranking_ : nullptr);
+    return targeted ? int(std::min<std::int64_t>(options_.target_classes, c - 1)) : 1;
   }
 
   void attack_batch(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,

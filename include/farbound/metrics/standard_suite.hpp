@@ -9,6 +9,7 @@
 
 #include "farbound/attack/apgd.hpp"
 #include "farbound/attack/bounds.hpp"
+#include "farbound/attack/fab.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/attack/square.hpp"
 #include "farbound/metrics/robustness_suite.hpp"
@@ -46,6 +47,14 @@ RobustnessSuite<T> fast_suite(const SuiteOptions& o = {}) {
 template <class T>
 RobustnessSuite<T> standard_suite(const SuiteOptions& o = {}) {
   std::vector<SuiteAttack<T>> members = gradient_members<T>(o);
+  members.emplace_back("FAB-T", Fab<T>({.norm = o.norm,
+                                        .steps = 100,
+                                        .target_classes = 9,
+                                        .alpha_max = 0.1,
+                                        .eta = 1.05,
+                                        .beta = 0.9,
+                                        .bounds = o.bounds,
+                                        .batch_size = o.batch_size}));
   members.emplace_back("Square", Square<T>({.norm = o.norm,
                                             .queries = 5000,
                                             .p_init = 0.8,
