@@ -37,6 +37,7 @@
 #include "support/charts.hpp"
 #include "support/cli.hpp"
 #include "support/datasets.hpp"
+#include "support/sanity_report.hpp"
 #include "support/suite_report.hpp"
 
 namespace {
@@ -94,6 +95,8 @@ int main(int argc, char** argv) {
   std::string suite = "none", suite_norm = "linf";
   std::int64_t num_test = -1, batch_size = 256;
   int pgd_steps = 20, pgd_restarts = 1, deepfool_max_iter = 50, bins = 20, threads = 0;
+  bool sanity = false;
+  std::int64_t sanity_points = 500;
   std::uint64_t seed = 0;
 
   app.add_option("--model", model_flags, "[NAME=]PATH of a model saved by farbound-train; repeat (same NAME = seeds)")
@@ -107,6 +110,9 @@ int main(int argc, char** argv) {
                  "fast (APGD-CE, APGD-T) or none")
       ->check(CLI::IsMember({"none", "standard", "fast"}));
   app.add_option("--suite-norm", suite_norm, "norm of the suite's attacks")->check(CLI::IsMember({"linf", "l2"}));
+  app.add_flag("--sanity", sanity, "gradient-masking checks per model at the largest --eps, in --suite-norm");
+  app.add_option("--sanity-points", sanity_points, "points the gradient-masking checks use (the first N)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--eps", epsilons, "epsilon grid in pixel units")->delimiter(',')->check(CLI::NonNegativeNumber);
   app.add_option("--points", points, "robust accuracy on the commonly correct points, all points, or both")
       ->check(CLI::IsMember({"common", "all", "both"}));
@@ -221,6 +227,18 @@ int main(int argc, char** argv) {
     }
     bar.clear();
 
+    // Gradient-masking checks, per model, on the first --sanity-points points.
+    std::vector<std::vector<MaskingCheck>> masking(entries.size());
+    const std::int64_t checked = std::min(sanity_points, x.size(0));
+    const auto labels_checked = std::span<const int>(y).first(std::size_t(checked));
+    for (std::size_t m = 0; m < entries.size() && sanity; ++m) {
+      bar.update("gradient-masking checks", std::int64_t(m), std::int64_t(entries.size()));
+      masking[m] = gradient_masking_checks(
+          entries[m].loaded.model, x.slice(0, checked), labels_checked, epsilons.back(),
+          {.norm = suite_norm == "linf" ? Norm::linf : Norm::l2, .seed = seed, .batch_size = batch_size});
+    }
+    bar.clear();
+
     // ---- Tables.
     const auto& first = results.empty() ? RobustnessComparison{} : results.front().second;
     if (!results.empty())
@@ -243,6 +261,8 @@ int main(int argc, char** argv) {
     const std::optional<examples::SuiteShares> shares =
         suite_runner ? std::optional(examples::suite_shares(suite_runner->runs())) : std::nullopt;
     if (shares) examples::print_suite_shares(*shares);
+    for (std::size_t m = 0; m < entries.size() && sanity; ++m)
+      examples::print_masking_checks(entries[m].path, epsilons.back(), checked, masking[m]);
     std::printf("\n%-16s %6s %16s %16s %16s %16s\n", "setting", "models", "clean acc (%)", "rho (success)",
                 "DeepFool success", "OOD max softmax");
     for (const auto& g : groups) {
@@ -318,6 +338,7 @@ int main(int argc, char** argv) {
                              {"max_histogram", p.max_histogram.counts}};
         csv << row << "ood_mean_max_softmax," << ood << ",all,," << p.max.mean << "\n";
       }
+      if (sanity) jm["gradient_masking"] = examples::to_json(masking[m], epsilons.back());
       json["models"].push_back(jm);
     }
     if (shares) {

@@ -9,8 +9,8 @@
 //                             step (L2: one normalised-gradient step of size eps).
 //   white_box_vs_square       Square (gradient-free) fools at most 0.2 % of the points that
 //                             APGD-CE and APGD-T both missed (AutoAttack's own warning).
-//   large_eps                 at eps = large_eps (L-inf 0.5 makes every image grey) APGD-CE
-//                             leaves at most chance accuracy (1 / classes).
+//   large_eps                 at eps = large_eps (L-inf 0.5 lets every image turn grey; L2
+//                             0.5 sqrt(D)) APGD-CE leaves at most chance accuracy (1 / classes).
 //   more_iterations           doubling APGD-CE's steps, or its restarts, changes the robust
 //                             accuracy by less than 0.5 points.
 //   random_noise              uniform noise in the ball (noise_draws per point) finds no
@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,7 +51,8 @@ struct MaskingOptions {
   Norm norm = Norm::linf;
   int steps = 100;
   int square_queries = 5000;
-  double large_eps = 0.5;
+  // Unset: 0.5 for L-inf, 0.5 sqrt(D) for L2 (the L2 ball around the L-inf one).
+  std::optional<double> large_eps{};
   int noise_draws = 1000;
   std::uint64_t seed = 0;
   Bounds bounds{};
@@ -156,9 +158,11 @@ std::vector<MaskingCheck> gradient_masking_checks(Sequential<T>& model, TensorVi
                                             100 * detail::robust_share(square.fooled()))});
 
   const double chance = 1.0 / double(detail::num_classes(model, x, "gradient_masking_checks"));
-  const double large_robust = detail::robust_share(apgd(ApgdLoss::cross_entropy, o.steps, 1, o.large_eps).fooled());
+  const double large_eps =
+      o.large_eps.value_or(o.norm == Norm::linf ? 0.5 : 0.5 * std::sqrt(double(x.shape().item_numel())));
+  const double large_robust = detail::robust_share(apgd(ApgdLoss::cross_entropy, o.steps, 1, large_eps).fooled());
   checks.push_back({"large_eps", large_robust <= chance,
-                    detail::masking_numbers("robust accuracy at eps %g: %.2f %% (chance %.2f %%)", o.large_eps,
+                    detail::masking_numbers("robust accuracy at eps %g: %.2f %% (chance %.2f %%)", large_eps,
                                             100 * large_robust, 100 * chance)});
 
   const double doubled = detail::robust_share(apgd(ApgdLoss::cross_entropy, 2 * o.steps, 1, eps).fooled());
