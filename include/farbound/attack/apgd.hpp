@@ -38,6 +38,7 @@
 #include "farbound/attack/bounds.hpp"
 #include "farbound/attack/detail/ball.hpp"
 #include "farbound/attack/detail/batches.hpp"
+#include "farbound/attack/detail/bounded_run.hpp"
 #include "farbound/attack/detail/clean_ranking.hpp"
 #include "farbound/attack/eval_mode.hpp"
 #include "farbound/attack/norm.hpp"
@@ -81,14 +82,9 @@ class Apgd {
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in
   // the bounds; x_adv (resized to x's shape) must not be x's storage.
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
-    detail::require_attack_arguments(model, x, labels, x_adv, min_classes(options_.loss), name_);
-    detail::require_epsilon(eps, name_);
-    options_.bounds.require_inside(x, name_.c_str());
-
+    detail::begin_bounded_run(model, x, labels, eps, x_adv, min_classes(options_.loss), options_.bounds, name_);
     const EvalMode<T> eval(model);
-    const std::int64_t n = x.size(0), d = x.shape().item_numel();
-    x_adv.resize(x.shape());
-    std::memcpy(x_adv.data(), x.data(), std::size_t(n * d) * sizeof(T));
+    const std::int64_t n = x.size(0);
     const int targets = clean_pass(model, x, labels);
     losses_.assign(std::size_t(n), -std::numeric_limits<double>::infinity());
     trace_.assign(std::size_t(options_.steps) + 1, 0.0);
@@ -96,9 +92,7 @@ class Apgd {
     if (eps == 0) return;
     for (int t = 0; t < targets; ++t)
       for (int r = 0; r < options_.restarts; ++r) {
-        active_.clear();
-        for (std::int64_t i = 0; i < n; ++i)
-          if (!fooled_[std::size_t(i)]) active_.push_back(i);
+        detail::unfooled_items(fooled_, active_);
         const auto active = std::span<const std::int64_t>(active_);
         detail::for_each_batch(std::int64_t(active.size()), options_.batch_size, [&](std::int64_t first, std::int64_t count) {
           attack_batch(model, x, labels, eps, active.subspan(std::size_t(first), std::size_t(count)), t, r, x_adv);

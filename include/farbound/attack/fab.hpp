@@ -34,6 +34,7 @@
 #include "farbound/attack/bounds.hpp"
 #include "farbound/attack/detail/ball.hpp"
 #include "farbound/attack/detail/batches.hpp"
+#include "farbound/attack/detail/bounded_run.hpp"
 #include "farbound/attack/detail/clean_ranking.hpp"
 #include "farbound/attack/detail/hyperplane_projection.hpp"
 #include "farbound/attack/eval_mode.hpp"
@@ -80,23 +81,16 @@ class Fab {
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps (see above).
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
-    detail::require_attack_arguments(model, x, labels, x_adv, 2, name_);
-    detail::require_epsilon(eps, name_);
-    options_.bounds.require_inside(x, name_.c_str());
-
+    detail::begin_bounded_run(model, x, labels, eps, x_adv, 2, options_.bounds, name_);
     const EvalMode<T> eval(model);
-    const std::int64_t n = x.size(0), d = x.shape().item_numel();
-    x_adv.resize(x.shape());
-    std::memcpy(x_adv.data(), x.data(), std::size_t(n * d) * sizeof(T));
+    const std::int64_t n = x.size(0);
     const std::int64_t c = detail::clean_ranking(model, x, labels, options_.batch_size, fooled_, &ranking_);
     distances_.assign(std::size_t(n), std::numeric_limits<double>::infinity());
     for (std::int64_t i = 0; i < n; ++i)
       if (fooled_[std::size_t(i)]) distances_[std::size_t(i)] = 0;
     const int targets = int(std::min<std::int64_t>(options_.target_classes, c - 1));
     for (int t = 0; t < targets; ++t) {
-      active_.clear();
-      for (std::int64_t i = 0; i < n; ++i)
-        if (!fooled_[std::size_t(i)]) active_.push_back(i);
+      detail::unfooled_items(fooled_, active_);
       const auto active = std::span<const std::int64_t>(active_);
       detail::for_each_batch(std::int64_t(active.size()), options_.batch_size, [&](std::int64_t first, std::int64_t count) {
         attack_batch(model, x, labels, eps, c, active.subspan(std::size_t(first), std::size_t(count)), t, x_adv);
