@@ -1,7 +1,8 @@
 // farbound-eval: how robust are saved models? For one or more models saved by
-// farbound-train, on a test set: clean accuracy, robust accuracy under FGSM / PGD over an
-// epsilon grid, DeepFool's rho, and the softmax on out-of-distribution inputs. Prints tables
-// and writes results.csv, results.json and SVG plots into --out-dir.
+// farbound-train, on a test set: clean accuracy, robust accuracy under FGSM / PGD and the
+// per-point worst case of an attack suite (--suite standard: APGD-CE, APGD-T, FAB-T,
+// Square) over an epsilon grid, DeepFool's rho, and the softmax on out-of-distribution
+// inputs. Prints tables and writes results.csv, results.json and SVG plots into --out-dir.
 //
 //   farbound-eval --model baseline=base_s1.safetensors --model baseline=base_s2.safetensors
 //                 --model gr=gr_s1.safetensors --attack fgsm --attack pgd --eps 0,0.05,0.1,0.2
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,10 +32,13 @@
 #include "farbound/metrics/ood_softmax.hpp"
 #include "farbound/metrics/rho.hpp"
 #include "farbound/metrics/robust_accuracy.hpp"
+#include "farbound/metrics/standard_suite.hpp"
 #include "farbound/train/progress.hpp"
 #include "support/charts.hpp"
 #include "support/cli.hpp"
 #include "support/datasets.hpp"
+#include "support/sanity_report.hpp"
+#include "support/suite_report.hpp"
 
 namespace {
 using namespace farbound;
@@ -73,7 +78,10 @@ std::string number(double v) {
   return buf;
 }
 
-std::string attack_title(const std::string& a) { return a == "fgsm" ? "FGSM" : a == "pgd" ? "PGD (Linf)" : "PGD (L2)"; }
+std::string attack_title(const std::string& a) {
+  if (a.starts_with("suite-")) return "suite " + a.substr(6);
+  return a == "fgsm" ? "FGSM" : a == "pgd" ? "PGD (Linf)" : "PGD (L2)";
+}
 
 }  // namespace
 
@@ -84,8 +92,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> model_flags, attacks = {"fgsm", "pgd"};
   std::vector<double> epsilons = {0.0, 0.05, 0.1, 0.15, 0.2};
   std::string dataset = "fashion-mnist", data_dir, points = "common", ood = "noise", ood_dir, out_dir = "eval";
+  std::string suite = "none", suite_norm = "linf";
   std::int64_t num_test = -1, batch_size = 256;
   int pgd_steps = 20, pgd_restarts = 1, deepfool_max_iter = 50, bins = 20, threads = 0;
+  bool sanity = false;
+  std::int64_t sanity_points = 500;
   std::uint64_t seed = 0;
 
   app.add_option("--model", model_flags, "[NAME=]PATH of a model saved by farbound-train; repeat (same NAME = seeds)")
@@ -95,6 +106,13 @@ int main(int argc, char** argv) {
   app.add_option("--num-test", num_test, "evaluate the first N test images (-1: all)");
   app.add_option("--attack", attacks, "fgsm, pgd (L-inf) or pgd-l2; repeat for several")
       ->check(CLI::IsMember({"fgsm", "pgd", "pgd-l2"}));
+  app.add_option("--suite", suite, "attack suite, per-point worst case: standard (APGD-CE, APGD-T, FAB-T, Square), "
+                 "fast (APGD-CE, APGD-T) or none")
+      ->check(CLI::IsMember({"none", "standard", "fast"}));
+  app.add_option("--suite-norm", suite_norm, "norm of the suite's attacks")->check(CLI::IsMember({"linf", "l2"}));
+  app.add_flag("--sanity", sanity, "gradient-masking checks per model at the largest --eps, in --suite-norm");
+  app.add_option("--sanity-points", sanity_points, "points the gradient-masking checks use (the first N)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--eps", epsilons, "epsilon grid in pixel units")->delimiter(',')->check(CLI::NonNegativeNumber);
   app.add_option("--points", points, "robust accuracy on the commonly correct points, all points, or both")
       ->check(CLI::IsMember({"common", "all", "both"}));
@@ -152,6 +170,8 @@ int main(int argc, char** argv) {
     std::printf("farbound-eval: %zu model(s) in %zu setting(s), %s test set (%lld images), %d threads\n",
                 entries.size(), groups.size(), dataset.c_str(), static_cast<long long>(x.size(0)), max_threads());
 
+    if (suite != "none") attacks.push_back("suite-" + suite);
+    std::optional<RobustnessSuite<float>> suite_runner;
     ProgressBar bar;
     const CompareOptions compare{
         .all_points = points != "common", .common_points = points != "all", .batch_size = batch_size, .progress = {}};
@@ -162,7 +182,12 @@ int main(int argc, char** argv) {
       auto run_with = [&](auto& attack) {
         results.emplace_back(name, compare_robustness<float>(groups, attack, x.view(), y, epsilons, o));
       };
-      if (name == "fgsm") {
+      if (name.starts_with("suite-")) {
+        const SuiteOptions o{.norm = suite_norm == "linf" ? Norm::linf : Norm::l2, .seed = seed, .bounds = {},
+                             .batch_size = batch_size};
+        suite_runner.emplace(suite == "standard" ? standard_suite<float>(o) : fast_suite<float>(o));
+        run_with(*suite_runner);
+      } else if (name == "fgsm") {
         Fgsm<float> attack({.batch_size = batch_size});
         run_with(attack);
       } else {
@@ -202,6 +227,18 @@ int main(int argc, char** argv) {
     }
     bar.clear();
 
+    // Gradient-masking checks, per model, on the first --sanity-points points.
+    std::vector<std::vector<MaskingCheck>> masking(entries.size());
+    const std::int64_t checked = std::min(sanity_points, x.size(0));
+    const auto labels_checked = std::span<const int>(y).first(std::size_t(checked));
+    for (std::size_t m = 0; m < entries.size() && sanity; ++m) {
+      bar.update("gradient-masking checks", std::int64_t(m), std::int64_t(entries.size()));
+      masking[m] = gradient_masking_checks(
+          entries[m].loaded.model, x.slice(0, checked), labels_checked, epsilons.back(),
+          {.norm = suite_norm == "linf" ? Norm::linf : Norm::l2, .seed = seed, .batch_size = batch_size});
+    }
+    bar.clear();
+
     // ---- Tables.
     const auto& first = results.empty() ? RobustnessComparison{} : results.front().second;
     if (!results.empty())
@@ -221,6 +258,11 @@ int main(int argc, char** argv) {
           std::printf("\n");
         }
       }
+    const std::optional<examples::SuiteShares> shares =
+        suite_runner ? std::optional(examples::suite_shares(suite_runner->runs())) : std::nullopt;
+    if (shares) examples::print_suite_shares(*shares);
+    for (std::size_t m = 0; m < entries.size() && sanity; ++m)
+      examples::print_masking_checks(entries[m].path, epsilons.back(), checked, masking[m]);
     std::printf("\n%-16s %6s %16s %16s %16s %16s\n", "setting", "models", "clean acc (%)", "rho (success)",
                 "DeepFool success", "OOD max softmax");
     for (const auto& g : groups) {
@@ -296,8 +338,20 @@ int main(int argc, char** argv) {
                              {"max_histogram", p.max_histogram.counts}};
         csv << row << "ood_mean_max_softmax," << ood << ",all,," << p.max.mean << "\n";
       }
+      if (sanity) jm["gradient_masking"] = examples::to_json(masking[m], epsilons.back());
       json["models"].push_back(jm);
     }
+    if (shares) {
+      json["suite"] = examples::to_json(*shares);
+      for (std::size_t k = 0; k < shares->epsilons.size(); ++k)
+        for (std::size_t a = 0; a < shares->attacks.size(); ++a)
+          csv << "all,all,suite_removed_share," << shares->attacks[a] << ",suite," << shares->epsilons[k] << ","
+              << examples::share(*shares, k, a) << "\n";
+    }
+    if (results.size() > 1)
+      examples::write_line_chart(dir / "robust_accuracy_all.svg", "robust accuracy, every attack",
+                                 "epsilon (pixel units)", "robust accuracy",
+                                 examples::all_attack_series(results, attack_title));
     for (const auto& [name, cmp] : results) {
       std::vector<examples::LineSeries> series;
       for (const auto& g : cmp.groups) {

@@ -8,9 +8,7 @@
 //   L2:     x' = x^s + a * g / ||g||_2,  g = grad L(x^s)  (no move where g = 0)
 //           x^{s+1} = clip_bounds( x0 + (x' - x0) * min(1, eps / ||x' - x0||_2) )
 // with the step a = rel_stepsize * eps (default 2.5 / steps, so that a walk of `steps` steps
-// can cross the ball and come back, as Madry et al. chose). Clipping to the bounds after the
-// projection never leaves the ball: x0 is inside the bounds, so clipping only shortens every
-// coordinate of x - x0.
+// can cross the ball and come back, as Madry et al. chose); detail/ball.hpp projects.
 // The random start draws x^0 uniformly from the ball: uniform in [-eps, eps]^D for L-inf;
 // for L2 a direction z / ||z|| with z ~ N(0, I) and a radius eps * u^(1/D), u ~ U[0, 1), whose
 // density grows as r^(D-1), as the volume does. The numbers come from
@@ -35,6 +33,7 @@
 #include <vector>
 
 #include "farbound/attack/bounds.hpp"
+#include "farbound/attack/detail/ball.hpp"
 #include "farbound/attack/detail/batches.hpp"
 #include "farbound/attack/eval_mode.hpp"
 #include "farbound/attack/norm.hpp"
@@ -173,37 +172,18 @@ class Pgd {
       const T scale = zn > 0 ? T(eps * std::pow(u, 1.0 / double(d)) / zn) : T(0);
       for (std::int64_t j = 0; j < d; ++j) xa[j] = x0[j] + scale * xa[j];
     }
-    clip_to_bounds(xa, d);
+    detail::clip_to_bounds(xa, d, options_.bounds);
   }
 
   // One ascent step from xa along g, projected onto the ball around x0 and into the bounds.
   void step_item(const T* x0, const T* g, T* xa, std::int64_t d, double eps, T step) const {
-    const T lo = T(options_.bounds.lower), hi = T(options_.bounds.upper);
     if (options_.norm == Norm::linf) {
-      const T e = T(eps);
-      for (std::int64_t j = 0; j < d; ++j) {
-        const T sign = T((g[j] > T(0)) - (g[j] < T(0)));
-        const T v = std::clamp(xa[j] + step * sign, x0[j] - e, x0[j] + e);
-        xa[j] = std::clamp(v, lo, hi);
-      }
-      return;
-    }
-    const double gn = detail::norm_of(g, d, Norm::l2);
-    if (gn > 0) {
+      for (std::int64_t j = 0; j < d; ++j) xa[j] += step * T((g[j] > T(0)) - (g[j] < T(0)));
+    } else if (const double gn = detail::norm_of(g, d, Norm::l2); gn > 0) {
       const T scale = T(double(step) / gn);
       for (std::int64_t j = 0; j < d; ++j) xa[j] += scale * g[j];
     }
-    const double dn = detail::distance(xa, x0, d, Norm::l2);
-    if (dn > eps) {
-      const T factor = T(eps / dn);
-      for (std::int64_t j = 0; j < d; ++j) xa[j] = x0[j] + (xa[j] - x0[j]) * factor;
-    }
-    clip_to_bounds(xa, d);
-  }
-
-  void clip_to_bounds(T* xa, std::int64_t d) const {
-    const T lo = T(options_.bounds.lower), hi = T(options_.bounds.upper);
-    for (std::int64_t j = 0; j < d; ++j) xa[j] = std::clamp(xa[j], lo, hi);
+    detail::project_to_ball(x0, xa, d, options_.norm, eps, options_.bounds);
   }
 
   PgdOptions options_;
