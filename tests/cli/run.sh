@@ -161,7 +161,7 @@ expect 2 "--batch-size: 0 is outside" "${e[@]}" --batch-size 0
 expect 2 "--threads: -3 is outside" "${e[@]}" --threads -3
 expect 2 "--out-dir ../model.safetensors" "${e[@]}" --out-dir ../model.safetensors
 expect 2 "--out-dir ../model.safetensors/sub" "${e[@]}" --out-dir ../model.safetensors/sub
-expect 2 "--dataset: imagenet not in" farbound-eval --model ../model.safetensors --dataset imagenet
+expect 2 "--dataset: unknown data set 'imagenet'" farbound-eval --model ../model.safetensors --dataset imagenet
 expect 1 "missing.safetensors" farbound-eval --model ../missing.safetensors "${data[@]}"
 expect 2 "--model is required" farbound-eval "${data[@]}"
 # Needs load_model to refuse non-finite weights (and the tools' --allow-non-finite-weights
@@ -179,7 +179,7 @@ expect 2 "--points: 3 is outside [4, 100000]" $y --points 3
 expect 2 "--width: 100 is outside" $y --width 100
 expect 2 "--height: 9000 is outside" $y --height 9000
 expect 2 "--hidden: 0 is outside" $y --hidden 0
-expect 2 "ModelSpec: the MLP has" $y --hidden 4000,4000,4000,4000,4000,4000,4000,4000,4000
+expect 2 "ModelSpec: the MLP has" $y --hidden 4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000,4000
 expect 2 "--activation: swish not in" $y --activation swish
 expect 2 "--epochs: 0 is outside" $y --epochs 0
 expect 2 "--batch-size 300 exceeds the 200 training points (--points)" $y --batch-size 300
