@@ -56,7 +56,7 @@ CLI::Validator integer_in(I lo, I hi) {
         if (std::isfinite(as_real) && as_real == std::floor(as_real)) return text + " is outside " + range;
         return text + " is not a whole number (allowed: " + range + ")";
       },
-      "INT in " + range, "integer_in");
+      range, "integer_in");
 }
 
 // A real flag in [lo, hi] (or [lo, hi)): finite, written as a number.
@@ -77,7 +77,7 @@ inline CLI::Validator number_in(double lo, double hi, bool open_max = false) {
         if (!(value >= lo && (open_max ? value < hi : value <= hi))) return text + " is outside " + range;
         return {};
       },
-      "NUMBER in " + range, "number_in");
+      range, "number_in");
 }
 
 // A count where -1 means "all": -1, or an integer in [lo, hi].
@@ -90,7 +90,7 @@ inline CLI::Validator count_or_all(std::int64_t lo, std::int64_t hi) {
         if (!message.empty()) message += " (or -1: all)";
         return message;
       },
-      "-1 (all) or INT in " + range_text(lo, hi), "count_or_all");
+      "-1 (all) or " + range_text(lo, hi), "count_or_all");
 }
 
 // The most OpenMP threads a tool starts; a larger --threads is capped with a warning (more
