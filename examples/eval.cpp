@@ -10,8 +10,9 @@
 // Models given the same NAME (NAME=PATH) are one setting trained with several seeds: the
 // tables show their mean +- standard error. As in the paper, robust accuracy is measured on
 // the test points that every model classifies correctly (--points all|both for all points).
-// Units: [0,1] pixels, so --eps 0.1 is a tenth of the pixel range. Bad flags, unreadable or
-// mismatched model files: a message and exit code 2.
+// Units: [0,1] pixels, so --eps 0.1 is a tenth of the pixel range. Exit codes (docs/cli.md):
+// 2 for bad flags or a model that does not fit the data, 1 for unreadable files; the output
+// files are written all together or not at all.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -37,8 +38,10 @@
 #include "support/charts.hpp"
 #include "support/cli.hpp"
 #include "support/datasets.hpp"
+#include "support/flags.hpp"
 #include "support/sanity_report.hpp"
 #include "support/suite_report.hpp"
+#include "support/staged_dir.hpp"
 
 namespace {
 using namespace farbound;
@@ -95,7 +98,7 @@ int main(int argc, char** argv) {
   std::string suite = "none", suite_norm = "linf";
   std::int64_t num_test = -1, batch_size = 256;
   int pgd_steps = 20, pgd_restarts = 1, deepfool_max_iter = 50, bins = 20, threads = 0;
-  bool sanity = false;
+  bool sanity = false, allow_non_finite = false;
   std::int64_t sanity_points = 500;
   std::uint64_t seed = 0;
 
@@ -103,35 +106,49 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--dataset", dataset, "fashion-mnist, mnist or cifar10");
   app.add_option("--data-dir", data_dir, "directory of the data files (default for fashion-mnist: Debian's)");
-  app.add_option("--num-test", num_test, "evaluate the first N test images (-1: all)");
+  app.add_option("--num-test", num_test, "evaluate the first N test images")->check(examples::count_or_all(1, 100000000));
   app.add_option("--attack", attacks, "fgsm, pgd (L-inf) or pgd-l2; repeat for several")
       ->check(CLI::IsMember({"fgsm", "pgd", "pgd-l2"}));
   app.add_option("--suite", suite, "attack suite, per-point worst case: standard (APGD-CE, APGD-T, FAB-T, Square), "
                  "fast (APGD-CE, APGD-T) or none")
       ->check(CLI::IsMember({"none", "standard", "fast"}));
-  app.add_option("--suite-norm", suite_norm, "norm of the suite's attacks")->check(CLI::IsMember({"linf", "l2"}));
+  app.add_option("--suite-norm", suite_norm, "norm of the suite's attacks and the sanity checks")
+      ->check(CLI::IsMember({"linf", "l2"}));
   app.add_flag("--sanity", sanity, "gradient-masking checks per model at the largest --eps, in --suite-norm");
   app.add_option("--sanity-points", sanity_points, "points the gradient-masking checks use (the first N)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--eps", epsilons, "epsilon grid in pixel units")->delimiter(',')->check(CLI::NonNegativeNumber);
+      ->check(examples::integer_in<std::int64_t>(1, 100000));
+  app.add_option("--eps", epsilons, "epsilon grid in pixel units")->delimiter(',')->check(examples::number_in(0, 100));
   app.add_option("--points", points, "robust accuracy on the commonly correct points, all points, or both")
       ->check(CLI::IsMember({"common", "all", "both"}));
-  app.add_option("--pgd-steps", pgd_steps, "PGD steps (step size 2.5 eps / steps)")->check(CLI::PositiveNumber);
-  app.add_option("--pgd-restarts", pgd_restarts, "PGD random restarts")->check(CLI::PositiveNumber);
+  app.add_option("--pgd-steps", pgd_steps, "PGD steps (step size 2.5 eps / steps)")->check(examples::integer_in(1, 100000));
+  app.add_option("--pgd-restarts", pgd_restarts, "PGD random restarts")->check(examples::integer_in(1, 1000));
   app.add_option("--deepfool-max-iter", deepfool_max_iter, "DeepFool iterations for rho (0: skip rho)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(examples::integer_in(0, 100000));
   app.add_option("--ood", ood,
                  "out-of-distribution inputs: noise, none, or a data set name (fashion-mnist, mnist, cifar10)")
       ->check(CLI::IsMember({"noise", "none", "fashion-mnist", "mnist", "cifar10"}));
   app.add_option("--ood-dir", ood_dir, "directory of the out-of-distribution data set");
-  app.add_option("--bins", bins, "bins of the max-softmax histogram")->check(CLI::PositiveNumber);
-  app.add_option("--seed", seed, "seed of the PGD random starts and the noise images");
-  app.add_option("--batch-size", batch_size, "images per forward pass")->check(CLI::PositiveNumber);
-  app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::NonNegativeNumber);
+  app.add_option("--bins", bins, "bins of the max-softmax histogram")->check(examples::integer_in(1, 10000));
+  app.add_option("--seed", seed, "seed of the PGD random starts and the noise images")
+      ->check(examples::integer_in<std::uint64_t>(0, UINT64_MAX));
+  app.add_option("--batch-size", batch_size, "images per forward pass")->check(examples::integer_in<std::int64_t>(1, 65536));
+  app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default; more are capped at " +
+                                           std::to_string(examples::max_threads) + ")")
+      ->check(examples::integer_in(0, 1 << 20));
   app.add_option("--out-dir", out_dir, "where results.csv, results.json and the SVG plots go");
+  app.add_flag("--allow-non-finite-weights", allow_non_finite,
+               "evaluate models whose weights hold NaN or Inf (refused by default; for debugging)");
 
   return examples::run(app, argc, argv, [&] {
-    if (threads > 0) set_threads(threads);
+    examples::apply_threads(threads, app.get_name());
+    examples::require_mode(app, "--ood-dir", ood != "noise" && ood != "none", "--ood with a data set");
+    examples::require_mode(app, "--bins", ood != "none", "--ood noise or a data set");
+    const bool pgd = std::count(attacks.begin(), attacks.end(), "fgsm") < std::ptrdiff_t(attacks.size());
+    examples::require_mode(app, "--pgd-steps", pgd, "--attack pgd or pgd-l2");
+    examples::require_mode(app, "--pgd-restarts", pgd, "--attack pgd or pgd-l2");
+    examples::require_mode(app, "--suite-norm", suite != "none" || sanity, "--suite or --sanity");
+    examples::require_mode(app, "--sanity-points", sanity, "--sanity");
+    examples::check_output_dir("--out-dir", out_dir);
     std::sort(epsilons.begin(), epsilons.end());
     epsilons.erase(std::unique(epsilons.begin(), epsilons.end()), epsilons.end());
 
@@ -145,7 +162,7 @@ int main(int argc, char** argv) {
       auto [setting, path] = split_model_flag(flag);
       LoadedModel<float> loaded;
       try {
-        loaded = load_model<float>(path);
+        loaded = load_model<float>(path, {.allow_non_finite = allow_non_finite});
       } catch (const shape_error& e) {
         throw io_error(path + ": " + e.what());
       }
@@ -159,6 +176,18 @@ int main(int argc, char** argv) {
         throw argument_error(path + ": the model's output " + logits.to_string() + " does not fit " + dataset + "'s " +
                              std::to_string(data.test.num_classes()) + " classes");
       entries.push_back({setting, path, std::move(loaded)});
+    }
+    // Out-of-distribution inputs, loaded before any work so that a mistake costs nothing.
+    Tensor<float> ood_x;
+    if (ood == "noise") {
+      ood_x = uniform_noise<float>(x.shape(), seed);
+    } else if (ood != "none") {
+      const examples::ImageData other = examples::load_image_data(ood, ood_dir, {"--ood", "--ood-dir"});
+      std::vector<int> unused;
+      load_images(other.test, x.size(0), ood_x, unused);
+      if (!(ood_x.shape().with_batch(1) == x.shape().with_batch(1)))
+        throw argument_error("--ood " + ood + ": its images " + ood_x.shape().with_batch(1).to_string() +
+                             " differ from the test images " + x.shape().with_batch(1).to_string());
     }
     // Settings in order of first appearance.
     std::vector<ModelGroup<float>> groups;
@@ -208,17 +237,6 @@ int main(int argc, char** argv) {
     // softmax on out-of-distribution inputs, per model.
     std::vector<RhoResult> rho(entries.size());
     std::vector<SoftmaxProfile> ood_profile(entries.size());
-    Tensor<float> ood_x;
-    if (ood == "noise") {
-      ood_x = uniform_noise<float>(x.shape(), seed);
-    } else if (ood != "none") {
-      const examples::ImageData other = examples::load_image_data(ood, ood_dir);
-      std::vector<int> unused;
-      load_images(other.test, x.size(0), ood_x, unused);
-      if (!(ood_x.shape().with_batch(1) == x.shape().with_batch(1)))
-        throw argument_error("--ood " + ood + ": its images " + ood_x.shape().with_batch(1).to_string() +
-                             " differ from the test images " + x.shape().with_batch(1).to_string());
-    }
     DeepFool<float> deepfool({.norm = Norm::l2, .max_iter = std::max(1, deepfool_max_iter), .batch_size = batch_size});
     for (std::size_t m = 0; m < entries.size(); ++m) {
       bar.update("rho and OOD softmax", std::int64_t(m), std::int64_t(entries.size()));
@@ -287,8 +305,8 @@ int main(int argc, char** argv) {
     }
 
     // ---- Files: CSV (one value per row), JSON (everything), SVG plots.
-    const std::filesystem::path dir = out_dir;
-    std::filesystem::create_directories(dir);
+    examples::StagedDir staged(out_dir);  // every file, or none if anything fails
+    const std::filesystem::path& dir = staged.path();
     std::ofstream csv(dir / "results.csv");
     if (!csv) throw io_error((dir / "results.csv").string() + ": cannot open for writing");
     csv << "setting,model,metric,attack,points,eps,value\n";
@@ -383,7 +401,8 @@ int main(int argc, char** argv) {
                                  "fraction of points", series, 0.0, 1.0);
     }
     std::ofstream(dir / "results.json") << json.dump(2) << "\n";
-    std::printf("\nwrote %s/results.csv, results.json and the SVG plots\n", dir.c_str());
+    staged.commit();
+    std::printf("\nwrote %s/results.csv, results.json and the SVG plots\n", out_dir.c_str());
     return 0;
   });
 }

@@ -44,6 +44,7 @@
 #include "farbound/train/trainer.hpp"
 #include "farbound/viz/svg.hpp"
 #include "support/cli.hpp"
+#include "support/flags.hpp"
 
 namespace {
 
@@ -53,7 +54,7 @@ struct Settings {
   std::int64_t relevant = 4, extra = 4, train = 2000, test = 1000;
   double margin = 0.1, spurious = 1.0;
   std::int64_t hidden = 32;
-  int epochs = 20;
+  int epochs = 20, batch_size = 64;
   double lambda = 10, sigma_u = 0.5, sigma_n = 0.1;
   std::int64_t draws = 20;
   double invisible_radius = 2.0;
@@ -114,7 +115,7 @@ void copy_parameters(Sequential<float>& from, Sequential<float>& to) {
 void train(Sequential<float>& model, const Dataset<float>& data, const Settings& s, bool framework) {
   TrainConfig c;
   c.num_epochs = s.epochs;
-  c.batch_size = 64;
+  c.batch_size = s.batch_size;
   c.lr = 3e-3;
   c.seed = s.seed;
   if (framework) {
@@ -216,30 +217,47 @@ int main(int argc, char** argv) {
   Settings s;
   std::string svg_path = "oracle_eta.svg";
   int threads = 1;  // an 8-32-2 MLP is far too small to gain from more
-  app.add_option("--relevant", s.relevant, "n: coordinates the oracle looks at")->check(CLI::Range(1, 1000));
+  using examples::integer_in, examples::number_in;
+  app.add_option("--relevant", s.relevant, "n: coordinates the oracle looks at")->check(integer_in<std::int64_t>(1, 1000));
   app.add_option("--extra", s.extra, "m: extra coordinates, spuriously correlated with the label")
-      ->check(CLI::Range(1, 1000));
-  app.add_option("--train", s.train, "training points")->check(CLI::Range(10, 10000000));
-  app.add_option("--test", s.test, "test points (the estimates run on them)")->check(CLI::Range(10, 10000000));
-  app.add_option("--margin", s.margin, "distance of every point from the oracle's boundary")->check(CLI::Range(0.0, 10.0));
+      ->check(integer_in<std::int64_t>(1, 1000));
+  app.add_option("--train", s.train, "training points")->check(integer_in<std::int64_t>(10, 10000000));
+  app.add_option("--test", s.test, "test points (the estimates run on them)")->check(integer_in<std::int64_t>(10, 10000000));
+  app.add_option("--margin", s.margin, "distance of every point from the oracle's boundary")->check(number_in(0, 10));
   app.add_option("--spurious", s.spurious, "shift of the extra coordinates by +-spurious with the label")
-      ->check(CLI::Range(0.0, 100.0));
-  app.add_option("--hidden", s.hidden, "width of the MLP's hidden layer")->check(CLI::Range(1, 4096));
-  app.add_option("--epochs", s.epochs, "training epochs")->check(CLI::Range(1, 10000));
-  app.add_option("--lambda", s.lambda, "B + GR: weight of the smoothness loss")->check(CLI::Range(0.0, 1e9));
-  app.add_option("--sigma-u", s.sigma_u, "B + GR: std of the unlabelled cloud")->check(CLI::Range(0.0, 100.0));
-  app.add_option("--sigma-n", s.sigma_n, "B + GR: std of the neighbours")->check(CLI::Range(0.0, 100.0));
-  app.add_option("--draws", s.draws, "pairs drawn per test point and delta2")->check(CLI::Range(1, 1000000));
+      ->check(number_in(0, 100));
+  app.add_option("--hidden", s.hidden, "width of the MLP's hidden layer")->check(integer_in<std::int64_t>(1, 4096));
+  app.add_option("--epochs", s.epochs, "training epochs")->check(integer_in(1, 10000));
+  auto* batch_size = app.add_option("--batch-size", s.batch_size, "training points per step (default: 64, or --train if fewer)")
+                         ->check(integer_in(1, 65536));
+  app.add_option("--lambda", s.lambda, "B + GR: weight of the smoothness loss")->check(number_in(1e-9, 1e9));
+  app.add_option("--sigma-u", s.sigma_u, "B + GR: std of the unlabelled cloud")->check(number_in(0, 100));
+  app.add_option("--sigma-n", s.sigma_n, "B + GR: std of the neighbours")->check(number_in(1e-6, 100));
+  app.add_option("--draws", s.draws, "pairs drawn per test point and delta2")->check(integer_in<std::int64_t>(1, 1000000));
   app.add_option("--invisible-radius", s.invisible_radius,
                  "largest move of the extra coordinates in a pair (and of the attack), input units")
-      ->check(CLI::Range(0.0, 1000.0));
-  app.add_option("--delta2", s.deltas, "oracle radii")->delimiter(',')->check(CLI::Range(1e-9, 1e9));
-  app.add_option("--seed", s.seed, "seed of the data, the initial weights, training and the pairs");
+      ->check(number_in(0, 1000));
+  app.add_option("--delta2", s.deltas, "oracle radii")->delimiter(',')->check(number_in(1e-9, 1e9));
+  app.add_option("--seed", s.seed, "seed of the data, the initial weights, training and the pairs")
+      ->check(integer_in<std::uint64_t>(0, UINT64_MAX));
   app.add_option("--svg", svg_path, "where to write the plot of eta-hat against delta2 ('' for none)");
-  app.add_option("--threads", threads, "OpenMP threads (0: all; the results are the same for any count)")->check(CLI::Range(0, 1024));
+  app.add_option("--threads", threads, "OpenMP threads (0: all; the results are the same for any count; more than " +
+                                           std::to_string(examples::max_threads) + " are capped)")
+      ->check(integer_in(0, 1 << 20));
 
   return examples::run(app, argc, argv, [&] {
-    if (threads > 0) set_threads(threads);
+    examples::apply_threads(threads, app.get_name());
+    if (!*batch_size) s.batch_size = int(std::min<std::int64_t>(s.batch_size, s.train));
+    if (s.batch_size > s.train)
+      throw argument_error("--batch-size " + std::to_string(s.batch_size) + " exceeds the " + std::to_string(s.train) +
+                           " training points (--train)");
+    // The points live in memory several times over (four data sets, pairs): bound them.
+    constexpr std::int64_t max_numbers = std::int64_t(1) << 26;
+    if ((s.train + s.test) * (s.relevant + s.extra) > max_numbers)
+      throw argument_error("--train + --test points times --relevant + --extra coordinates is " +
+                           std::to_string((s.train + s.test) * (s.relevant + s.extra)) + ", over the limit " +
+                           std::to_string(max_numbers));
+    if (!svg_path.empty()) examples::check_output_file("--svg", svg_path);
     const auto start = std::chrono::steady_clock::now();
     const std::int64_t d = s.relevant + s.extra;
     const Sets sets = make_sets(s);

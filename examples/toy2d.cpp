@@ -50,6 +50,7 @@
 #include "farbound/viz/image.hpp"
 #include "farbound/viz/svg.hpp"
 #include "support/cli.hpp"
+#include "support/flags.hpp"
 
 namespace {
 
@@ -154,31 +155,32 @@ int main(int argc, char** argv) {
 
   app.add_option("--dataset", dataset, "clusters (two Gaussian clusters), moons or circles")
       ->check(CLI::IsMember({"clusters", "moons", "circles"}));
-  app.add_option("--points", points, "training points (half per class)")->check(CLI::Range(std::int64_t(4), std::int64_t(100000)));
-  app.add_option("--seed", seed, "seed of the data, the initial weights and all noise");
+  app.add_option("--points", points, "training points (half per class)")->check(examples::integer_in<std::int64_t>(4, 100000));
+  app.add_option("--seed", seed, "seed of the data, the initial weights and all noise")
+      ->check(examples::integer_in<std::uint64_t>(0, UINT64_MAX));
   app.add_option("--out", out, "output path without extension: writes OUT.png and OUT.svg");
-  app.add_option("--width", width, "width of the PNG in pixels (both panels)")->check(CLI::Range(200, 8192));
-  app.add_option("--height", height, "height of the PNG in pixels")->check(CLI::Range(120, 8192));
+  app.add_option("--width", width, "width of the PNG in pixels (both panels)")->check(examples::integer_in(200, 8192));
+  app.add_option("--height", height, "height of the PNG in pixels")->check(examples::integer_in(120, 8192));
   app.add_flag("--show-cloud", show_cloud, "draw the framework's unlabelled cloud (first epoch) on its panel");
-  app.add_option("--hidden", hidden, "hidden widths of the MLP")->delimiter(',')->check(CLI::PositiveNumber);
+  app.add_option("--hidden", hidden, "hidden widths of the MLP")->delimiter(',')->check(examples::integer_in<std::int64_t>(1, 4096));
   app.add_option("--activation", activation, "activation of the MLP")
       ->check(CLI::IsMember({"relu", "leaky_relu", "sigmoid", "tanh", "celu", "softplus", "mish"}));
-  app.add_option("--epochs", train.num_epochs, "training epochs (both models)")->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", train.batch_size, "anchors per step")->check(CLI::PositiveNumber);
-  app.add_option("--lr", train.lr, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", train.num_epochs, "training epochs (both models)")->check(examples::integer_in(1, 100000));
+  app.add_option("--batch-size", train.batch_size, "anchors per step (at most --points)")->check(examples::integer_in(1, 100000));
+  app.add_option("--lr", train.lr, "Adam learning rate")->check(examples::number_in(1e-9, 100));
   // The framework's flags default to the data set's preset (shown as such in --help).
   const auto preset_flag = [&](const std::string& name, auto& value, const std::string& what) {
     return app.add_option(name, value, what)->default_str("per data set");
   };
-  auto* lambda = preset_flag("--lambda", framework.lambda, "weight of the smoothness loss")->check(CLI::PositiveNumber);
-  auto* sigma_u = preset_flag("--sigma-u", framework.sigma_u, "std of the unlabelled cloud")->check(CLI::PositiveNumber);
-  auto* sigma_n = preset_flag("--sigma-n", framework.sigma_n, "std of the neighbours")->check(CLI::PositiveNumber);
-  auto* nu = preset_flag("--nu", framework.nu, "unlabelled points per labelled point")->check(CLI::NonNegativeNumber);
-  auto* k = preset_flag("-k,--neighbours", framework.k, "neighbours per anchor")->check(CLI::PositiveNumber);
+  auto* lambda = preset_flag("--lambda", framework.lambda, "weight of the smoothness loss")->check(examples::number_in(1e-9, 1e9));
+  auto* sigma_u = preset_flag("--sigma-u", framework.sigma_u, "std of the unlabelled cloud")->check(examples::number_in(0, 1000));
+  auto* sigma_n = preset_flag("--sigma-n", framework.sigma_n, "std of the neighbours")->check(examples::number_in(1e-6, 1000));
+  auto* nu = preset_flag("--nu", framework.nu, "unlabelled points per labelled point")->check(examples::integer_in(0, 1000));
+  auto* k = preset_flag("-k,--neighbours", framework.k, "neighbours per anchor")->check(examples::integer_in(1, 1000));
   app.add_option("--resolution", resolution, "grid cells per side of the (3x plotted) square where the boundary is located")
-      ->check(CLI::Range(16, 8192));
+      ->check(examples::integer_in(16, 8192));
   app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default; the model is tiny, one is fastest)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(examples::integer_in(0, 1 << 20));
 
   std::string footer = "Framework presets (lambda, sigma_u, sigma_n, Nu, K):";
   for (const auto& [name, f] : presets)
@@ -187,7 +189,7 @@ int main(int argc, char** argv) {
   app.footer(footer);
 
   return examples::run(app, argc, argv, [&] {
-    if (threads > 0) set_threads(threads);
+    examples::apply_threads(threads, app.get_name());
     // Flags given on the command line override the data set's preset.
     const Framework preset = presets.at(dataset);
     if (!*lambda) framework.lambda = preset.lambda;
@@ -198,7 +200,13 @@ int main(int argc, char** argv) {
     train.seed = seed;
     if (train.batch_size > points)
       throw argument_error("--batch-size " + std::to_string(train.batch_size) + " exceeds the " + std::to_string(points) +
-                           " training points");
+                           " training points (--points)");
+    if (show_cloud && framework.nu == 0) throw argument_error("--show-cloud has no effect with --nu 0 (no cloud)");
+    std::filesystem::path base(out);
+    if (base.extension() == ".png" || base.extension() == ".svg") base.replace_extension();
+    const std::filesystem::path png_path = base.string() + ".png", svg_path = base.string() + ".svg";
+    examples::check_output_file("--out", png_path);
+    examples::check_output_file("--out", svg_path);
 
     const Dataset<float> data = make_dataset(dataset, points, seed);
     const std::vector<Point2> xy = to_points<float>(data.inputs());
@@ -273,9 +281,6 @@ int main(int argc, char** argv) {
       svg.text(x + side / 2.0, 22, o.title, {.size = 15, .anchor = "middle", .weight = "bold"});
       svg.text(x + side / 2.0, top + side + 20, caption(o), {.size = 14, .anchor = "middle"});
     }
-    std::filesystem::path base(out);
-    if (base.extension() == ".png" || base.extension() == ".svg") base.replace_extension();
-    const std::filesystem::path png_path = base.string() + ".png", svg_path = base.string() + ".svg";
     write_png(png_path, png);
     svg.write(svg_path);
 

@@ -1,7 +1,11 @@
 #pragma once
 // What every farbound example does the same way: parse flags with CLI11, and turn errors
-// into messages and exit codes (0 ok / --help, 1 failure while running, 2 bad flags,
-// values or input files).
+// into messages and exit codes (docs/cli.md):
+//   0  done, or --help
+//   2  usage: a bad flag, value, combination of flags or --config setting, an output path
+//      that cannot be written, a checkpoint that does not match the run (argument_error)
+//   1  runtime: an unreadable or malformed input file, a diverged run, anything else that
+//      fails while working (io_error, numeric_error, ...)
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -26,9 +30,6 @@ inline int run(CLI::App& app, int argc, char** argv, const std::function<int()>&
   try {
     return body();
   } catch (const farbound::argument_error& e) {
-    std::fprintf(stderr, "%s: %s\n", app.get_name().c_str(), e.what());
-    return 2;
-  } catch (const farbound::io_error& e) {
     std::fprintf(stderr, "%s: %s\n", app.get_name().c_str(), e.what());
     return 2;
   } catch (const std::exception& e) {

@@ -92,6 +92,7 @@ TEST_CASE("FGSM rejects bad arguments", "[fgsm][errors]") {
   CHECK_THROWS_AS(fgsm.run(model, x.view(), y, -0.1, adv), argument_error);
   CHECK_THROWS_AS(fgsm.run(model, x.view(), y, std::nan(""), adv), argument_error);
   CHECK_THROWS_AS(fgsm.run(model, x.view(), y, std::numeric_limits<double>::infinity(), adv), argument_error);
+  CHECK_THROWS_WITH(fgsm.run(model, x.view(), y, 1e39, adv), Catch::Contains("at most 3.40282e+38"));  // beyond float
   const std::vector<int> short_labels = {0, 1, 2};
   CHECK_THROWS_AS(fgsm.run(model, x.view(), short_labels, 0.1, adv), shape_error);
   const std::vector<int> bad_label = {0, 1, 5, 2};

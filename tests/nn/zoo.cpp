@@ -42,6 +42,11 @@ TEST_CASE("bad specs are argument errors", "[zoo][errors]") {
   CHECK_THROWS_WITH(build_model<float>(ModelSpec{.activation = "swish"}, 1), Catch::Contains("swish"));
   CHECK_THROWS_AS(build_model<float>(ModelSpec{.image_size = 28}, 1), argument_error);
   CHECK_THROWS_AS(build_model<float>(ModelSpec{.num_classes = 1}, 1), argument_error);
+  // Sizes beyond ModelSpecLimits are refused before anything is allocated.
+  CHECK_THROWS_WITH(build_model<float>(ModelSpec{.num_classes = 1000000000}, 1), Catch::Contains("num_classes"));
+  CHECK_THROWS_WITH(build_model<float>(ModelSpec{.arch = "mlp", .hidden = {30000, 30000}}, 1), Catch::Contains("parameters"));
+  CHECK_THROWS_WITH(build_model<float>(ModelSpec{.in_channels = 3, .mean = {0.0, 0.0}, .stddev = {1.0, 1.0}}, 1),
+                    Catch::Contains("one per input channel"));
 }
 
 TEST_CASE("a ResNet9 training step gives the same bits on 1 and 2 threads", "[zoo][threads]") {

@@ -82,6 +82,23 @@ TEST_CASE("a resumed run continues bitwise as the uninterrupted one", "[trainer]
   std::filesystem::remove(path);
 }
 
+TEST_CASE("resuming checks that the settings and the run's metadata match the checkpoint", "[trainer][checkpoint]") {
+  const auto data = two_clusters<double>(32, 2);
+  const auto path = std::filesystem::temp_directory_path() / "farbound_test_resume_mismatch.safetensors";
+  auto model = toy_model(1);
+  Trainer<double> saved(model, gr_config(), plain_source<double>(data));
+  saved.save_checkpoint(path, {{"farbound.model_spec", R"({"activation":"sigmoid","arch":"mlp"})"}});
+  TrainConfig longer = gr_config();
+  longer.num_epochs = 5;
+  Trainer<double> other(model, longer, plain_source<double>(data));
+  CHECK_THROWS_WITH(other.load_checkpoint(path), Catch::Contains("num_epochs 4, this run has 5"));
+  Trainer<double> same(model, gr_config(), plain_source<double>(data));
+  CHECK_THROWS_WITH(same.load_checkpoint(path, {{"farbound.model_spec", R"({"activation":"relu","arch":"mlp"})"}}),
+                    Catch::Contains("activation \"sigmoid\", this run has \"relu\""));
+  CHECK_THROWS_AS(same.load_checkpoint(path, {{"farbound.data_selection", "{}"}}), io_error);  // not in the file
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("training gives the same model on 1 and 2 threads", "[trainer][determinism]") {
   const auto data = two_clusters<double>(64, 4);
   std::vector<double> params[2];

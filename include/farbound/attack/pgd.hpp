@@ -87,7 +87,7 @@ class Pgd {
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
     const std::string& who = name_;
     detail::require_attack_arguments(model, x, labels, x_adv, 1, who);
-    detail::require_epsilon(eps, who);
+    detail::require_epsilon<T>(eps, who, rel_stepsize());
     options_.bounds.require_inside(x, who.c_str());
 
     const EvalMode<T> eval(model);

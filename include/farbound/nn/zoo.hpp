@@ -128,11 +128,58 @@ Sequential<T> resnet9(const ModelSpec& spec) {
   return m;
 }
 
+// What a spec may ask for: bounds on sense that keep a typo (or a hostile model file) from
+// allocating gigabytes before anything can be checked.
+struct ModelSpecLimits {
+  static constexpr std::int64_t max_in_channels = 1024;
+  static constexpr std::int64_t max_image_size = 4096;
+  static constexpr std::int64_t max_inputs = std::int64_t(1) << 24;  // in_channels * image_size^2
+  static constexpr std::int64_t max_classes = 100000;
+  static constexpr std::int64_t max_width = 65536;                   // of an MLP hidden layer
+  static constexpr std::size_t max_hidden_layers = 64;
+  static constexpr std::int64_t max_parameters = std::int64_t(1) << 27;  // 512 MB in float
+};
+
+// Throws argument_error naming the first value of `spec` outside ModelSpecLimits (or an
+// impossible one). Architecture and activation names are checked by build_model.
+inline void validate_model_spec(const ModelSpec& spec) {
+  using L = ModelSpecLimits;
+  const auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw argument_error("ModelSpec: " + what);
+  };
+  const auto in = [&](const char* name, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+    need(v >= lo && v <= hi, std::string(name) + " must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                 "], got " + std::to_string(v));
+  };
+  in("in_channels", spec.in_channels, 1, L::max_in_channels);
+  in("image_size", spec.image_size, 1, L::max_image_size);
+  in("in_channels * image_size^2", spec.in_channels * spec.image_size * spec.image_size, 1, L::max_inputs);
+  in("num_classes", spec.num_classes, 2, L::max_classes);
+  need(spec.hidden.size() <= L::max_hidden_layers, "at most " + std::to_string(L::max_hidden_layers) +
+                                                       " hidden layers, got " + std::to_string(spec.hidden.size()));
+  for (std::int64_t h : spec.hidden) in("a hidden width", h, 1, L::max_width);
+  const auto per_channel = [&](std::size_t n) { return n == 1 || n == std::size_t(spec.in_channels); };
+  need(spec.mean.size() == spec.stddev.size() && per_channel(spec.mean.size()),
+       "mean and stddev need one value for all channels or one per input channel (" + std::to_string(spec.in_channels) +
+           "), got " + std::to_string(spec.mean.size()) + " and " + std::to_string(spec.stddev.size()));
+  if (spec.arch == "mlp") {
+    // Dense layers hold (in + 1) * out parameters; each term < 2^41 by the bounds above.
+    std::int64_t parameters = 0, width = spec.in_channels * spec.image_size * spec.image_size;
+    for (std::int64_t h : spec.hidden) {
+      parameters += (width + 1) * h;
+      width = h;
+      need(parameters <= L::max_parameters, "the MLP has over " + std::to_string(L::max_parameters) + " parameters");
+    }
+    parameters += (width + 1) * spec.num_classes;
+    need(parameters <= L::max_parameters, "the MLP has " + std::to_string(parameters) + " parameters, over the limit " +
+                                              std::to_string(L::max_parameters));
+  }
+}
+
 // The model a spec names, with its parameters drawn from `seed`.
 template <class T>
 Sequential<T> build_model(const ModelSpec& spec, std::uint64_t seed) {
-  if (spec.in_channels < 1 || spec.image_size < 1 || spec.num_classes < 2)
-    throw argument_error("ModelSpec: need in_channels >= 1, image_size >= 1 and num_classes >= 2");
+  validate_model_spec(spec);
   Sequential<T> m;
   if (spec.arch == "mlp") m = mlp<T>(spec);
   else if (spec.arch == "lenet") m = lenet<T>(spec);

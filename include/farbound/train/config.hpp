@@ -2,9 +2,19 @@
 // TrainConfig: every switch of the reference trainer (main.py of
 // MahsaPaknezhad/AdversariallyRobustTraining), in farbound's units (raw input units, e.g.
 // [0,1] pixels), with validation and a JSON form for --config files and checkpoints.
+//
+// One table (for_each_setting) gives every setting its key, type, allowed range and meaning;
+// validate(), the JSON reader and writer, and the tools' flags all read it, so a range is
+// written once. Integers are read as integers: a fractional or out-of-range JSON value is an
+// error, never truncated or wrapped.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <limits>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +23,7 @@
 namespace farbound {
 
 struct TrainConfig {
-  // The smoothness regulariser (PAPERS.md section 1).
+  // The smoothness regulariser (the data-sparsity framework's loss).
   double grad_reg_lambda = 0;           // lambda; 0 = plain cross-entropy
   int num_unlabeled_per_labeled = 0;    // Nu
   double unlabeled_noise_std = 0.05;    // sigma_u
@@ -36,57 +46,188 @@ struct TrainConfig {
   std::uint64_t seed = 27432;
   int log_freq = 1;                     // checkpoint every log_freq epochs
 
-  // Throws argument_error naming the first impossible value.
-  void validate() const {
-    auto need = [](bool ok, const std::string& what) {
-      if (!ok) throw argument_error("TrainConfig: " + what);
-    };
-    auto finite_nonneg = [&](double v, const char* name) {
-      need(std::isfinite(v) && v >= 0, std::string(name) + " must be finite and >= 0, got " + std::to_string(v));
-    };
-    finite_nonneg(grad_reg_lambda, "grad_reg_lambda");
-    finite_nonneg(unlabeled_noise_std, "unlabeled_noise_std");
-    finite_nonneg(neighbor_noise_std, "neighbor_noise_std");
-    finite_nonneg(epsilon, "epsilon");
-    finite_nonneg(adv_ratio, "adv_ratio");
-    finite_nonneg(lr, "lr");
-    finite_nonneg(weight_decay, "weight_decay");
-    finite_nonneg(momentum, "momentum");
-    need(num_unlabeled_per_labeled >= 0, "num_unlabeled_per_labeled must be >= 0, got " + std::to_string(num_unlabeled_per_labeled));
-    need(num_neighbor_per_anchor >= 0, "num_neighbor_per_anchor must be >= 0, got " + std::to_string(num_neighbor_per_anchor));
-    need(optimizer == "adam" || optimizer == "adamw" || optimizer == "sgd", "optimizer must be adam, adamw or sgd, got '" + optimizer + "'");
-    need(num_epochs >= 1, "num_epochs must be >= 1, got " + std::to_string(num_epochs));
-    need(linear_epoch >= 0 && linear_epoch < num_epochs,
-         "linear_epoch must lie in [0, num_epochs), got " + std::to_string(linear_epoch));
-    need(batch_size >= 1, "batch_size must be >= 1, got " + std::to_string(batch_size));
-    need(log_freq >= 1, "log_freq must be >= 1, got " + std::to_string(log_freq));
-    need(inject_noise >= -1, "inject_noise must be a layer index or -1, got " + std::to_string(inject_noise));
-    const bool regularised = grad_reg_lambda > 0;
-    need(!regularised || num_neighbor_per_anchor > 0 || jacobian,
-         "grad_reg_lambda > 0 needs num_neighbor_per_anchor >= 1 (or jacobian)");
-    need(!(inject_noise >= 0 && adversarial), "inject_noise with adversarial training is not supported (as in the reference)");
-  }
+  void validate() const;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, grad_reg_lambda, num_unlabeled_per_labeled,
-                                                unlabeled_noise_std, num_neighbor_per_anchor, neighbor_noise_std,
-                                                adversarial, epsilon, adv_ratio, jacobian, inject_noise, optimizer, lr,
-                                                weight_decay, momentum, linear_epoch, num_epochs, batch_size, seed,
-                                                log_freq)
+// One setting of the table: its key (snake_case; the flag is --key-with-dashes), the member
+// it lives in, its allowed values [min, max] (max excluded when open_max) and its meaning.
+template <class V>
+struct Setting {
+  const char* key;
+  V TrainConfig::*member;
+  V min, max;
+  bool open_max;
+  const char* help;
+};
 
-// Reads the keys present in j over c's current values; an unknown key is an argument_error
-// (a typo in a config file must not be ignored silently).
-inline void update_from_json(TrainConfig& c, const nlohmann::json& j) {
-  if (!j.is_object()) throw argument_error("TrainConfig: JSON config must be an object");
-  nlohmann::json merged = c;
-  for (const auto& item : j.items())
-    if (!merged.contains(item.key())) throw argument_error("TrainConfig: unknown key '" + item.key() + "'");
-  merged.update(j);
-  try {
-    c = merged.get<TrainConfig>();
-  } catch (const nlohmann::json::exception& e) {
-    throw argument_error(std::string("TrainConfig: bad value in JSON config: ") + e.what());
+// A setting chosen by name from a list.
+struct ChoiceSetting {
+  const char* key;
+  std::string TrainConfig::*member;
+  std::initializer_list<const char*> choices;
+  const char* help;
+};
+
+// Calls f(setting) for every setting, in the order of the struct. The limits are generous
+// bounds on sense (no run of the paper comes near them), not tuning advice.
+template <class F>
+void for_each_setting(F&& f) {
+  using C = TrainConfig;
+  f(Setting<double>{"grad_reg_lambda", &C::grad_reg_lambda, 0, 1e9, false, "lambda of the smoothness (or Jacobian) regulariser (0: off)"});
+  f(Setting<int>{"num_unlabeled_per_labeled", &C::num_unlabeled_per_labeled, 0, 1000, false, "Nu: unlabelled copies of each labelled item"});
+  f(Setting<double>{"unlabeled_noise_std", &C::unlabeled_noise_std, 0, 1e3, false, "sigma_u: noise of the unlabelled copies (input units)"});
+  f(Setting<int>{"num_neighbor_per_anchor", &C::num_neighbor_per_anchor, 0, 1000, false, "K: neighbours per anchor"});
+  f(Setting<double>{"neighbor_noise_std", &C::neighbor_noise_std, 0, 1e3, false, "sigma_n: noise of the neighbours (input units)"});
+  f(Setting<bool>{"adversarial", &C::adversarial, false, true, false, "FGSM adversarial training on the labelled anchors"});
+  f(Setting<double>{"epsilon", &C::epsilon, 0, 1e3, false, "FGSM step (L-inf, input units)"});
+  f(Setting<double>{"adv_ratio", &C::adv_ratio, 0, 1e6, false, "weight r of the adversarial cross-entropy"});
+  f(Setting<bool>{"jacobian", &C::jacobian, false, true, false, "Jacobian regularisation instead of the smoothness loss"});
+  f(Setting<int>{"inject_noise", &C::inject_noise, -1, 10000, false, "draw the noise at this layer's input instead of the input (-1: off)"});
+  f(ChoiceSetting{"optimizer", &C::optimizer, {"adam", "adamw", "sgd"}, "adam, adamw or sgd"});
+  f(Setting<double>{"lr", &C::lr, 0, 100, false, "base learning rate"});
+  f(Setting<double>{"weight_decay", &C::weight_decay, 0, 100, false, "L2 weight decay (decoupled for adamw)"});
+  f(Setting<double>{"momentum", &C::momentum, 0, 1, true, "sgd momentum"});
+  f(Setting<int>{"linear_epoch", &C::linear_epoch, 0, 1000000, false, "epochs at constant lr before the cosine decay (< num_epochs)"});
+  f(Setting<int>{"num_epochs", &C::num_epochs, 1, 1000000, false, "epochs"});
+  f(Setting<int>{"batch_size", &C::batch_size, 1, 65536, false, "anchors per step (1 = the reference)"});
+  f(Setting<std::uint64_t>{"seed", &C::seed, 0, std::numeric_limits<std::uint64_t>::max(), false, "seed of the split, initialisation and all noise"});
+  f(Setting<int>{"log_freq", &C::log_freq, 1, 1000000, false, "write the checkpoint every this many epochs"});
+}
+
+// A limit as people write it: %g for reals, 2^64 - 1 for the largest 64-bit value.
+template <class V>
+std::string limit_text(V v) {
+  if constexpr (std::is_floating_point_v<V>) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", double(v));
+    return buf;
+  } else {
+    if (std::uint64_t(v) == std::numeric_limits<std::uint64_t>::max() && v > 0) return "2^64 - 1";
+    return std::to_string(v);
   }
+}
+
+template <class V>
+bool in_limits(const Setting<V>& s, V v) {
+  return v >= s.min && (s.open_max ? v < s.max : v <= s.max);
+}
+
+template <class V>
+std::string limits_text(const Setting<V>& s) {
+  return "[" + limit_text(s.min) + ", " + limit_text(s.max) + (s.open_max ? ")" : "]");
+}
+
+// Throws argument_error naming the first impossible value or combination: a value outside
+// its setting's limits, or a switch that the other settings would make do nothing.
+inline void TrainConfig::validate() const {
+  auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw argument_error("TrainConfig: " + what);
+  };
+  for_each_setting([&](const auto& s) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(s)>, ChoiceSetting>) {
+      bool known = false;
+      for (const char* c : s.choices) known = known || this->*s.member == c;
+      need(known, std::string(s.key) + " must be one of " + s.help + ", got '" + this->*s.member + "'");
+    } else if constexpr (!std::is_same_v<std::decay_t<decltype(s.min)>, bool>) {
+      const auto v = this->*s.member;
+      if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>)
+        need(std::isfinite(v) && in_limits(s, v), std::string(s.key) + " must lie in " + limits_text(s) + ", got " + limit_text(v));
+      else
+        need(in_limits(s, v), std::string(s.key) + " must be an integer in " + limits_text(s) + ", got " + limit_text(v));
+    }
+  });
+  need(linear_epoch < num_epochs, "linear_epoch must be < num_epochs (" + std::to_string(num_epochs) + "), got " +
+                                      std::to_string(linear_epoch));
+  // Switches that would do nothing: the regulariser needs neighbours (the Jacobian's finite
+  // differences and GR are both taken over them), and neighbours or unlabelled copies without
+  // a regulariser are ignored work.
+  const bool regularised = grad_reg_lambda > 0;
+  need(!regularised || num_neighbor_per_anchor > 0,
+       "grad_reg_lambda > 0 needs num_neighbor_per_anchor >= 1 (the regulariser is taken over the neighbours)");
+  need(num_neighbor_per_anchor == 0 || neighbor_noise_std >= 1e-6,
+       "num_neighbor_per_anchor >= 1 needs neighbor_noise_std >= 1e-6 (the regulariser divides by the neighbours' "
+       "squared distances)");
+  need(regularised || num_neighbor_per_anchor == 0, "num_neighbor_per_anchor > 0 needs grad_reg_lambda > 0 (else the neighbours are unused)");
+  need(regularised || num_unlabeled_per_labeled == 0,
+       "num_unlabeled_per_labeled > 0 needs grad_reg_lambda > 0 (unlabelled copies only enter the regulariser)");
+  need(regularised || !jacobian, "jacobian needs grad_reg_lambda > 0");
+  need(!(inject_noise >= 0 && adversarial), "inject_noise with adversarial training is not supported (as in the reference)");
+  need(!(inject_noise >= 0 && !regularised), "inject_noise needs grad_reg_lambda > 0 (the injected noise feeds the regulariser)");
+}
+
+// Writes every setting.
+inline void to_json(nlohmann::json& j, const TrainConfig& c) {
+  j = nlohmann::json::object();
+  for_each_setting([&](const auto& s) { j[s.key] = c.*s.member; });
+}
+
+// Reads the keys present in j over c's current values. An unknown key, a value of the wrong
+// type (a fraction for an integer, a string for a number) or outside its limits is an
+// argument_error naming the key: a typo in a config file must not be ignored or rounded.
+inline void update_from_json(TrainConfig& c, const nlohmann::json& j) {
+  if (!j.is_object()) throw argument_error("TrainConfig: the JSON config must be an object, got " + std::string(j.type_name()));
+  for (const auto& item : j.items()) {
+    bool known = false;
+    for_each_setting([&](const auto& s) {
+      if (item.key() != s.key) return;
+      known = true;
+      const nlohmann::json& v = item.value();
+      const std::string got = v.dump().substr(0, 40);
+      const auto fail = [&](const std::string& want) {
+        throw argument_error("TrainConfig: " + item.key() + " must be " + want + ", got " + got);
+      };
+      using S = std::decay_t<decltype(s)>;
+      if constexpr (std::is_same_v<S, ChoiceSetting>) {
+        if (!v.is_string()) fail(std::string("one of ") + s.help);
+        c.*s.member = v.get<std::string>();
+      } else {
+        using V = std::decay_t<decltype(s.min)>;
+        if constexpr (std::is_same_v<V, bool>) {
+          if (!v.is_boolean()) fail("true or false");
+          c.*s.member = v.get<bool>();
+        } else if constexpr (std::is_floating_point_v<V>) {
+          if (!v.is_number() || !std::isfinite(v.get<double>()) || !in_limits(s, v.get<double>()))
+            fail("a number in " + limits_text(s));
+          c.*s.member = v.get<double>();
+        } else {
+          const std::string want = "an integer in " + limits_text(s);
+          if (v.is_number_unsigned()) {
+            const auto u = v.get<std::uint64_t>();
+            if (u > std::uint64_t(std::numeric_limits<V>::max()) || !in_limits(s, V(u))) fail(want);
+            c.*s.member = V(u);
+          } else if (v.is_number_integer()) {
+            const auto i = v.get<std::int64_t>();
+            if (i < 0 && std::is_unsigned_v<V>) fail(want);
+            if (i < std::int64_t(std::numeric_limits<V>::min()) || !in_limits(s, V(i))) fail(want);
+            c.*s.member = V(i);
+          } else {
+            fail(want);
+          }
+        }
+      }
+    });
+    if (!known) throw argument_error("TrainConfig: unknown key '" + item.key() + "'");
+  }
+}
+
+inline void from_json(const nlohmann::json& j, TrainConfig& c) {
+  c = TrainConfig{};
+  update_from_json(c, j);
+}
+
+// The settings in `text`, which must be exactly one JSON object and nothing after it (no
+// NUL bytes: a C string reader would stop there), over `base`.
+inline TrainConfig train_config_from_json(std::string_view text, TrainConfig base = {}) {
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    throw argument_error("TrainConfig: NUL byte at offset " + std::to_string(nul) + " (not a JSON text)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw argument_error(std::string("TrainConfig: not valid JSON: ") + e.what());
+  }
+  update_from_json(base, j);
+  return base;
 }
 
 }  // namespace farbound

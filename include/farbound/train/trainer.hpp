@@ -151,9 +151,11 @@ class Trainer {
     write_safetensors<T>(path, tensors, metadata);
   }
 
-  // Restores a checkpoint written by save_checkpoint with the same configuration; training
-  // then continues bitwise as if it had never stopped.
-  void load_checkpoint(const std::filesystem::path& path) {
+  // Restores a checkpoint written by save_checkpoint; training then continues bitwise as if
+  // it had never stopped. Every setting must equal the checkpoint's, and so must each
+  // `expected` metadata entry (e.g. the model spec and the data selection, which shape the
+  // run as much as the settings do): a mismatch is an argument_error naming what differs.
+  void load_checkpoint(const std::filesystem::path& path, const std::map<std::string, std::string>& expected = {}) {
     const SafetensorsFile file = read_safetensors(path);
     const auto meta = [&](const std::string& key) -> const std::string& {
       const auto it = file.metadata.find(key);
@@ -166,9 +168,12 @@ class Trainer {
     } catch (const std::exception& e) {
       throw io_error(path.string() + ": bad training configuration: " + e.what());
     }
-    if (nlohmann::json(saved) != nlohmann::json(config_))
-      throw argument_error(path.string() + ": checkpoint was written with another configuration: " +
-                           nlohmann::json(saved).dump());
+    const nlohmann::json saved_json = saved, config_json = config_;
+    for (const auto& [key, value] : saved_json.items())
+      if (config_json.at(key) != value)
+        throw argument_error(path.string() + ": the checkpoint was written with " + key + " " + value.dump() +
+                             ", this run has " + config_json.at(key).dump());
+    for (const auto& [key, value] : expected) require_same_metadata(path, key, meta(key), value);
     OptimizerState<T> state;
     try {
       state.steps = std::stoll(meta("farbound.optimizer_steps"));
@@ -187,6 +192,20 @@ class Trainer {
     double cross_entropy = 0, regulariser = 0, total = 0;
     std::int64_t labelled = 0, correct = 0;
   };
+
+  // The checkpoint's metadata entry `key` must be `wanted`; for JSON objects the message
+  // names the first field that differs.
+  static void require_same_metadata(const std::filesystem::path& path, const std::string& key, const std::string& saved,
+                                    const std::string& wanted) {
+    if (saved == wanted) return;
+    const auto a = nlohmann::json::parse(saved, nullptr, false), b = nlohmann::json::parse(wanted, nullptr, false);
+    if (a.is_object() && b.is_object())
+      for (const auto& [field, value] : b.items())
+        if (!a.contains(field) || a.at(field) != value)
+          throw argument_error(path.string() + ": the checkpoint's " + key + " has " + field + " " +
+                               (a.contains(field) ? a.at(field).dump() : "(none)") + ", this run has " + value.dump());
+    throw argument_error(path.string() + ": the checkpoint's " + key + " is " + saved + ", this run has " + wanted);
+  }
 
   static TrainConfig checked(TrainConfig c) {
     c.validate();
@@ -228,7 +247,7 @@ class Trainer {
     grad_.resize(logits.shape());
     StepLoss loss = losses(logits, b, ba, k);
     if (!std::isfinite(loss.total))
-      throw numeric_error("training diverged: loss " + std::to_string(loss.total) + " in epoch " + std::to_string(epoch_) +
+      throw numeric_error("training diverged: loss " + std::to_string(loss.total) + " in epoch " + std::to_string(epoch_ + 1) +
                           " (the last checkpoint, if any, is intact)");
     argmax_rows(logits.slice(0, b), predicted_);
     for (std::int64_t i = 0; i < b; ++i)

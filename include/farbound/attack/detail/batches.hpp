@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <span>
 #include <string>
 
@@ -38,9 +39,15 @@ inline void require_batch_size(std::int64_t batch_size, const std::string& who) 
   if (batch_size < 1) throw argument_error(who + ": batch_size must be >= 1, got " + std::to_string(batch_size));
 }
 
-inline void require_epsilon(double eps, const std::string& who) {
-  if (!(eps >= 0) || !std::isfinite(eps))
-    throw argument_error(who + ": epsilon must be finite and >= 0, got " + format_number(eps));
+// eps must be finite, >= 0 and, with the step step_factor * eps, a number of the model's
+// type T (1e39 is beyond float: it would become inf inside the attack and give numbers that
+// mean nothing). T defaults to float, the strictest type an attack runs in.
+template <class T = float>
+void require_epsilon(double eps, const std::string& who, double step_factor = 1) {
+  const double largest = double(std::numeric_limits<T>::max()) / std::max(1.0, step_factor);
+  if (!(eps >= 0) || !(eps <= largest))
+    throw argument_error(who + ": epsilon must be finite, >= 0 and at most " + format_number(largest) + ", got " +
+                         format_number(eps));
 }
 
 // The model's number of classes for items shaped like x's: its output must be [N, C].
