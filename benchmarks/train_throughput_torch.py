@@ -3,7 +3,7 @@
 
 LeNet (sigmoid), Fashion-MNIST zero-padded to 32x32, Nu = 1 (sigma_u 0.05), K = 1 (sigma_n 0.005),
 lambda 1e4, Adam 1e-3, one forward of [anchors; neighbours] per step, the reference's GRLoss in
-batch form (DESIGN.md). Prints the median anchors/s over `runs` epochs after one warm-up epoch.
+batch form (docs/papers.md section 1). Prints the median anchors/s over `runs` epochs after one warm-up epoch.
 
 Usage: /usr/bin/python3 train_throughput_torch.py BATCH [threads=2] [labelled] [runs=5]
 (Debian's python3-torch 1.13 is what /usr/bin/python3 sees.)

@@ -1,4 +1,4 @@
-// farbound-oracle: Wang, Gao and Qi's unnecessary-feature experiment (PAPERS.md section 2).
+// farbound-oracle: Wang, Gao and Qi's unnecessary-feature experiment (docs/papers.md section 2).
 //
 // The oracle f2 labels points of D = n + m dimensions by the first n coordinates only:
 // f2(x) = [w . (x_0..x_{n-1}) >= 0] (data/toy.hpp relevant_features; every point lies at

@@ -4,7 +4,7 @@
 // with plain cross-entropy, and with the data-sparsity framework (an unlabelled cloud
 // x + N(0, sigma_u^2 I) around every labelled point, K neighbours x + N(0, sigma_n^2 I)
 // around every anchor, and the smoothness loss lambda * GR that flattens the softmax
-// wherever the anchors reach; PAPERS.md section 1). Both softmax surfaces are drawn side by
+// wherever the anchors reach; docs/papers.md section 1). Both softmax surfaces are drawn side by
 // side, p(class 1) from blue (0) through white (1/2) to red (1), with the decision boundary
 // p = 1/2 in black and the training points on top (--show-cloud adds the framework's
 // unlabelled cloud of the first epoch). For each model it prints the training accuracy,

@@ -2,7 +2,7 @@
 // The decision boundary of a classifier of points in the plane (a model taking [N, 2]
 // inputs), located rather than estimated: where it runs inside a rectangle, how much of the
 // rectangle each class gets, and how far given points lie from it. For the 2-D pictures of
-// the data-sparsity hypothesis (PAPERS.md section 1): a robust model's boundary stays far
+// the data-sparsity hypothesis (docs/papers.md section 1): a robust model's boundary stays far
 // from every class, and this measures how far.
 //
 // Method, on a PlaneGrid of cell centres (spacing h):

@@ -1,6 +1,6 @@
 #pragma once
 // The model zoo: the architectures the paper trains, each as a Sequential whose first layer
-// is Normalize (inputs are raw data, e.g. [0,1] pixels; DESIGN.md "Conventions").
+// is Normalize (inputs are raw data, e.g. [0,1] pixels; docs/design.md).
 //
 // A ModelSpec names an architecture completely, so a saved model file can rebuild it.
 #include <cstdint>
@@ -107,9 +107,10 @@ void add_residual_block(Sequential<T>& m, std::int64_t channels, const std::stri
 
 }  // namespace detail
 
-// ResNet9 as the paper's reference for 32x32 inputs: InstanceNorm without affine, CELU by
-// default; prep 32, block 64 (+pool, +residual), block 128 (+pool, +residual), block 512
-// (+residual), max pool 8, fc 512-classes.
+// ResNet9 as the paper's reference for 32x32 inputs: InstanceNorm without affine, the
+// spec's activation (the paper uses CELU: ask for activation "celu"); prep 32, block 64
+// (+pool, +residual), block 128 (+pool, +residual), block 512 (+residual), max pool 8,
+// fc 512-classes.
 template <class T>
 Sequential<T> resnet9(const ModelSpec& spec) {
   if (spec.image_size != 32) throw argument_error("resnet9 expects 32x32 inputs, got image_size " + std::to_string(spec.image_size));

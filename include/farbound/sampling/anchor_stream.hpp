@@ -1,6 +1,6 @@
 #pragma once
 // AnchorStream: the order in which an epoch visits the anchors, cut into batches
-// (PAPERS.md §1, step 1: "anchors = L u U, shuffled").
+// (docs/papers.md section 1, step 1: "anchors = L u U, shuffled").
 //
 // shuffle(epoch) makes a uniformly random permutation of the ids 0 .. n-1 (labelled and
 // unlabelled anchors together) by Fisher-Yates, drawing swap j for position i as

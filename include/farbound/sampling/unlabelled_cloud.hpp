@@ -1,5 +1,5 @@
 #pragma once
-// UnlabelledCloud: the anchors of the data-sparsity framework (PAPERS.md §1, step 1).
+// UnlabelledCloud: the anchors of the data-sparsity framework (docs/papers.md section 1, step 1).
 //
 // N labelled points and, each epoch, Nu unlabelled points per labelled point, made by
 // perturbing it (label -1). Every anchor has a stable id:

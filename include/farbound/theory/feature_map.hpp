@@ -1,5 +1,5 @@
 #pragma once
-// Feature maps (Wang, Gao, Qi; PAPERS.md section 2). A classifier f1 = c1 o g1 and an
+// Feature maps (Wang, Gao, Qi; docs/papers.md section 2). A classifier f1 = c1 o g1 and an
 // oracle f2 = c2 o g2 each look at an input x through a feature map g; g1 is learned (the
 // output of some layer of a network), g2 is what the oracle attends to (all pixels, a few
 // coordinates, a projection, or any function). Each g induces the pseudometric

@@ -1,5 +1,5 @@
 #pragma once
-// Estimating eta of (delta2, eta)-strong-robustness (Wang, Gao, Qi; PAPERS.md section 2).
+// Estimating eta of (delta2, eta)-strong-robustness (Wang, Gao, Qi; docs/papers.md section 2).
 // f1 is (delta2, eta)-strong-robust against the oracle f2 when
 //   P(f1(x) = f1(x') | f2(x) = f2(x'), d2'(x, x') < delta2) > 1 - eta,
 // so the smallest such eta is the probability that f1 changes over pairs that the oracle

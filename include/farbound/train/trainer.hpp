@@ -1,5 +1,5 @@
 #pragma once
-// Trainer<T>: the data-sparsity training framework (PAPERS.md section 1) and its baselines.
+// Trainer<T>: the data-sparsity training framework (docs/papers.md section 1) and its baselines.
 //
 // One epoch:
 //   anchors = the labelled items and Nu unlabelled copies of each (label -1), shuffled;
