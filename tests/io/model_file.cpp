@@ -175,3 +175,16 @@ TEST_CASE("model files that do not fit their architecture are io errors naming t
   std::filesystem::remove(good);
   std::filesystem::remove(bad);
 }
+
+TEST_CASE("a model spec's sizes are whole numbers, never truncated", "[model_file][errors]") {
+  const std::string good = R"({"arch":"mlp","activation":"tanh","in_channels":1,"image_size":4,"num_classes":3,)"
+                           R"("hidden":[5],"mean":[0.5],"stddev":[0.25]})";
+  CHECK(farbound::model_spec_from_json(good, "f").hidden == std::vector<std::int64_t>{5});
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"image_size\":4", "\"image_size\":4.5"}, {"\"num_classes\":3", "\"num_classes\":-3"},
+           {"\"hidden\":[5]", "\"hidden\":[1.9]"}, {"\"hidden\":[5]", "\"hidden\":5"}}) {
+    std::string bad = good;
+    bad.replace(bad.find(from), from.size(), to);
+    CHECK_THROWS_AS(farbound::model_spec_from_json(bad, "f"), farbound::io_error);
+  }
+}

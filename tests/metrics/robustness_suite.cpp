@@ -29,7 +29,7 @@ TEST_CASE("The suite keeps the per-point worst case and what each attack removed
   RobustnessSuite<float> suite({SuiteAttack<float>("FGSM", Fgsm<float>()),
                                 SuiteAttack<float>("APGD-T", Apgd<float>({.loss = ApgdLoss::targeted_dlr}))});
   suite.run(model, x, y, eps, adv);
-  const SuiteRun& run = suite.last_run();
+  const SuiteRun run = suite.last_run();  // a copy: later runs grow runs()
   CHECK(run.attacks == std::vector<std::string>{"FGSM", "APGD-T"});
   CHECK(run.fooled_by[0] == SuiteRun::misclassified_clean);
   CHECK(run.clean_correct == 99);

@@ -34,15 +34,22 @@ inline std::string model_spec_to_json(const ModelSpec& s) {
 }
 
 inline ModelSpec model_spec_from_json(const std::string& text, const std::string& where) {
+  // Sizes are whole numbers: a fraction or a negative value is a bad file, never truncated.
+  const auto size = [&](const nlohmann::json& v, const char* key) {
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
+      throw io_error(where + ": bad model spec: " + key + " must be a non-negative integer, got " + v.dump());
+    return v.get<std::int64_t>();
+  };
   try {
     const auto j = nlohmann::json::parse(text);
     ModelSpec s;
     s.arch = j.at("arch").get<std::string>();
     s.activation = j.at("activation").get<std::string>();
-    s.in_channels = j.at("in_channels").get<std::int64_t>();
-    s.image_size = j.at("image_size").get<std::int64_t>();
-    s.num_classes = j.at("num_classes").get<std::int64_t>();
-    s.hidden = j.at("hidden").get<std::vector<std::int64_t>>();
+    s.in_channels = size(j.at("in_channels"), "in_channels");
+    s.image_size = size(j.at("image_size"), "image_size");
+    s.num_classes = size(j.at("num_classes"), "num_classes");
+    if (!j.at("hidden").is_array()) throw io_error(where + ": bad model spec: hidden must be an array of widths");
+    for (const auto& h : j.at("hidden")) s.hidden.push_back(size(h, "hidden"));
     s.mean = j.at("mean").get<std::vector<double>>();
     s.stddev = j.at("stddev").get<std::vector<double>>();
     return s;

@@ -139,6 +139,7 @@ class RobustnessSuite {
 
   // Per point of the last run: 1 where it is not robust.
   std::span<const std::uint8_t> fooled() const { return fooled_; }
+  // The reference is valid until the next run (runs_ may grow into new storage).
   const SuiteRun& last_run() const { return runs_.back(); }
   // Every run since construction, in order (for reports over several models and radii).
   const std::vector<SuiteRun>& runs() const { return runs_; }
