@@ -32,7 +32,7 @@
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
-#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/core/format_number.hpp"
 #include "farbound/nn/sequential.hpp"
 
 namespace farbound {

@@ -41,7 +41,7 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/random.hpp"
 #include "farbound/core/tensor.hpp"
-#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/core/format_number.hpp"
 #include "farbound/nn/loss.hpp"
 #include "farbound/nn/sequential.hpp"
 

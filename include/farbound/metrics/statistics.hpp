@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "farbound/core/error.hpp"
-#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/core/format_number.hpp"
 
 namespace farbound {
 

@@ -16,7 +16,7 @@
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/random.hpp"
-#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/core/format_number.hpp"
 #include "farbound/nn/layer.hpp"
 
 namespace farbound {

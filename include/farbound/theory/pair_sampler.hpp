@@ -29,7 +29,7 @@
 
 #include "farbound/core/error.hpp"
 #include "farbound/core/random.hpp"
-#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/core/format_number.hpp"
 #include "farbound/theory/feature_map.hpp"
 
 namespace farbound {

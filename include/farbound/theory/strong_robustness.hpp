@@ -30,7 +30,7 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/metrics/accuracy.hpp"
-#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/core/format_number.hpp"
 #include "farbound/nn/sequential.hpp"
 #include "farbound/theory/clopper_pearson.hpp"
 #include "farbound/theory/invisible_attack.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "farbound/core/error.hpp"
-#include "farbound/nn/detail/format_number.hpp"
+#include "farbound/core/format_number.hpp"
 
 namespace farbound::detail {
 
