@@ -5,7 +5,7 @@
 #include "farbound/attack/bounds.hpp"
 #include "farbound/attack/carlini_wagner.hpp"
 #include "farbound/attack/deepfool.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/attack/fgsm.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/attack/pgd.hpp"

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "farbound/attack/detail/batches.hpp"
+#include "farbound/nn/batches.hpp"
 #include "farbound/core/random.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/activation.hpp"

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "farbound/attack/bounds.hpp"
-#include "farbound/attack/detail/batches.hpp"
+#include "farbound/nn/batches.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"

@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "farbound/attack/bounds.hpp"
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/detail/step_until_fooled.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/attack/step_until_fooled.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"

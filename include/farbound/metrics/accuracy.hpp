@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/sequential.hpp"

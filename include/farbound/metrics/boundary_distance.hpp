@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "farbound/attack/deepfool.hpp"
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"

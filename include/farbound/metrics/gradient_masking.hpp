@@ -29,8 +29,8 @@
 
 #include "farbound/attack/apgd.hpp"
 #include "farbound/attack/bounds.hpp"
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/attack/pgd.hpp"
 #include "farbound/attack/square.hpp"

@@ -12,8 +12,8 @@
 #include <span>
 #include <vector>
 
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/loss.hpp"

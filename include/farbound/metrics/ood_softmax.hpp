@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "farbound/attack/bounds.hpp"
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/random.hpp"
 #include "farbound/core/tensor.hpp"

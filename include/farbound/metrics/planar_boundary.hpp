@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "farbound/attack/deepfool.hpp"
-#include "farbound/attack/detail/batches.hpp"
+#include "farbound/nn/batches.hpp"
 #include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/tensor.hpp"

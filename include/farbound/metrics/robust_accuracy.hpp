@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "farbound/attack/detail/batches.hpp"
+#include "farbound/nn/batches.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/metrics/accuracy.hpp"

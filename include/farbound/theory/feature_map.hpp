@@ -25,7 +25,7 @@
 #include <Eigen/Core>
 #include <Eigen/SVD>
 
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/shape.hpp"
 #include "farbound/core/tensor.hpp"

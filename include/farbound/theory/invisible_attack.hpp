@@ -15,7 +15,7 @@
 // gradient does not vanish on confidently classified items. Where g = 0 (a classifier that
 // ignores the invisible directions) the item never moves: the attack finds nothing, as it
 // should. No box constraint: clipping would leave null(P). Each step runs over the items
-// still to move only (attack/detail/step_until_fooled.hpp).
+// still to move only (attack/step_until_fooled.hpp).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/detail/step_until_fooled.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/attack/step_until_fooled.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"

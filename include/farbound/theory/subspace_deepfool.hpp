@@ -12,7 +12,7 @@
 // until the prediction leaves y or max_iter steps are taken. Overshoot and min_step as in
 // DeepFool; every class other than y is a candidate (one backward pass each per step); no box
 // constraint (the oracle's coordinates need not be pixels). Each step runs over the items still
-// to move only (attack/detail/step_until_fooled.hpp).
+// to move only (attack/step_until_fooled.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -25,8 +25,8 @@
 
 #include <Eigen/Core>
 
-#include "farbound/attack/detail/batches.hpp"
-#include "farbound/attack/detail/step_until_fooled.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/attack/step_until_fooled.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "farbound/attack/bounds.hpp"
-#include "farbound/attack/detail/batches.hpp"
+#include "farbound/nn/batches.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/sequential.hpp"
 

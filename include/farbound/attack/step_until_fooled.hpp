@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "farbound/attack/detail/batches.hpp"
+#include "farbound/nn/batches.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/sequential.hpp"
 

@@ -10,7 +10,7 @@
 #include <span>
 #include <string>
 
-#include "farbound/attack/eval_mode.hpp"
+#include "farbound/nn/eval_mode.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
