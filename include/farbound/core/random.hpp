@@ -47,7 +47,6 @@ enum class Purpose : std::uint32_t {
   split = 6,        // train / validation split
   augment = 7,      // data augmentation (a = epoch, b = sample)
   attack = 8,       // random starts of attacks (a = restart, b = sample)
-  jacobian = 9,     // random projections of the Jacobian regulariser (a = epoch, b = anchor)
   data = 10,        // synthetic data sets (a = sample)
   oracle = 11,      // oracle-relative pairs x' near x (theory/pair_sampler.hpp; a = item, b = draw, c = part)
   user = 255,       // free for user code
