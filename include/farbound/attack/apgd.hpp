@@ -50,6 +50,7 @@
 
 namespace farbound {
 
+// Settings of Apgd: norm, loss, steps, restarts, target classes (APGD-T), seed, bounds, batch size.
 struct ApgdOptions {
   Norm norm = Norm::linf;
   ApgdLoss loss = ApgdLoss::cross_entropy;
@@ -62,6 +63,7 @@ struct ApgdOptions {
   std::int64_t batch_size = 256;
 };
 
+// Auto-PGD (Croce & Hein 2020): PGD with a step size that adapts to the loss's progress and momentum.
 template <class T>
 class Apgd {
  public:

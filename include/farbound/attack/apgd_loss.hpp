@@ -22,6 +22,7 @@ namespace farbound {
 
 enum class ApgdLoss { cross_entropy, dlr, targeted_dlr };
 
+// The loss's name as the reports print it.
 inline const char* to_string(ApgdLoss loss) {
   return loss == ApgdLoss::cross_entropy ? "CE" : loss == ApgdLoss::dlr ? "DLR" : "DLR-T";
 }

@@ -11,6 +11,7 @@
 
 namespace farbound {
 
+// The box the inputs live in, [lower, upper] per coordinate (default [0, 1], pixel units).
 struct Bounds {
   double lower = 0.0;
   double upper = 1.0;

@@ -37,6 +37,7 @@
 
 namespace farbound {
 
+// Settings of CarliniWagnerL2: binary-search steps over c, Adam steps and rate, confidence, bounds.
 struct CarliniWagnerOptions {
   int binary_search_steps = 9;
   int steps = 1000;        // Adam steps per binary-search step
@@ -48,6 +49,7 @@ struct CarliniWagnerOptions {
   std::int64_t batch_size = 256;
 };
 
+// Carlini and Wagner's L2 attack (2017): the smallest L2 change that flips the prediction, by optimisation.
 template <class T>
 class CarliniWagnerL2 {
  public:

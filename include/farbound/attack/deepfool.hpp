@@ -43,6 +43,7 @@
 
 namespace farbound {
 
+// Settings of DeepFool: norm, iterations, overshoot, candidate classes, bounds, batch size.
 struct DeepFoolOptions {
   Norm norm = Norm::l2;
   int max_iter = 50;
@@ -55,6 +56,7 @@ struct DeepFoolOptions {
   std::int64_t batch_size = 128;
 };
 
+// DeepFool (Moosavi-Dezfooli et al. 2016): steps to the linearised nearest boundary until the prediction flips.
 template <class T>
 class DeepFool {
  public:

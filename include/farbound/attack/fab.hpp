@@ -47,6 +47,7 @@
 
 namespace farbound {
 
+// Settings of Fab: norm, steps, target classes, step parameters (alpha_max, eta, beta), bounds.
 struct FabOptions {
   Norm norm = Norm::linf;
   int steps = 100;
@@ -58,6 +59,7 @@ struct FabOptions {
   std::int64_t batch_size = 256;
 };
 
+// FAB-T (Croce & Hein 2020), targeted: minimal perturbations by projections onto linearised boundaries.
 template <class T>
 class Fab {
  public:

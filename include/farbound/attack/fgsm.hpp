@@ -15,11 +15,13 @@
 
 namespace farbound {
 
+// Settings of Fgsm: bounds and batch size.
 struct FgsmOptions {
   Bounds bounds{};
   std::int64_t batch_size = 256;
 };
 
+// FGSM (Goodfellow et al. 2015): one step of eps * sign(grad_x CE) inside the bounds.
 template <class T>
 class Fgsm {
  public:

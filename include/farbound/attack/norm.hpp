@@ -12,6 +12,7 @@ namespace farbound {
 
 enum class Norm { l2, linf };
 
+// "L2" or "Linf", as the reports print it.
 inline std::string to_string(Norm n) { return n == Norm::l2 ? "L2" : "Linf"; }
 
 namespace detail {

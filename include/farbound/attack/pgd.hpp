@@ -47,6 +47,7 @@
 
 namespace farbound {
 
+// Settings of Pgd: norm, steps, relative step size, random start, restarts, seed, bounds, batch size.
 struct PgdOptions {
   Norm norm = Norm::linf;
   int steps = 40;
@@ -61,6 +62,7 @@ struct PgdOptions {
   std::int64_t batch_size = 256;
 };
 
+// Projected gradient descent (Madry et al. 2018) on the cross-entropy, L-inf or L2, with restarts.
 template <class T>
 class Pgd {
  public:

@@ -48,6 +48,7 @@
 
 namespace farbound {
 
+// Settings of Square: norm, queries, the initial square fraction p_init, restarts, seed, bounds.
 struct SquareOptions {
   Norm norm = Norm::linf;
   int queries = 5000;
@@ -67,6 +68,7 @@ inline double square_fraction(double p_init, int query, int queries) {
   return p;
 }
 
+// The Square attack (Andriushchenko et al. 2020): random square-shaped changes, no gradients.
 template <class T>
 class Square {
  public:

@@ -28,6 +28,7 @@ using MatrixMap = Eigen::Map<std::conditional_t<std::is_const_v<T>,
                                                 const Eigen::Matrix<std::remove_const_t<T>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
                                                 Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>>;
 
+// A non-owning window onto contiguous row-major elements (const T for read-only).
 template <class T>
 class TensorView {
  public:
@@ -73,6 +74,7 @@ class TensorView {
   Shape shape_;
 };
 
+// An owning, contiguous, row-major, 64-byte aligned tensor of rank 0 to 4; move-only (clone() copies).
 template <class T>
 class Tensor {
   static_assert(std::is_floating_point_v<T> || std::is_integral_v<T>, "Tensor holds arithmetic types");

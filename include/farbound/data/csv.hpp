@@ -35,6 +35,7 @@ namespace farbound {
 // Whether the first line holds column names.
 enum class CsvHeader { detect, present, absent };
 
+// How a CSV file is read: label column, delimiter, header, number of classes.
 struct CsvOptions {
   int label_column = 0;  // column of the label; -1 for the last one
   char delimiter = ',';

@@ -59,6 +59,7 @@ void convert_to_float(std::span<const S> in, std::span<T> out) {
   }
 }
 
+// Inputs (leading axis = items) of storage type S with one integer label per item.
 template <class S>
 class Dataset {
   static_assert(std::is_same_v<S, std::uint8_t> || std::is_floating_point_v<S>,

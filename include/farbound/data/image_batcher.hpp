@@ -26,6 +26,7 @@ namespace farbound {
 // How images reach the batch size: unchanged, centred on zeros, or bilinearly resized.
 enum class ResizeMode { none, zero_pad, bilinear };
 
+// How ImageBatcher turns stored images into model inputs: resizing, random crops, flips, seed.
 struct ImageBatchOptions {
   ResizeMode resize = ResizeMode::none;
   std::int64_t height = 32, width = 32;  // size after resizing (ignored with ResizeMode::none)
@@ -34,6 +35,7 @@ struct ImageBatchOptions {
   std::uint64_t seed = 0;                // of the augmentation streams (Purpose::augment)
 };
 
+// Builds float batches of images from a uint8 image data set, with the augmentation of its options.
 template <class T>
 class ImageBatcher {
  public:

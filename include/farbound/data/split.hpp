@@ -27,6 +27,7 @@ inline void shuffle(std::span<std::int64_t> items, const RandomStream& stream) {
   }
 }
 
+// How stratified_split divides a data set: training fraction and per-class counts.
 struct SplitOptions {
   double train_fraction = 0.8;      // of each class, to training
   std::int64_t train_per_class = -1;  // the reference's num_train: keep this many per class (-1: all)

@@ -36,11 +36,13 @@ struct StateEntry {
   Parameter<T>* parameter;
 };
 
+// The layer types a model file may name, each with its LayerCodec.
 template <class T>
 class LayerRegistry;
 template <class T>
 class ArchitectureReader;
 
+// How one layer type is written to and rebuilt from a model file, and written as PyTorch.
 template <class T>
 struct LayerCodec {
   using Registry = LayerRegistry<T>;
@@ -56,6 +58,7 @@ struct LayerCodec {
   std::function<void(Layer<T>&, const std::string& prefix, const Registry&, std::vector<StateEntry<T>>&)> state{};
 };
 
+// The layer types a model file may name, each with its LayerCodec.
 template <class T>
 class LayerRegistry {
  public:

@@ -189,6 +189,7 @@ void write_npy(const std::filesystem::path& path, TensorView<const T> t) {
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw io_error(path.string() + ": cannot replace with " + tmp.string() + ": " + ec.message());
 }
+// Writes `t` as a NumPy .npy file (little-endian, C order).
 template <class T>
 void write_npy(const std::filesystem::path& path, const Tensor<T>& t) {
   write_npy<T>(path, t.view());

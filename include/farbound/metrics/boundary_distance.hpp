@@ -32,11 +32,13 @@
 
 namespace farbound {
 
+// Settings of boundary_distance: bisection steps and batch size.
 struct BoundaryDistanceOptions {
   int bisection_steps = 20;
   std::int64_t batch_size = 256;
 };
 
+// Per point: the distance to the decision boundary along DeepFool's direction, and whether one was found.
 struct BoundaryDistances {
   Norm norm = Norm::l2;
   std::vector<double> distance;     // per point; +inf where found = 0
@@ -49,6 +51,7 @@ struct DistanceSummary {
   double mean = 0, std = 0, min = 0, q10 = 0, median = 0, q90 = 0, max = 0;
 };
 
+// Summary statistics of the distances that were found.
 inline DistanceSummary summarize(const BoundaryDistances& d) {
   std::vector<double> finite;
   for (std::size_t i = 0; i < d.distance.size(); ++i)
@@ -67,6 +70,7 @@ inline DistanceSummary summarize(const BoundaryDistances& d) {
   return s;
 }
 
+// Distance of every point to the decision boundary: DeepFool's direction, then bisection along it.
 template <class T>
 BoundaryDistances boundary_distance(Sequential<T>& model, DeepFool<T>& attack,
                                     TensorView<const std::type_identity_t<T>> x, BoundaryDistanceOptions options = {}) {

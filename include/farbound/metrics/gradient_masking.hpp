@@ -41,12 +41,14 @@
 
 namespace farbound {
 
+// The verdict of one gradient-masking check and the numbers it rests on.
 struct MaskingCheck {
   std::string name;
   bool pass = true;
   std::string numbers;  // what the verdict rests on, for the report
 };
 
+// Settings of gradient_masking_checks: norm, steps, queries, the large radius, noise draws.
 struct MaskingOptions {
   Norm norm = Norm::linf;
   int steps = 100;

@@ -28,6 +28,7 @@
 
 namespace farbound {
 
+// The softmax on a set of inputs: probabilities by rank and by class, and the largest one's histogram.
 struct SoftmaxProfile {
   std::int64_t points = 0;
   std::vector<MeanStd> sorted;    // sorted[r]: the (r+1)-th largest probability

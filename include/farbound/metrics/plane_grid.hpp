@@ -17,10 +17,12 @@
 
 namespace farbound {
 
+// A point of the plane.
 struct Point2 {
   double x = 0, y = 0;
 };
 
+// A line segment of the plane.
 struct Segment2 {
   Point2 a, b;
 };
@@ -34,6 +36,7 @@ inline double distance_to_segment(Point2 p, const Segment2& s) {
   return std::hypot(wx - t * ux, wy - t * uy);
 }
 
+// An axis-aligned rectangle of the plane.
 struct PlaneRect {
   double x_min = -1, x_max = 1, y_min = -1, y_max = 1;
 

@@ -32,6 +32,7 @@ concept EpsilonAttack = requires(A& a, Sequential<T>& model, TensorView<const T>
   { a.fooled() } -> std::convertible_to<std::span<const std::uint8_t>>;
 };
 
+// Accuracy under an attack at each epsilon of a grid.
 struct RobustAccuracyCurve {
   std::vector<double> epsilons;
   std::vector<double> accuracy;  // accuracy[k]: robust accuracy at epsilons[k]
@@ -62,6 +63,7 @@ struct CurveSummary {
   std::vector<MeanError> accuracy;
 };
 
+// Mean and standard error of several models' curves, epsilon by epsilon.
 inline CurveSummary summarize(std::span<const RobustAccuracyCurve> curves) {
   if (curves.empty()) throw argument_error("summarize: no curves");
   CurveSummary s{curves[0].epsilons, {}};
@@ -83,6 +85,7 @@ struct ModelGroup {
   std::vector<Sequential<T>*> models;
 };
 
+// The robustness of a group of models (seeds of one setting): per model and summarised.
 struct GroupRobustness {
   std::string name;
   std::vector<double> clean_accuracy;              // per model, on all points
@@ -91,6 +94,7 @@ struct GroupRobustness {
   CurveSummary all_summary, common_summary;        // mean +- s.e. over the group's models
 };
 
+// What compare_robustness found for every group, on all points and on the commonly correct ones.
 struct RobustnessComparison {
   std::vector<double> epsilons;
   std::int64_t points = 0;
@@ -98,6 +102,7 @@ struct RobustnessComparison {
   std::vector<GroupRobustness> groups;
 };
 
+// Which point sets compare_robustness attacks, its batch size and a progress callback.
 struct CompareOptions {
   bool all_points = true;     // attack every point
   bool common_points = true;  // attack the points every model classifies correctly

@@ -80,6 +80,7 @@ struct SuiteRun {
   double robust_accuracy() const { return fooled_by.empty() ? 0.0 : double(robust_points()) / double(fooled_by.size()); }
 };
 
+// Several attacks run on the same points; a point counts as robust only if every attack fails on it.
 template <class T>
 class RobustnessSuite {
  public:

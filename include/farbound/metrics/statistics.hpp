@@ -22,6 +22,7 @@ struct MeanError {
   std::int64_t count = 0;
 };
 
+// Mean and standard error of the mean of `values`.
 inline MeanError mean_standard_error(std::span<const double> values) {
   const auto n = std::int64_t(values.size());
   if (n == 0) return {std::nan(""), std::nan(""), 0};
@@ -40,6 +41,7 @@ struct MeanStd {
   double std = 0;
 };
 
+// Mean and standard deviation of `values`.
 inline MeanStd mean_std(std::span<const double> values) {
   if (values.empty()) return {std::nan(""), std::nan("")};
   double sum = 0;
@@ -73,6 +75,7 @@ struct Histogram {
   double bin_width() const { return (upper - lower) / double(counts.size()); }
 };
 
+// Counts of `values` in `bins` equal bins over [lower, upper].
 inline Histogram histogram(std::span<const double> values, int bins, double lower, double upper) {
   if (bins < 1) throw argument_error("histogram: bins must be >= 1, got " + std::to_string(bins));
   if (!std::isfinite(lower) || !std::isfinite(upper) || !(lower < upper))

@@ -40,6 +40,7 @@
 
 namespace farbound {
 
+// 2-D convolution, NCHW, with stride, padding and bias.
 template <class T>
 class Conv2d final : public Layer<T> {
  public:

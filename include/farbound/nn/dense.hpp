@@ -23,6 +23,7 @@
 
 namespace farbound {
 
+// Fully connected layer: out = x W^T + b.
 template <class T>
 class Dense final : public Layer<T> {
  public:

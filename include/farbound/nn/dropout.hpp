@@ -21,6 +21,7 @@
 
 namespace farbound {
 
+// Dropout: zeroes each input with probability p while training, scales the rest by 1 / (1 - p).
 template <class T>
 class Dropout final : public Layer<T> {
  public:

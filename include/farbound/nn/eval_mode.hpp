@@ -8,6 +8,7 @@
 
 namespace farbound {
 
+// Puts a model into eval mode for its lifetime and restores the mode it had, also on an exception.
 template <class T>
 class EvalMode {
  public:

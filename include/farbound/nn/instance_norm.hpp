@@ -41,6 +41,7 @@ double lane_sum(std::int64_t m, F term) {
 
 }  // namespace detail
 
+// Instance normalisation over each item's channels, without affine parameters by default.
 template <class T>
 class InstanceNorm2d final : public Layer<T> {
  public:

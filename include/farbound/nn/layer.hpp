@@ -29,6 +29,7 @@ struct Parameter {
 // only need d(loss)/d(input)).
 enum class ParamGrads { accumulate, skip };
 
+// The interface of every layer: forward, backward, parameters, training mode.
 template <class T>
 class Layer {
  public:

@@ -16,6 +16,7 @@
 
 namespace farbound {
 
+// Subtracts a per-channel mean and divides by a per-channel standard deviation, so inputs stay in raw units.
 template <class T>
 class Normalize final : public Layer<T> {
  public:

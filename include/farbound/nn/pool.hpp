@@ -117,6 +117,7 @@ class WindowPool2d : public Layer<T> {
 
 }  // namespace detail
 
+// Max pooling over square windows.
 template <class T>
 class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   using Base = detail::WindowPool2d<T, MaxPool2d<T>>;
@@ -174,6 +175,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   }
 };
 
+// Average pooling over square windows.
 template <class T>
 class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
   using Base = detail::WindowPool2d<T, AvgPool2d<T>>;

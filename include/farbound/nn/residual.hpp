@@ -22,6 +22,7 @@
 
 namespace farbound {
 
+// A residual block: out = body(x) + x.
 template <class T>
 class Residual final : public Layer<T> {
  public:

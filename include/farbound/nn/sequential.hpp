@@ -21,6 +21,7 @@ namespace farbound {
 // Whether Sequential::backward computes d(loss)/d(input of the first layer run).
 enum class InputGrad { skip, compute };
 
+// A chain of layers that owns every layer's output and runs any range of them forward and backward.
 template <class T>
 class Sequential {
  public:

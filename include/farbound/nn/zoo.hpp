@@ -22,6 +22,7 @@
 
 namespace farbound {
 
+// What build_model builds: architecture, activation, input and output sizes, hidden widths, input statistics.
 struct ModelSpec {
   std::string arch = "lenet";          // "mlp", "lenet" or "resnet9"
   std::string activation = "sigmoid";  // see make_activation

@@ -30,6 +30,7 @@ namespace farbound {
 // parameter directly (AdamW, Loshchilov & Hutter).
 enum class AdamWeightDecay { l2_in_gradient, decoupled };
 
+// Adam's settings: betas, epsilon, weight decay.
 struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
@@ -37,6 +38,7 @@ struct AdamOptions {
   double weight_decay = 0;
 };
 
+// Adam (PyTorch's semantics) or, with AdamWeightDecay::decoupled, AdamW.
 template <class T, AdamWeightDecay Mode>
 class AdamOptimizer final : public Optimizer<T> {
  public:

@@ -45,6 +45,7 @@ struct OptimizerState {
   std::vector<NamedTensor<T>> tensors;
 };
 
+// The interface of an optimiser: a step over the parameters' gradients, the learning rate, its state.
 template <class T>
 class Optimizer {
  public:

@@ -41,6 +41,7 @@ inline double cosine_decay(double base, std::int64_t t, std::int64_t T) {
 
 }  // namespace detail
 
+// The learning rate as a function of the optimiser step.
 class LearningRateSchedule {
  public:
   virtual ~LearningRateSchedule() = default;

@@ -23,6 +23,7 @@
 
 namespace farbound {
 
+// SGD's settings: momentum, dampening, Nesterov, weight decay.
 struct SgdOptions {
   double momentum = 0;
   double dampening = 0;
@@ -30,6 +31,7 @@ struct SgdOptions {
   double weight_decay = 0;
 };
 
+// Stochastic gradient descent with momentum (PyTorch's semantics).
 template <class T>
 class SGD final : public Optimizer<T> {
  public:

@@ -20,6 +20,7 @@
 
 namespace farbound {
 
+// The order of the anchors in each epoch: a permutation drawn from (seed, epoch).
 class AnchorStream {
  public:
   // n anchors, 1 <= n <= 2^26 (one random stream holds 2^26 numbers).

@@ -27,6 +27,7 @@
 
 namespace farbound {
 
+// K neighbours per anchor, x + noise drawn by the perturbation P, the same for any batching.
 template <class P = GaussianNoise>
 class Neighbours {
  public:

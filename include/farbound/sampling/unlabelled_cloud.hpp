@@ -34,6 +34,7 @@
 
 namespace farbound {
 
+// Nu unlabelled copies of each labelled item, x + noise drawn by the perturbation P, label -1.
 template <class P = GaussianNoise>
 class UnlabelledCloud {
  public:

@@ -44,6 +44,7 @@
 
 namespace farbound {
 
+// Settings of ArcEstimator: how far the oracle-invisible part may move, the searches' settings, bisection steps.
 struct ArcOptions {
   // Linear oracles: the free budget along invisible directions (input units) and the attacks.
   double invisible_radius = 0;
@@ -55,6 +56,7 @@ struct ArcOptions {
   std::int64_t batch_size = 1024;  // items per forward pass of the bisection
 };
 
+// ARC and ARCA over a set of points, and how many points had a flip found.
 struct ArcResult {
   double arc = 0;                  // mean r over the resolved items
   double arca = 0;                 // mean over resolved or misclassified items, misclassified as 0
@@ -64,6 +66,7 @@ struct ArcResult {
   std::vector<double> radius;      // r(x_i); NaN where unresolved
 };
 
+// ARC and ARCA: the oracle distance of the nearest input that flips the classifier, averaged.
 template <class T>
 class ArcEstimator {
  public:

@@ -16,6 +16,7 @@
 
 namespace farbound {
 
+// A two-sided confidence interval for a proportion.
 struct ConfidenceInterval {
   double lower = 0;
   double upper = 1;

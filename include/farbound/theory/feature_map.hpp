@@ -63,6 +63,7 @@ inline FeatureGeometry linear_geometry(const Eigen::MatrixXd& p) {
   return g;
 }
 
+// A feature map g of an input (the g1 of a classifier or the g2 of an oracle).
 template <class T>
 class FeatureMap {
  public:

@@ -36,6 +36,7 @@
 
 namespace farbound {
 
+// Settings of InvisibleAttack: the radius of the move, steps, step size, batch size.
 struct InvisibleAttackOptions {
   double radius = 1.0;  // L2 budget of N b, input units
   int steps = 50;
@@ -43,6 +44,7 @@ struct InvisibleAttackOptions {
   std::int64_t batch_size = 256;
 };
 
+// An attack that moves only what the oracle cannot see, so the oracle's label and distance stay the same.
 template <class T>
 class InvisibleAttack {
  public:

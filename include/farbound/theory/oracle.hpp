@@ -17,6 +17,7 @@
 
 namespace farbound {
 
+// An oracle f2 = c2 o g2: a feature map and a decision rule on its features.
 template <class T>
 class Oracle {
  public:

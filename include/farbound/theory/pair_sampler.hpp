@@ -34,12 +34,14 @@
 
 namespace farbound {
 
+// Settings of OraclePairSampler: radius of the oracle-invisible part, radius of the proposals, seed.
 struct PairSamplerOptions {
   double invisible_radius = 1.0;  // linear oracles: radius of the invisible part b (input units)
   double proposal_radius = 1.0;   // other oracles: radius of the input-space proposal v
   std::uint64_t seed = 0;
 };
 
+// Draws pairs (x, x') with f2(x) = f2(x') and d2'(x, x') < delta2.
 template <class T>
 class OraclePairSampler {
  public:

@@ -40,6 +40,7 @@
 
 namespace farbound {
 
+// Settings of EtaEstimator: draws per point, the pair sampler's settings, confidence level, batch size.
 struct EtaOptions {
   std::int64_t draws_per_item = 16;  // K
   PairSamplerOptions pairs{};
@@ -47,6 +48,7 @@ struct EtaOptions {
   std::int64_t batch_size = 4096;    // pairs per forward pass
 };
 
+// eta-hat at one delta2, its confidence interval, and the draws, pairs and flips behind it.
 struct EtaEstimate {
   // The oracle radius; for the invisible attack, the largest d2'(x, x') of its pairs (0 up
   // to rounding): the estimate holds for every delta2 above it.
@@ -58,6 +60,7 @@ struct EtaEstimate {
   ConfidenceInterval interval;
 };
 
+// Estimates eta of (delta2, eta)-strong-robustness by sampling pairs from the oracle.
 template <class T>
 class EtaEstimator {
  public:

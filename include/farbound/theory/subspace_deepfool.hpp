@@ -35,6 +35,7 @@
 
 namespace farbound {
 
+// Settings of SubspaceDeepFool: iterations, overshoot, minimum step, batch size.
 struct SubspaceDeepFoolOptions {
   int max_iter = 50;
   double overshoot = 0.02;
@@ -42,6 +43,7 @@ struct SubspaceDeepFoolOptions {
   std::int64_t batch_size = 128;
 };
 
+// DeepFool restricted to the subspace an oracle sees, minimising the oracle distance d2'.
 template <class T>
 class SubspaceDeepFool {
  public:

@@ -32,6 +32,7 @@
 
 namespace farbound {
 
+// The largest d1', d2' and their ratios over pairs at one radius.
 struct DistanceRatios {
   double radius = 0;          // the oracle radius delta2 the pairs were drawn at (0: given pairs)
   std::int64_t pairs = 0;     // pairs compared (d1' = d2' = 0 pairs count but have no ratio)

@@ -16,6 +16,7 @@
 
 namespace farbound {
 
+// Where the trainer takes its labelled items from: their count, classes, shape and a loader.
 template <class T>
 struct BatchSource {
   using Loader = std::function<void(std::span<const std::int64_t> indices, std::uint32_t epoch, Tensor<T>& x,

@@ -22,6 +22,7 @@
 
 namespace farbound {
 
+// Every setting of a training run: the framework, the baselines, the optimisation.
 struct TrainConfig {
   // The smoothness regulariser (the data-sparsity framework's loss).
   double grad_reg_lambda = 0;           // lambda; 0 = plain cross-entropy
@@ -107,11 +108,13 @@ std::string limit_text(V v) {
   }
 }
 
+// Whether v lies within the setting's limits.
 template <class V>
 bool in_limits(const Setting<V>& s, V v) {
   return v >= s.min && (s.open_max ? v < s.max : v <= s.max);
 }
 
+// The setting's limits as "[min, max]" (or "[min, max)").
 template <class V>
 std::string limits_text(const Setting<V>& s) {
   return "[" + limit_text(s.min) + ", " + limit_text(s.max) + (s.open_max ? ")" : "]");
@@ -210,6 +213,7 @@ inline void update_from_json(TrainConfig& c, const nlohmann::json& j) {
   }
 }
 
+// Reads the settings in `j` (keys of for_each_setting, snake_case) into `c`; unknown keys are errors.
 inline void from_json(const nlohmann::json& j, TrainConfig& c) {
   c = TrainConfig{};
   update_from_json(c, j);

@@ -10,6 +10,7 @@
 
 namespace farbound {
 
+// A progress bar on a terminal, plain lines otherwise.
 class ProgressBar {
  public:
   explicit ProgressBar(std::FILE* out = stderr) : out_(out), tty_(isatty(fileno(out)) != 0) {}

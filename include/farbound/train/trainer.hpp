@@ -54,6 +54,7 @@
 
 namespace farbound {
 
+// What one epoch of training did: losses, accuracy, speed.
 struct EpochStats {
   std::uint32_t epoch = 0;
   double cross_entropy = 0;   // mean over steps of (1/B) sum_i m_i CE_i (clean anchors)
@@ -65,11 +66,13 @@ struct EpochStats {
   double seconds = 0, anchors_per_second = 0;
 };
 
+// Where an epoch is, for a progress callback.
 struct StepProgress {
   std::int64_t step = 0, steps = 0;  // within the epoch, from 1
   double loss = 0;
 };
 
+// Trains a model with a TrainConfig: anchors, unlabelled cloud, neighbours, loss, optimiser, one epoch at a time.
 template <class T>
 class Trainer {
  public:

@@ -28,6 +28,7 @@
 
 namespace farbound {
 
+// One panel of a softmax heat map: the values on a grid, the boundary, the points.
 struct HeatmapPanel {
   PlaneGrid grid;                 // where `values` were sampled; its rectangle is what is drawn
   std::vector<double> values;     // one per grid cell, in grid order, in [0, 1] (clamped)
@@ -49,6 +50,7 @@ struct HeatmapPanel {
   }
 };
 
+// Sizes and colours of a heat map's marks.
 struct HeatmapStyle {
   double point_radius = 4.5;   // pixels
   double point_rim = 1.2;

@@ -18,6 +18,7 @@
 
 namespace farbound {
 
+// A colour, 8 bits per channel.
 struct Rgb {
   std::uint8_t r = 0, g = 0, b = 0;
   friend bool operator==(const Rgb&, const Rgb&) = default;
@@ -42,6 +43,7 @@ inline Rgb mix(Rgb a, Rgb b, double t) {
   return {lerp(a.r, b.r), lerp(a.g, b.g), lerp(a.b, b.b)};
 }
 
+// An RGB image in memory, row-major, 3 bytes per pixel.
 class RgbImage {
  public:
   static constexpr int max_side = 1 << 14;

@@ -73,6 +73,7 @@ struct SvgStyle {
   double opacity = 1;
 };
 
+// Font size, anchor, colour and weight of an SVG text.
 struct SvgTextStyle {
   double size = 12;
   std::string anchor = "start";  // start, middle, end
@@ -101,6 +102,7 @@ class SvgPath {
   std::string d_;
 };
 
+// An SVG document built in memory, written atomically by write().
 class SvgDocument {
  public:
   SvgDocument(double width, double height) : width_(width), height_(height) {
