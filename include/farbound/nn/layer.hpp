@@ -22,6 +22,7 @@ struct Parameter {
   Tensor<T> value;
   Tensor<T> grad;
 
+  // A parameter called `n` of `shape`, value and gradient 0.
   Parameter(std::string n, Shape shape) : name(std::move(n)), value(shape, T(0)), grad(shape, T(0)) {}
 };
 
@@ -52,6 +53,7 @@ class Layer {
   // Appends pointers to the trainable parameters, in a fixed order (composite layers,
   // such as a residual block, append their children's). Nothing for parameter-free layers.
   virtual void collect_parameters(std::vector<Parameter<T>*>& /*out*/) {}
+  // The trainable parameters, in collect_parameters' order.
   std::vector<Parameter<T>*> parameters() {
     std::vector<Parameter<T>*> ps;
     collect_parameters(ps);
@@ -64,6 +66,7 @@ class Layer {
 
   // Training or evaluation behaviour (dropout). Explicit: nothing switches it implicitly.
   virtual void set_training(bool on) { training_ = on; }
+  // Whether the layer is in training mode.
   bool training() const { return training_; }
 
  protected:

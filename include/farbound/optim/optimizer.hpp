@@ -55,6 +55,7 @@ class Optimizer {
   // Most state tensors per parameter an optimiser may keep.
   static constexpr std::size_t max_slots = 2;
 
+  // An optimiser of `params` (not empty) at learning rate `lr`; `kind` names it in messages.
   Optimizer(std::vector<Parameter<T>*> params, double lr, const char* kind) : params_(std::move(params)), kind_(kind) {
     if (params_.empty()) throw argument_error(std::string(kind_) + ": empty parameter list");
     for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -75,7 +76,9 @@ class Optimizer {
   // What the optimiser is, with its hyperparameters.
   virtual std::string describe() const = 0;
 
+  // The current learning rate.
   double lr() const { return lr_; }
+  // Sets the learning rate (finite, >= 0); schedules call it every step.
   void set_lr(double lr) {
     if (!std::isfinite(lr) || lr < 0) {
       std::ostringstream s;
@@ -87,6 +90,7 @@ class Optimizer {
 
   // Number of steps taken so far (the first step is step 1 in the bias corrections).
   std::int64_t steps() const { return steps_; }
+  // The parameters it updates.
   const std::vector<Parameter<T>*>& parameters() const { return params_; }
 
   // One update of every parameter from its gradient, with the current learning rate.
@@ -165,6 +169,7 @@ class Optimizer {
   // step, counted from 1. Called concurrently for disjoint chunks.
   virtual void update(T* value, const T* grad, const std::array<T*, max_slots>& state, std::size_t n, std::int64_t step) = 0;
 
+  // Its name, e.g. "Adam".
   const char* kind() const { return kind_; }
 
  private:

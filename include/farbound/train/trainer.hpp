@@ -102,11 +102,15 @@ class Trainer {
         steps_per_epoch(train_.size, config_.num_unlabeled_per_labeled, config_.batch_size));
   }
 
+  // The settings it trains with.
   const TrainConfig& config() const { return config_; }
   // The next epoch to run, from 0.
   std::uint32_t epoch() const { return epoch_; }
+  // Whether every epoch of the config has run.
   bool finished() const { return epoch_ >= std::uint32_t(config_.num_epochs); }
+  // Optimiser steps per epoch.
   std::int64_t batches_per_epoch() const { return steps_per_epoch_; }
+  // The optimiser, e.g. for its learning rate.
   const Optimizer<T>& optimizer() const { return *optimizer_; }
 
   // Trains one epoch; on_step is called after every optimiser step (progress bars).
