@@ -67,6 +67,7 @@ struct ApgdOptions {
 template <class T>
 class Apgd {
  public:
+  // An APGD attack with `options`; argument_error for impossible settings.
   explicit Apgd(ApgdOptions options = {})
       : options_(options), name_(std::string("APGD-") + to_string(options.loss) + "(" + to_string(options.norm) + ")") {
     if (options_.steps < 1) throw argument_error(name_ + ": steps must be >= 1, got " + std::to_string(options_.steps));
@@ -78,7 +79,9 @@ class Apgd {
     detail::require_batch_size(options_.batch_size, name_);
   }
 
+  // The settings it runs with.
   const ApgdOptions& options() const { return options_; }
+  // Its name in reports: "APGD-", the loss, the norm.
   const std::string& name() const { return name_; }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in

@@ -53,6 +53,7 @@ struct CarliniWagnerOptions {
 template <class T>
 class CarliniWagnerL2 {
  public:
+  // A Carlini-Wagner L2 attack with `options`; argument_error for impossible settings.
   explicit CarliniWagnerL2(CarliniWagnerOptions options = {}) : options_(options) {
     const std::string who = name();
     if (options_.binary_search_steps < 1)
@@ -72,7 +73,9 @@ class CarliniWagnerL2 {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const CarliniWagnerOptions& options() const { return options_; }
+  // Its name in reports.
   std::string name() const { return "CarliniWagnerL2"; }
 
   // x_adv = the closest adversarial point found for every item of x [N, ...] with labels [N]

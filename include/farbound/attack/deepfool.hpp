@@ -60,6 +60,7 @@ struct DeepFoolOptions {
 template <class T>
 class DeepFool {
  public:
+  // A DeepFool attack with `options`; argument_error for impossible settings.
   explicit DeepFool(DeepFoolOptions options = {}) : options_(options) {
     const std::string who = name();
     if (options_.max_iter < 1)
@@ -76,7 +77,9 @@ class DeepFool {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const DeepFoolOptions& options() const { return options_; }
+  // Its name in reports, e.g. "DeepFool(L2)".
   std::string name() const { return "DeepFool(" + to_string(options_.norm) + ")"; }
 
   // x_adv = DeepFool's point for every item of x [N, ...], moving away from labels [N]

@@ -63,6 +63,7 @@ struct FabOptions {
 template <class T>
 class Fab {
  public:
+  // A FAB-T attack with `options`; argument_error for impossible settings.
   explicit Fab(FabOptions options = {}) : options_(options), name_("FAB-T(" + to_string(options.norm) + ")") {
     if (options_.steps < 1) throw argument_error(name_ + ": steps must be >= 1, got " + std::to_string(options_.steps));
     if (options_.target_classes < 1)
@@ -78,7 +79,9 @@ class Fab {
     detail::require_batch_size(options_.batch_size, name_);
   }
 
+  // The settings it runs with.
   const FabOptions& options() const { return options_; }
+  // Its name in reports, e.g. "FAB-T(Linf)".
   const std::string& name() const { return name_; }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps (see above).

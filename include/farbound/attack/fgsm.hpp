@@ -25,6 +25,7 @@ struct FgsmOptions {
 template <class T>
 class Fgsm {
  public:
+  // An FGSM attack with `options`.
   explicit Fgsm(FgsmOptions options = {})
       : pgd_(PgdOptions{.norm = Norm::linf,
                         .steps = 1,
@@ -36,13 +37,16 @@ class Fgsm {
                         .batch_size = options.batch_size},
              "FGSM") {}
 
+  // Its name in reports.
   const std::string& name() const { return pgd_.name(); }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N]; see Pgd::run.
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
     pgd_.run(model, x, labels, eps, x_adv);
   }
+  // Per item of the last run: whether the prediction at the returned point differs from the label.
   std::span<const std::uint8_t> fooled() const { return pgd_.fooled(); }
+  // Per item of the last run: the cross-entropy at the returned point.
   std::span<const double> losses() const { return pgd_.losses(); }
 
  private:

@@ -66,6 +66,7 @@ struct PgdOptions {
 template <class T>
 class Pgd {
  public:
+  // A PGD attack with `options`.
   explicit Pgd(PgdOptions options = {}) : Pgd(options, "PGD(" + to_string(options.norm) + ")") {}
   // `name` is what error messages call the attack (FGSM runs as a one-step PGD).
   Pgd(PgdOptions options, std::string name) : options_(options), name_(std::move(name)) {
@@ -80,8 +81,11 @@ class Pgd {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const PgdOptions& options() const { return options_; }
+  // Its name in reports, e.g. "PGD(Linf)".
   const std::string& name() const { return name_; }
+  // The step as a fraction of epsilon: the option, or 2.5 / steps.
   double rel_stepsize() const { return options_.rel_stepsize.value_or(2.5 / options_.steps); }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in

@@ -72,6 +72,7 @@ inline double square_fraction(double p_init, int query, int queries) {
 template <class T>
 class Square {
  public:
+  // A Square attack with `options`; argument_error for impossible settings.
   explicit Square(SquareOptions options = {}) : options_(options), name_("Square(" + to_string(options.norm) + ")") {
     if (options_.queries < 1)
       throw argument_error(name_ + ": queries must be >= 1, got " + std::to_string(options_.queries));
@@ -83,7 +84,9 @@ class Square {
     detail::require_batch_size(options_.batch_size, name_);
   }
 
+  // The settings it runs with.
   const SquareOptions& options() const { return options_; }
+  // Its name in reports, e.g. "Square(Linf)".
   const std::string& name() const { return name_; }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in

@@ -39,6 +39,7 @@ struct ImageBatchOptions {
 template <class T>
 class ImageBatcher {
  public:
+  // A batcher with `options`; argument_error for impossible settings.
   explicit ImageBatcher(ImageBatchOptions options = {}) : options_(options) {
     if (options_.resize != ResizeMode::none && (options_.height < 1 || options_.width < 1))
       throw argument_error("ImageBatcher: resize to " + std::to_string(options_.height) + "x" +
@@ -47,6 +48,7 @@ class ImageBatcher {
       throw argument_error("ImageBatcher: crop_padding " + std::to_string(options_.crop_padding) + " < 0");
   }
 
+  // The settings it batches with.
   const ImageBatchOptions& options() const { return options_; }
 
   // The batch shape load() produces for `batch` items of a data set of shape `data`.

@@ -29,6 +29,7 @@ struct AugmentKey {
   std::uint32_t epoch = 0;
   std::span<const std::int64_t> samples;  // data-set index of every batch item
 
+  // The random stream of batch item `item`'s augmentation: (seed, epoch, its data-set index).
   RandomStream stream(std::int64_t item) const {
     return RandomStream(seed, Purpose::augment, epoch, static_cast<std::uint32_t>(samples[static_cast<std::size_t>(item)]));
   }

@@ -149,11 +149,13 @@ class ArchitectureReader {
  public:
   static constexpr int max_depth = 16;  // nesting of composite layers
 
+  // A reader of the layers stored in `file`, building them with `registry`.
   ArchitectureReader(const SafetensorsFile& file, const LayerRegistry<T>& registry, ModelLoadOptions options)
       : file_(file), registry_(registry), options_(options) {
     for (const auto& [key, entry] : file.tensors) budget_ += entry.shape.numel();
   }
 
+  // The file's name, for messages.
   const std::string& file_name() const { return file_.name; }
 
   // The model for a layer list, with every parameter loaded; io_error when the list, a
@@ -242,6 +244,7 @@ class ArchitectureReader {
     return t;
   }
 
+  // The layer types it builds with.
   const LayerRegistry<T>& registry() const { return registry_; }
 
  private:

@@ -58,7 +58,9 @@ struct NpyArray {
   std::vector<std::byte> data;
   std::string name;
 
+  // A view of the array's elements as stored.
   NpyView view() const { return {dtype, shape, data, name}; }
+  // The array's elements as a tensor of T (NpyView::to_tensor).
   template <class T>
   Tensor<T> to_tensor() const {
     return view().to_tensor<T>();

@@ -37,7 +37,9 @@ struct SafetensorsEntry {
 // A parsed file. Entries point into `storage` (or into the caller's buffer for parse_safetensors).
 struct SafetensorsFile {
   SafetensorsFile() = default;
+  // Movable, not copyable (it owns the file's bytes).
   SafetensorsFile(SafetensorsFile&&) noexcept = default;
+  // Move assignment.
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept = default;
   SafetensorsFile(const SafetensorsFile&) = delete;  // entries point into storage
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;

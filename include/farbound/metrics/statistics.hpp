@@ -72,6 +72,7 @@ struct Histogram {
   std::vector<std::int64_t> counts;
   std::int64_t outside = 0;
 
+  // Width of one bin.
   double bin_width() const { return (upper - lower) / double(counts.size()); }
 };
 

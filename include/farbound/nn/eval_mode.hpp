@@ -12,6 +12,7 @@ namespace farbound {
 template <class T>
 class EvalMode {
  public:
+  // Switches `model` to eval mode until this object is destroyed.
   explicit EvalMode(Sequential<T>& model) : model_(model), was_training_(model.training()) {
     model_.set_training(false);
   }

@@ -37,8 +37,11 @@ class Normalize final : public Layer<T> {
     stddev_.assign(stddev.begin(), stddev.end());
   }
 
+  // Number of channels (1: one pair for all).
   std::int64_t channels() const { return std::int64_t(mean_.size()); }
+  // The means subtracted, per channel.
   const std::vector<T>& mean() const { return mean_; }
+  // The standard deviations divided by, per channel.
   const std::vector<T>& stddev() const { return stddev_; }
 
   std::string describe() const override {

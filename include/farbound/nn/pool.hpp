@@ -125,7 +125,9 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
 
  public:
   static constexpr const char* name = "MaxPool2d";
+  // Pooling over kernel x kernel windows with stride kernel.
   explicit MaxPool2d(std::int64_t kernel) : Base(kernel, kernel) {}
+  // Pooling over kernel x kernel windows with the given stride.
   MaxPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
 
  private:
@@ -183,7 +185,9 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
 
  public:
   static constexpr const char* name = "AvgPool2d";
+  // Pooling over kernel x kernel windows with stride kernel.
   explicit AvgPool2d(std::int64_t kernel) : Base(kernel, kernel) {}
+  // Pooling over kernel x kernel windows with the given stride.
   AvgPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
 
  private:

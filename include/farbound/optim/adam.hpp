@@ -51,6 +51,7 @@ class AdamOptimizer final : public Optimizer<T> {
     return o;
   }
 
+  // Adam over `params` at learning rate `lr`; argument_error for impossible settings.
   explicit AdamOptimizer(std::vector<Parameter<T>*> params, double lr = 1e-3, AdamOptions opt = default_options())
       : Optimizer<T>(std::move(params), lr, name), opt_(opt) {
     auto bad = [](const char* what, double v) {
@@ -66,6 +67,7 @@ class AdamOptimizer final : public Optimizer<T> {
     this->add_slot("exp_avg_sq");
   }
 
+  // The settings it steps with.
   const AdamOptions& options() const { return opt_; }
 
   std::string describe() const override {

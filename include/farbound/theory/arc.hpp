@@ -85,6 +85,7 @@ class ArcEstimator {
     DeepFool<T>{options_.input_attack};
   }
 
+  // The settings it runs with.
   const ArcOptions& options() const { return options_; }
 
   // ARC and ARCA of the classifier against the oracle over the items of x [N, ...].

@@ -20,6 +20,7 @@ namespace farbound {
 struct ConfidenceInterval {
   double lower = 0;
   double upper = 1;
+  // Whether p lies in the interval.
   bool contains(double p) const { return lower <= p && p <= upper; }
 };
 

@@ -48,6 +48,7 @@ struct InvisibleAttackOptions {
 template <class T>
 class InvisibleAttack {
  public:
+  // An attack that moves only within `geometry`'s invisible subspace.
   InvisibleAttack(FeatureGeometry geometry, InvisibleAttackOptions options)
       : geometry_(std::move(geometry)), options_(options) {
     const std::string who = "InvisibleAttack";
@@ -60,8 +61,11 @@ class InvisibleAttack {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const InvisibleAttackOptions& options() const { return options_; }
+  // The visible and invisible subspaces it works with.
   const FeatureGeometry& geometry() const { return geometry_; }
+  // The step as a fraction of the radius: the option, or 2.5 / steps.
   double rel_stepsize() const { return options_.rel_stepsize.value_or(2.5 / options_.steps); }
 
   // x_adv = the attack on every item of x [N, ...] away from labels [N] (usually the

@@ -76,6 +76,7 @@ class EtaEstimator {
     clopper_pearson(0, 1, options_.confidence);  // validates the level
   }
 
+  // The settings it samples with.
   const EtaOptions& options() const { return options_; }
 
   // eta-hat by sampling pairs at oracle radius delta2 around the items of x [N, ...].

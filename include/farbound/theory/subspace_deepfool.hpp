@@ -47,6 +47,7 @@ struct SubspaceDeepFoolOptions {
 template <class T>
 class SubspaceDeepFool {
  public:
+  // DeepFool whose steps stay in the span of `directions` (columns).
   SubspaceDeepFool(Eigen::MatrixXd directions, SubspaceDeepFoolOptions options)
       : m_(std::move(directions)), options_(options) {
     const std::string who = "SubspaceDeepFool";
@@ -60,6 +61,7 @@ class SubspaceDeepFool {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const SubspaceDeepFoolOptions& options() const { return options_; }
 
   // x_adv = the attack's point for every item of x [N, ...] away from labels [N].

@@ -48,6 +48,7 @@ class RgbImage {
  public:
   static constexpr int max_side = 1 << 14;
 
+  // A width x height image filled with `background`.
   RgbImage(int width, int height, Rgb background = {255, 255, 255}) : width_(width), height_(height) {
     if (width < 1 || height < 1 || width > max_side || height > max_side)
       throw argument_error("RgbImage: " + std::to_string(width) + " x " + std::to_string(height) +
@@ -56,7 +57,9 @@ class RgbImage {
     fill_rect(0, 0, width, height, background);
   }
 
+  // Width in pixels.
   int width() const { return width_; }
+  // Height in pixels.
   int height() const { return height_; }
   // Row-major RGB bytes, 3 per pixel, rows top to bottom (what PNG encoders take).
   std::span<const std::uint8_t> bytes() const { return pixels_; }
@@ -66,6 +69,7 @@ class RgbImage {
     const std::uint8_t* p = pixel(x, y);
     return {p[0], p[1], p[2]};
   }
+  // Sets pixel (x, y); ignored outside the image.
   void set(int x, int y, Rgb c) {
     if (x < 0 || y < 0 || x >= width_ || y >= height_) return;
     std::uint8_t* p = pixel(x, y);
