@@ -20,6 +20,7 @@
 
 namespace farbound {
 
+// The loss APGD climbs: cross-entropy, the difference of logits ratio, or its targeted version.
 enum class ApgdLoss { cross_entropy, dlr, targeted_dlr };
 
 // The loss's name as the reports print it.

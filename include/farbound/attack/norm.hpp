@@ -10,6 +10,7 @@
 
 namespace farbound {
 
+// The norm an attack's radius is measured in.
 enum class Norm { l2, linf };
 
 // "L2" or "Linf", as the reports print it.

@@ -17,7 +17,9 @@
 
 namespace farbound {
 
+// Philox4x32's counter: four 32-bit words.
 using PhiloxCounter = std::array<std::uint32_t, 4>;
+// Philox4x32's key: two 32-bit words (the 64-bit seed).
 using PhiloxKey = std::array<std::uint32_t, 2>;
 
 // The Philox4x32 bijection with 10 rounds, as in Random123.

@@ -56,6 +56,7 @@ class Shape {
     return s + "]";
   }
 
+  // Same rank and extents.
   friend bool operator==(const Shape& a, const Shape& b) {
     if (a.rank_ != b.rank_) return false;
     for (int i = 0; i < a.rank_; ++i)

@@ -11,6 +11,7 @@
 
 namespace farbound::simd {
 
+// A SIMD register of T for the build's target architecture (xsimd).
 template <class T>
 using batch = xsimd::batch<T>;
 

@@ -226,18 +226,25 @@ class Elementwise final : public Layer<T> {
   Op op_;
 };
 
+// max(x, 0) as a layer.
 template <class T>
 using ReLU = Elementwise<T, ReLUOp<T>>;
+// LeakyReLU as a layer; arguments go to LeakyReLUOp.
 template <class T>
 using LeakyReLU = Elementwise<T, LeakyReLUOp<T>>;
+// The logistic sigmoid as a layer.
 template <class T>
 using Sigmoid = Elementwise<T, SigmoidOp<T>>;
+// tanh as a layer.
 template <class T>
 using Tanh = Elementwise<T, TanhOp<T>>;
+// CELU as a layer; arguments go to CELUOp.
 template <class T>
 using CELU = Elementwise<T, CELUOp<T>>;
+// Softplus as a layer; arguments go to SoftplusOp.
 template <class T>
 using Softplus = Elementwise<T, SoftplusOp<T>>;
+// Mish as a layer.
 template <class T>
 using Mish = Elementwise<T, MishOp<T>>;
 

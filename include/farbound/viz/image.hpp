@@ -21,6 +21,7 @@ namespace farbound {
 // A colour, 8 bits per channel.
 struct Rgb {
   std::uint8_t r = 0, g = 0, b = 0;
+  // Same three channels.
   friend bool operator==(const Rgb&, const Rgb&) = default;
 };
 
