@@ -7,3 +7,8 @@
   s|([<>#@%&])|\\\1|g
   s@^([ \t]*)//@\1///@
 }
+# A trailing comment after a declaration ("double lr = 1e-3;  // base learning rate") becomes
+# the member's brief description (///<).
+/^[ \t]*[A-Za-z_].*;[ \t]+\/\/ / {
+  s@;([ \t]+)// (.*)$@;\1///< \2@
+}
