@@ -52,14 +52,21 @@ namespace farbound {
 
 // Settings of Apgd: norm, loss, steps, restarts, target classes (APGD-T), seed, bounds, batch size.
 struct ApgdOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // The loss it climbs (ApgdLoss).
   ApgdLoss loss = ApgdLoss::cross_entropy;
+  // Iterations.
   int steps = 100;
+  // Runs from different random starts.
   int restarts = 1;
   // Targeted DLR only: how many target classes (at most C - 1 are used).
   int target_classes = 9;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

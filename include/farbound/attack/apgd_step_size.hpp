@@ -35,6 +35,7 @@ inline std::vector<int> apgd_checkpoints(int steps) {
 // told the loss after every iteration and asked at every checkpoint.
 class ApgdStepSize {
  public:
+  // APGD's rho (Croce & Hein): the share of improving steps below which a checkpoint halves the step.
   static constexpr double rho = 0.75;
 
   // Starts at step size `step` with the loss of the starting point.

@@ -39,13 +39,18 @@ namespace farbound {
 
 // Settings of CarliniWagnerL2: binary-search steps over c, Adam steps and rate, confidence, bounds.
 struct CarliniWagnerOptions {
+  // Binary-search steps over the constant c.
   int binary_search_steps = 9;
   int steps = 1000;        // Adam steps per binary-search step
   double stepsize = 0.01;  // Adam's learning rate, in w units
   double confidence = 0;   // required margin of the wrong class over the label
+  // The first c tried.
   double initial_const = 1e-3;
+  // Stop a binary-search step early when its loss stops falling (checked every tenth of the steps).
   bool abort_early = true;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

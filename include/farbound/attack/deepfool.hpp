@@ -45,14 +45,19 @@ namespace farbound {
 
 // Settings of DeepFool: norm, iterations, overshoot, candidate classes, bounds, batch size.
 struct DeepFoolOptions {
+  // The norm of the radius.
   Norm norm = Norm::l2;
+  // Iterations at most.
   int max_iter = 50;
+  // How far past the linearised boundary each step goes, as a fraction.
   double overshoot = 0.02;
   // Added to the distance of every step, in input units (see above).
   double min_step = 1e-4;
   // Classes considered, the label included; at most the model's number of classes is used.
   int candidates = 10;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 128;
 };
 

@@ -49,13 +49,21 @@ namespace farbound {
 
 // Settings of Fab: norm, steps, target classes, step parameters (alpha_max, eta, beta), bounds.
 struct FabOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Iterations.
   int steps = 100;
+  // Target classes tried, the most likely first.
   int target_classes = 9;
+  // Largest weight of the step towards the original point.
   double alpha_max = 0.1;
+  // Factor of the extrapolation past the linearised boundary.
   double eta = 1.05;
+  // Factor by which a successful perturbation is pulled back towards the original point.
   double beta = 0.9;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

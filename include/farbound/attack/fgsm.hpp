@@ -17,7 +17,9 @@ namespace farbound {
 
 // Settings of Fgsm: bounds and batch size.
 struct FgsmOptions {
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

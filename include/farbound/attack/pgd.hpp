@@ -49,16 +49,22 @@ namespace farbound {
 
 // Settings of Pgd: norm, steps, relative step size, random start, restarts, seed, bounds, batch size.
 struct PgdOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Iterations.
   int steps = 40;
   // Step size as a fraction of epsilon; unset: 2.5 / steps.
   std::optional<double> rel_stepsize{};
+  // Start at a random point of the ball (else at x).
   bool random_start = true;
   // Attacks from independent random starts (only with random_start; without it every
   // restart would repeat the first).
   int restarts = 1;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

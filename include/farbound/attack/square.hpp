@@ -50,12 +50,19 @@ namespace farbound {
 
 // Settings of Square: norm, queries, the initial square fraction p_init, restarts, seed, bounds.
 struct SquareOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Model queries per item at most.
   int queries = 5000;
+  // The first square's share of the image, shrunk on a fixed schedule.
   double p_init = 0.8;
+  // Runs from different random starts.
   int restarts = 1;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

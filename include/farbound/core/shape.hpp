@@ -12,6 +12,7 @@ namespace farbound {
 // The extents of a tensor of rank 0 to 4, leading axis first.
 class Shape {
  public:
+  // The largest rank.
   static constexpr int max_rank = 4;
 
   Shape() = default;

@@ -15,6 +15,7 @@ namespace farbound::simd {
 template <class T>
 using batch = xsimd::batch<T>;
 
+// Lanes of a batch<T>.
 template <class T>
 inline constexpr std::size_t width = batch<T>::size;
 

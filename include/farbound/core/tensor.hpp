@@ -32,6 +32,7 @@ using MatrixMap = Eigen::Map<std::conditional_t<std::is_const_v<T>,
 template <class T>
 class TensorView {
  public:
+  // The element type without const.
   using value_type = std::remove_const_t<T>;
 
   TensorView() = default;
@@ -89,6 +90,7 @@ class Tensor {
   static_assert(std::is_floating_point_v<T> || std::is_integral_v<T>, "Tensor holds arithmetic types");
 
  public:
+  // The element type.
   using value_type = T;
 
   Tensor() = default;

@@ -28,7 +28,9 @@ enum class ResizeMode { none, zero_pad, bilinear };
 
 // How ImageBatcher turns stored images into model inputs: resizing, random crops, flips, seed.
 struct ImageBatchOptions {
+  // How images are brought to height x width.
   ResizeMode resize = ResizeMode::none;
+  // Size after resizing (ignored with ResizeMode::none).
   std::int64_t height = 32, width = 32;  // size after resizing (ignored with ResizeMode::none)
   std::int64_t crop_padding = 0;         // > 0: random crop after zero-padding by this many pixels
   bool horizontal_flip = false;          // mirror each image with probability 1/2

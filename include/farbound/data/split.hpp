@@ -36,6 +36,7 @@ struct SplitOptions {
 
 // Indices into the labelled set, class by class (class 0's first).
 struct TrainValSplit {
+  // Data-set indices of the training and validation items.
   std::vector<std::int64_t> train, val;
 };
 

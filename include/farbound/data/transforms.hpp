@@ -25,7 +25,9 @@ namespace farbound {
 
 // Addresses the augmentation stream of each item of a batch.
 struct AugmentKey {
+  // Seed of the augmentation.
   std::uint64_t seed = 0;
+  // The epoch being drawn.
   std::uint32_t epoch = 0;
   std::span<const std::int64_t> samples;  // data-set index of every batch item
 

@@ -31,8 +31,11 @@ namespace farbound {
 // (Normalize's mean and std): they are fixed when the layer is built, not trained.
 template <class T>
 struct StateEntry {
+  // The tensor's name in the file (state_dict key).
   std::string key;
+  // Its values.
   TensorView<const T> value;
+  // The parameter it loads into (null for buffers that are only checked).
   Parameter<T>* parameter;
 };
 
@@ -45,8 +48,10 @@ class ArchitectureReader;
 // How one layer type is written to and rebuilt from a model file, and written as PyTorch.
 template <class T>
 struct LayerCodec {
+  // The registry type the codec's functions receive.
   using Registry = LayerRegistry<T>;
   std::string type;  // the name in the file, e.g. "Conv2d"
+  // Whether a layer is of this codec's type.
   std::function<bool(const Layer<T>&)> matches;
   // The constructor arguments of a matching layer.
   std::function<nlohmann::json(const Layer<T>&, const Registry&)> settings;
@@ -136,6 +141,7 @@ class LayerRegistry {
 // Loading options. allow_non_finite keeps NaN or Inf weights (to inspect a diverged run);
 // by default they are refused with an error naming the tensor.
 struct ModelLoadOptions {
+  // Accept NaN or infinite weights instead of refusing the file.
   bool allow_non_finite = false;
 };
 

@@ -102,7 +102,9 @@ void save_model(const std::filesystem::path& path, Sequential<T>& model, const M
 template <class T>
 struct LoadedModel {
   std::optional<ModelSpec> spec;  // for zoo models
+  // The rebuilt layers with their weights.
   Sequential<T> model;
+  // The file's string metadata.
   std::map<std::string, std::string> metadata;
 };
 

@@ -36,7 +36,9 @@ namespace farbound {
 
 // A parsed .npy image whose elements lie in someone else's buffer.
 struct NpyView {
+  // Element type.
   NpyDtype dtype = NpyDtype::float32;
+  // Extents.
   Shape shape;
   std::span<const std::byte> data;  // numel * item size bytes, little-endian, any alignment
   std::string name;                 // for messages
@@ -53,9 +55,13 @@ struct NpyView {
 
 // An .npy array with its own bytes.
 struct NpyArray {
+  // Element type.
   NpyDtype dtype = NpyDtype::float32;
+  // Extents.
   Shape shape;
+  // The elements as stored.
   std::vector<std::byte> data;
+  // Where it came from, for messages.
   std::string name;
 
   // A view of the array's elements as stored.

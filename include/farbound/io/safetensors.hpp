@@ -30,7 +30,9 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 // One tensor entry of a parsed file: where its bytes are, and what they are.
 struct SafetensorsEntry {
   std::string dtype;  // "F32" or "F64"
+  // Extents.
   Shape shape;
+  // The stored bytes, inside the file's storage.
   std::span<const std::byte> bytes;
 };
 
@@ -44,8 +46,11 @@ struct SafetensorsFile {
   SafetensorsFile(const SafetensorsFile&) = delete;  // entries point into storage
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
+  // The header's __metadata__ strings.
   std::map<std::string, std::string> metadata;
+  // The tensors by name.
   std::map<std::string, SafetensorsEntry> tensors;
+  // The file's bytes, which the entries point into.
   std::vector<std::byte> storage;
   std::string name;  // file name, for messages
 

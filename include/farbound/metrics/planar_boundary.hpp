@@ -206,6 +206,7 @@ PlanarBoundary planar_boundary(Sequential<T>& model, const PlaneGrid& grid, int 
 // Distances from points to a located planar boundary.
 struct PlanarDistances {
   std::vector<double> distance;    // per point; +infinity when no boundary was found
+  // Mean and minimum over the points.
   double mean = 0, min = 0;        // over the points
   std::int64_t beyond_window = 0;  // points whose distance is only an upper bound (see top)
 };

@@ -19,11 +19,13 @@ namespace farbound {
 
 // A point of the plane.
 struct Point2 {
+  // Coordinates.
   double x = 0, y = 0;
 };
 
 // A line segment of the plane.
 struct Segment2 {
+  // End points.
   Point2 a, b;
 };
 
@@ -38,6 +40,7 @@ inline double distance_to_segment(Point2 p, const Segment2& s) {
 
 // An axis-aligned rectangle of the plane.
 struct PlaneRect {
+  // The edges.
   double x_min = -1, x_max = 1, y_min = -1, y_max = 1;
 
   // x_max - x_min.
@@ -92,9 +95,12 @@ inline PlaneRect framing_rect(std::span<const Point2> points, double margin, dou
 // nx x ny cells over `rect`, each sampled at its centre; cell (i, j) lies in column i from
 // the left and row j from the top.
 struct PlaneGrid {
+  // The rectangle the cells cover.
   PlaneRect rect;
+  // Columns and rows.
   std::int64_t nx = 0, ny = 0;
 
+  // Most cells per side.
   static constexpr std::int64_t max_side = std::int64_t(1) << 15;
 
   PlaneGrid() = default;

@@ -49,6 +49,7 @@ struct RhoResult {
   double rho_all = 0;         // mean ratio over all points
   double success_ratio = 0;   // successful attacks / points
   std::vector<double> ratio;  // per point
+  // Per point: whether the attack flipped the prediction.
   std::vector<std::uint8_t> success;
 };
 

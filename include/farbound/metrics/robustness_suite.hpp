@@ -67,11 +67,15 @@ struct SuiteRun {
   // fooled_by[i]: the index of the first attack that fooled point i, misclassified_clean for
   // a point wrong at the clean input, robust for a point no attack fooled.
   static constexpr int misclassified_clean = -2, robust = -1;
+  // The radius.
   double eps = 0;
+  // The members' names.
   std::vector<std::string> attacks;
+  // Per point: the index of the first member that fooled it, misclassified_clean or robust.
   std::vector<int> fooled_by;
   // removed[a]: how many points attack a fooled first.
   std::vector<std::int64_t> removed;
+  // Points classified correctly without an attack.
   std::int64_t clean_correct = 0;
 
   // Points no attack fooled.

@@ -18,9 +18,13 @@ namespace farbound {
 
 // Settings shared by the members of the attack suites: norm, seed, bounds, batch size.
 struct SuiteOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

@@ -17,8 +17,11 @@ namespace farbound {
 // (n - 1 in the denominator): the "mean +- s.e. over seeds" of the paper's tables.
 // The standard error of a single value is 0; of no values, mean and error are NaN.
 struct MeanError {
+  // Mean.
   double mean = 0;
+  // Standard error of the mean (0 for one value, NaN for none).
   double standard_error = 0;
+  // Number of values.
   std::int64_t count = 0;
 };
 
@@ -37,7 +40,9 @@ inline MeanError mean_standard_error(std::span<const double> values) {
 
 // Mean and population standard deviation (n in the denominator, numpy's default) of values.
 struct MeanStd {
+  // Mean.
   double mean = 0;
+  // Standard deviation.
   double std = 0;
 };
 
@@ -68,8 +73,11 @@ inline double quantile(std::vector<double> values, double q) {
 // (numpy.histogram's convention). Values outside [lower, upper] or NaN are counted in
 // `outside`, not in any bin.
 struct Histogram {
+  // The range the bins cover.
   double lower = 0, upper = 1;
+  // Values per bin.
   std::vector<std::int64_t> counts;
+  // Values outside [lower, upper].
   std::int64_t outside = 0;
 
   // Width of one bin.

@@ -64,6 +64,7 @@ inline void require_positive(double v, const char* what) {
 // ReLU: max(x, 0). f' = 1 for x > 0, else 0 (PyTorch's choice at the kink).
 template <class T>
 struct ReLUOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
   // Its name in layer descriptions.
   std::string describe() const { return "ReLU"; }
@@ -76,7 +77,9 @@ struct ReLUOp {
 // LeakyReLU: x for x > 0, else slope * x.
 template <class T>
 struct LeakyReLUOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // Slope for x < 0.
   T slope;
   // LeakyReLU with slope `negative_slope` for x < 0.
   explicit LeakyReLUOp(double negative_slope = 0.01) : slope(T(negative_slope)) {
@@ -93,6 +96,7 @@ struct LeakyReLUOp {
 // Sigmoid: y = 1 / (1 + e^-x), f' = y (1 - y).
 template <class T>
 struct SigmoidOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
   // Its name in layer descriptions.
   std::string describe() const { return "Sigmoid"; }
@@ -105,6 +109,7 @@ struct SigmoidOp {
 // Tanh: y = tanh(x), f' = 1 - y^2.
 template <class T>
 struct TanhOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
   // Its name in layer descriptions.
   std::string describe() const { return "Tanh"; }
@@ -119,7 +124,9 @@ struct TanhOp {
 // catastrophically for x << 0.
 template <class T>
 struct CELUOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // alpha and 1 / alpha.
   T alpha, inv_alpha;
   // CELU with alpha `a` > 0.
   explicit CELUOp(double a = 1.0) : alpha(T(a)), inv_alpha(T(1.0 / a)) { detail::require_positive(a, "CELU: alpha"); }
@@ -136,7 +143,9 @@ struct CELUOp {
 // threshold.
 template <class T>
 struct SoftplusOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // beta, 1 / beta, and the threshold above which the output is linear.
   T beta, inv_beta, threshold;
   // Softplus with sharpness `b` > 0, linear above `thresh` (PyTorch's beta and threshold).
   explicit SoftplusOp(double b = 1.0, double thresh = 20.0) : beta(T(b)), inv_beta(T(1.0 / b)), threshold(T(thresh)) {
@@ -168,7 +177,9 @@ struct SoftplusOp {
 // (1 - t < 2 e^-40), so y = x and f' = 1; clamping e there keeps (n + 2)^2 within float range.
 template <class T>
 struct MishOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // Above this x, tanh(softplus(x)) = 1 to double precision: y = x, f' = 1.
   static constexpr T linear_above = T(20);
   // Its name in layer descriptions.
   std::string describe() const { return "Mish"; }

@@ -19,7 +19,9 @@ namespace farbound {
 template <class T>
 struct Parameter {
   std::string name;  // "weight", "bias", ...
+  // The values.
   Tensor<T> value;
+  // The gradient backward adds into.
   Tensor<T> grad;
 
   // A parameter called `n` of `shape`, value and gradient 0.
@@ -70,6 +72,7 @@ class Layer {
   bool training() const { return training_; }
 
  protected:
+  // Training (true) or evaluation mode.
   bool training_ = true;
 };
 

@@ -124,6 +124,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   friend Base;
 
  public:
+  // Its name in descriptions.
   static constexpr const char* name = "MaxPool2d";
   // Pooling over kernel x kernel windows with stride kernel.
   explicit MaxPool2d(std::int64_t kernel) : Base(kernel, kernel) {}
@@ -184,6 +185,7 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
   friend Base;
 
  public:
+  // Its name in descriptions.
   static constexpr const char* name = "AvgPool2d";
   // Pooling over kernel x kernel windows with stride kernel.
   explicit AvgPool2d(std::int64_t kernel) : Base(kernel, kernel) {}

@@ -25,6 +25,7 @@ enum class InputGrad { skip, compute };
 template <class T>
 class Sequential {
  public:
+  // "To the last layer" in layer ranges.
   static constexpr std::size_t end = std::numeric_limits<std::size_t>::max();
 
   Sequential() = default;

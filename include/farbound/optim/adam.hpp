@@ -32,9 +32,13 @@ enum class AdamWeightDecay { l2_in_gradient, decoupled };
 
 // Adam's settings: betas, epsilon, weight decay.
 struct AdamOptions {
+  // Decay of the first moment.
   double beta1 = 0.9;
+  // Decay of the second moment.
   double beta2 = 0.999;
+  // Added to the root of the second moment.
   double eps = 1e-8;
+  // L2 weight decay (in the gradient for Adam, decoupled for AdamW).
   double weight_decay = 0;
 };
 
@@ -42,6 +46,7 @@ struct AdamOptions {
 template <class T, AdamWeightDecay Mode>
 class AdamOptimizer final : public Optimizer<T> {
  public:
+  // Its name.
   static constexpr const char* name = Mode == AdamWeightDecay::decoupled ? "AdamW" : "Adam";
 
   // PyTorch's defaults: weight decay 0 for Adam, 1e-2 for AdamW.

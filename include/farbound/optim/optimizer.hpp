@@ -33,7 +33,9 @@ namespace farbound {
 // One named state tensor of an optimiser.
 template <class T>
 struct NamedTensor {
+  // The state tensor's name ("<parameter index>.<slot>").
   std::string name;
+  // Its values.
   Tensor<T> tensor;
 };
 
@@ -41,7 +43,9 @@ struct NamedTensor {
 // they are configuration, and the learning rate comes from the schedule and the step count).
 template <class T>
 struct OptimizerState {
+  // Steps taken.
   std::int64_t steps = 0;
+  // The per-parameter state tensors.
   std::vector<NamedTensor<T>> tensors;
 };
 

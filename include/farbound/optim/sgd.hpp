@@ -25,9 +25,13 @@ namespace farbound {
 
 // SGD's settings: momentum, dampening, Nesterov, weight decay.
 struct SgdOptions {
+  // Momentum factor (0: none).
   double momentum = 0;
+  // Dampening of the momentum.
   double dampening = 0;
+  // Nesterov momentum.
   bool nesterov = false;
+  // L2 weight decay, added to the gradient.
   double weight_decay = 0;
 };
 

@@ -269,6 +269,7 @@ class LinearFeatures final : public FeatureMap<T> {
 template <class T>
 class FunctionFeatures final : public FeatureMap<T> {
  public:
+  // g as a function: fills out with g(x) for a batch x.
   using Function = std::function<void(TensorView<const T> x, Tensor<T>& out)>;
 
   // g = fn, called `name` in descriptions.

@@ -39,8 +39,10 @@ namespace farbound {
 // Settings of InvisibleAttack: the radius of the move, steps, step size, batch size.
 struct InvisibleAttackOptions {
   double radius = 1.0;  // L2 budget of N b, input units
+  // Iterations.
   int steps = 50;
   std::optional<double> rel_stepsize{};  // step as a fraction of radius; unset: 2.5 / steps
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

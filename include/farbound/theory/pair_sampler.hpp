@@ -38,6 +38,7 @@ namespace farbound {
 struct PairSamplerOptions {
   double invisible_radius = 1.0;  // linear oracles: radius of the invisible part b (input units)
   double proposal_radius = 1.0;   // other oracles: radius of the input-space proposal v
+  // Seed of the pairs.
   std::uint64_t seed = 0;
 };
 

@@ -43,6 +43,7 @@ namespace farbound {
 // Settings of EtaEstimator: draws per point, the pair sampler's settings, confidence level, batch size.
 struct EtaOptions {
   std::int64_t draws_per_item = 16;  // K
+  // How the pairs are drawn.
   PairSamplerOptions pairs{};
   double confidence = 0.95;          // level of the Clopper-Pearson interval
   std::int64_t batch_size = 4096;    // pairs per forward pass
@@ -57,6 +58,7 @@ struct EtaEstimate {
   std::int64_t pairs = 0;  // of which f2(x') = f2(x) (and d2' < delta2)
   std::int64_t flips = 0;  // of which f1(x') != f1(x)
   double eta = 0;          // flips / pairs (0 without pairs)
+  // Clopper-Pearson interval of eta at the options' confidence.
   ConfidenceInterval interval;
 };
 

@@ -37,9 +37,12 @@ namespace farbound {
 
 // Settings of SubspaceDeepFool: iterations, overshoot, minimum step, batch size.
 struct SubspaceDeepFoolOptions {
+  // Iterations at most.
   int max_iter = 50;
+  // How far past the linearised boundary each step goes, as a fraction.
   double overshoot = 0.02;
   double min_step = 1e-4;  // added to every step's length in c (see DeepFool)
+  // Items per forward pass.
   std::int64_t batch_size = 128;
 };
 

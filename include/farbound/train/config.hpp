@@ -38,12 +38,16 @@ struct TrainConfig {
   int inject_noise = -1;                // >= 0: add the noise before this layer instead of at the input
   // Optimisation.
   std::string optimizer = "adam";       // adam, adamw, sgd
+  // Base learning rate.
   double lr = 1e-3;
+  // Weight decay (L2 in the gradient; decoupled for adamw).
   double weight_decay = 0;
   double momentum = 0.9;                // sgd only
   int linear_epoch = 0;                 // LinearCosine: constant lr for this many epochs, then cosine to 0
+  // Epochs to train.
   int num_epochs = 10;
   int batch_size = 64;                  // anchors per step; 1 = the reference
+  // Seed of the split, the initialisation and all noise.
   std::uint64_t seed = 27432;
   int log_freq = 1;                     // checkpoint every log_freq epochs
 
@@ -54,18 +58,27 @@ struct TrainConfig {
 // it lives in, its allowed values [min, max] (max excluded when open_max) and its meaning.
 template <class V>
 struct Setting {
+  // snake_case name; the flag is --key-with-dashes.
   const char* key;
+  // The TrainConfig member it sets.
   V TrainConfig::*member;
+  // Allowed range.
   V min, max;
+  // Whether max itself is excluded.
   bool open_max;
+  // Meaning, for --help.
   const char* help;
 };
 
 // A setting chosen by name from a list.
 struct ChoiceSetting {
+  // snake_case name; the flag is --key-with-dashes.
   const char* key;
+  // The TrainConfig member it sets.
   std::string TrainConfig::*member;
+  // Allowed values.
   std::initializer_list<const char*> choices;
+  // Meaning, for --help.
   const char* help;
 };
 

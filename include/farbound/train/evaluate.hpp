@@ -15,6 +15,7 @@ namespace farbound {
 struct Evaluation {
   double loss = 0;      // mean cross-entropy
   double accuracy = 0;  // fraction of items whose arg-max logit is the label
+  // Items evaluated.
   std::int64_t count = 0;
 };
 

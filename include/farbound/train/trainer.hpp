@@ -56,19 +56,24 @@ namespace farbound {
 
 // What one epoch of training did: losses, accuracy, speed.
 struct EpochStats {
+  // The epoch, from 0.
   std::uint32_t epoch = 0;
   double cross_entropy = 0;   // mean over steps of (1/B) sum_i m_i CE_i (clean anchors)
   double regulariser = 0;     // mean over steps of the GR (or JR) term, without lambda
   double loss = 0;            // mean over steps of the total loss
   double train_accuracy = 0;  // over the labelled anchors, on their training forward
   double lr = 0;              // learning rate of the last step
+  // Anchors and optimiser steps in the epoch.
   std::int64_t anchors = 0, steps = 0;
+  // Wall time and throughput.
   double seconds = 0, anchors_per_second = 0;
 };
 
 // Where an epoch is, for a progress callback.
 struct StepProgress {
+  // Step within the epoch (from 1) and steps in it.
   std::int64_t step = 0, steps = 0;  // within the epoch, from 1
+  // The step's loss.
   double loss = 0;
 };
 

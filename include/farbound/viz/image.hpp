@@ -20,6 +20,7 @@ namespace farbound {
 
 // A colour, 8 bits per channel.
 struct Rgb {
+  // Red, green, blue.
   std::uint8_t r = 0, g = 0, b = 0;
   // Same three channels.
   friend bool operator==(const Rgb&, const Rgb&) = default;
@@ -47,6 +48,7 @@ inline Rgb mix(Rgb a, Rgb b, double t) {
 // An RGB image in memory, row-major, 3 bytes per pixel.
 class RgbImage {
  public:
+  // Largest width or height.
   static constexpr int max_side = 1 << 14;
 
   // A width x height image filled with `background`.

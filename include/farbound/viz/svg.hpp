@@ -67,17 +67,24 @@ inline std::string base64(std::span<const std::uint8_t> bytes) {
 
 // Paint of a shape; colours in any SVG form ("#1f77b4", "none", "black").
 struct SvgStyle {
+  // Fill colour.
   std::string fill = "none";
+  // Stroke colour.
   std::string stroke = "none";
+  // Stroke width.
   double stroke_width = 1;
+  // Opacity.
   double opacity = 1;
 };
 
 // Font size, anchor, colour and weight of an SVG text.
 struct SvgTextStyle {
+  // Font size.
   double size = 12;
   std::string anchor = "start";  // start, middle, end
+  // Text colour.
   std::string fill = "black";
+  // Font weight.
   std::string weight = "normal";
 };
 
