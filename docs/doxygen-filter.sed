@@ -8,7 +8,14 @@
   s@^([ \t]*)//@\1///@
 }
 # A trailing comment after a declaration ("double lr = 1e-3;  // base learning rate") becomes
-# the member's brief description (///<).
+# the member's brief description (///<), its text escaped as above.
 /^[ \t]*[A-Za-z_].*;[ \t]+\/\/ / {
-  s@;([ \t]+)// (.*)$@;\1///< \2@
+  h
+  s@^.*;[ \t]+// @@
+  s@\\@\\\\@g
+  s|([<>#@%&])|\\\1|g
+  x
+  s@^(.*;[ \t]+)// .*$@\1///< @
+  G
+  s@\n@@
 }
