@@ -50,21 +50,31 @@
 
 namespace farbound {
 
+// Settings of Apgd: norm, loss, steps, restarts, target classes (APGD-T), seed, bounds, batch size.
 struct ApgdOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // The loss it climbs (ApgdLoss).
   ApgdLoss loss = ApgdLoss::cross_entropy;
+  // Iterations.
   int steps = 100;
+  // Runs from different random starts.
   int restarts = 1;
   // Targeted DLR only: how many target classes (at most C - 1 are used).
   int target_classes = 9;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// Auto-PGD (Croce & Hein 2020): PGD with a step size that adapts to the loss's progress and momentum.
 template <class T>
 class Apgd {
  public:
+  // An APGD attack with `options`; argument_error for impossible settings.
   explicit Apgd(ApgdOptions options = {})
       : options_(options), name_(std::string("APGD-") + to_string(options.loss) + "(" + to_string(options.norm) + ")") {
     if (options_.steps < 1) throw argument_error(name_ + ": steps must be >= 1, got " + std::to_string(options_.steps));
@@ -76,7 +86,9 @@ class Apgd {
     detail::require_batch_size(options_.batch_size, name_);
   }
 
+  // The settings it runs with.
   const ApgdOptions& options() const { return options_; }
+  // Its name in reports: "APGD-", the loss, the norm.
   const std::string& name() const { return name_; }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in

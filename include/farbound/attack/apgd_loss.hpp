@@ -20,8 +20,10 @@
 
 namespace farbound {
 
+// The loss APGD climbs: cross-entropy, the difference of logits ratio, or its targeted version.
 enum class ApgdLoss { cross_entropy, dlr, targeted_dlr };
 
+// The loss's name as the reports print it.
 inline const char* to_string(ApgdLoss loss) {
   return loss == ApgdLoss::cross_entropy ? "CE" : loss == ApgdLoss::dlr ? "DLR" : "DLR-T";
 }

@@ -35,8 +35,10 @@ inline std::vector<int> apgd_checkpoints(int steps) {
 // told the loss after every iteration and asked at every checkpoint.
 class ApgdStepSize {
  public:
+  // APGD's rho (Croce & Hein): the share of improving steps below which a checkpoint halves the step.
   static constexpr double rho = 0.75;
 
+  // Starts at step size `step` with the loss of the starting point.
   ApgdStepSize(double step, double start_loss)
       : step_(step), best_(start_loss), last_(start_loss), best_at_check_(start_loss) {}
 
@@ -62,7 +64,9 @@ class ApgdStepSize {
     return halved_;
   }
 
+  // The current step size.
   double step() const { return step_; }
+  // The best loss seen so far.
   double best_loss() const { return best_; }
 
  private:

@@ -11,8 +11,11 @@
 
 namespace farbound {
 
+// The box the inputs live in, [lower, upper] per coordinate (default [0, 1], pixel units).
 struct Bounds {
+  // Smallest value of every coordinate.
   double lower = 0.0;
+  // Largest value of every coordinate.
   double upper = 1.0;
 
   // Throws argument_error unless lower < upper, both finite.

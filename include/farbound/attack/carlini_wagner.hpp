@@ -37,20 +37,28 @@
 
 namespace farbound {
 
+// Settings of CarliniWagnerL2: binary-search steps over c, Adam steps and rate, confidence, bounds.
 struct CarliniWagnerOptions {
+  // Binary-search steps over the constant c.
   int binary_search_steps = 9;
   int steps = 1000;        // Adam steps per binary-search step
   double stepsize = 0.01;  // Adam's learning rate, in w units
   double confidence = 0;   // required margin of the wrong class over the label
+  // The first c tried.
   double initial_const = 1e-3;
+  // Stop a binary-search step early when its loss stops falling (checked every tenth of the steps).
   bool abort_early = true;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// Carlini and Wagner's L2 attack (2017): the smallest L2 change that flips the prediction, by optimisation.
 template <class T>
 class CarliniWagnerL2 {
  public:
+  // A Carlini-Wagner L2 attack with `options`; argument_error for impossible settings.
   explicit CarliniWagnerL2(CarliniWagnerOptions options = {}) : options_(options) {
     const std::string who = name();
     if (options_.binary_search_steps < 1)
@@ -70,7 +78,9 @@ class CarliniWagnerL2 {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const CarliniWagnerOptions& options() const { return options_; }
+  // Its name in reports.
   std::string name() const { return "CarliniWagnerL2"; }
 
   // x_adv = the closest adversarial point found for every item of x [N, ...] with labels [N]

@@ -43,21 +43,29 @@
 
 namespace farbound {
 
+// Settings of DeepFool: norm, iterations, overshoot, candidate classes, bounds, batch size.
 struct DeepFoolOptions {
+  // The norm of the radius.
   Norm norm = Norm::l2;
+  // Iterations at most.
   int max_iter = 50;
+  // How far past the linearised boundary each step goes, as a fraction.
   double overshoot = 0.02;
   // Added to the distance of every step, in input units (see above).
   double min_step = 1e-4;
   // Classes considered, the label included; at most the model's number of classes is used.
   int candidates = 10;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 128;
 };
 
+// DeepFool (Moosavi-Dezfooli et al. 2016): steps to the linearised nearest boundary until the prediction flips.
 template <class T>
 class DeepFool {
  public:
+  // A DeepFool attack with `options`; argument_error for impossible settings.
   explicit DeepFool(DeepFoolOptions options = {}) : options_(options) {
     const std::string who = name();
     if (options_.max_iter < 1)
@@ -74,7 +82,9 @@ class DeepFool {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const DeepFoolOptions& options() const { return options_; }
+  // Its name in reports, e.g. "DeepFool(L2)".
   std::string name() const { return "DeepFool(" + to_string(options_.norm) + ")"; }
 
   // x_adv = DeepFool's point for every item of x [N, ...], moving away from labels [N]

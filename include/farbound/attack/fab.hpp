@@ -47,20 +47,31 @@
 
 namespace farbound {
 
+// Settings of Fab: norm, steps, target classes, step parameters (alpha_max, eta, beta), bounds.
 struct FabOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Iterations.
   int steps = 100;
+  // Target classes tried, the most likely first.
   int target_classes = 9;
+  // Largest weight of the step towards the original point.
   double alpha_max = 0.1;
+  // Factor of the extrapolation past the linearised boundary.
   double eta = 1.05;
+  // Factor by which a successful perturbation is pulled back towards the original point.
   double beta = 0.9;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// FAB-T (Croce & Hein 2020), targeted: minimal perturbations by projections onto linearised boundaries.
 template <class T>
 class Fab {
  public:
+  // A FAB-T attack with `options`; argument_error for impossible settings.
   explicit Fab(FabOptions options = {}) : options_(options), name_("FAB-T(" + to_string(options.norm) + ")") {
     if (options_.steps < 1) throw argument_error(name_ + ": steps must be >= 1, got " + std::to_string(options_.steps));
     if (options_.target_classes < 1)
@@ -76,7 +87,9 @@ class Fab {
     detail::require_batch_size(options_.batch_size, name_);
   }
 
+  // The settings it runs with.
   const FabOptions& options() const { return options_; }
+  // Its name in reports, e.g. "FAB-T(Linf)".
   const std::string& name() const { return name_; }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps (see above).

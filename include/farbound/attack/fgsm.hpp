@@ -15,14 +15,19 @@
 
 namespace farbound {
 
+// Settings of Fgsm: bounds and batch size.
 struct FgsmOptions {
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// FGSM (Goodfellow et al. 2015): one step of eps * sign(grad_x CE) inside the bounds.
 template <class T>
 class Fgsm {
  public:
+  // An FGSM attack with `options`.
   explicit Fgsm(FgsmOptions options = {})
       : pgd_(PgdOptions{.norm = Norm::linf,
                         .steps = 1,
@@ -34,13 +39,16 @@ class Fgsm {
                         .batch_size = options.batch_size},
              "FGSM") {}
 
+  // Its name in reports.
   const std::string& name() const { return pgd_.name(); }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N]; see Pgd::run.
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
     pgd_.run(model, x, labels, eps, x_adv);
   }
+  // Per item of the last run: whether the prediction at the returned point differs from the label.
   std::span<const std::uint8_t> fooled() const { return pgd_.fooled(); }
+  // Per item of the last run: the cross-entropy at the returned point.
   std::span<const double> losses() const { return pgd_.losses(); }
 
  private:

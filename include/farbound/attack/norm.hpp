@@ -10,8 +10,10 @@
 
 namespace farbound {
 
+// The norm an attack's radius is measured in.
 enum class Norm { l2, linf };
 
+// "L2" or "Linf", as the reports print it.
 inline std::string to_string(Norm n) { return n == Norm::l2 ? "L2" : "Linf"; }
 
 namespace detail {

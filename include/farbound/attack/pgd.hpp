@@ -47,23 +47,32 @@
 
 namespace farbound {
 
+// Settings of Pgd: norm, steps, relative step size, random start, restarts, seed, bounds, batch size.
 struct PgdOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Iterations.
   int steps = 40;
   // Step size as a fraction of epsilon; unset: 2.5 / steps.
   std::optional<double> rel_stepsize{};
+  // Start at a random point of the ball (else at x).
   bool random_start = true;
   // Attacks from independent random starts (only with random_start; without it every
   // restart would repeat the first).
   int restarts = 1;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// Projected gradient descent (Madry et al. 2018) on the cross-entropy, L-inf or L2, with restarts.
 template <class T>
 class Pgd {
  public:
+  // A PGD attack with `options`.
   explicit Pgd(PgdOptions options = {}) : Pgd(options, "PGD(" + to_string(options.norm) + ")") {}
   // `name` is what error messages call the attack (FGSM runs as a one-step PGD).
   Pgd(PgdOptions options, std::string name) : options_(options), name_(std::move(name)) {
@@ -78,8 +87,11 @@ class Pgd {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const PgdOptions& options() const { return options_; }
+  // Its name in reports, e.g. "PGD(Linf)".
   const std::string& name() const { return name_; }
+  // The step as a fraction of epsilon: the option, or 2.5 / steps.
   double rel_stepsize() const { return options_.rel_stepsize.value_or(2.5 / options_.steps); }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in

@@ -48,13 +48,21 @@
 
 namespace farbound {
 
+// Settings of Square: norm, queries, the initial square fraction p_init, restarts, seed, bounds.
 struct SquareOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Model queries per item at most.
   int queries = 5000;
+  // The first square's share of the image, shrunk on a fixed schedule.
   double p_init = 0.8;
+  // Runs from different random starts.
   int restarts = 1;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
@@ -67,9 +75,11 @@ inline double square_fraction(double p_init, int query, int queries) {
   return p;
 }
 
+// The Square attack (Andriushchenko et al. 2020): random square-shaped changes, no gradients.
 template <class T>
 class Square {
  public:
+  // A Square attack with `options`; argument_error for impossible settings.
   explicit Square(SquareOptions options = {}) : options_(options), name_("Square(" + to_string(options.norm) + ")") {
     if (options_.queries < 1)
       throw argument_error(name_ + ": queries must be >= 1, got " + std::to_string(options_.queries));
@@ -81,7 +91,9 @@ class Square {
     detail::require_batch_size(options_.batch_size, name_);
   }
 
+  // The settings it runs with.
   const SquareOptions& options() const { return options_; }
+  // Its name in reports, e.g. "Square(Linf)".
   const std::string& name() const { return name_; }
 
   // x_adv = the attack on every item of x [N, ...] with labels [N], radius eps. x must lie in

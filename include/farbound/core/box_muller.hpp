@@ -35,9 +35,11 @@ namespace farbound {
 // One Box-Muller pair after the integer range reduction.
 struct BoxMullerReduced {
   double f;       // ln u = k ln 2 + ln(1 + f)
+  // The exponent: ln u = k ln 2 + ln(1 + f).
   double k;
   double x;       // in [0, pi/4]
   int quadrant;   // t = quadrant * pi/2 + (swapped ? pi/2 - x : x)
+  // Whether the angle was reflected: t = quadrant pi/2 + pi/2 - x.
   bool swapped;
 };
 

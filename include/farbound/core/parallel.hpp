@@ -12,7 +12,9 @@
 
 namespace farbound {
 
+// The number of OpenMP threads parallel_for uses.
 inline int max_threads() { return omp_get_max_threads(); }
+// Sets the number of OpenMP threads (at least 1); results do not depend on it.
 inline void set_threads(int n) { omp_set_num_threads(std::max(1, n)); }
 
 // Calls f(i) for every i in [0, n), in parallel when n >= min_parallel and we are not

@@ -17,7 +17,9 @@
 
 namespace farbound {
 
+// Philox4x32's counter: four 32-bit words.
 using PhiloxCounter = std::array<std::uint32_t, 4>;
+// Philox4x32's key: two 32-bit words (the 64-bit seed).
 using PhiloxKey = std::array<std::uint32_t, 2>;
 
 // The Philox4x32 bijection with 10 rounds, as in Random123.
@@ -59,6 +61,7 @@ class RandomStream {
   // Each stream holds up to 2^24 blocks (2^26 numbers): purpose shares the block word.
   static constexpr std::uint64_t max_blocks = std::uint64_t(1) << 24;
 
+  // The stream addressed by (seed, purpose, a, b, c); see the top of this file.
   FARBOUND_HOST_DEVICE RandomStream(std::uint64_t seed, Purpose purpose, std::uint32_t a = 0, std::uint32_t b = 0,
                                     std::uint32_t c = 0)
       : key_{std::uint32_t(seed), std::uint32_t(seed >> 32)}, purpose_(std::uint32_t(purpose) << 24), a_(a), b_(b), c_(c) {}

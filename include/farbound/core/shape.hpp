@@ -9,11 +9,14 @@
 
 namespace farbound {
 
+// The extents of a tensor of rank 0 to 4, leading axis first.
 class Shape {
  public:
+  // The largest rank.
   static constexpr int max_rank = 4;
 
   Shape() = default;
+  // The extents, leading axis first; at most 4, none negative.
   Shape(std::initializer_list<std::int64_t> extents) {
     if (extents.size() > max_rank)
       throw shape_error("Shape: rank " + std::to_string(extents.size()) + " exceeds the maximum of 4");
@@ -23,7 +26,9 @@ class Shape {
     }
   }
 
+  // Number of axes, 0 to 4.
   int rank() const { return rank_; }
+  // The extent of `axis`; shape_error when out of range.
   std::int64_t operator[](int axis) const {
     if (axis < 0 || axis >= rank_)
       throw shape_error("Shape: axis " + std::to_string(axis) + " out of range for " + to_string());
@@ -45,12 +50,14 @@ class Shape {
     return s;
   }
 
+  // "[2, 3]", for messages.
   std::string to_string() const {
     std::string s = "[";
     for (int i = 0; i < rank_; ++i) s += (i ? ", " : "") + std::to_string(dims_[static_cast<std::size_t>(i)]);
     return s + "]";
   }
 
+  // Same rank and extents.
   friend bool operator==(const Shape& a, const Shape& b) {
     if (a.rank_ != b.rank_) return false;
     for (int i = 0; i < a.rank_; ++i)

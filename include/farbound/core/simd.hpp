@@ -11,9 +11,11 @@
 
 namespace farbound::simd {
 
+// A SIMD register of T for the build's target architecture (xsimd).
 template <class T>
 using batch = xsimd::batch<T>;
 
+// Lanes of a batch<T>.
 template <class T>
 inline constexpr std::size_t width = batch<T>::size;
 

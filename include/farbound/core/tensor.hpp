@@ -28,25 +28,36 @@ using MatrixMap = Eigen::Map<std::conditional_t<std::is_const_v<T>,
                                                 const Eigen::Matrix<std::remove_const_t<T>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
                                                 Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>>;
 
+// A non-owning window onto contiguous row-major elements (const T for read-only).
 template <class T>
 class TensorView {
  public:
+  // The element type without const.
   using value_type = std::remove_const_t<T>;
 
   TensorView() = default;
+  // A view of `shape` elements starting at `data`.
   TensorView(T* data, Shape shape) : data_(data), shape_(shape) {}
   // A view of mutable data converts to a view of const data.
   template <class U>
     requires std::is_same_v<const U, T> && (!std::is_same_v<U, T>)
   TensorView(const TensorView<U>& other) : data_(other.data()), shape_(other.shape()) {}
 
+  // The first element.
   T* data() const { return data_; }
+  // The extents.
   const Shape& shape() const { return shape_; }
+  // Number of elements.
   std::int64_t numel() const { return shape_.numel(); }
+  // The extent of `axis`.
   std::int64_t size(int axis) const { return shape_[axis]; }
+  // Number of axes.
   int rank() const { return shape_.rank(); }
+  // Whether the view has no elements.
   bool empty() const { return numel() == 0; }
+  // The elements as a span.
   std::span<T> span() const { return {data_, static_cast<std::size_t>(numel())}; }
+  // Element i in row-major order (unchecked).
   T& operator[](std::int64_t i) const { return data_[i]; }
 
   // Items [first, first + count) of the leading axis.
@@ -73,20 +84,26 @@ class TensorView {
   Shape shape_;
 };
 
+// An owning, contiguous, row-major, 64-byte aligned tensor of rank 0 to 4; move-only (clone() copies).
 template <class T>
 class Tensor {
   static_assert(std::is_floating_point_v<T> || std::is_integral_v<T>, "Tensor holds arithmetic types");
 
  public:
+  // The element type.
   using value_type = T;
 
   Tensor() = default;
+  // An uninitialised tensor of `shape`.
   explicit Tensor(Shape shape) { resize(shape); }
+  // A tensor of `shape` with every element `fill_value`.
   Tensor(Shape shape, T fill_value) {
     resize(shape);
     fill(fill_value);
   }
+  // Movable; copies are explicit (clone()).
   Tensor(Tensor&&) noexcept = default;
+  // Move assignment; the old allocation is freed.
   Tensor& operator=(Tensor&&) noexcept = default;
   Tensor(const Tensor&) = delete;
   Tensor& operator=(const Tensor&) = delete;
@@ -97,6 +114,7 @@ class Tensor {
     if (numel() > 0) std::memcpy(t.data(), data(), static_cast<std::size_t>(numel()) * sizeof(T));
     return t;
   }
+  // A new tensor holding a copy of `v`'s elements.
   static Tensor from_view(TensorView<const T> v) {
     Tensor t(v.shape());
     if (v.numel() > 0) std::memcpy(t.data(), v.data(), static_cast<std::size_t>(v.numel()) * sizeof(T));
@@ -114,30 +132,52 @@ class Tensor {
     }
     shape_ = shape;
   }
+  // Sets every element to v.
   void fill(T v) { std::fill_n(data(), numel(), v); }
+  // Sets every element to 0.
   void zero() { fill(T(0)); }
 
+  // The first element.
   T* data() { return data_.get(); }
+  // The first element, read-only.
   const T* data() const { return data_.get(); }
+  // The extents.
   const Shape& shape() const { return shape_; }
+  // Number of elements.
   std::int64_t numel() const { return shape_.numel(); }
+  // The extent of `axis`.
   std::int64_t size(int axis) const { return shape_[axis]; }
+  // Number of axes.
   int rank() const { return shape_.rank(); }
+  // Whether the tensor has no elements.
   bool empty() const { return numel() == 0; }
+  // Elements the allocation holds (at least numel()).
   std::size_t capacity() const { return capacity_; }
 
+  // Element i in row-major order (unchecked).
   T& operator[](std::int64_t i) { return data_.get()[i]; }
+  // Element i in row-major order (unchecked), read-only.
   const T& operator[](std::int64_t i) const { return data_.get()[i]; }
+  // The elements as a span.
   std::span<T> span() { return {data(), static_cast<std::size_t>(numel())}; }
+  // The elements as a read-only span.
   std::span<const T> span() const { return {data(), static_cast<std::size_t>(numel())}; }
 
+  // A view of the whole tensor.
   TensorView<T> view() { return {data(), shape_}; }
+  // A read-only view of the whole tensor.
   TensorView<const T> view() const { return {data(), shape_}; }
+  // A tensor passes as a view of itself.
   operator TensorView<T>() { return view(); }
+  // A tensor passes as a read-only view of itself.
   operator TensorView<const T>() const { return view(); }
+  // Items [first, first + count) of the leading axis.
   TensorView<T> slice(std::int64_t first, std::int64_t count) { return view().slice(first, count); }
+  // Items [first, first + count) of the leading axis, read-only.
   TensorView<const T> slice(std::int64_t first, std::int64_t count) const { return view().slice(first, count); }
+  // Leading axis as rows, everything else as columns (an Eigen map).
   MatrixMap<T> matrix() { return view().matrix(); }
+  // Leading axis as rows, everything else as columns, read-only.
   MatrixMap<const T> matrix() const { return view().matrix(); }
 
  private:

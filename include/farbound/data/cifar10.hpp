@@ -22,6 +22,7 @@
 
 namespace farbound {
 
+// The class names, by label.
 inline constexpr std::array<const char*, 10> cifar10_classes = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 

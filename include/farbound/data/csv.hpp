@@ -35,8 +35,10 @@ namespace farbound {
 // Whether the first line holds column names.
 enum class CsvHeader { detect, present, absent };
 
+// How a CSV file is read: label column, delimiter, header, number of classes.
 struct CsvOptions {
   int label_column = 0;  // column of the label; -1 for the last one
+  // The field separator.
   char delimiter = ',';
   CsvHeader header = CsvHeader::detect;  // detect: a header when any field of line 1 is not a number
   int num_classes = 0;                   // 0: one more than the largest label

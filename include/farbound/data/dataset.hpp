@@ -59,6 +59,7 @@ void convert_to_float(std::span<const S> in, std::span<T> out) {
   }
 }
 
+// Inputs (leading axis = items) of storage type S with one integer label per item.
 template <class S>
 class Dataset {
   static_assert(std::is_same_v<S, std::uint8_t> || std::is_floating_point_v<S>,
@@ -81,18 +82,26 @@ class Dataset {
         throw argument_error("Dataset: label " + std::to_string(labels_[i]) + " of item " + std::to_string(i) +
                              " outside [0, " + std::to_string(num_classes_) + ")");
   }
+  // Movable; copies are explicit (clone()).
   Dataset(Dataset&&) noexcept = default;
+  // Move assignment.
   Dataset& operator=(Dataset&&) noexcept = default;
 
+  // Number of items.
   std::int64_t size() const { return inputs_.rank() == 0 ? 0 : inputs_.size(0); }
+  // Whether the set has no items.
   bool empty() const { return size() == 0; }
   // [N, ...]: the whole set's shape.
   const Shape& shape() const { return inputs_.shape(); }
   // [batch, ...]: the shape gather() produces for `batch` items.
   Shape batch_shape(std::int64_t batch) const { return inputs_.shape().with_batch(batch); }
+  // Number of classes; labels lie in [0, num_classes()).
   int num_classes() const { return num_classes_; }
+  // All inputs, leading axis = items.
   TensorView<const S> inputs() const { return inputs_.view(); }
+  // The label of every item.
   std::span<const int> labels() const { return labels_; }
+  // The label of item i; checked.
   int label(std::int64_t i) const { return labels_[static_cast<std::size_t>(check_index(i))]; }
 
   // Items per class.
@@ -133,6 +142,7 @@ class Dataset {
     return Dataset(std::move(inputs), std::move(labels), num_classes_);
   }
 
+  // A deliberate deep copy.
   Dataset clone() const { return Dataset(inputs_.clone(), labels_, num_classes_); }
 
  private:

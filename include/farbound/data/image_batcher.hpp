@@ -26,17 +26,22 @@ namespace farbound {
 // How images reach the batch size: unchanged, centred on zeros, or bilinearly resized.
 enum class ResizeMode { none, zero_pad, bilinear };
 
+// How ImageBatcher turns stored images into model inputs: resizing, random crops, flips, seed.
 struct ImageBatchOptions {
+  // How images are brought to height x width.
   ResizeMode resize = ResizeMode::none;
+  // Size after resizing (ignored with ResizeMode::none).
   std::int64_t height = 32, width = 32;  // size after resizing (ignored with ResizeMode::none)
   std::int64_t crop_padding = 0;         // > 0: random crop after zero-padding by this many pixels
   bool horizontal_flip = false;          // mirror each image with probability 1/2
   std::uint64_t seed = 0;                // of the augmentation streams (Purpose::augment)
 };
 
+// Builds float batches of images from a uint8 image data set, with the augmentation of its options.
 template <class T>
 class ImageBatcher {
  public:
+  // A batcher with `options`; argument_error for impossible settings.
   explicit ImageBatcher(ImageBatchOptions options = {}) : options_(options) {
     if (options_.resize != ResizeMode::none && (options_.height < 1 || options_.width < 1))
       throw argument_error("ImageBatcher: resize to " + std::to_string(options_.height) + "x" +
@@ -45,6 +50,7 @@ class ImageBatcher {
       throw argument_error("ImageBatcher: crop_padding " + std::to_string(options_.crop_padding) + " < 0");
   }
 
+  // The settings it batches with.
   const ImageBatchOptions& options() const { return options_; }
 
   // The batch shape load() produces for `batch` items of a data set of shape `data`.

@@ -15,8 +15,10 @@
 
 namespace farbound {
 
+// Where Debian's dataset-fashion-mnist package puts the files.
 inline const std::filesystem::path default_fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
 
+// The class names, by label.
 inline constexpr std::array<const char*, 10> fashion_mnist_classes = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 

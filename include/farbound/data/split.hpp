@@ -27,6 +27,7 @@ inline void shuffle(std::span<std::int64_t> items, const RandomStream& stream) {
   }
 }
 
+// How stratified_split divides a data set: training fraction and per-class counts.
 struct SplitOptions {
   double train_fraction = 0.8;      // of each class, to training
   std::int64_t train_per_class = -1;  // the reference's num_train: keep this many per class (-1: all)
@@ -35,6 +36,7 @@ struct SplitOptions {
 
 // Indices into the labelled set, class by class (class 0's first).
 struct TrainValSplit {
+  // Data-set indices of the training and validation items.
   std::vector<std::int64_t> train, val;
 };
 

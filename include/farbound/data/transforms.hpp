@@ -25,10 +25,13 @@ namespace farbound {
 
 // Addresses the augmentation stream of each item of a batch.
 struct AugmentKey {
+  // Seed of the augmentation.
   std::uint64_t seed = 0;
+  // The epoch being drawn.
   std::uint32_t epoch = 0;
   std::span<const std::int64_t> samples;  // data-set index of every batch item
 
+  // The random stream of batch item `item`'s augmentation: (seed, epoch, its data-set index).
   RandomStream stream(std::int64_t item) const {
     return RandomStream(seed, Purpose::augment, epoch, static_cast<std::uint32_t>(samples[static_cast<std::size_t>(item)]));
   }

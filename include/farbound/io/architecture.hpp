@@ -31,20 +31,27 @@ namespace farbound {
 // (Normalize's mean and std): they are fixed when the layer is built, not trained.
 template <class T>
 struct StateEntry {
+  // The tensor's name in the file (state_dict key).
   std::string key;
+  // Its values.
   TensorView<const T> value;
+  // The parameter it loads into (null for buffers that are only checked).
   Parameter<T>* parameter;
 };
 
+// The layer types a model file may name, each with its LayerCodec.
 template <class T>
 class LayerRegistry;
 template <class T>
 class ArchitectureReader;
 
+// How one layer type is written to and rebuilt from a model file, and written as PyTorch.
 template <class T>
 struct LayerCodec {
+  // The registry type the codec's functions receive.
   using Registry = LayerRegistry<T>;
   std::string type;  // the name in the file, e.g. "Conv2d"
+  // Whether a layer is of this codec's type.
   std::function<bool(const Layer<T>&)> matches;
   // The constructor arguments of a matching layer.
   std::function<nlohmann::json(const Layer<T>&, const Registry&)> settings;
@@ -56,6 +63,7 @@ struct LayerCodec {
   std::function<void(Layer<T>&, const std::string& prefix, const Registry&, std::vector<StateEntry<T>>&)> state{};
 };
 
+// The layer types a model file may name, each with its LayerCodec.
 template <class T>
 class LayerRegistry {
  public:
@@ -133,6 +141,7 @@ class LayerRegistry {
 // Loading options. allow_non_finite keeps NaN or Inf weights (to inspect a diverged run);
 // by default they are refused with an error naming the tensor.
 struct ModelLoadOptions {
+  // Accept NaN or infinite weights instead of refusing the file.
   bool allow_non_finite = false;
 };
 
@@ -146,11 +155,13 @@ class ArchitectureReader {
  public:
   static constexpr int max_depth = 16;  // nesting of composite layers
 
+  // A reader of the layers stored in `file`, building them with `registry`.
   ArchitectureReader(const SafetensorsFile& file, const LayerRegistry<T>& registry, ModelLoadOptions options)
       : file_(file), registry_(registry), options_(options) {
     for (const auto& [key, entry] : file.tensors) budget_ += entry.shape.numel();
   }
 
+  // The file's name, for messages.
   const std::string& file_name() const { return file_.name; }
 
   // The model for a layer list, with every parameter loaded; io_error when the list, a
@@ -239,6 +250,7 @@ class ArchitectureReader {
     return t;
   }
 
+  // The layer types it builds with.
   const LayerRegistry<T>& registry() const { return registry_; }
 
  private:

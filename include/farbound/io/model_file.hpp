@@ -26,6 +26,7 @@
 
 namespace farbound {
 
+// The zoo spec as the JSON object stored in model files' metadata.
 inline std::string model_spec_to_json(const ModelSpec& s) {
   return nlohmann::json{{"arch", s.arch},       {"activation", s.activation}, {"in_channels", s.in_channels},
                         {"image_size", s.image_size}, {"num_classes", s.num_classes}, {"hidden", s.hidden},
@@ -97,10 +98,13 @@ void save_model(const std::filesystem::path& path, Sequential<T>& model, const M
   save_model(path, model, std::move(metadata));
 }
 
+// A model read from a file: the layers, the zoo spec when it has one, the file's metadata.
 template <class T>
 struct LoadedModel {
   std::optional<ModelSpec> spec;  // for zoo models
+  // The rebuilt layers with their weights.
   Sequential<T> model;
+  // The file's string metadata.
   std::map<std::string, std::string> metadata;
 };
 
@@ -175,6 +179,7 @@ LoadedModel<T> load_model(const SafetensorsFile& file, ModelLoadOptions options 
   return loaded;
 }
 
+// Reads a model file written by save_model and rebuilds its layers with `registry`.
 template <class T>
 LoadedModel<T> load_model(const std::filesystem::path& path, ModelLoadOptions options = {},
                           const LayerRegistry<T>& registry = default_layer_registry<T>()) {

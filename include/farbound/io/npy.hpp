@@ -36,7 +36,9 @@ namespace farbound {
 
 // A parsed .npy image whose elements lie in someone else's buffer.
 struct NpyView {
+  // Element type.
   NpyDtype dtype = NpyDtype::float32;
+  // Extents.
   Shape shape;
   std::span<const std::byte> data;  // numel * item size bytes, little-endian, any alignment
   std::string name;                 // for messages
@@ -53,12 +55,18 @@ struct NpyView {
 
 // An .npy array with its own bytes.
 struct NpyArray {
+  // Element type.
   NpyDtype dtype = NpyDtype::float32;
+  // Extents.
   Shape shape;
+  // The elements as stored.
   std::vector<std::byte> data;
+  // Where it came from, for messages.
   std::string name;
 
+  // A view of the array's elements as stored.
   NpyView view() const { return {dtype, shape, data, name}; }
+  // The array's elements as a tensor of T (NpyView::to_tensor).
   template <class T>
   Tensor<T> to_tensor() const {
     return view().to_tensor<T>();
@@ -189,6 +197,7 @@ void write_npy(const std::filesystem::path& path, TensorView<const T> t) {
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw io_error(path.string() + ": cannot replace with " + tmp.string() + ": " + ec.message());
 }
+// Writes `t` as a NumPy .npy file (little-endian, C order).
 template <class T>
 void write_npy(const std::filesystem::path& path, const Tensor<T>& t) {
   write_npy<T>(path, t.view());

@@ -30,20 +30,27 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 // One tensor entry of a parsed file: where its bytes are, and what they are.
 struct SafetensorsEntry {
   std::string dtype;  // "F32" or "F64"
+  // Extents.
   Shape shape;
+  // The stored bytes, inside the file's storage.
   std::span<const std::byte> bytes;
 };
 
 // A parsed file. Entries point into `storage` (or into the caller's buffer for parse_safetensors).
 struct SafetensorsFile {
   SafetensorsFile() = default;
+  // Movable, not copyable (it owns the file's bytes).
   SafetensorsFile(SafetensorsFile&&) noexcept = default;
+  // Move assignment.
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept = default;
   SafetensorsFile(const SafetensorsFile&) = delete;  // entries point into storage
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
+  // The header's __metadata__ strings.
   std::map<std::string, std::string> metadata;
+  // The tensors by name.
   std::map<std::string, SafetensorsEntry> tensors;
+  // The file's bytes, which the entries point into.
   std::vector<std::byte> storage;
   std::string name;  // file name, for messages
 

@@ -12,6 +12,7 @@
 
 namespace farbound {
 
+// The Python source of a torch.nn.Sequential equal to the architecture `layers`, loading `weights_file`.
 template <class T>
 std::string torch_module_source(const nlohmann::json& layers, const LayerRegistry<T>& registry,
                                 const std::string& weights_file) {

@@ -36,6 +36,7 @@ void predict(Sequential<T>& model, TensorView<const std::type_identity_t<T>> x, 
   }
 }
 
+// The predicted class (argmax of the logits) of every item of x, batch_size items at a time.
 template <class T>
 std::vector<int> predict(Sequential<T>& model, TensorView<const std::type_identity_t<T>> x,
                          std::int64_t batch_size = 256) {

@@ -32,12 +32,17 @@
 
 namespace farbound {
 
+// Settings of boundary_distance: bisection steps and batch size.
 struct BoundaryDistanceOptions {
+  // Bisection steps between the point and the attack's result.
   int bisection_steps = 20;
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// Per point: the distance to the decision boundary along DeepFool's direction, and whether one was found.
 struct BoundaryDistances {
+  // The norm the distances are measured in.
   Norm norm = Norm::l2;
   std::vector<double> distance;     // per point; +inf where found = 0
   std::vector<std::uint8_t> found;  // per point: the attack reached another class
@@ -45,10 +50,13 @@ struct BoundaryDistances {
 
 // Summary of the finite distances.
 struct DistanceSummary {
+  // Points with a distance found, and all points.
   std::int64_t found = 0, points = 0;
+  // Statistics of the distances found.
   double mean = 0, std = 0, min = 0, q10 = 0, median = 0, q90 = 0, max = 0;
 };
 
+// Summary statistics of the distances that were found.
 inline DistanceSummary summarize(const BoundaryDistances& d) {
   std::vector<double> finite;
   for (std::size_t i = 0; i < d.distance.size(); ++i)
@@ -67,6 +75,7 @@ inline DistanceSummary summarize(const BoundaryDistances& d) {
   return s;
 }
 
+// Distance of every point to the decision boundary: DeepFool's direction, then bisection along it.
 template <class T>
 BoundaryDistances boundary_distance(Sequential<T>& model, DeepFool<T>& attack,
                                     TensorView<const std::type_identity_t<T>> x, BoundaryDistanceOptions options = {}) {

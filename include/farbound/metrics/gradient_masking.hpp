@@ -41,21 +41,32 @@
 
 namespace farbound {
 
+// The verdict of one gradient-masking check and the numbers it rests on.
 struct MaskingCheck {
+  // Which check.
   std::string name;
+  // Whether the check found no sign of gradient masking.
   bool pass = true;
   std::string numbers;  // what the verdict rests on, for the report
 };
 
+// Settings of gradient_masking_checks: norm, steps, queries, the large radius, noise draws.
 struct MaskingOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // APGD-CE's iterations.
   int steps = 100;
+  // Square's queries per item.
   int square_queries = 5000;
   // Unset: 0.5 for L-inf, 0.5 sqrt(D) for L2 (the L2 ball around the L-inf one).
   std::optional<double> large_eps{};
+  // Random points per item of the noise check.
   int noise_draws = 1000;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 

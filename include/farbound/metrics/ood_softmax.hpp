@@ -28,7 +28,9 @@
 
 namespace farbound {
 
+// The softmax on a set of inputs: probabilities by rank and by class, and the largest one's histogram.
 struct SoftmaxProfile {
+  // Inputs fed.
   std::int64_t points = 0;
   std::vector<MeanStd> sorted;    // sorted[r]: the (r+1)-th largest probability
   std::vector<MeanStd> by_class;  // by_class[c]: the probability of class c

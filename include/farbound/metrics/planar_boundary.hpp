@@ -104,6 +104,7 @@ std::vector<double> class_probability(Sequential<T>& model, std::span<const Poin
   return out;
 }
 
+// The decision boundary of a model of two inputs, located on a grid.
 struct PlanarBoundary {
   PlaneGrid grid;                      // where it was looked for
   std::vector<Segment2> segments;      // the decision boundary inside grid.centre_rect()
@@ -202,8 +203,10 @@ PlanarBoundary planar_boundary(Sequential<T>& model, const PlaneGrid& grid, int 
   return out;
 }
 
+// Distances from points to a located planar boundary.
 struct PlanarDistances {
   std::vector<double> distance;    // per point; +infinity when no boundary was found
+  // Mean and minimum over the points.
   double mean = 0, min = 0;        // over the points
   std::int64_t beyond_window = 0;  // points whose distance is only an upper bound (see top)
 };

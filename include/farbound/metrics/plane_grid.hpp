@@ -17,11 +17,15 @@
 
 namespace farbound {
 
+// A point of the plane.
 struct Point2 {
+  // Coordinates.
   double x = 0, y = 0;
 };
 
+// A line segment of the plane.
 struct Segment2 {
+  // End points.
   Point2 a, b;
 };
 
@@ -34,11 +38,16 @@ inline double distance_to_segment(Point2 p, const Segment2& s) {
   return std::hypot(wx - t * ux, wy - t * uy);
 }
 
+// An axis-aligned rectangle of the plane.
 struct PlaneRect {
+  // The edges.
   double x_min = -1, x_max = 1, y_min = -1, y_max = 1;
 
+  // x_max - x_min.
   double width() const { return x_max - x_min; }
+  // y_max - y_min.
   double height() const { return y_max - y_min; }
+  // Whether p lies in the rectangle (edges included).
   bool contains(Point2 p) const { return p.x >= x_min && p.x <= x_max && p.y >= y_min && p.y <= y_max; }
   // Distance from p to the rectangle's border, 0 when p lies outside it.
   double inner_distance(Point2 p) const {
@@ -86,12 +95,16 @@ inline PlaneRect framing_rect(std::span<const Point2> points, double margin, dou
 // nx x ny cells over `rect`, each sampled at its centre; cell (i, j) lies in column i from
 // the left and row j from the top.
 struct PlaneGrid {
+  // The rectangle the cells cover.
   PlaneRect rect;
+  // Columns and rows.
   std::int64_t nx = 0, ny = 0;
 
+  // Most cells per side.
   static constexpr std::int64_t max_side = std::int64_t(1) << 15;
 
   PlaneGrid() = default;
+  // `columns` x `rows` cells over `r`; argument_error unless r is valid and each side has 2 to max_side cells.
   PlaneGrid(PlaneRect r, std::int64_t columns, std::int64_t rows) : rect(r), nx(columns), ny(rows) {
     rect.validate("PlaneGrid");
     if (nx < 2 || ny < 2 || nx > max_side || ny > max_side)
@@ -99,9 +112,13 @@ struct PlaneGrid {
                            " cells; each side must lie in [2, " + std::to_string(max_side) + "]");
   }
 
+  // Number of cells.
   std::int64_t size() const { return nx * ny; }
+  // Width of a cell.
   double dx() const { return rect.width() / double(nx); }
+  // Height of a cell.
   double dy() const { return rect.height() / double(ny); }
+  // The centre of cell (i, j): column i from the left, row j from the top.
   Point2 centre(std::int64_t i, std::int64_t j) const {
     return {rect.x_min + (double(i) + 0.5) * dx(), rect.y_max - (double(j) + 0.5) * dy()};
   }

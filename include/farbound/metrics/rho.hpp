@@ -43,11 +43,13 @@ std::vector<double> perturbation_ratios(TensorView<const std::type_identity_t<T>
   return ratios;
 }
 
+// DeepFool's rho: mean ||x_adv - x|| / ||x|| over the successful attacks and over all points, the success ratio, per-point values.
 struct RhoResult {
   double rho_successful = 0;  // mean ratio over the successful attacks (NaN if none)
   double rho_all = 0;         // mean ratio over all points
   double success_ratio = 0;   // successful attacks / points
   std::vector<double> ratio;  // per point
+  // Per point: whether the attack flipped the prediction.
   std::vector<std::uint8_t> success;
 };
 

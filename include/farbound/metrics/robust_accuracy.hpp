@@ -32,7 +32,9 @@ concept EpsilonAttack = requires(A& a, Sequential<T>& model, TensorView<const T>
   { a.fooled() } -> std::convertible_to<std::span<const std::uint8_t>>;
 };
 
+// Accuracy under an attack at each epsilon of a grid.
 struct RobustAccuracyCurve {
+  // The epsilons the attack ran at.
   std::vector<double> epsilons;
   std::vector<double> accuracy;  // accuracy[k]: robust accuracy at epsilons[k]
   std::int64_t points = 0;       // how many points were attacked
@@ -58,10 +60,13 @@ RobustAccuracyCurve robust_accuracy(Sequential<T>& model, A& attack, TensorView<
 
 // Mean and standard error, at every radius, of curves over the same epsilons (one per seed).
 struct CurveSummary {
+  // The epsilons.
   std::vector<double> epsilons;
+  // Mean and standard error over the curves, per epsilon.
   std::vector<MeanError> accuracy;
 };
 
+// Mean and standard error of several models' curves, epsilon by epsilon.
 inline CurveSummary summarize(std::span<const RobustAccuracyCurve> curves) {
   if (curves.empty()) throw argument_error("summarize: no curves");
   CurveSummary s{curves[0].epsilons, {}};
@@ -79,28 +84,39 @@ inline CurveSummary summarize(std::span<const RobustAccuracyCurve> curves) {
 // One setting of the comparison: its name and its models (one per seed).
 template <class T>
 struct ModelGroup {
+  // The group's name in reports.
   std::string name;
+  // Its models (e.g. one per seed).
   std::vector<Sequential<T>*> models;
 };
 
+// The robustness of a group of models (seeds of one setting): per model and summarised.
 struct GroupRobustness {
+  // The group's name.
   std::string name;
   std::vector<double> clean_accuracy;              // per model, on all points
   std::vector<RobustAccuracyCurve> all_points;     // per model
   std::vector<RobustAccuracyCurve> common_points;  // per model, on the commonly correct points
+  // Mean and standard error over the group's models, on all and on the common points.
   CurveSummary all_summary, common_summary;        // mean +- s.e. over the group's models
 };
 
+// What compare_robustness found for every group, on all points and on the commonly correct ones.
 struct RobustnessComparison {
+  // The epsilons.
   std::vector<double> epsilons;
+  // Points evaluated.
   std::int64_t points = 0;
   std::vector<std::int64_t> common;  // indices of the points every model classifies correctly
+  // One entry per group.
   std::vector<GroupRobustness> groups;
 };
 
+// Which point sets compare_robustness attacks, its batch size and a progress callback.
 struct CompareOptions {
   bool all_points = true;     // attack every point
   bool common_points = true;  // attack the points every model classifies correctly
+  // Items per forward pass.
   std::int64_t batch_size = 256;
   // Called after every attack run (one model, one radius, one point set) with the runs
   // done so far and their total: for a progress bar.

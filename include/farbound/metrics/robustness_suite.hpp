@@ -37,6 +37,7 @@ namespace farbound {
 template <class T>
 class SuiteAttack {
  public:
+  // A member called `name` that runs `attack`.
   template <EpsilonAttack<T> A>
   SuiteAttack(std::string name, A attack) : name_(std::move(name)) {
     auto held = std::make_shared<A>(std::move(attack));
@@ -46,6 +47,7 @@ class SuiteAttack {
       return std::span<const std::uint8_t>(held->fooled());
     };
   }
+  // Its name in reports.
   const std::string& name() const { return name_; }
   // Runs the attack; returns its per-item verdicts (valid until the next run).
   std::span<const std::uint8_t> run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels,
@@ -65,30 +67,39 @@ struct SuiteRun {
   // fooled_by[i]: the index of the first attack that fooled point i, misclassified_clean for
   // a point wrong at the clean input, robust for a point no attack fooled.
   static constexpr int misclassified_clean = -2, robust = -1;
+  // The radius.
   double eps = 0;
+  // The members' names.
   std::vector<std::string> attacks;
+  // Per point: the index of the first member that fooled it, misclassified_clean or robust.
   std::vector<int> fooled_by;
   // removed[a]: how many points attack a fooled first.
   std::vector<std::int64_t> removed;
+  // Points classified correctly without an attack.
   std::int64_t clean_correct = 0;
 
+  // Points no attack fooled.
   std::int64_t robust_points() const {
     std::int64_t n = 0;
     for (int f : fooled_by) n += f == robust;
     return n;
   }
+  // The share of points no attack fooled (0 without points).
   double robust_accuracy() const { return fooled_by.empty() ? 0.0 : double(robust_points()) / double(fooled_by.size()); }
 };
 
+// Several attacks run on the same points; a point counts as robust only if every attack fails on it.
 template <class T>
 class RobustnessSuite {
  public:
+  // A suite of `attacks` (at least one), run batch_size points at a time.
   RobustnessSuite(std::vector<SuiteAttack<T>> attacks, std::int64_t batch_size = 256)
       : attacks_(std::move(attacks)), batch_size_(batch_size) {
     if (attacks_.empty()) throw argument_error("RobustnessSuite: no attacks");
     detail::require_batch_size(batch_size_, "RobustnessSuite");
   }
 
+  // Its members, in the order they run.
   const std::vector<SuiteAttack<T>>& attacks() const { return attacks_; }
 
   // x_adv = per point of x [N, ...] (labels [N]) the first attack's adversarial point, or x

@@ -16,13 +16,19 @@
 
 namespace farbound {
 
+// Settings shared by the members of the attack suites: norm, seed, bounds, batch size.
 struct SuiteOptions {
+  // The norm of the radius.
   Norm norm = Norm::linf;
+  // Seed of its random numbers.
   std::uint64_t seed = 0;
+  // The box the inputs and results stay in.
   Bounds bounds{};
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// The gradient attacks of the suites: APGD-CE and APGD-T.
 template <class T>
 std::vector<SuiteAttack<T>> gradient_members(const SuiteOptions& o) {
   std::vector<SuiteAttack<T>> members;
@@ -39,11 +45,13 @@ std::vector<SuiteAttack<T>> gradient_members(const SuiteOptions& o) {
   return members;
 }
 
+// APGD-CE and APGD-T: the quick suite.
 template <class T>
 RobustnessSuite<T> fast_suite(const SuiteOptions& o = {}) {
   return RobustnessSuite<T>(gradient_members<T>(o), o.batch_size);
 }
 
+// APGD-CE, APGD-T, FAB-T and Square: the suite of AutoAttack's standard version.
 template <class T>
 RobustnessSuite<T> standard_suite(const SuiteOptions& o = {}) {
   std::vector<SuiteAttack<T>> members = gradient_members<T>(o);

@@ -17,11 +17,15 @@ namespace farbound {
 // (n - 1 in the denominator): the "mean +- s.e. over seeds" of the paper's tables.
 // The standard error of a single value is 0; of no values, mean and error are NaN.
 struct MeanError {
+  // Mean.
   double mean = 0;
+  // Standard error of the mean (0 for one value, NaN for none).
   double standard_error = 0;
+  // Number of values.
   std::int64_t count = 0;
 };
 
+// Mean and standard error of the mean of `values`.
 inline MeanError mean_standard_error(std::span<const double> values) {
   const auto n = std::int64_t(values.size());
   if (n == 0) return {std::nan(""), std::nan(""), 0};
@@ -36,10 +40,13 @@ inline MeanError mean_standard_error(std::span<const double> values) {
 
 // Mean and population standard deviation (n in the denominator, numpy's default) of values.
 struct MeanStd {
+  // Mean.
   double mean = 0;
+  // Standard deviation.
   double std = 0;
 };
 
+// Mean and standard deviation of `values`.
 inline MeanStd mean_std(std::span<const double> values) {
   if (values.empty()) return {std::nan(""), std::nan("")};
   double sum = 0;
@@ -66,13 +73,18 @@ inline double quantile(std::vector<double> values, double q) {
 // (numpy.histogram's convention). Values outside [lower, upper] or NaN are counted in
 // `outside`, not in any bin.
 struct Histogram {
+  // The range the bins cover.
   double lower = 0, upper = 1;
+  // Values per bin.
   std::vector<std::int64_t> counts;
+  // Values outside [lower, upper].
   std::int64_t outside = 0;
 
+  // Width of one bin.
   double bin_width() const { return (upper - lower) / double(counts.size()); }
 };
 
+// Counts of `values` in `bins` equal bins over [lower, upper].
 inline Histogram histogram(std::span<const double> values, int bins, double lower, double upper) {
   if (bins < 1) throw argument_error("histogram: bins must be >= 1, got " + std::to_string(bins));
   if (!std::isfinite(lower) || !std::isfinite(upper) || !(lower < upper))

@@ -64,41 +64,58 @@ inline void require_positive(double v, const char* what) {
 // ReLU: max(x, 0). f' = 1 for x > 0, else 0 (PyTorch's choice at the kink).
 template <class T>
 struct ReLUOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // Its name in layer descriptions.
   std::string describe() const { return "ReLU"; }
   // Written as "x < 0 ? 0 : x" so that NaN propagates, as in PyTorch.
   B value(B x) const { return xsimd::select(x < B(T(0)), B(T(0)), x); }
+  // d relu / dx: 1 for x > 0, else 0.
   B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), B(T(0))); }
 };
 
 // LeakyReLU: x for x > 0, else slope * x.
 template <class T>
 struct LeakyReLUOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // Slope for x < 0.
   T slope;
+  // LeakyReLU with slope `negative_slope` for x < 0.
   explicit LeakyReLUOp(double negative_slope = 0.01) : slope(T(negative_slope)) {
     detail::require_finite(negative_slope, "LeakyReLU: slope");
   }
+  // Its name and slope in layer descriptions.
   std::string describe() const { return "LeakyReLU(slope " + detail::format_number(double(slope)) + ")"; }
+  // x for x > 0, slope * x otherwise.
   B value(B x) const { return xsimd::select(x > B(T(0)), x, B(slope) * x); }
+  // 1 for x > 0, slope otherwise.
   B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), B(slope)); }
 };
 
 // Sigmoid: y = 1 / (1 + e^-x), f' = y (1 - y).
 template <class T>
 struct SigmoidOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // Its name in layer descriptions.
   std::string describe() const { return "Sigmoid"; }
+  // 1 / (1 + exp(-x)).
   B value(B x) const { return detail::sigmoid<T>(x); }
+  // y (1 - y), from the output y.
   B derivative(B /*x*/, B y) const { return y * (B(T(1)) - y); }
 };
 
 // Tanh: y = tanh(x), f' = 1 - y^2.
 template <class T>
 struct TanhOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // Its name in layer descriptions.
   std::string describe() const { return "Tanh"; }
+  // tanh(x).
   B value(B x) const { return xsimd::tanh(x); }
+  // 1 - y^2, from the output y.
   B derivative(B /*x*/, B y) const { return B(T(1)) - y * y; }
 };
 
@@ -107,11 +124,17 @@ struct TanhOp {
 // catastrophically for x << 0.
 template <class T>
 struct CELUOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // alpha and 1 / alpha.
   T alpha, inv_alpha;
+  // CELU with alpha `a` > 0.
   explicit CELUOp(double a = 1.0) : alpha(T(a)), inv_alpha(T(1.0 / a)) { detail::require_positive(a, "CELU: alpha"); }
+  // Its name and alpha in layer descriptions.
   std::string describe() const { return "CELU(alpha " + detail::format_number(double(alpha)) + ")"; }
+  // x for x > 0, alpha (exp(x / alpha) - 1) otherwise.
   B value(B x) const { return xsimd::select(x > B(T(0)), x, B(alpha) * xsimd::expm1(x * B(inv_alpha))); }
+  // 1 for x > 0, exp(x / alpha) otherwise.
   B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), xsimd::exp(x * B(inv_alpha))); }
 };
 
@@ -120,20 +143,26 @@ struct CELUOp {
 // threshold.
 template <class T>
 struct SoftplusOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // beta, 1 / beta, and the threshold above which the output is linear.
   T beta, inv_beta, threshold;
+  // Softplus with sharpness `b` > 0, linear above `thresh` (PyTorch's beta and threshold).
   explicit SoftplusOp(double b = 1.0, double thresh = 20.0) : beta(T(b)), inv_beta(T(1.0 / b)), threshold(T(thresh)) {
     detail::require_positive(b, "Softplus: beta");
     detail::require_finite(thresh, "Softplus: threshold");
   }
+  // Its name and settings in layer descriptions.
   std::string describe() const {
     return "Softplus(beta " + detail::format_number(double(beta)) + ", threshold " +
            detail::format_number(double(threshold)) + ")";
   }
+  // log(1 + exp(beta x)) / beta, x itself above the threshold.
   B value(B x) const {
     const B z = B(beta) * x;
     return xsimd::select(z > B(threshold), x, detail::softplus<T>(z) * B(inv_beta));
   }
+  // sigmoid(beta x), 1 above the threshold.
   B derivative(B x, B /*y*/) const {
     const B z = B(beta) * x;
     return xsimd::select(z > B(threshold), B(T(1)), detail::sigmoid<T>(z));
@@ -148,13 +177,18 @@ struct SoftplusOp {
 // (1 - t < 2 e^-40), so y = x and f' = 1; clamping e there keeps (n + 2)^2 within float range.
 template <class T>
 struct MishOp {
+  // A SIMD register of T.
   using B = simd::batch<T>;
+  // Above this x, tanh(softplus(x)) = 1 to double precision: y = x, f' = 1.
   static constexpr T linear_above = T(20);
+  // Its name in layer descriptions.
   std::string describe() const { return "Mish"; }
+  // x tanh(softplus(x)).
   B value(B x) const {
     const B e = clamped_exp(x), n = e * (e + B(T(2)));
     return xsimd::select(x > B(linear_above), x, x * n / (n + B(T(2))));
   }
+  // The derivative of x tanh(softplus(x)).
   B derivative(B x, B /*y*/) const {
     const B e = clamped_exp(x), n = e * (e + B(T(2))), d = n + B(T(2));
     const B one_minus_t2 = B(T(4)) * (n + B(T(1))) / (d * d);
@@ -176,6 +210,7 @@ class Elementwise final : public Layer<T> {
     requires std::constructible_from<Op, Args...>
   explicit Elementwise(Args&&... args) : op_(std::forward<Args>(args)...) {}
 
+  // The elementwise function it applies.
   const Op& op() const { return op_; }
   std::string describe() const override { return op_.describe(); }
   Shape output_shape(const Shape& input) const override { return input; }
@@ -202,18 +237,25 @@ class Elementwise final : public Layer<T> {
   Op op_;
 };
 
+// max(x, 0) as a layer.
 template <class T>
 using ReLU = Elementwise<T, ReLUOp<T>>;
+// LeakyReLU as a layer; arguments go to LeakyReLUOp.
 template <class T>
 using LeakyReLU = Elementwise<T, LeakyReLUOp<T>>;
+// The logistic sigmoid as a layer.
 template <class T>
 using Sigmoid = Elementwise<T, SigmoidOp<T>>;
+// tanh as a layer.
 template <class T>
 using Tanh = Elementwise<T, TanhOp<T>>;
+// CELU as a layer; arguments go to CELUOp.
 template <class T>
 using CELU = Elementwise<T, CELUOp<T>>;
+// Softplus as a layer; arguments go to SoftplusOp.
 template <class T>
 using Softplus = Elementwise<T, SoftplusOp<T>>;
+// Mish as a layer.
 template <class T>
 using Mish = Elementwise<T, MishOp<T>>;
 

@@ -40,12 +40,14 @@
 
 namespace farbound {
 
+// 2-D convolution, NCHW, with stride, padding and bias.
 template <class T>
 class Conv2d final : public Layer<T> {
  public:
   Parameter<T> weight;  // [out, in, k, k]
   Parameter<T> bias;    // [out]
 
+  // A convolution of `in_channels` to `out_channels` with a square `kernel`, `stride` and zero `padding`.
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel, std::int64_t stride = 1,
          std::int64_t padding = 0)
       : weight("weight", checked_weight_shape(in_channels, out_channels, kernel, stride, padding)),
@@ -54,8 +56,11 @@ class Conv2d final : public Layer<T> {
         in_(in_channels),
         out_(out_channels) {}
 
+  // Input channels.
   std::int64_t in_channels() const { return in_; }
+  // Output channels.
   std::int64_t out_channels() const { return out_; }
+  // Kernel, stride and padding.
   const detail::WindowGeometry& window() const { return window_; }
 
   std::string describe() const override {

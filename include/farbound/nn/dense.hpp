@@ -23,17 +23,21 @@
 
 namespace farbound {
 
+// Fully connected layer: out = x W^T + b.
 template <class T>
 class Dense final : public Layer<T> {
  public:
   Parameter<T> weight;  // [out, in]
   Parameter<T> bias;    // [out]
 
+  // A layer of `in_features` inputs and `out_features` outputs.
   Dense(std::int64_t in_features, std::int64_t out_features)
       : weight("weight", checked_shape(in_features, out_features)), bias("bias", {out_features}),
         in_(in_features), out_(out_features) {}
 
+  // Inputs per item.
   std::int64_t in_features() const { return in_; }
+  // Outputs per item.
   std::int64_t out_features() const { return out_; }
 
   std::string describe() const override { return "Dense(" + std::to_string(in_) + " -> " + std::to_string(out_) + ")"; }

@@ -21,16 +21,21 @@
 
 namespace farbound {
 
+// Dropout: zeroes each input with probability p while training, scales the rest by 1 / (1 - p).
 template <class T>
 class Dropout final : public Layer<T> {
  public:
+  // Drops with probability p in [0, 1); the masks come from (seed, step, layer_index).
   explicit Dropout(double p = 0.5, std::uint64_t seed = 0, std::uint32_t layer_index = 0)
       : p_(p), seed_(seed), layer_(layer_index) {
     if (!(p >= 0 && p < 1)) throw argument_error("Dropout: p must be in [0, 1), got " + detail::format_number(p));
   }
 
+  // The drop probability.
   double p() const { return p_; }
+  // Training forwards so far: the step that keys the next masks.
   std::uint32_t step() const { return step_; }
+  // Sets that step (e.g. to continue a run).
   void set_step(std::uint32_t step) { step_ = step; }
 
   std::string describe() const override { return "Dropout(p " + detail::format_number(p_) + ")"; }

@@ -8,9 +8,11 @@
 
 namespace farbound {
 
+// Puts a model into eval mode for its lifetime and restores the mode it had, also on an exception.
 template <class T>
 class EvalMode {
  public:
+  // Switches `model` to eval mode until this object is destroyed.
   explicit EvalMode(Sequential<T>& model) : model_(model), was_training_(model.training()) {
     model_.set_training(false);
   }

@@ -12,6 +12,7 @@
 
 namespace farbound {
 
+// Flattens every item to one axis: [B, C, H, W] -> [B, C*H*W].
 template <class T>
 class Flatten final : public Layer<T> {
  public:

@@ -41,6 +41,7 @@ double lane_sum(std::int64_t m, F term) {
 
 }  // namespace detail
 
+// Instance normalisation over each item's channels, without affine parameters by default.
 template <class T>
 class InstanceNorm2d final : public Layer<T> {
  public:
@@ -57,8 +58,11 @@ class InstanceNorm2d final : public Layer<T> {
     }
   }
 
+  // Channels normalised.
   std::int64_t channels() const { return channels_; }
+  // Whether it learns a per-channel scale and shift.
   bool affine() const { return !params_.empty(); }
+  // The epsilon added to the variance.
   double eps() const { return eps_; }
 
   std::string describe() const override {

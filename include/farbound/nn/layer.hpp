@@ -19,9 +19,12 @@ namespace farbound {
 template <class T>
 struct Parameter {
   std::string name;  // "weight", "bias", ...
+  // The values.
   Tensor<T> value;
+  // The gradient backward adds into.
   Tensor<T> grad;
 
+  // A parameter called `n` of `shape`, value and gradient 0.
   Parameter(std::string n, Shape shape) : name(std::move(n)), value(shape, T(0)), grad(shape, T(0)) {}
 };
 
@@ -29,6 +32,7 @@ struct Parameter {
 // only need d(loss)/d(input)).
 enum class ParamGrads { accumulate, skip };
 
+// The interface of every layer: forward, backward, parameters, training mode.
 template <class T>
 class Layer {
  public:
@@ -51,6 +55,7 @@ class Layer {
   // Appends pointers to the trainable parameters, in a fixed order (composite layers,
   // such as a residual block, append their children's). Nothing for parameter-free layers.
   virtual void collect_parameters(std::vector<Parameter<T>*>& /*out*/) {}
+  // The trainable parameters, in collect_parameters' order.
   std::vector<Parameter<T>*> parameters() {
     std::vector<Parameter<T>*> ps;
     collect_parameters(ps);
@@ -63,9 +68,11 @@ class Layer {
 
   // Training or evaluation behaviour (dropout). Explicit: nothing switches it implicitly.
   virtual void set_training(bool on) { training_ = on; }
+  // Whether the layer is in training mode.
   bool training() const { return training_; }
 
  protected:
+  // Training (true) or evaluation mode.
   bool training_ = true;
 };
 

@@ -16,6 +16,7 @@
 
 namespace farbound {
 
+// Subtracts a per-channel mean and divides by a per-channel standard deviation, so inputs stay in raw units.
 template <class T>
 class Normalize final : public Layer<T> {
  public:
@@ -36,8 +37,11 @@ class Normalize final : public Layer<T> {
     stddev_.assign(stddev.begin(), stddev.end());
   }
 
+  // Number of channels (1: one pair for all).
   std::int64_t channels() const { return std::int64_t(mean_.size()); }
+  // The means subtracted, per channel.
   const std::vector<T>& mean() const { return mean_; }
+  // The standard deviations divided by, per channel.
   const std::vector<T>& stddev() const { return stddev_; }
 
   std::string describe() const override {

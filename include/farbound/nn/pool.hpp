@@ -117,14 +117,18 @@ class WindowPool2d : public Layer<T> {
 
 }  // namespace detail
 
+// Max pooling over square windows.
 template <class T>
 class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   using Base = detail::WindowPool2d<T, MaxPool2d<T>>;
   friend Base;
 
  public:
+  // Its name in descriptions.
   static constexpr const char* name = "MaxPool2d";
+  // Pooling over kernel x kernel windows with stride kernel.
   explicit MaxPool2d(std::int64_t kernel) : Base(kernel, kernel) {}
+  // Pooling over kernel x kernel windows with the given stride.
   MaxPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
 
  private:
@@ -174,14 +178,18 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   }
 };
 
+// Average pooling over square windows.
 template <class T>
 class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
   using Base = detail::WindowPool2d<T, AvgPool2d<T>>;
   friend Base;
 
  public:
+  // Its name in descriptions.
   static constexpr const char* name = "AvgPool2d";
+  // Pooling over kernel x kernel windows with stride kernel.
   explicit AvgPool2d(std::int64_t kernel) : Base(kernel, kernel) {}
+  // Pooling over kernel x kernel windows with the given stride.
   AvgPool2d(std::int64_t kernel, std::int64_t stride) : Base(kernel, stride) {}
 
  private:

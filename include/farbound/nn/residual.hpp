@@ -22,14 +22,18 @@
 
 namespace farbound {
 
+// A residual block: out = body(x) + x.
 template <class T>
 class Residual final : public Layer<T> {
  public:
   // An empty body, to be filled with body().add<...>(...).
   Residual() = default;
+  // A block computing body(x) + x.
   explicit Residual(Sequential<T> body) : body_(std::move(body)) { body_.set_training(this->training()); }
 
+  // The layers of the block's body.
   Sequential<T>& body() { return body_; }
+  // The layers of the block's body, read-only.
   const Sequential<T>& body() const { return body_; }
 
   std::string describe() const override {

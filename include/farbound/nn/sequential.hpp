@@ -21,13 +21,17 @@ namespace farbound {
 // Whether Sequential::backward computes d(loss)/d(input of the first layer run).
 enum class InputGrad { skip, compute };
 
+// A chain of layers that owns every layer's output and runs any range of them forward and backward.
 template <class T>
 class Sequential {
  public:
+  // "To the last layer" in layer ranges.
   static constexpr std::size_t end = std::numeric_limits<std::size_t>::max();
 
   Sequential() = default;
+  // Movable, not copyable (layers own their parameters).
   Sequential(Sequential&&) noexcept = default;
+  // Move assignment.
   Sequential& operator=(Sequential&&) noexcept = default;
 
   // Appends a layer constructed in place; returns it.
@@ -38,6 +42,7 @@ class Sequential {
     append(std::move(layer));
     return ref;
   }
+  // Appends a layer (not null), in the chain's current training mode.
   void append(std::unique_ptr<Layer<T>> layer) {
     if (!layer) throw argument_error("Sequential::append: null layer");
     layer->set_training(training_);
@@ -45,8 +50,11 @@ class Sequential {
     outputs_.emplace_back();
   }
 
+  // Number of layers.
   std::size_t size() const { return layers_.size(); }
+  // Layer i; std::out_of_range when there is none.
   Layer<T>& layer(std::size_t i) { return *layers_.at(i); }
+  // Layer i, read-only.
   const Layer<T>& layer(std::size_t i) const { return *layers_.at(i); }
 
   // Output shape of layers [first, last) for an input shape.
@@ -111,6 +119,7 @@ class Sequential {
     for (auto& l : layers_) l->collect_parameters(ps);
     return ps;
   }
+  // Number of trainable parameter values.
   std::int64_t num_parameters() {
     std::int64_t n = 0;
     for (auto* p : parameters()) n += p->value.numel();
@@ -128,10 +137,12 @@ class Sequential {
     for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->reset_parameters(seed, static_cast<std::uint32_t>(i));
   }
 
+  // Training (true) or evaluation (false) mode for every layer.
   void set_training(bool on) {
     training_ = on;
     for (auto& l : layers_) l->set_training(on);
   }
+  // Whether the chain is in training mode.
   bool training() const { return training_; }
 
   // One line per layer.

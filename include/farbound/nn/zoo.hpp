@@ -22,14 +22,18 @@
 
 namespace farbound {
 
+// What build_model builds: architecture, activation, input and output sizes, hidden widths, input statistics.
 struct ModelSpec {
   std::string arch = "lenet";          // "mlp", "lenet" or "resnet9"
   std::string activation = "sigmoid";  // see make_activation
+  // Input channels.
   std::int64_t in_channels = 1;
   std::int64_t image_size = 32;        // height = width; for "mlp", in_channels * image_size^2 inputs
+  // Output classes.
   std::int64_t num_classes = 10;
   std::vector<std::int64_t> hidden{};  // "mlp": widths of the hidden layers
   std::vector<double> mean{0.0};       // per input channel, applied by the leading Normalize
+  // Per input channel, applied by the leading Normalize.
   std::vector<double> stddev{1.0};
 };
 
@@ -132,11 +136,15 @@ Sequential<T> resnet9(const ModelSpec& spec) {
 // What a spec may ask for: bounds on sense that keep a typo (or a hostile model file) from
 // allocating gigabytes before anything can be checked.
 struct ModelSpecLimits {
+  // Most input channels.
   static constexpr std::int64_t max_in_channels = 1024;
+  // Largest image side.
   static constexpr std::int64_t max_image_size = 4096;
   static constexpr std::int64_t max_inputs = std::int64_t(1) << 24;  // in_channels * image_size^2
+  // Most classes.
   static constexpr std::int64_t max_classes = 100000;
   static constexpr std::int64_t max_width = 65536;                   // of an MLP hidden layer
+  // Most hidden layers of an MLP.
   static constexpr std::size_t max_hidden_layers = 64;
   static constexpr std::int64_t max_parameters = std::int64_t(1) << 27;  // 512 MB in float
 };

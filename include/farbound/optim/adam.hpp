@@ -30,16 +30,23 @@ namespace farbound {
 // parameter directly (AdamW, Loshchilov & Hutter).
 enum class AdamWeightDecay { l2_in_gradient, decoupled };
 
+// Adam's settings: betas, epsilon, weight decay.
 struct AdamOptions {
+  // Decay of the first moment.
   double beta1 = 0.9;
+  // Decay of the second moment.
   double beta2 = 0.999;
+  // Added to the root of the second moment.
   double eps = 1e-8;
+  // L2 weight decay (in the gradient for Adam, decoupled for AdamW).
   double weight_decay = 0;
 };
 
+// Adam (PyTorch's semantics) or, with AdamWeightDecay::decoupled, AdamW.
 template <class T, AdamWeightDecay Mode>
 class AdamOptimizer final : public Optimizer<T> {
  public:
+  // Its name.
   static constexpr const char* name = Mode == AdamWeightDecay::decoupled ? "AdamW" : "Adam";
 
   // PyTorch's defaults: weight decay 0 for Adam, 1e-2 for AdamW.
@@ -49,6 +56,7 @@ class AdamOptimizer final : public Optimizer<T> {
     return o;
   }
 
+  // Adam over `params` at learning rate `lr`; argument_error for impossible settings.
   explicit AdamOptimizer(std::vector<Parameter<T>*> params, double lr = 1e-3, AdamOptions opt = default_options())
       : Optimizer<T>(std::move(params), lr, name), opt_(opt) {
     auto bad = [](const char* what, double v) {
@@ -64,6 +72,7 @@ class AdamOptimizer final : public Optimizer<T> {
     this->add_slot("exp_avg_sq");
   }
 
+  // The settings it steps with.
   const AdamOptions& options() const { return opt_; }
 
   std::string describe() const override {

@@ -33,7 +33,9 @@ namespace farbound {
 // One named state tensor of an optimiser.
 template <class T>
 struct NamedTensor {
+  // The state tensor's name ("<parameter index>.<slot>").
   std::string name;
+  // Its values.
   Tensor<T> tensor;
 };
 
@@ -41,10 +43,13 @@ struct NamedTensor {
 // they are configuration, and the learning rate comes from the schedule and the step count).
 template <class T>
 struct OptimizerState {
+  // Steps taken.
   std::int64_t steps = 0;
+  // The per-parameter state tensors.
   std::vector<NamedTensor<T>> tensors;
 };
 
+// The interface of an optimiser: a step over the parameters' gradients, the learning rate, its state.
 template <class T>
 class Optimizer {
  public:
@@ -54,6 +59,7 @@ class Optimizer {
   // Most state tensors per parameter an optimiser may keep.
   static constexpr std::size_t max_slots = 2;
 
+  // An optimiser of `params` (not empty) at learning rate `lr`; `kind` names it in messages.
   Optimizer(std::vector<Parameter<T>*> params, double lr, const char* kind) : params_(std::move(params)), kind_(kind) {
     if (params_.empty()) throw argument_error(std::string(kind_) + ": empty parameter list");
     for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -74,7 +80,9 @@ class Optimizer {
   // What the optimiser is, with its hyperparameters.
   virtual std::string describe() const = 0;
 
+  // The current learning rate.
   double lr() const { return lr_; }
+  // Sets the learning rate (finite, >= 0); schedules call it every step.
   void set_lr(double lr) {
     if (!std::isfinite(lr) || lr < 0) {
       std::ostringstream s;
@@ -86,6 +94,7 @@ class Optimizer {
 
   // Number of steps taken so far (the first step is step 1 in the bias corrections).
   std::int64_t steps() const { return steps_; }
+  // The parameters it updates.
   const std::vector<Parameter<T>*>& parameters() const { return params_; }
 
   // One update of every parameter from its gradient, with the current learning rate.
@@ -164,6 +173,7 @@ class Optimizer {
   // step, counted from 1. Called concurrently for disjoint chunks.
   virtual void update(T* value, const T* grad, const std::array<T*, max_slots>& state, std::size_t n, std::int64_t step) = 0;
 
+  // Its name, e.g. "Adam".
   const char* kind() const { return kind_; }
 
  private:

@@ -41,6 +41,7 @@ inline double cosine_decay(double base, std::int64_t t, std::int64_t T) {
 
 }  // namespace detail
 
+// The learning rate as a function of the optimiser step.
 class LearningRateSchedule {
  public:
   virtual ~LearningRateSchedule() = default;
@@ -50,18 +51,21 @@ class LearningRateSchedule {
     if (t < 0) detail::bad_schedule_argument("LearningRateSchedule::lr", "step must be >= 0", t);
     return at(t);
   }
+  // The learning rate at optimiser step t (the first step is 0).
   double operator()(std::int64_t t) const { return lr(t); }
 
   // What the schedule is, e.g. "LinearCosineLR(base 0.001, constant for 1000 steps, 0 at step 2000)".
   virtual std::string describe() const = 0;
 
  protected:
+  // The learning rate at step t, t >= 0.
   virtual double at(std::int64_t t) const = 0;
 };
 
 // lr(t) = base.
 class ConstantLR final : public LearningRateSchedule {
  public:
+  // The learning rate `base` at every step.
   explicit ConstantLR(double base) : base_(detail::checked_base_lr("ConstantLR", base)) {}
   std::string describe() const override {
     std::ostringstream s;
@@ -70,6 +74,7 @@ class ConstantLR final : public LearningRateSchedule {
   }
 
  protected:
+  // The base rate.
   double at(std::int64_t) const override { return base_; }
 
  private:
@@ -79,6 +84,7 @@ class ConstantLR final : public LearningRateSchedule {
 // lr(t) = base * gamma^floor(t / step_size)   (PyTorch's StepLR).
 class StepLR final : public LearningRateSchedule {
  public:
+  // base, multiplied by gamma every step_size steps.
   StepLR(double base, std::int64_t step_size, double gamma = 0.1)
       : base_(detail::checked_base_lr("StepLR", base)), step_size_(step_size), gamma_(gamma) {
     if (step_size < 1) detail::bad_schedule_argument("StepLR", "step_size must be >= 1", step_size);
@@ -91,6 +97,7 @@ class StepLR final : public LearningRateSchedule {
   }
 
  protected:
+  // base * gamma^(t / step_size).
   double at(std::int64_t t) const override { return base_ * std::pow(gamma_, static_cast<double>(t / step_size_)); }
 
  private:
@@ -103,6 +110,7 @@ class StepLR final : public LearningRateSchedule {
 // with eta_min 0, except that it stays at 0 after T instead of rising again).
 class CosineLR final : public LearningRateSchedule {
  public:
+  // Cosine decay from base to 0 over total_steps.
   CosineLR(double base, std::int64_t total_steps) : base_(detail::checked_base_lr("CosineLR", base)), total_(total_steps) {
     if (total_steps < 1) detail::bad_schedule_argument("CosineLR", "total steps T must be >= 1", total_steps);
   }
@@ -113,6 +121,7 @@ class CosineLR final : public LearningRateSchedule {
   }
 
  protected:
+  // base / 2 (1 + cos(pi t / T)).
   double at(std::int64_t t) const override { return detail::cosine_decay(base_, t, total_); }
 
  private:
@@ -146,6 +155,7 @@ inline std::int64_t steps_per_epoch(std::int64_t n_labelled, std::int64_t unlabe
 //   L = linear_epoch * S,  T = num_epochs * S,  S = steps per epoch (see steps_per_epoch).
 class LinearCosineLR final : public LearningRateSchedule {
  public:
+  // The reference's LinearCosine: constant for linear_epoch epochs, then cosine to 0 at num_epochs.
   LinearCosineLR(double base, std::int64_t linear_epoch, std::int64_t num_epochs, std::int64_t steps_per_epoch)
       : base_(detail::checked_base_lr("LinearCosineLR", base)) {
     constexpr const char* where = "LinearCosineLR";
@@ -163,7 +173,9 @@ class LinearCosineLR final : public LearningRateSchedule {
     total_ = num_epochs * steps_per_epoch;
   }
 
+  // L: steps at the constant rate.
   std::int64_t linear_steps() const { return linear_; }  // L
+  // T: all steps.
   std::int64_t total_steps() const { return total_; }    // T
 
   std::string describe() const override {
@@ -173,6 +185,7 @@ class LinearCosineLR final : public LearningRateSchedule {
   }
 
  protected:
+  // base for t <= L, then base / 2 (1 + cos(pi (t - L) / (T - L))).
   double at(std::int64_t t) const override {
     return t <= linear_ ? base_ : detail::cosine_decay(base_, t - linear_, total_ - linear_);
   }

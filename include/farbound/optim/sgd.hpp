@@ -23,16 +23,23 @@
 
 namespace farbound {
 
+// SGD's settings: momentum, dampening, Nesterov, weight decay.
 struct SgdOptions {
+  // Momentum factor (0: none).
   double momentum = 0;
+  // Dampening of the momentum.
   double dampening = 0;
+  // Nesterov momentum.
   bool nesterov = false;
+  // L2 weight decay, added to the gradient.
   double weight_decay = 0;
 };
 
+// Stochastic gradient descent with momentum (PyTorch's semantics).
 template <class T>
 class SGD final : public Optimizer<T> {
  public:
+  // SGD over `params` at learning rate `lr`; argument_error for impossible settings.
   SGD(std::vector<Parameter<T>*> params, double lr, SgdOptions opt = {}) : Optimizer<T>(std::move(params), lr, "SGD"), opt_(opt) {
     auto bad = [](const char* what, double v) {
       std::ostringstream s;
@@ -47,6 +54,7 @@ class SGD final : public Optimizer<T> {
     if (opt.momentum != 0) this->add_slot("momentum_buffer");
   }
 
+  // The settings it steps with.
   const SgdOptions& options() const { return opt_; }
 
   std::string describe() const override {
@@ -57,6 +65,7 @@ class SGD final : public Optimizer<T> {
   }
 
  protected:
+  // One step over n values of a parameter: weight decay into the gradient, momentum, update (PyTorch's SGD).
   void update(T* value, const T* grad, const std::array<T*, Optimizer<T>::max_slots>& state, std::size_t n,
               std::int64_t step) override {
     const T lr = static_cast<T>(this->lr()), wd = static_cast<T>(opt_.weight_decay);

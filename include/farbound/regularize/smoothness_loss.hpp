@@ -41,6 +41,7 @@
 
 namespace farbound {
 
+// The parts of the smoothness loss of one batch.
 template <class T>
 struct SmoothnessLossValue {
   T cross_entropy;  // (1/B) * sum_i m_i * CE_i

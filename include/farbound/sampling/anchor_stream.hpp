@@ -20,6 +20,7 @@
 
 namespace farbound {
 
+// The order of the anchors in each epoch: a permutation drawn from (seed, epoch).
 class AnchorStream {
  public:
   // n anchors, 1 <= n <= 2^26 (one random stream holds 2^26 numbers).
@@ -32,7 +33,9 @@ class AnchorStream {
     std::iota(order_.begin(), order_.end(), std::uint32_t(0));
   }
 
+  // Number of anchors.
   std::int64_t size() const { return std::int64_t(order_.size()); }
+  // The seed the permutations are drawn from.
   std::uint64_t seed() const { return seed_; }
 
   // Sets the order of epoch `epoch` (until then the order is 0, 1, ..., n-1).
@@ -42,6 +45,7 @@ class AnchorStream {
     for (std::size_t i = order_.size() - 1; i > 0; --i) std::swap(order_[i], order_[s.below(i, std::uint32_t(i + 1))]);
   }
 
+  // The anchor ids in the order of the last shuffle() (0, 1, ..., n-1 before the first).
   std::span<const std::uint32_t> order() const { return order_; }
 
   // Number of batches of batch_size anchors (the last may be shorter).

@@ -27,6 +27,7 @@
 
 namespace farbound {
 
+// K neighbours per anchor, x + noise drawn by the perturbation P, the same for any batching.
 template <class P = GaussianNoise>
 class Neighbours {
  public:
@@ -37,8 +38,11 @@ class Neighbours {
       throw argument_error("Neighbours: num_neighbor_per_anchor must be in [0, 2^32), got " + std::to_string(k_));
   }
 
+  // K, neighbours per anchor.
   std::int64_t per_anchor() const { return k_; }
+  // The perturbation that draws them.
   const P& perturbation() const { return perturbation_; }
+  // The seed of their noise.
   std::uint64_t seed() const { return seed_; }
 
   // fill's checks of its arguments' shapes for B ids (shared with cuda::gaussian_neighbours).

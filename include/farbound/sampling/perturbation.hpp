@@ -65,9 +65,12 @@ inline void require_same_length(std::size_t x, std::size_t out, const char* what
 // (vectorised: detail/normal_numbers.hpp), the numbers the CUDA neighbour kernel draws.
 class GaussianNoise {
  public:
+  // Gaussian noise of standard deviation sigma on every coordinate.
   explicit GaussianNoise(double sigma) : sigma_(detail::require_size(sigma, "GaussianNoise", "sigma")) {}
+  // The standard deviation.
   double sigma() const { return sigma_; }
 
+  // out = x + N(0, sigma^2 I), drawn from stream s.
   template <class T>
   void apply(const RandomStream& s, std::span<const T> x, std::span<T> out) const {
     detail::require_same_length(x.size(), out.size(), "GaussianNoise");
@@ -75,7 +78,9 @@ class GaussianNoise {
       for (std::size_t j = 0; j < count; ++j) out[first + j] = add_scaled_normal(x[first + j], z[j], sigma_);
     });
   }
+  // argument_error when a point needs more normal numbers than one random stream holds.
   void check_item_numel(std::int64_t n) const { detail::require_normal_count(n, "GaussianNoise"); }
+  // Its name and sigma, for messages.
   std::string describe() const { return "GaussianNoise(sigma " + std::to_string(sigma_) + ")"; }
 
  private:
@@ -87,7 +92,9 @@ class GaussianNoise {
 // the stream's first word after the n normals.
 class BallNoise {
  public:
+  // Noise uniform in the L2 ball of `radius`.
   explicit BallNoise(double radius) : radius_(detail::require_size(radius, "BallNoise", "radius")) {}
+  // The ball's radius.
   double radius() const { return radius_; }
 
   template <class T>
@@ -106,7 +113,9 @@ class BallNoise {
       for (std::size_t j = 0; j < count; ++j) out[first + j] = add_scaled_normal(x[first + j], z[j], scale);
     });
   }
+  // argument_error when a point needs more normal numbers than one random stream holds.
   void check_item_numel(std::int64_t n) const { detail::require_normal_count(n + 4, "BallNoise"); }
+  // Its name and radius, for messages.
   std::string describe() const { return "BallNoise(radius " + std::to_string(radius_) + ")"; }
 
  private:
@@ -116,9 +125,12 @@ class BallNoise {
 // x + a point uniform in the box [-half_width, half_width]^n (the L-inf ball).
 class BoxNoise {
  public:
+  // Noise uniform in the L-inf box of `half_width`.
   explicit BoxNoise(double half_width) : half_width_(detail::require_size(half_width, "BoxNoise", "half_width")) {}
+  // The box's half width.
   double half_width() const { return half_width_; }
 
+  // out = x + U(-half_width, half_width) per coordinate, drawn from stream s.
   template <class T>
   void apply(const RandomStream& s, std::span<const T> x, std::span<T> out) const {
     detail::require_same_length(x.size(), out.size(), "BoxNoise");
@@ -128,7 +140,9 @@ class BoxNoise {
         out[i + j] = x[i + j] + T(half_width_ * (2 * RandomStream::to_unit(w[j]) - 1));
     }
   }
+  // Any item size works.
   void check_item_numel(std::int64_t) const {}
+  // Its name and half width, for messages.
   std::string describe() const { return "BoxNoise(half_width " + std::to_string(half_width_) + ")"; }
 
  private:
@@ -141,13 +155,16 @@ class BoxNoise {
 template <class T>
 class DrawFromPool {
  public:
+  // Draws from `pool` [M, ...], 1 <= M < 2^32; shape_error otherwise.
   explicit DrawFromPool(TensorView<const T> pool) : pool_(pool) {
     if (pool.rank() < 2 || pool.size(0) < 1 || pool.size(0) > std::int64_t(UINT32_MAX))
       throw shape_error("DrawFromPool: the pool " + pool.shape().to_string() +
                         " must be [M, ...] with 1 <= M < 2^32 points");
   }
+  // The items it draws from.
   TensorView<const T> pool() const { return pool_; }
 
+  // out = pool item below(0, M) of stream s.
   void apply(const RandomStream& s, std::span<const T> x, std::span<T> out) const {
     detail::require_same_length(x.size(), out.size(), "DrawFromPool");
     check_item_numel(std::int64_t(out.size()));
@@ -155,11 +172,13 @@ class DrawFromPool {
     const T* src = pool_.data() + row * pool_.shape().item_numel();
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = src[i];
   }
+  // shape_error when the pool's points differ in size from the data's.
   void check_item_numel(std::int64_t n) const {
     if (n != pool_.shape().item_numel())
       throw shape_error("DrawFromPool: pool " + pool_.shape().to_string() + " has points of " +
                         std::to_string(pool_.shape().item_numel()) + " values, the data " + std::to_string(n));
   }
+  // Its name and the pool's shape, for messages.
   std::string describe() const { return "DrawFromPool(" + pool_.shape().to_string() + ")"; }
 
  private:

@@ -34,6 +34,7 @@
 
 namespace farbound {
 
+// Nu unlabelled copies of each labelled item, x + noise drawn by the perturbation P, label -1.
 template <class P = GaussianNoise>
 class UnlabelledCloud {
  public:
@@ -48,18 +49,25 @@ class UnlabelledCloud {
                            " copies each exceed 2^32 anchor ids");
   }
 
+  // N, labelled points.
   std::int64_t labelled_count() const { return n_; }
+  // Nu, unlabelled copies per labelled point.
   std::int64_t copies_per_point() const { return nu_; }
+  // N (1 + Nu), the anchors of an epoch.
   std::int64_t anchor_count() const { return n_ * (1 + nu_); }
+  // The perturbation that draws the copies.
   const P& perturbation() const { return perturbation_; }
+  // The seed of their noise.
   std::uint64_t seed() const { return seed_; }
 
+  // Whether anchor `id` is a labelled point (ids below N) rather than a copy.
   bool is_labelled(std::uint32_t id) const { return std::int64_t(check_id(id)) < n_; }
   // The labelled point an anchor is made from.
   std::int64_t source(std::uint32_t id) const {
     const std::int64_t i = check_id(id);
     return i < n_ ? i : (i - n_) / nu_;
   }
+  // The anchor id of copy `copy` of labelled point `point`; argument_error when there is none.
   std::uint32_t copy_id(std::int64_t point, std::int64_t copy) const {
     if (point < 0 || point >= n_ || copy < 0 || copy >= nu_)
       throw argument_error("UnlabelledCloud: no copy " + std::to_string(copy) + " of point " + std::to_string(point) +

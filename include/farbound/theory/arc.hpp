@@ -44,26 +44,33 @@
 
 namespace farbound {
 
+// Settings of ArcEstimator: how far the oracle-invisible part may move, the searches' settings, bisection steps.
 struct ArcOptions {
   // Linear oracles: the free budget along invisible directions (input units) and the attacks.
   double invisible_radius = 0;
+  // Steps of the invisible attack.
   int invisible_steps = 50;
+  // Settings of the search over the visible subspace.
   SubspaceDeepFoolOptions visible{};
   // Other oracles: DeepFool in input space; its bounds must contain the data.
   DeepFoolOptions input_attack{};
+  // Bisection steps to the flip.
   int bisection_steps = 40;
   std::int64_t batch_size = 1024;  // items per forward pass of the bisection
 };
 
+// ARC and ARCA over a set of points, and how many points had a flip found.
 struct ArcResult {
   double arc = 0;                  // mean r over the resolved items
   double arca = 0;                 // mean over resolved or misclassified items, misclassified as 0
+  // Points estimated.
   std::int64_t items = 0;
   std::int64_t resolved = 0;       // items with a flip found (the ARC mean's count)
   std::int64_t misclassified = 0;  // items with f1 != f2 (0 in ARCA, resolved or not)
   std::vector<double> radius;      // r(x_i); NaN where unresolved
 };
 
+// ARC and ARCA: the oracle distance of the nearest input that flips the classifier, averaged.
 template <class T>
 class ArcEstimator {
  public:
@@ -82,6 +89,7 @@ class ArcEstimator {
     DeepFool<T>{options_.input_attack};
   }
 
+  // The settings it runs with.
   const ArcOptions& options() const { return options_; }
 
   // ARC and ARCA of the classifier against the oracle over the items of x [N, ...].

@@ -16,9 +16,13 @@
 
 namespace farbound {
 
+// A two-sided confidence interval for a proportion.
 struct ConfidenceInterval {
+  // Lower bound.
   double lower = 0;
+  // Upper bound.
   double upper = 1;
+  // Whether p lies in the interval.
   bool contains(double p) const { return lower <= p && p <= upper; }
 };
 

@@ -39,8 +39,11 @@ struct FeatureGeometry {
   Eigen::MatrixXd visible;    // [D, r]
   Eigen::MatrixXd invisible;  // [D, D - r], orthonormal columns
 
+  // D, the input's coordinates.
   std::int64_t input_numel() const { return visible.rows(); }
+  // Dimension of the visible subspace.
   std::int64_t rank() const { return visible.cols(); }
+  // Dimension of the invisible subspace.
   std::int64_t invisible_count() const { return invisible.cols(); }
 };
 
@@ -63,6 +66,7 @@ inline FeatureGeometry linear_geometry(const Eigen::MatrixXd& p) {
   return g;
 }
 
+// A feature map g of an input (the g1 of a classifier or the g2 of an oracle).
 template <class T>
 class FeatureMap {
  public:
@@ -96,6 +100,7 @@ void require_feature_input(TensorView<const T> x, const std::string& who) {
 template <class T>
 class LayerFeatures final : public FeatureMap<T> {
  public:
+  // The output of the first `layers` layers of `model`, in eval mode.
   LayerFeatures(Sequential<T>& model, std::size_t layers) : model_(model), layers_(layers) {
     if (layers > model.size())
       throw argument_error("LayerFeatures: " + std::to_string(layers) + " layers asked of a model of " +
@@ -141,6 +146,7 @@ class IdentityFeatures final : public FeatureMap<T> {
 template <class T>
 class CoordinateFeatures final : public FeatureMap<T> {
  public:
+  // The input's coordinates `coordinates`, in that order.
   explicit CoordinateFeatures(std::vector<std::int64_t> coordinates) : coords_(std::move(coordinates)) {
     if (coords_.empty()) throw argument_error("CoordinateFeatures: no coordinates");
     std::vector<std::int64_t> sorted = coords_;
@@ -160,6 +166,7 @@ class CoordinateFeatures final : public FeatureMap<T> {
     return CoordinateFeatures(std::move(c));
   }
 
+  // The coordinates it keeps.
   const std::vector<std::int64_t>& coordinates() const { return coords_; }
 
   std::string describe() const override {
@@ -207,6 +214,7 @@ class CoordinateFeatures final : public FeatureMap<T> {
 template <class T>
 class LinearFeatures final : public FeatureMap<T> {
  public:
+  // g(x) = P x with P of `features` x `input_numel`, given row-major.
   LinearFeatures(std::int64_t features, std::int64_t input_numel, const std::vector<double>& p_row_major) {
     if (features < 1 || input_numel < 1)
       throw argument_error("LinearFeatures: projection of " + std::to_string(features) + " x " +
@@ -219,6 +227,7 @@ class LinearFeatures final : public FeatureMap<T> {
       for (std::int64_t c = 0; c < input_numel; ++c) p_(r, c) = p_row_major[std::size_t(r * input_numel + c)];
   }
 
+  // P.
   const Eigen::MatrixXd& matrix() const { return p_; }
 
   std::string describe() const override {
@@ -260,8 +269,10 @@ class LinearFeatures final : public FeatureMap<T> {
 template <class T>
 class FunctionFeatures final : public FeatureMap<T> {
  public:
+  // g as a function: fills out with g(x) for a batch x.
   using Function = std::function<void(TensorView<const T> x, Tensor<T>& out)>;
 
+  // g = fn, called `name` in descriptions.
   FunctionFeatures(std::string name, Function fn) : name_(std::move(name)), fn_(std::move(fn)) {
     if (!fn_) throw argument_error("FunctionFeatures '" + name_ + "': empty function");
   }

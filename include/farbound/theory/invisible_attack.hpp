@@ -36,16 +36,21 @@
 
 namespace farbound {
 
+// Settings of InvisibleAttack: the radius of the move, steps, step size, batch size.
 struct InvisibleAttackOptions {
   double radius = 1.0;  // L2 budget of N b, input units
+  // Iterations.
   int steps = 50;
   std::optional<double> rel_stepsize{};  // step as a fraction of radius; unset: 2.5 / steps
+  // Items per forward pass.
   std::int64_t batch_size = 256;
 };
 
+// An attack that moves only what the oracle cannot see, so the oracle's label and distance stay the same.
 template <class T>
 class InvisibleAttack {
  public:
+  // An attack that moves only within `geometry`'s invisible subspace.
   InvisibleAttack(FeatureGeometry geometry, InvisibleAttackOptions options)
       : geometry_(std::move(geometry)), options_(options) {
     const std::string who = "InvisibleAttack";
@@ -58,8 +63,11 @@ class InvisibleAttack {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const InvisibleAttackOptions& options() const { return options_; }
+  // The visible and invisible subspaces it works with.
   const FeatureGeometry& geometry() const { return geometry_; }
+  // The step as a fraction of the radius: the option, or 2.5 / steps.
   double rel_stepsize() const { return options_.rel_stepsize.value_or(2.5 / options_.steps); }
 
   // x_adv = the attack on every item of x [N, ...] away from labels [N] (usually the

@@ -17,6 +17,7 @@
 
 namespace farbound {
 
+// An oracle f2 = c2 o g2: a feature map and a decision rule on its features.
 template <class T>
 class Oracle {
  public:
@@ -28,6 +29,7 @@ class Oracle {
     if (!c2_) throw argument_error("Oracle: empty decision rule");
   }
 
+  // g2.
   FeatureMap<T>& features() const { return g2_; }
 
   // labels[i] = f2(x_i) = c2(g2(x_i)); `features` receives g2(x) [N, F] for the caller to
@@ -39,6 +41,7 @@ class Oracle {
     for (std::int64_t i = 0; i < n; ++i)
       labels[std::size_t(i)] = c2_(std::span<const T>(features.data() + i * f, std::size_t(f)));
   }
+  // f2 of every item of x, into `labels`.
   void classify(TensorView<const T> x, std::vector<int>& labels) { classify(x, labels, features_); }
 
  private:

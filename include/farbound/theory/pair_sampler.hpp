@@ -34,15 +34,19 @@
 
 namespace farbound {
 
+// Settings of OraclePairSampler: radius of the oracle-invisible part, radius of the proposals, seed.
 struct PairSamplerOptions {
   double invisible_radius = 1.0;  // linear oracles: radius of the invisible part b (input units)
   double proposal_radius = 1.0;   // other oracles: radius of the input-space proposal v
+  // Seed of the pairs.
   std::uint64_t seed = 0;
 };
 
+// Draws pairs (x, x') with f2(x) = f2(x') and d2'(x, x') < delta2.
 template <class T>
 class OraclePairSampler {
  public:
+  // A sampler for the oracle with features `g2` on inputs of `input_numel` coordinates.
   OraclePairSampler(const FeatureMap<T>& g2, std::int64_t input_numel, PairSamplerOptions options)
       : options_(options), d_(checked_numel(input_numel)), geometry_(g2.geometry(input_numel)) {
     check_radius(options_.invisible_radius, "invisible_radius");
@@ -52,11 +56,14 @@ class OraclePairSampler {
                         " inputs for items of " + std::to_string(input_numel));
   }
 
+  // The settings it samples with.
   const PairSamplerOptions& options() const { return options_; }
+  // D, the input's coordinates.
   std::int64_t input_numel() const { return d_; }
   // True when d2'(x, x') < delta2 holds by construction (a linear oracle); false when the
   // caller must check it and reject.
   bool exact() const { return geometry_.has_value(); }
+  // g2's subspaces when g2 is linear; empty otherwise.
   const std::optional<FeatureGeometry>& geometry() const { return geometry_; }
 
   // Throws argument_error unless delta2 is a usable oracle radius (positive, finite).

@@ -27,8 +27,10 @@ void feature_distances(TensorView<const T> a, TensorView<const T> b, std::vector
 template <class T>
 class Pseudometric {
  public:
+  // d'(x, x') = ||g(x) - g(x')||.
   explicit Pseudometric(FeatureMap<T>& g) : g_(g) {}
 
+  // g.
   FeatureMap<T>& features() const { return g_; }
 
   // out[i] = d'(a_i, b_i) for two batches of inputs of the same shape.

@@ -40,13 +40,16 @@
 
 namespace farbound {
 
+// Settings of EtaEstimator: draws per point, the pair sampler's settings, confidence level, batch size.
 struct EtaOptions {
   std::int64_t draws_per_item = 16;  // K
+  // How the pairs are drawn.
   PairSamplerOptions pairs{};
   double confidence = 0.95;          // level of the Clopper-Pearson interval
   std::int64_t batch_size = 4096;    // pairs per forward pass
 };
 
+// eta-hat at one delta2, its confidence interval, and the draws, pairs and flips behind it.
 struct EtaEstimate {
   // The oracle radius; for the invisible attack, the largest d2'(x, x') of its pairs (0 up
   // to rounding): the estimate holds for every delta2 above it.
@@ -55,9 +58,11 @@ struct EtaEstimate {
   std::int64_t pairs = 0;  // of which f2(x') = f2(x) (and d2' < delta2)
   std::int64_t flips = 0;  // of which f1(x') != f1(x)
   double eta = 0;          // flips / pairs (0 without pairs)
+  // Clopper-Pearson interval of eta at the options' confidence.
   ConfidenceInterval interval;
 };
 
+// Estimates eta of (delta2, eta)-strong-robustness by sampling pairs from the oracle.
 template <class T>
 class EtaEstimator {
  public:
@@ -73,6 +78,7 @@ class EtaEstimator {
     clopper_pearson(0, 1, options_.confidence);  // validates the level
   }
 
+  // The settings it samples with.
   const EtaOptions& options() const { return options_; }
 
   // eta-hat by sampling pairs at oracle radius delta2 around the items of x [N, ...].

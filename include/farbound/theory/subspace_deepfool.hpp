@@ -35,16 +35,22 @@
 
 namespace farbound {
 
+// Settings of SubspaceDeepFool: iterations, overshoot, minimum step, batch size.
 struct SubspaceDeepFoolOptions {
+  // Iterations at most.
   int max_iter = 50;
+  // How far past the linearised boundary each step goes, as a fraction.
   double overshoot = 0.02;
   double min_step = 1e-4;  // added to every step's length in c (see DeepFool)
+  // Items per forward pass.
   std::int64_t batch_size = 128;
 };
 
+// DeepFool restricted to the subspace an oracle sees, minimising the oracle distance d2'.
 template <class T>
 class SubspaceDeepFool {
  public:
+  // DeepFool whose steps stay in the span of `directions` (columns).
   SubspaceDeepFool(Eigen::MatrixXd directions, SubspaceDeepFoolOptions options)
       : m_(std::move(directions)), options_(options) {
     const std::string who = "SubspaceDeepFool";
@@ -58,6 +64,7 @@ class SubspaceDeepFool {
     detail::require_batch_size(options_.batch_size, who);
   }
 
+  // The settings it runs with.
   const SubspaceDeepFoolOptions& options() const { return options_; }
 
   // x_adv = the attack's point for every item of x [N, ...] away from labels [N].

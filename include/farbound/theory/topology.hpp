@@ -32,10 +32,13 @@
 
 namespace farbound {
 
+// The largest d1', d2' and their ratios over pairs at one radius.
 struct DistanceRatios {
   double radius = 0;          // the oracle radius delta2 the pairs were drawn at (0: given pairs)
   std::int64_t pairs = 0;     // pairs compared (d1' = d2' = 0 pairs count but have no ratio)
+  // Largest d1'.
   double max_d1 = 0;
+  // Largest d2'.
   double max_d2 = 0;
   double max_d1_over_d2 = 0;  // +inf when some pair has d2' = 0 < d1'
   double max_d2_over_d1 = 0;  // +inf when some pair has d1' = 0 < d2'

@@ -16,11 +16,14 @@
 
 namespace farbound {
 
+// Where the trainer takes its labelled items from: their count, classes, shape and a loader.
 template <class T>
 struct BatchSource {
+  // Fills x and y with the items `indices` for `epoch`.
   using Loader = std::function<void(std::span<const std::int64_t> indices, std::uint32_t epoch, Tensor<T>& x,
                                     std::vector<int>& y)>;
   std::int64_t size = 0;       // number of items
+  // Number of classes.
   int num_classes = 0;
   Shape input_shape;           // model input shape of a batch of one item, e.g. [1, 1, 32, 32]
   std::span<const int> labels; // label of every item

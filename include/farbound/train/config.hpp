@@ -22,6 +22,7 @@
 
 namespace farbound {
 
+// Every setting of a training run: the framework, the baselines, the optimisation.
 struct TrainConfig {
   // The smoothness regulariser (the data-sparsity framework's loss).
   double grad_reg_lambda = 0;           // lambda; 0 = plain cross-entropy
@@ -37,12 +38,16 @@ struct TrainConfig {
   int inject_noise = -1;                // >= 0: add the noise before this layer instead of at the input
   // Optimisation.
   std::string optimizer = "adam";       // adam, adamw, sgd
+  // Base learning rate.
   double lr = 1e-3;
+  // Weight decay (L2 in the gradient; decoupled for adamw).
   double weight_decay = 0;
   double momentum = 0.9;                // sgd only
   int linear_epoch = 0;                 // LinearCosine: constant lr for this many epochs, then cosine to 0
+  // Epochs to train.
   int num_epochs = 10;
   int batch_size = 64;                  // anchors per step; 1 = the reference
+  // Seed of the split, the initialisation and all noise.
   std::uint64_t seed = 27432;
   int log_freq = 1;                     // checkpoint every log_freq epochs
 
@@ -53,18 +58,27 @@ struct TrainConfig {
 // it lives in, its allowed values [min, max] (max excluded when open_max) and its meaning.
 template <class V>
 struct Setting {
+  // snake_case name; the flag is --key-with-dashes.
   const char* key;
+  // The TrainConfig member it sets.
   V TrainConfig::*member;
+  // Allowed range.
   V min, max;
+  // Whether max itself is excluded.
   bool open_max;
+  // Meaning, for --help.
   const char* help;
 };
 
 // A setting chosen by name from a list.
 struct ChoiceSetting {
+  // snake_case name; the flag is --key-with-dashes.
   const char* key;
+  // The TrainConfig member it sets.
   std::string TrainConfig::*member;
+  // Allowed values.
   std::initializer_list<const char*> choices;
+  // Meaning, for --help.
   const char* help;
 };
 
@@ -107,11 +121,13 @@ std::string limit_text(V v) {
   }
 }
 
+// Whether v lies within the setting's limits.
 template <class V>
 bool in_limits(const Setting<V>& s, V v) {
   return v >= s.min && (s.open_max ? v < s.max : v <= s.max);
 }
 
+// The setting's limits as "[min, max]" (or "[min, max)").
 template <class V>
 std::string limits_text(const Setting<V>& s) {
   return "[" + limit_text(s.min) + ", " + limit_text(s.max) + (s.open_max ? ")" : "]");
@@ -210,6 +226,7 @@ inline void update_from_json(TrainConfig& c, const nlohmann::json& j) {
   }
 }
 
+// Reads the settings in `j` (keys of for_each_setting, snake_case) into `c`; unknown keys are errors.
 inline void from_json(const nlohmann::json& j, TrainConfig& c) {
   c = TrainConfig{};
   update_from_json(c, j);

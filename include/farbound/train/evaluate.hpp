@@ -11,9 +11,11 @@
 
 namespace farbound {
 
+// Loss and accuracy of a model on a batch source.
 struct Evaluation {
   double loss = 0;      // mean cross-entropy
   double accuracy = 0;  // fraction of items whose arg-max logit is the label
+  // Items evaluated.
   std::int64_t count = 0;
 };
 

@@ -10,10 +10,13 @@
 
 namespace farbound {
 
+// A progress bar on a terminal, plain lines otherwise.
 class ProgressBar {
  public:
+  // A bar on `out`, redrawn in place when `out` is a terminal.
   explicit ProgressBar(std::FILE* out = stderr) : out_(out), tty_(isatty(fileno(out)) != 0) {}
 
+  // Whether `out` is a terminal.
   bool on_tty() const { return tty_; }
 
   // Draws "label [#####     ] done/total  suffix", at most ~20 times per bar.

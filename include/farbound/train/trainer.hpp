@@ -54,22 +54,30 @@
 
 namespace farbound {
 
+// What one epoch of training did: losses, accuracy, speed.
 struct EpochStats {
+  // The epoch, from 0.
   std::uint32_t epoch = 0;
   double cross_entropy = 0;   // mean over steps of (1/B) sum_i m_i CE_i (clean anchors)
   double regulariser = 0;     // mean over steps of the GR (or JR) term, without lambda
   double loss = 0;            // mean over steps of the total loss
   double train_accuracy = 0;  // over the labelled anchors, on their training forward
   double lr = 0;              // learning rate of the last step
+  // Anchors and optimiser steps in the epoch.
   std::int64_t anchors = 0, steps = 0;
+  // Wall time and throughput.
   double seconds = 0, anchors_per_second = 0;
 };
 
+// Where an epoch is, for a progress callback.
 struct StepProgress {
+  // Step within the epoch (from 1) and steps in it.
   std::int64_t step = 0, steps = 0;  // within the epoch, from 1
+  // The step's loss.
   double loss = 0;
 };
 
+// Trains a model with a TrainConfig: anchors, unlabelled cloud, neighbours, loss, optimiser, one epoch at a time.
 template <class T>
 class Trainer {
  public:
@@ -99,11 +107,15 @@ class Trainer {
         steps_per_epoch(train_.size, config_.num_unlabeled_per_labeled, config_.batch_size));
   }
 
+  // The settings it trains with.
   const TrainConfig& config() const { return config_; }
   // The next epoch to run, from 0.
   std::uint32_t epoch() const { return epoch_; }
+  // Whether every epoch of the config has run.
   bool finished() const { return epoch_ >= std::uint32_t(config_.num_epochs); }
+  // Optimiser steps per epoch.
   std::int64_t batches_per_epoch() const { return steps_per_epoch_; }
+  // The optimiser, e.g. for its learning rate.
   const Optimizer<T>& optimizer() const { return *optimizer_; }
 
   // Trains one epoch; on_step is called after every optimiser step (progress bars).

@@ -28,6 +28,7 @@
 
 namespace farbound {
 
+// One panel of a softmax heat map: the values on a grid, the boundary, the points.
 struct HeatmapPanel {
   PlaneGrid grid;                 // where `values` were sampled; its rectangle is what is drawn
   std::vector<double> values;     // one per grid cell, in grid order, in [0, 1] (clamped)
@@ -49,13 +50,20 @@ struct HeatmapPanel {
   }
 };
 
+// Sizes and colours of a heat map's marks.
 struct HeatmapStyle {
   double point_radius = 4.5;   // pixels
+  // Width of the points' white rim, pixels.
   double point_rim = 1.2;
+  // Radius of the cloud's points, pixels.
   double cloud_radius = 1.6;
+  // Opacity of the cloud's points.
   double cloud_opacity = 0.45;
+  // Width of the boundary line, pixels.
   double contour_width = 2.5;
+  // Colour of the boundary line.
   Rgb contour_colour{20, 20, 20};
+  // Colour of the cloud's points.
   Rgb cloud_colour{60, 60, 60};
 };
 

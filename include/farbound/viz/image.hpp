@@ -18,8 +18,11 @@
 
 namespace farbound {
 
+// A colour, 8 bits per channel.
 struct Rgb {
+  // Red, green, blue.
   std::uint8_t r = 0, g = 0, b = 0;
+  // Same three channels.
   friend bool operator==(const Rgb&, const Rgb&) = default;
 };
 
@@ -42,10 +45,13 @@ inline Rgb mix(Rgb a, Rgb b, double t) {
   return {lerp(a.r, b.r), lerp(a.g, b.g), lerp(a.b, b.b)};
 }
 
+// An RGB image in memory, row-major, 3 bytes per pixel.
 class RgbImage {
  public:
+  // Largest width or height.
   static constexpr int max_side = 1 << 14;
 
+  // A width x height image filled with `background`.
   RgbImage(int width, int height, Rgb background = {255, 255, 255}) : width_(width), height_(height) {
     if (width < 1 || height < 1 || width > max_side || height > max_side)
       throw argument_error("RgbImage: " + std::to_string(width) + " x " + std::to_string(height) +
@@ -54,7 +60,9 @@ class RgbImage {
     fill_rect(0, 0, width, height, background);
   }
 
+  // Width in pixels.
   int width() const { return width_; }
+  // Height in pixels.
   int height() const { return height_; }
   // Row-major RGB bytes, 3 per pixel, rows top to bottom (what PNG encoders take).
   std::span<const std::uint8_t> bytes() const { return pixels_; }
@@ -64,6 +72,7 @@ class RgbImage {
     const std::uint8_t* p = pixel(x, y);
     return {p[0], p[1], p[2]};
   }
+  // Sets pixel (x, y); ignored outside the image.
   void set(int x, int y, Rgb c) {
     if (x < 0 || y < 0 || x >= width_ || y >= height_) return;
     std::uint8_t* p = pixel(x, y);

@@ -46,6 +46,7 @@ inline std::vector<std::uint8_t> encode_png(const RgbImage& image) {
   return out;
 }
 
+// Writes `image` as a PNG file (stb_image_write; see the top of this file).
 inline void write_png(const std::filesystem::path& path, const RgbImage& image) {
   const std::vector<std::uint8_t> bytes = encode_png(image);
   detail::write_file_atomically(path, std::span<const char>(reinterpret_cast<const char*>(bytes.data()), bytes.size()));

@@ -67,29 +67,42 @@ inline std::string base64(std::span<const std::uint8_t> bytes) {
 
 // Paint of a shape; colours in any SVG form ("#1f77b4", "none", "black").
 struct SvgStyle {
+  // Fill colour.
   std::string fill = "none";
+  // Stroke colour.
   std::string stroke = "none";
+  // Stroke width.
   double stroke_width = 1;
+  // Opacity.
   double opacity = 1;
 };
 
+// Font size, anchor, colour and weight of an SVG text.
 struct SvgTextStyle {
+  // Font size.
   double size = 12;
   std::string anchor = "start";  // start, middle, end
+  // Text colour.
   std::string fill = "black";
+  // Font weight.
   std::string weight = "normal";
 };
 
 // Path data built from commands, e.g. a polyline or many separate segments.
 class SvgPath {
  public:
+  // Starts a subpath at (x, y).
   SvgPath& move_to(double x, double y) { return add('M', x, y); }
+  // A straight line to (x, y).
   SvgPath& line_to(double x, double y) { return add('L', x, y); }
+  // Closes the subpath.
   SvgPath& close() {
     d_ += d_.empty() ? "Z" : " Z";
     return *this;
   }
+  // The path's d attribute.
   const std::string& data() const { return d_; }
+  // Whether no command was added.
   bool empty() const { return d_.empty(); }
 
  private:
@@ -101,35 +114,44 @@ class SvgPath {
   std::string d_;
 };
 
+// An SVG document built in memory, written atomically by write().
 class SvgDocument {
  public:
+  // A document of width x height user units.
   SvgDocument(double width, double height) : width_(width), height_(height) {
     if (!(width > 0 && height > 0) || !std::isfinite(width) || !std::isfinite(height))
       throw argument_error("SvgDocument: size " + std::to_string(width) + " x " + std::to_string(height) + " must be positive");
   }
 
+  // Width in user units.
   double width() const { return width_; }
+  // Height in user units.
   double height() const { return height_; }
 
+  // A rectangle with its top-left corner at (x, y).
   SvgDocument& rect(double x, double y, double w, double h, const SvgStyle& style) {
     body_ += "<rect x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(w) + "\" height=\"" + num(h) + "\"" +
              paint(style) + "/>\n";
     return *this;
   }
+  // A circle of radius r centred at (cx, cy).
   SvgDocument& circle(double cx, double cy, double r, const SvgStyle& style) {
     body_ += "<circle cx=\"" + num(cx) + "\" cy=\"" + num(cy) + "\" r=\"" + num(r) + "\"" + paint(style) + "/>\n";
     return *this;
   }
+  // A line from (x1, y1) to (x2, y2).
   SvgDocument& line(double x1, double y1, double x2, double y2, const SvgStyle& style) {
     body_ += "<line x1=\"" + num(x1) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x2) + "\" y2=\"" + num(y2) + "\"" +
              paint(style) + "/>\n";
     return *this;
   }
+  // The path p.
   SvgDocument& path(const SvgPath& p, const SvgStyle& style) {
     if (p.empty()) return *this;
     body_ += "<path d=\"" + p.data() + "\"" + paint(style) + " stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n";
     return *this;
   }
+  // Text s anchored at (x, y), XML-escaped.
   SvgDocument& text(double x, double y, std::string_view s, const SvgTextStyle& style = {}) {
     body_ += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" font-family=\"sans-serif\" font-size=\"" + num(style.size) +
              "\" text-anchor=\"" + detail::xml_escape(style.anchor) + "\" fill=\"" + detail::xml_escape(style.fill) +
@@ -152,6 +174,7 @@ class SvgDocument {
     ++open_groups_;
     return *this;
   }
+  // Closes the group begin_clip opened.
   SvgDocument& end_group() {
     if (open_groups_ == 0) throw argument_error("SvgDocument: end_group without an open group");
     body_ += "</g>\n";
@@ -166,6 +189,7 @@ class SvgDocument {
            "\" height=\"" + num(height_) + "\" viewBox=\"0 0 " + num(width_) + " " + num(height_) + "\">\n" + body_ +
            "</svg>\n";
   }
+  // Writes the document to `path` atomically.
   void write(const std::filesystem::path& path) const {
     const std::string s = str();
     detail::write_file_atomically(path, s);
