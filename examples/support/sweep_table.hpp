@@ -78,6 +78,7 @@ inline std::string percent(const farbound::MeanError& m) {
 
 inline void write_sweep_table(const SweepGrid& grid, const std::filesystem::path& out) {
   using farbound::mean_standard_error;
+  std::filesystem::create_directories(out);
   const auto table = summarise(grid, out);
   const auto& eps = grid.evaluation.epsilons;
   const auto eps_text = [&](std::size_t k) { return farbound::detail::format_number(eps[k]); };
@@ -133,6 +134,7 @@ inline void write_sweep_table(const SweepGrid& grid, const std::filesystem::path
       md << "- " << f["name"].get<std::string>() << ": " << f["error"].get<std::string>() << '\n';
     }
   std::ofstream(out / "table.json") << json.dump(2) << '\n';
+  if (!csv.flush() || !md.flush()) throw farbound::io_error((out / "table.csv").string() + ": cannot write the table");
   for (const auto& [attack, series] : curves)
     write_line_chart(out / ("robust_" + attack + ".svg"), "Robust accuracy under " + attack + " (mean ± s.e. over seeds)",
                      "epsilon", "robust accuracy", series);
