@@ -59,10 +59,11 @@ class MpiGradientSum {
           "MPI_Gatherv");
     if (rank_ == 0) combine_cover<T>(gathered_, ranks_, shards_, out);
     check(MPI_Bcast(out.data(), int(n), type(), 0, comm_), "MPI_Bcast");
-    bytes_sent_ = std::int64_t(mine.size() * sizeof(T)) + (rank_ == 0 ? std::int64_t((ranks_ - 1) * n * sizeof(T)) : 0);
+    bytes_sent_ = std::int64_t((rank_ == 0 ? std::size_t(ranks_ - 1) * n : mine.size()) * sizeof(T));
   }
 
-  // What this rank sent in the last call (its subtree values; rank 0 also the broadcast).
+  // What this rank sent to other ranks in the last call: its subtree values, or for rank 0
+  // the broadcast sum (ranks - 1 copies of n values at most; MPI may send fewer through a tree).
   std::int64_t bytes_sent() const { return bytes_sent_; }
 
  private:
