@@ -19,6 +19,15 @@ fail() {
   failures=$((failures + 1))
 }
 mpi=("${MPIEXEC:-mpirun}" -np 2 --oversubscribe)
+children_of() {  # the processes whose parent is $1, from /proc (procps may be absent)
+  local stat rest state ppid
+  for stat in /proc/[0-9]*/stat; do
+    rest=$(<"$stat") 2>/dev/null || continue
+    rest=${rest##*) }  # after the command name, which may hold spaces
+    read -r state ppid _ <<<"$rest"
+    [[ $ppid == "$1" ]] && basename "${stat%/stat}"
+  done
+}
 
 cat >grid.json <<'JSON'
 {"base": {"model": "mlp", "hidden": [16], "activation": "relu", "num_train": 10, "num_val": 0, "num_epochs": 2,
@@ -60,7 +69,7 @@ for _ in $(seq 1 3000); do  # up to 60 s
   sleep 0.02
 done
 if [[ -f $slow/checkpoint.safetensors && ! -f $slow/result.json ]]; then
-  victim=$(pgrep -P $launcher | head -1)
+  victim=$(children_of $launcher | head -1)
   [[ -n $victim ]] && kill -KILL "$victim"
 fi
 wait $launcher && fail "the killed sweep exited with 0: $(tail -5 first.log)"
