@@ -1,10 +1,11 @@
 // mpirun -np N test_mpi_data_parallel_step: data-parallel training steps as docs/design.md
 // describes them ("Scale-out"), checked against one process. An MLP takes 5 Adam steps on
-// batches of 32 cut into 8 shards (on 3 ranks: 2, 3 and 3): every rank computes its shards' parameter gradients one
-// shard at a time (cross-entropy normalised by the global batch), MpiGradientSum adds all
-// shards in the fixed order, every rank steps. The reference, on every rank, computes all 8
-// shards itself and adds them with fixed_order_sum. The weights must be the same bits. A
-// plain main (exit 1 on failure) because Catch2's runner knows nothing of MPI ranks.
+// batches of 32 cut into 8 shards (on 3 ranks: 2, 3 and 3 of them); every rank computes its
+// shards' parameter gradients one shard at a time (cross-entropy normalised by the global
+// batch), MpiGradientSum adds all shards in the fixed order, every rank steps. The
+// reference, on every rank, computes all 8 shards itself and adds them with
+// fixed_order_sum. The weights must be the same bits. A plain main (exit 1 on failure)
+// because Catch2's runner knows nothing of MPI ranks.
 #include <mpi.h>
 
 #include <cstdio>
