@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake g++ make libeigen3-dev libxsimd-dev libomp-dev zlib1g-dev catch2 libbenchmark-dev
-          nlohmann-json3-dev libcli11-dev libstb-dev dataset-fashion-mnist clang ccache doxygen)
+          nlohmann-json3-dev libcli11-dev libstb-dev dataset-fashion-mnist clang ccache doxygen
+          libopenmpi-dev openmpi-bin)
 # Extra packages can be asked for, e.g. FARBOUND_EXTRA_PACKAGES="python3-torch".
 if [[ -n "${FARBOUND_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FARBOUND_EXTRA_PACKAGES"

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "farbound/data/cifar10.hpp"
+#include "farbound/data/image_batcher.hpp"
 #include "farbound/data/mnist.hpp"
 #include "farbound/data/split.hpp"
 #include "farbound/train/config.hpp"

@@ -214,5 +214,29 @@ expect 2 "--svg /no-such-dir/eta.svg: directory /no-such-dir does not exist" $o 
 expect 2 "--threads: -1 is outside" $o --threads -1
 expect 2 "over the limit 67108864" $o --train 10000000 --extra 1000
 
+# ---- farbound-sweep (built with MPI only): the grid file is checked before any run.
+if [[ -x $bin/farbound-sweep ]]; then
+  w=farbound-sweep
+  echo '{"base": {"sed": 1}}' >typo.json
+  echo '{"base": {"seed": 1}}' >seeded.json
+  echo '{"axes": {"lr": []}}' >empty-axis.json
+  echo '{"axes": {"method": {"a/b": {}}}}' >slash.json
+  echo '{"seeds": [1, 1]}' >seeds.json
+  echo '{"evaluation": {"attacks": ["cw"]}}' >attack.json
+  echo '{"evaluation": {"epsilons": [2]}}' >eps.json
+  echo '{"grid": 1}' >grid-key.json
+  expect 2 "typo.json: base: unknown setting 'sed'" $w ../typo.json --out out
+  expect 2 "the seed comes from \"seeds\"" $w ../seeded.json --out out
+  expect 2 "axes.lr has no values" $w ../empty-axis.json --out out
+  expect 2 "'a/b' cannot be part of a run's folder name" $w ../slash.json --out out
+  expect 2 "seeds: 1 is not a new non-negative integer" $w ../seeds.json --out out
+  expect 2 "evaluation.attacks: 'cw'" $w ../attack.json --out out
+  expect 2 "evaluation.epsilons: 2 is outside (0, 1]" $w ../eps.json --out out
+  expect 2 "unknown key 'grid'" $w ../grid-key.json --out out
+  expect 2 "no-such.json: cannot open" $w ../no-such.json --out out
+  expect 2 "--threads: -1 is outside" $w ../typo.json --out out --threads -1
+  expect 2 "--out is required" $w ../typo.json
+fi
+
 echo "$cases cases, $failures failure(s)"
 [[ $failures == 0 ]]
