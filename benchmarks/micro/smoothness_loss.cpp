@@ -3,6 +3,7 @@
 // {64, 4096, 262144} neighbour rows with K = 8 neighbours per anchor and C in {10, 100, 1000}
 // classes; counters bytes, copy and copy_share (micro/rates.hpp). Bytes per call: the anchor
 // and neighbour logits, r and the labels read, both gradients written.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,13 +20,21 @@ using namespace farbound::bench;
 
 constexpr std::int64_t neighbours_per_anchor = 8;
 
+// Standard normals, in runs of 2^20 (one random stream holds at most 2^26 numbers).
+void fill_normal(Tensor<float>& t, std::uint32_t salt) {
+  constexpr std::int64_t run = std::int64_t(1) << 20;
+  for (std::int64_t begin = 0; begin < t.numel(); begin += run)
+    RandomStream(1, Purpose::user, salt, std::uint32_t(begin / run))
+        .normal(t.span().subspan(std::size_t(begin), std::size_t(std::min(run, t.numel() - begin))));
+}
+
 template <class Blocks>
 void smoothness(benchmark::State& state) {
   const std::int64_t rows = state.range(0), C = state.range(1), B = rows / neighbours_per_anchor;
   const int threads = int(state.range(2));
   Tensor<float> anchors({B, C}), neighbours({rows, C}), r({rows}), anchor_grad({B, C}), neighbour_grad({rows, C});
-  RandomStream(1, Purpose::user, 0).normal(anchors.span());
-  RandomStream(1, Purpose::user, 1).normal(neighbours.span());
+  fill_normal(anchors, 0);
+  fill_normal(neighbours, 1);
   RandomStream(1, Purpose::user, 2).uniform(r.span());
   for (float& v : r.span()) v += 0.5f;
   std::vector<std::int32_t> labels(static_cast<std::size_t>(B));
