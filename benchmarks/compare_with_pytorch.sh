@@ -58,12 +58,12 @@ compare() {
   local name=$1 ours=$2 theirs=$3 a b best line i
   rm -f "$work"/rate.* "$work"/ratio.*
   for ((r = 1; r <= rounds; ++r)); do
-    a=$($ours)
+    a=$($ours) && [[ -n $a ]] || { echo "compare_with_pytorch: $name: farbound's benchmark failed or printed no rate" >&2; exit 1; }
     echo "$a" >>"$work/rate.ours"
     line="  $name round $r: farbound $a" best=0
     for i in "${!torch_pythons[@]}"; do
       torch_python=${torch_pythons[i]}
-      b=$($theirs)
+      b=$($theirs) && [[ -n $b ]] || { echo "compare_with_pytorch: $name: $torch_python failed or printed no rate" >&2; exit 1; }
       line+=", PyTorch ${versions[i]} $b"
       echo "$b" >>"$work/rate.$i"
       awk -v a="$a" -v b="$b" 'BEGIN {print a / b}' >>"$work/ratio.$i"
