@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# farbound against PyTorch, side by side: each benchmark and its PyTorch twin run alternately,
-# ROUNDS times, on the same thread count, and the script prints every rate, the median rate
-# of each side and the median of the per-round ratios (a shared machine drifts; ratios taken
+# farbound against PyTorch, side by side: each benchmark and its PyTorch twin under every
+# interpreter in TORCH_PYTHONS run alternately, ROUNDS times, on the same thread count, and the
+# script prints every rate, the median rate of each side, the median of the per-round ratios to
+# each PyTorch and to the faster PyTorch of each round (a shared machine drifts; ratios taken
 # seconds apart do not).
 #
 #   training step of the framework (issue 4): train_throughput vs train_throughput_torch.py,
@@ -13,16 +14,24 @@
 #
 # Usage: benchmarks/compare_with_pytorch.sh [BUILD_DIR=build/release] [ROUNDS=3] [THREADS=2]
 #          [WHAT=train,pgd,resnet9]
-# Needs Debian's python3-torch (FARBOUND_EXTRA_PACKAGES=python3-torch tools/install-deps.sh),
-# which /usr/bin/python3 sees. Set TORCH_PYTHON to another interpreter (a venv with PyTorch
-# 2.x, say) to compare against that one instead.
+# TORCH_PYTHONS (space-separated interpreters) defaults to Debian's python3 with python3-torch
+# 1.13 (FARBOUND_EXTRA_PACKAGES=python3-torch tools/install-deps.sh) and the venv with PyTorch
+# 2.x from PyPI that benchmarks/python_env.sh makes on first use (a download; offline, set
+# TORCH_PYTHONS=/usr/bin/python3). Each interpreter must import torch.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 rounds=${2:-3}
 threads=${3:-2}
 what=${4:-train,pgd,resnet9}
-torch_python=${TORCH_PYTHON:-/usr/bin/python3}
+if [[ -z ${TORCH_PYTHONS:-} ]]; then
+  venv_python=$("$root/benchmarks/python_env.sh") || {
+    echo "compare_with_pytorch: benchmarks/python_env.sh could not make the PyTorch 2.x venv; set TORCH_PYTHONS" >&2
+    exit 2
+  }
+  TORCH_PYTHONS="/usr/bin/python3 $venv_python"
+fi
+read -r -a torch_pythons <<<"$TORCH_PYTHONS"
 wanted() { [[ ,$what, == *,$1,* ]]; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +40,9 @@ for pair in train:train_throughput pgd:pgd_lenet resnet9:resnet9_step; do
   b=${pair#*:}
   ! wanted "${pair%%:*}" || [[ -x $build/benchmarks/$b ]] || { echo "compare_with_pytorch: build $build/benchmarks/$b first" >&2; exit 2; }
 done
-"$torch_python" -c 'import torch' 2>/dev/null || { echo "compare_with_pytorch: $torch_python cannot import torch" >&2; exit 2; }
+for torch_python in "${torch_pythons[@]}"; do
+  "$torch_python" -c 'import torch' 2>/dev/null || { echo "compare_with_pytorch: $torch_python cannot import torch" >&2; exit 2; }
+done
 
 # The rate in a benchmark's summary line: "median N anchors/s" or "<side>: median ... -> N images/s".
 anchors_per_s() { sed -n 's/.*median \([0-9.]*\) anchors\/s.*/\1/p'; }
@@ -39,23 +50,42 @@ images_per_s() { sed -n "s/.*$1: median .* -> \\([0-9.]*\\) images\\/s.*/\\1/p";
 # Median of the numbers on stdin.
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-compare() {  # name, then a function per side that prints its rate
-  local name=$1 ours=$2 theirs=$3 a b
-  : >"$work/ours" ; : >"$work/theirs"; : >"$work/ratio"
+torch_version() { "$1" -c 'import torch; print(torch.__version__)'; }
+
+# compare NAME OURS THEIRS: OURS prints farbound's rate; THEIRS prints PyTorch's under the
+# interpreter in $torch_python, which compare sets to each of TORCH_PYTHONS in turn.
+compare() {
+  local name=$1 ours=$2 theirs=$3 a b best line i
+  rm -f "$work"/rate.* "$work"/ratio.*
   for ((r = 1; r <= rounds; ++r)); do
-    a=$($ours)
-    b=$($theirs)
-    echo "  $name round $r: farbound $a, PyTorch $b"
-    echo "$a" >>"$work/ours"
-    echo "$b" >>"$work/theirs"
-    awk -v a="$a" -v b="$b" 'BEGIN {print a / b}' >>"$work/ratio"
+    a=$($ours) && [[ -n $a ]] || { echo "compare_with_pytorch: $name: farbound's benchmark failed or printed no rate" >&2; exit 1; }
+    echo "$a" >>"$work/rate.ours"
+    line="  $name round $r: farbound $a" best=0
+    for i in "${!torch_pythons[@]}"; do
+      torch_python=${torch_pythons[i]}
+      b=$($theirs) && [[ -n $b ]] || { echo "compare_with_pytorch: $name: $torch_python failed or printed no rate" >&2; exit 1; }
+      line+=", PyTorch ${versions[i]} $b"
+      echo "$b" >>"$work/rate.$i"
+      awk -v a="$a" -v b="$b" 'BEGIN {print a / b}' >>"$work/ratio.$i"
+      best=$(awk -v b="$b" -v best="$best" 'BEGIN {print (b > best) ? b : best}')
+    done
+    echo "$line"
+    awk -v a="$a" -v b="$best" 'BEGIN {print a / b}' >>"$work/ratio.faster"
   done
-  printf '%s: farbound median %s, PyTorch median %s, median ratio %.2fx (%d rounds, %d threads)\n' "$name" \
-    "$(median <"$work/ours")" "$(median <"$work/theirs")" "$(median <"$work/ratio")" "$rounds" "$threads"
+  line="$name: farbound median $(median <"$work/rate.ours")"
+  for i in "${!torch_pythons[@]}"; do
+    line+=$(printf ', PyTorch %s median %s (ratio %.2fx)' "${versions[i]}" "$(median <"$work/rate.$i")" "$(median <"$work/ratio.$i")")
+  done
+  printf '%s; median ratio to the faster PyTorch %.2fx (%d rounds, %d threads)\n' "$line" "$(median <"$work/ratio.faster")" \
+    "$rounds" "$threads"
 }
 
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== PyTorch $("$torch_python" -c 'import torch; print(torch.__version__)') from $torch_python"
+versions=()
+for torch_python in "${torch_pythons[@]}"; do
+  versions+=("$(torch_version "$torch_python")")
+  echo "== PyTorch ${versions[-1]} from $torch_python"
+done
 if wanted train; then
   for batch in 1 64; do
     ours_train() { "$build/benchmarks/train_throughput" "$batch" "$threads" | anchors_per_s; }

@@ -1,10 +1,6 @@
 // farbound's GEMM next to Eigen's sgemm and next to the cores' FMA peak, in one binary.
 //
-// Shapes (C[M, N] = A[M, K] B[K, N], all row-major, float):
-//   - 1024^3, the usual yardstick;
-//   - LeNet's per-image products at batch 64 (conv1, conv2 forward; dense 400->120);
-//   - ResNet9's convolutions at batch 32 lowered over the whole batch (M = out channels,
-//     N = 32 * H * W, K = 9 * in channels), the products of its forward pass.
+// Shapes: support/gemm_shapes.hpp (1024^3, LeNet's and ResNet9's products), float, row-major.
 // Per thread count, per run, every shape is timed for farbound then Eigen (interleaved, so
 // both see the same machine), each the fastest of `reps` calls; the figures are medians over
 // runs. Rates are per CPU second of our threads (see `fastest`). The peak is a loop of independent FMA chains (12 accumulator vectors per thread, 2 per
@@ -24,30 +20,12 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/nn/detail/gemm.hpp"
 #include "support/driver.hpp"
+#include "support/gemm_shapes.hpp"
 
 namespace {
 using namespace farbound;
 using namespace farbound::bench;
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-struct GemmShape {
-  std::string name;
-  std::int64_t M, N, K;
-};
-
-std::vector<GemmShape> shapes() {
-  return {{"1024^3", 1024, 1024, 1024},
-          {"lenet conv1 (per image)", 6, 784, 25},
-          {"lenet conv2 (per image)", 16, 100, 150},
-          {"lenet dense 400->120", 64, 120, 400},
-          {"resnet9 conv 3->32", 32, 32768, 27},
-          {"resnet9 conv 32->64", 64, 32768, 288},
-          {"resnet9 conv 64->64", 64, 8192, 576},
-          {"resnet9 conv 64->128", 128, 8192, 576},
-          {"resnet9 conv 128->128", 128, 2048, 1152},
-          {"resnet9 conv 128->512", 512, 2048, 1152},
-          {"resnet9 conv 512->512", 512, 2048, 4608}};
-}
 
 // GFLOP/s of `threads` threads each running independent FMA chains that never wait on each
 // other: the arithmetic ceiling the GEMM is measured against. Each call is short (a few ms)
@@ -100,7 +78,7 @@ int main(int argc, char** argv) {
   const int runs = args[0], reps = args[1], max_threads_arg = args[2];
   std::printf("GEMM, float, row-major, on %s (%d cores online), load average %s\n", cpu_name().c_str(),
               omp_get_num_procs(), load_average().c_str());
-  const std::vector<GemmShape> all = shapes();
+  const std::vector<GemmShape> all = gemm_shapes();
   std::vector<Operands> operands;
   for (const auto& s : all) operands.emplace_back(s);
 

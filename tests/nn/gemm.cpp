@@ -141,10 +141,12 @@ TEST_CASE("OffsetRows reads rows in place wherever they start", "[gemm]") {
 }
 
 TEST_CASE("packed gemm matches the definition and the unpacked path bit for bit", "[gemm]") {
-  // Row counts around the packed tile (6 or 12) and the M block (144), K across a K block
-  // (256: the chain continues through C), columns around the 16- or 32-wide sliver.
+  // Row counts from the smallest packed product (4 tiles of 6 or 12 rows) to past the M
+  // block (144), K across a K block (256: the chain continues through C), columns around the
+  // 16- or 32-wide sliver.
   std::uint32_t salt = 5000;
-  for (std::int64_t M : {24, 31, 150})
+  constexpr std::int64_t min_rows = 4 * detail::gemm_impl::packed_rows;
+  for (std::int64_t M : {min_rows, min_rows + 7, std::int64_t(150)})
     for (std::int64_t N : {16, 45, 97})
       for (std::int64_t K : {16, 300})
         for (bool transposed : {false, true}) {

@@ -54,6 +54,38 @@ TEST_CASE("MaxPool2d propagates NaN", "[pool]") {
   CHECK(std::isnan(y[0]));
 }
 
+TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version's gradient", "[pool]") {
+  // Values from {0, 1, 2, 3} tie often, and NaNs appear: the first hit in window order must
+  // take the gradient. Rows of 37 outputs cover full batches of 8 and a scalar tail; the odd
+  // input width and height leave a column and a row outside every window. The double layer
+  // runs the scalar loop on the same values.
+  const Shape shape{2, 3, 7, 75};
+  auto x = random_tensor<float>(shape, 41);
+  Tensor<double> xd(shape);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    x[i] = i % 53 == 0 ? std::numeric_limits<float>::quiet_NaN() : std::floor(4 * std::abs(x[i]));
+    xd[i] = double(x[i]);
+  }
+  MaxPool2d<float> pool(2);
+  MaxPool2d<double> pool_d(2);
+  Tensor<float> y, dx;
+  Tensor<double> yd, dxd;
+  pool.forward(x.view(), y);
+  pool_d.forward(xd.view(), yd);
+  auto g = random_tensor<float>(y.shape(), 42);
+  Tensor<double> gd(y.shape());
+  for (std::int64_t i = 0; i < g.numel(); ++i) gd[i] = double(g[i]);
+  pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+  pool_d.backward(xd.view(), yd.view(), gd.view(), &dxd, ParamGrads::accumulate);
+  std::int64_t differ = 0, nonzero = 0;
+  for (std::int64_t i = 0; i < dx.numel(); ++i) {
+    differ += double(dx[i]) != dxd[i];
+    nonzero += dx[i] != 0;
+  }
+  CHECK(differ == 0);
+  CHECK(nonzero == y.numel());  // one winner per window
+}
+
 TEST_CASE("AvgPool2d and GlobalAvgPool2d match a hand computation", "[pool]") {
   const auto x = tensor_of<double>({1, 1, 4, 4}, plane4x4);
   AvgPool2d<double> pool(2);

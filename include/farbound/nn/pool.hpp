@@ -11,7 +11,9 @@
 //            Both passes are free of data-dependent branches: with random data a branch
 //            on "is this larger" mispredicts about once per window. (Gathering windows
 //            into SIMD vectors was 2-3x slower still: gathers are slow on current Intel
-//            cores since the GDS microcode mitigation.)
+//            cores since the GDS microcode mitigation.) For 2 x 2 windows at stride 2 on
+//            float, backward compares whole rows of windows in SIMD registers instead
+//            (detail/max_unpool_2x2.hpp): no gather, the same result.
 //   average: y[p, q] = 1/k^2 sum_{i,j} x[p*s + i, q*s + j]; dL/dx[window] += g[p, q] / k^2.
 //   global:  y[c] = 1/(H W) sum_{h,w} x[c, h, w], output [N, C]; dL/dx[c, h, w] = g[c] / (H W).
 // Overlapping windows (stride < kernel) add their contributions up.
@@ -24,6 +26,7 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/shape.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/nn/detail/max_unpool_2x2.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/layer.hpp"
 
@@ -85,6 +88,7 @@ class WindowPool2d : public Layer<T> {
   // outputs (about 5x faster for 2x2 windows than with run-time sizes).
   template <std::int64_t K, std::int64_t S>
   struct Plane {
+    static constexpr std::int64_t fixed_kernel = K, fixed_stride = S;
     std::int64_t height, width, out_height, out_width, runtime_kernel, runtime_stride;
     std::int64_t kernel() const { return K ? K : runtime_kernel; }
     std::int64_t stride() const { return S ? S : runtime_stride; }
@@ -159,11 +163,20 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   // the first NaN, takes the whole gradient. The window is walked backwards so that the
   // first hit is selected last, with bit masks: compilers turn `hit ? a : b` into branches,
   // and those mispredict about once per window on real data.
+  // 2 x 2 windows at stride 2 on float run detail/max_unpool_2x2.hpp's vector version for
+  // all but the last few windows of each row.
   template <class PlaneT>
   void unpool(const PlaneT pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
               T* __restrict dx) const {
-    for (std::int64_t p = 0; p < pl.out_height; ++p)
-      for (std::int64_t q = 0; q < pl.out_width; ++q) {
+    for (std::int64_t p = 0; p < pl.out_height; ++p) {
+      std::int64_t q = 0;
+      if constexpr (PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_unpool_2x2<T>) {
+        const T* x0 = x + pl.origin(p, 0);
+        T* d0 = dx + pl.origin(p, 0);
+        q = detail::max_unpool_2x2_row(pl.out_width, x0, x0 + pl.width, y + p * pl.out_width, g + p * pl.out_width, d0,
+                                       d0 + pl.width);
+      }
+      for (; q < pl.out_width; ++q) {
         const T* window = x + pl.origin(p, q);
         const T m = y[p * pl.out_width + q];
         std::int64_t winner = -1;  // offset of the maximum from the window origin
@@ -175,6 +188,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
           }
         if (winner >= 0) dx[pl.origin(p, q) + winner] += g[p * pl.out_width + q];
       }
+    }
   }
 };
 
