@@ -29,8 +29,12 @@
 
 namespace farbound {
 
+// The shards [first, last) of the global batch that one rank holds.
 struct ShardRange {
-  std::int64_t first = 0, last = 0;  // shards [first, last)
+  // The first shard.
+  std::int64_t first = 0;
+  // One past the last shard.
+  std::int64_t last = 0;
 };
 
 // Rank r of n holds shards [r S / n, (r + 1) S / n): contiguous, sizes differing by at most 1.
@@ -40,11 +44,16 @@ inline ShardRange shards_of_rank(int rank, int ranks, std::int64_t shards) {
   return {rank * shards / ranks, (rank + 1) * shards / ranks};
 }
 
+// A node of the binary summation tree over the shards: its value is the sum of the leaves it
+// covers, left subtree first.
 struct TreeNode {
   int level = 0;            // covers 2^level leaves
   std::int64_t index = 0;   // the index-th node of its level
+  // The first shard the node covers.
   std::int64_t first() const { return index << level; }
+  // One past the last shard it covers, of `shards` in all.
   std::int64_t last(std::int64_t shards) const { return std::min((index + 1) << level, shards); }
+  // Nodes order by level, then index.
   auto operator<=>(const TreeNode&) const = default;
 };
 

@@ -21,6 +21,8 @@
 
 namespace farbound {
 
+// The sum over every rank's shards of the gradients, the same bits on any number of ranks;
+// one object per communicator and run, called once per step.
 template <class T>
 class MpiGradientSum {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "MpiGradientSum: float or double");
