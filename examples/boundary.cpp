@@ -1,7 +1,7 @@
 // farbound-boundary: where the decision boundary lies around real images, for one or more
 // models side by side (docs/boundary.md has the formulas, docs/results.md the pictures).
 //
-//   farbound-boundary --model plain=baseline.safetensors --model framework=gr.safetensors \
+//   farbound-boundary --model plain=baseline.safetensors --model framework=gr.safetensors
 //                     --images 0 1 2 3 4 5 --num-test 1000 --out-dir boundary
 //
 // 1. The slice sheet: for each of --images, the plane through the test image spanned by a
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     const std::int64_t last = std::max(num_test, *std::max_element(images.begin(), images.end()) + 1);
     if (last > data.test.size()) throw argument_error("--images/--num-test: the test set has " + std::to_string(data.test.size()) + " images");
     const auto load = [&](const ImageDataset& set, std::int64_t n, Tensor<float>& x, std::vector<int>& y) {
-      std::vector<std::int64_t> items(std::size_t(n));
+      std::vector<std::int64_t> items(static_cast<std::size_t>(n));
       std::iota(items.begin(), items.end(), 0);
       ImageBatcher<float>(examples::image_options(set)).load(set, items, 0, x, y);
     };

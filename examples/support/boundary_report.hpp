@@ -64,7 +64,7 @@ enum class PlaneAxis { deepfool, gradient, random, nearest };
 // The plane through item k of x (label y) for axis `axis`, the directions taken from
 // `reference` (the first model), so every model is shown on the same plane.
 inline farbound::ImagePlane<float> sheet_plane(PlaneAxis axis, farbound::Sequential<float>& reference,
-                                               const farbound::Tensor<float>& x, int y, std::int64_t k,
+                                               farbound::TensorView<const float> x, int y, std::int64_t k,
                                                const farbound::Tensor<float>& train, const std::vector<int>& train_y,
                                                std::optional<farbound::Bounds> clip) {
   using namespace farbound;
@@ -73,14 +73,14 @@ inline farbound::ImagePlane<float> sheet_plane(PlaneAxis axis, farbound::Sequent
   Tensor<float> first;
   if (axis == PlaneAxis::deepfool) {
     DeepFool<float> deepfool({.norm = Norm::l2});
-    const std::vector<int> pred = predict(reference, x0.view());
-    deepfool.run(reference, x0.view(), pred, first);
+    const std::vector<int> pred = predict(reference, x0);
+    deepfool.run(reference, x0, pred, first);
     for (std::int64_t j = 0; j < first.numel(); ++j) first[j] -= x0.data()[j];
     if (!deepfool.fooled()[0]) first = random_direction<float>(item, 17, std::uint32_t(2 * k + 1));
   } else if (axis == PlaneAxis::gradient) {
-    first = margin_gradient_direction(reference, x0.view(), predict(reference, x0.view())[0]);
+    first = margin_gradient_direction(reference, x0, predict(reference, x0)[0]);
   } else if (axis == PlaneAxis::nearest) {
-    first = nearest_other_class_direction(x0.view(), y, train.view(), train_y);
+    first = nearest_other_class_direction(x0, y, train.view(), train_y);
   } else {
     first = random_direction<float>(item, 17, std::uint32_t(2 * k + 1));
   }
@@ -135,17 +135,17 @@ inline BoundaryMetrics measure_boundary(farbound::Sequential<float>& model, farb
   using namespace farbound;
   const std::int64_t n = x.size(0), d = x.shape().item_numel();
   BoundaryMetrics m;
-  const std::vector<int> pred = predict(model, x.view());
+  const std::vector<int> pred = predict(model, x);
   for (std::int64_t i = 0; i < n; ++i) m.accuracy += pred[std::size_t(i)] == labels[std::size_t(i)];
   m.accuracy /= double(n);
 
   // Rays: DeepFool's direction (where it found another class), and random_rays random ones.
   DeepFool<float> deepfool({.norm = Norm::l2});
   Tensor<float> x_adv;
-  deepfool.run(model, x.view(), pred, x_adv);
+  deepfool.run(model, x, pred, x_adv);
   for (std::int64_t j = 0; j < x_adv.numel(); ++j) x_adv[j] -= x.data()[j];
   const RayDistanceOptions rays{.max_distance = o.ray_max};
-  m.adversarial_rays = ray_boundary_distance(model, x.view(), x_adv.view(), rays);
+  m.adversarial_rays = ray_boundary_distance(model, x, x_adv.view(), rays);
   for (std::int64_t i = 0; i < n; ++i)
     if (!deepfool.fooled()[std::size_t(i)]) m.adversarial_rays[std::size_t(i)] = std::numeric_limits<double>::quiet_NaN();
   Tensor<float> starts(x.shape().with_batch(n * o.random_rays)), dirs(starts.shape());
@@ -157,13 +157,13 @@ inline BoundaryMetrics measure_boundary(farbound::Sequential<float>& model, farb
   m.random_rays = ray_boundary_distance(model, starts.view(), dirs.view(), rays);
 
   const double eps = o.thickness_eps;
-  m.thickness = boundary_thickness(model, x.view(), pred, {.eps = eps, .step_size = 0.2 * eps}).thickness;
-  const FirstOrderMargin margin = first_order_margin(model, x.view(), pred);
+  m.thickness = boundary_thickness(model, x, pred, {.eps = eps, .step_size = 0.2 * eps}).thickness;
+  const FirstOrderMargin margin = first_order_margin(model, x, pred);
   m.margin_l2 = margin.l2;
   m.margin_linf = margin.linf;
   Fab<float> fab({.norm = Norm::l2, .steps = o.fab_steps});
   CarliniWagnerL2<float> cw({.binary_search_steps = o.cw_searches, .steps = o.cw_steps});
-  const MinimalDistances best = minimal_adversarial_distance(model, x.view(), Norm::l2, {&deepfool, &cw, &fab});
+  const MinimalDistances best = minimal_adversarial_distance(model, x, Norm::l2, {&deepfool, &cw, &fab});
   m.minimal_l2 = best.distance;
   m.minimal_by = best.by;
   return m;

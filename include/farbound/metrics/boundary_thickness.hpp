@@ -85,7 +85,7 @@ BoundaryThickness boundary_thickness(Sequential<T>& model, TensorView<const std:
   BoundaryThickness out{std::vector<double>(std::size_t(n)), std::vector<int>(std::size_t(n))};
   const EvalMode<T> eval(model);
   Tensor<T> xr, probe, grad;
-  std::vector<double> p(std::size_t(c));
+  std::vector<double> p(static_cast<std::size_t>(c));
   detail::for_each_batch(n, o.batch_size, [&](std::int64_t first, std::int64_t b) {
     const T* x0 = x.data() + first * d;
     xr.resize(x.shape().with_batch(b));

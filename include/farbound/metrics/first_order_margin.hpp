@@ -49,7 +49,7 @@ FirstOrderMargin first_order_margin(Sequential<T>& model, TensorView<const std::
   FirstOrderMargin out{std::vector<double>(std::size_t(n), inf), std::vector<double>(std::size_t(n), inf)};
   const EvalMode<T> eval(model);
   Tensor<T> grad;
-  std::vector<int> order(std::size_t(c)), rival;
+  std::vector<int> order(static_cast<std::size_t>(c)), rival;
   detail::for_each_batch(n, batch_size, [&](std::int64_t first, std::int64_t b) {
     const auto xb = TensorView<const T>(x.data() + first * d, x.shape().with_batch(b));
     const TensorView<const T> z = model.forward(xb);

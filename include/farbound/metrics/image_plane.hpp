@@ -82,7 +82,7 @@ ImagePlane<T> make_image_plane(TensorView<const T> x0, TensorView<const T> first
   if (!(nu > 0) || !std::isfinite(nu)) throw argument_error(who + ": the first direction is zero or not finite");
   double dot = 0;
   for (std::int64_t j = 0; j < d; ++j) dot += double(first[j]) / nu * double(second[j]);
-  std::vector<double> w(std::size_t(d));
+  std::vector<double> w(static_cast<std::size_t>(d));
   double nw = 0;
   for (std::int64_t j = 0; j < d; ++j) {
     w[std::size_t(j)] = double(second[j]) - dot * double(first[j]) / nu;
@@ -120,7 +120,10 @@ Tensor<T> margin_gradient_direction(Sequential<T>& model, TensorView<const T> x0
   g.zero();
   g[detail::strongest_other_class(logits.data(), c, y)] = T(1);
   g[y] = T(-1);
-  return model.backward(g.view(), InputGrad::compute, ParamGrads::skip).clone();
+  const TensorView<const T> grad = model.backward(g.view(), InputGrad::compute, ParamGrads::skip);
+  Tensor<T> out(x0.shape());
+  std::copy(grad.data(), grad.data() + grad.numel(), out.data());
+  return out;
 }
 
 // x_j - x0 for the training image x_j nearest to x0 (L2) among those whose label is not y.
@@ -195,7 +198,7 @@ template <class T>
 std::vector<Point2> ball_section(const ImagePlane<T>& plane, double eps, Norm norm, int vertices = 256) {
   if (!(eps >= 0) || !std::isfinite(eps)) throw argument_error("ball_section: eps must be finite and >= 0");
   if (vertices < 3) throw argument_error("ball_section: at least 3 vertices");
-  std::vector<Point2> out(std::size_t(vertices));
+  std::vector<Point2> out(static_cast<std::size_t>(vertices));
   for (int k = 0; k < vertices; ++k) {
     const double theta = 2 * std::numbers::pi * k / vertices, c = std::cos(theta), s = std::sin(theta);
     double reach = 1;  // the L2 norm of the unit direction c u + s v

@@ -58,7 +58,7 @@ std::vector<double> ray_boundary_distance(Sequential<T>& model, TensorView<const
     throw argument_error(who + ": scan_steps must be >= 1 and bisection_steps in [0, 60]");
   detail::require_batch_size(options.batch_size, who);
   const std::int64_t n = x.size(0), d = x.shape().item_numel();
-  std::vector<double> unit(std::size_t(n));
+  std::vector<double> unit(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
     unit[std::size_t(i)] = detail::norm_of(directions.data() + i * d, d, Norm::l2);
     if (!(unit[std::size_t(i)] > 0) || !std::isfinite(unit[std::size_t(i)]))
@@ -68,7 +68,7 @@ std::vector<double> ray_boundary_distance(Sequential<T>& model, TensorView<const
   const EvalMode<T> eval(model);
   Tensor<T> probe;
   // Predicted classes at x + t_i d_i / ||d_i|| for the rays in `rays`, at their own t.
-  std::vector<int> cls(std::size_t(n));
+  std::vector<int> cls(static_cast<std::size_t>(n));
   const auto classify = [&](const std::vector<std::int64_t>& rays, const std::vector<double>& t) {
     for (std::size_t first = 0; first < rays.size(); first += std::size_t(options.batch_size)) {
       const auto b = std::int64_t(std::min(rays.size() - first, std::size_t(options.batch_size)));
@@ -87,13 +87,13 @@ std::vector<double> ray_boundary_distance(Sequential<T>& model, TensorView<const
     }
   };
 
-  std::vector<std::int64_t> active(std::size_t(n));
+  std::vector<std::int64_t> active(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) active[std::size_t(i)] = i;
   std::vector<double> lo(std::size_t(n), 0.0), hi(std::size_t(n), std::numeric_limits<double>::infinity());
   classify(active, lo);
   const std::vector<int> start = cls;
   const double step = options.max_distance / options.scan_steps;
-  std::vector<double> t(std::size_t(n));
+  std::vector<double> t(static_cast<std::size_t>(n));
   for (int k = 1; k <= options.scan_steps && !active.empty(); ++k) {
     for (std::int64_t i : active) t[std::size_t(i)] = k * step;
     classify(active, t);
