@@ -49,7 +49,7 @@ TEST_CASE("A slice sheet has one panel per input and model, and an SVG with the 
   sheet.panel_size = 64;
   const RgbImage image = render_slice_sheet(sheet);
   CHECK(image.width() == 110 + 2 * 72);
-  CHECK(image.height() == 30 + 3 * 72 + 10 + 20);
+  CHECK(image.height() == 30 + 3 * 72 + 10 + 2 * 20);  // 144 pixels of panels hold one 120-pixel legend entry a line
   const std::string svg = slice_sheet_svg(sheet).str();
   CHECK(count(svg, "<image ") == 6);
   CHECK(count(svg, ">Trouser</text>") == 1);
