@@ -203,7 +203,7 @@ inline void write_boundary_report(const std::filesystem::path& dir, const std::v
   const auto round = [](double v) { return v > 0 && std::isfinite(v) ? detail::round_up(v) : 1.0; };
   nlohmann::json json = nlohmann::json::object();
   std::string table =
-      "| model | accuracy | minimal L2: q10 / median / q90 | along DeepFool: median | along random: median, beyond " +
+      "| model | accuracy | minimal L2: q10 / median / q90 | along DeepFool: median | along random: median of those within T, % beyond T = " +
       farbound::detail::format_number(o.ray_max) + " | thickness: mean +- std | margin L2 / Linf: median |\n|---|---|---|---|---|---|---|\n";
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     const BoundaryMetrics& m = metrics[k];
