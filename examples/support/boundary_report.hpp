@@ -144,6 +144,8 @@ inline BoundaryMetrics measure_boundary(farbound::Sequential<float>& model, farb
   Tensor<float> x_adv;
   deepfool.run(model, x, pred, x_adv);
   for (std::int64_t j = 0; j < x_adv.numel(); ++j) x_adv[j] -= x.data()[j];
+  for (std::int64_t i = 0; i < n; ++i)  // no direction where DeepFool failed: any ray, its result dropped below
+    if (!deepfool.fooled()[std::size_t(i)]) std::fill(x_adv.data() + i * d, x_adv.data() + (i + 1) * d, 1.0f);
   const RayDistanceOptions rays{.max_distance = o.ray_max};
   m.adversarial_rays = ray_boundary_distance(model, x, x_adv.view(), rays);
   for (std::int64_t i = 0; i < n; ++i)
