@@ -153,3 +153,27 @@ TEST_CASE("The minimal adversarial distance on an affine classifier is |m| / ||w
     CHECK_THROWS_AS(minimal_adversarial_distance(model, x.view(), norm, MinimalDistanceAttacks<double>{}), argument_error);
   }
 }
+
+TEST_CASE("On a conv net the class changes at the ray distance and not before", "[ray_boundary_distance]") {
+  auto model = testing::small_conv_net<double>(4);
+  const auto x = testing::test_images<double>(6, 31);
+  Tensor<double> dirs({6, 1, 10, 10});
+  RandomStream(7, Purpose::user, 1).normal(dirs.span());
+  const auto dist = ray_boundary_distance(model, x.view(), dirs.view(), {.max_distance = 20, .bisection_steps = 30});
+  const std::vector<int> start = predict(model, x.view());
+  int crossed = 0;
+  for (std::int64_t i = 0; i < 6; ++i) {
+    if (!std::isfinite(dist[std::size_t(i)])) continue;
+    ++crossed;
+    const double norm = detail::norm_of(dirs.data() + i * 100, 100, Norm::l2);
+    const auto at = [&](double t) {
+      Tensor<double> p({1, 1, 10, 10});
+      for (int j = 0; j < 100; ++j) p[j] = x[i * 100 + j] + t / norm * dirs[i * 100 + j];
+      return predict(model, p.view())[0];
+    };
+    INFO("ray " << i << " at " << dist[std::size_t(i)]);
+    CHECK(at(dist[std::size_t(i)]) != start[std::size_t(i)]);
+    CHECK(at(dist[std::size_t(i)] * (1 - 1e-6)) == start[std::size_t(i)]);
+  }
+  CHECK(crossed >= 3);
+}
