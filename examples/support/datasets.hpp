@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "farbound/data/cifar10.hpp"
 #include "farbound/data/image_batcher.hpp"
@@ -79,6 +80,14 @@ inline farbound::TrainValSplit split_for_training(const farbound::ImageDataset& 
 }
 
 // Batches of 32x32 images scaled to [0, 1]: 28x28 images are zero-padded.
+// The names of a data set's classes: Fashion-MNIST's words, else the class numbers.
+inline std::vector<std::string> class_names(const std::string& name, std::int64_t classes) {
+  std::vector<std::string> out;
+  for (std::int64_t c = 0; c < classes; ++c)
+    out.push_back(name == "fashion-mnist" && c < 10 ? farbound::fashion_mnist_classes[std::size_t(c)] : std::to_string(c));
+  return out;
+}
+
 inline farbound::ImageBatchOptions image_options(const farbound::ImageDataset& data) {
   farbound::ImageBatchOptions o;
   if (data.shape()[2] != 32 || data.shape()[3] != 32) o.resize = farbound::ResizeMode::zero_pad;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh BIN_DIR: each farbound tool (farbound-train, -eval, -toy2d, -oracle in BIN_DIR)
+# run.sh BIN_DIR: each farbound tool (farbound-train, -eval, -toy2d, -oracle, -boundary in BIN_DIR)
 # against a table of bad inputs. Every case asserts the exit code (2: usage, 1: runtime;
 # docs/cli.md), that stderr names the offending flag, value or file, and that the tool wrote
 # nothing (it runs in an empty directory that must stay empty). A few good runs on a tiny
@@ -237,6 +237,23 @@ if [[ -x $bin/farbound-sweep ]]; then
   expect 2 "--threads: -1 is outside" $w ../typo.json --out out --threads -1
   expect 2 "--out is required" $w ../typo.json
 fi
+
+# ---- farbound-boundary: a good run on the tiny set (every output written), then bad inputs.
+b=farbound-boundary
+rm -rf bounded
+"$bin/$b" --dataset mnist --data-dir mnist --model model.safetensors --images 0 1 --num-test 10 --side 8 --random-rays 1 \
+  --cw-steps 2 --fab-steps 2 --out-dir bounded >boundary.out 2>&1 || fail "tiny boundary run: $(tail -3 boundary.out)"
+for f in sheet.png sheet.svg metrics.md metrics.json minimal_distance.svg thickness.svg margin.svg rays_model.svg; do
+  [[ -s bounded/$f ]] || fail "farbound-boundary wrote no $f"
+done
+expect 1 "/no-such-model.safetensors" $b "${data[@]}" --model /no-such-model.safetensors --num-test 5
+expect 2 "--plane: bogus not in" $b "${data[@]}" --model ../model.safetensors --plane bogus
+expect 2 "--num-test: 0 is outside" $b "${data[@]}" --model ../model.safetensors --num-test 0
+expect 2 "--radius: -1 is outside" $b "${data[@]}" --model ../model.safetensors --radius -1
+expect 2 "--side: 1 is outside" $b "${data[@]}" --model ../model.safetensors --side 1
+expect 2 "the test set has 10 images" $b "${data[@]}" --model ../model.safetensors --images 10 --num-test 5
+expect 2 "--out-dir" $b "${data[@]}" --model ../model.safetensors --out-dir /proc/boundary
+expect 2 "--model is required" $b "${data[@]}"
 
 echo "$cases cases, $failures failure(s)"
 [[ $failures == 0 ]]

@@ -1,0 +1,194 @@
+#pragma once
+// Pictures of a classifier on planes through its inputs (metrics/image_plane.hpp): each
+// panel colours a slice's cells by predicted class, dark where the max softmax is low and
+// full where it is 1, draws the decision boundaries (the cell edges between two classes),
+// marks the input x0 at the centre with a white cross, and outlines the evaluation's eps
+// ball cut by the plane. A sheet puts N inputs (rows) x M models (columns) side by side on
+// the same planes, with a legend naming the classes. Rendered as an RgbImage (for PNG) and
+// as an SVG from the same SlicePanels; only the SVG carries text (row, column and class
+// names), the PNG has the same layout with the legend's colour swatches in class order.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "farbound/core/error.hpp"
+#include "farbound/metrics/image_plane.hpp"
+#include "farbound/metrics/plane_grid.hpp"
+#include "farbound/viz/image.hpp"
+#include "farbound/viz/png.hpp"
+#include "farbound/viz/svg.hpp"
+
+namespace farbound {
+
+struct SlicePanel {
+  ImageSlice slice;
+  std::vector<Point2> ball;  // closed polygon in plane coordinates (ball_section), may be empty
+};
+
+struct SliceSheet {
+  std::vector<std::vector<SlicePanel>> panels;  // [row][column]
+  std::vector<std::string> row_names, column_names, class_names;
+  int panel_size = 160;  // pixels
+};
+
+// The colour of class c in a slice (matplotlib's tab10, repeating after 10).
+inline Rgb slice_class_colour(int c) {
+  static constexpr std::array<Rgb, 10> palette{{{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
+                                               {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127},
+                                               {188, 189, 34}, {23, 190, 207}}};
+  return palette[std::size_t(c) % palette.size()];
+}
+
+// A cell's colour: its class's colour scaled from 25% (max softmax 1 / C, chance) to 100% (1).
+inline Rgb slice_cell_colour(const ImageSlice& s, std::size_t cell) {
+  const double chance = s.num_classes > 0 ? 1.0 / double(s.num_classes) : 0.0;
+  const double sure = std::clamp((double(s.confidence[cell]) - chance) / (1 - chance), 0.0, 1.0);
+  return mix({0, 0, 0}, slice_class_colour(s.classes[cell]), 0.25 + 0.75 * sure);
+}
+
+// The decision boundaries of a slice in plane coordinates: the shared edge of every two
+// neighbouring cells of different classes.
+inline std::vector<Segment2> slice_boundaries(const ImageSlice& s) {
+  const PlaneGrid& g = s.grid;
+  std::vector<Segment2> out;
+  const auto cls = [&](std::int64_t i, std::int64_t j) { return s.classes[std::size_t(j * g.nx + i)]; };
+  for (std::int64_t j = 0; j < g.ny; ++j)
+    for (std::int64_t i = 0; i < g.nx; ++i) {
+      const Point2 c = g.centre(i, j);
+      const double hx = g.dx() / 2, hy = g.dy() / 2;
+      if (i + 1 < g.nx && cls(i, j) != cls(i + 1, j)) out.push_back({{c.x + hx, c.y - hy}, {c.x + hx, c.y + hy}});
+      if (j + 1 < g.ny && cls(i, j) != cls(i, j + 1)) out.push_back({{c.x - hx, c.y - hy}, {c.x + hx, c.y - hy}});
+    }
+  return out;
+}
+
+namespace detail {
+
+inline void require_slice(const ImageSlice& s) {
+  if (s.grid.nx < 2 || std::int64_t(s.classes.size()) != s.grid.size() || s.confidence.size() != s.classes.size())
+    throw argument_error("slice picture: the slice's values do not match its grid");
+}
+
+// Plane coordinates -> pixels of the box (x, y, side, side).
+inline Point2 slice_pixel(const PlaneGrid& g, double x, double y, double side, Point2 p) {
+  return {x + (p.x - g.rect.x_min) / g.rect.width() * side, y + (g.rect.y_max - p.y) / g.rect.height() * side};
+}
+
+// The cells as a raster of side x side pixels, nearest cell per pixel.
+inline RgbImage slice_raster(const ImageSlice& s, int side) {
+  RgbImage image(side, side);
+  for (int v = 0; v < side; ++v)
+    for (int u = 0; u < side; ++u) {
+      const auto i = std::min<std::int64_t>(s.grid.nx - 1, std::int64_t((u + 0.5) / side * double(s.grid.nx)));
+      const auto j = std::min<std::int64_t>(s.grid.ny - 1, std::int64_t((v + 0.5) / side * double(s.grid.ny)));
+      image.set(u, v, slice_cell_colour(s, std::size_t(j * s.grid.nx + i)));
+    }
+  return image;
+}
+
+inline std::vector<Segment2> closed_polygon(const std::vector<Point2>& p) {
+  std::vector<Segment2> out;
+  for (std::size_t k = 0; k < p.size(); ++k) out.push_back({p[k], p[(k + 1) % p.size()]});
+  return out;
+}
+
+}  // namespace detail
+
+// One panel as a side x side image.
+inline RgbImage render_slice(const SlicePanel& panel, int side) {
+  detail::require_slice(panel.slice);
+  RgbImage image = detail::slice_raster(panel.slice, side);
+  const PlaneGrid& g = panel.slice.grid;
+  const auto to_pixels = [&](std::vector<Segment2> segments) {
+    for (Segment2& s : segments) s = {detail::slice_pixel(g, 0, 0, side, s.a), detail::slice_pixel(g, 0, 0, side, s.b)};
+    return segments;
+  };
+  image.draw_segments(to_pixels(slice_boundaries(panel.slice)), 1.2, {20, 20, 20});
+  image.draw_segments(to_pixels(detail::closed_polygon(panel.ball)), 1.5, {255, 255, 255});
+  const Point2 o = detail::slice_pixel(g, 0, 0, side, {0, 0});
+  const std::vector<Segment2> cross = {{{o.x - 5, o.y - 5}, {o.x + 5, o.y + 5}}, {{o.x - 5, o.y + 5}, {o.x + 5, o.y - 5}}};
+  image.draw_segments(cross, 2.0, {255, 255, 255});
+  return image;
+}
+
+namespace detail {
+
+struct SheetLayout {
+  int side, gap = 8, left = 110, top = 30, rows, columns, legend_columns, legend_rows;
+  int width() const { return left + columns * (side + gap); }
+  int height() const { return top + rows * (side + gap) + 10 + 20 * legend_rows; }
+  int panel_x(int c) const { return left + c * (side + gap); }
+  int panel_y(int r) const { return top + r * (side + gap); }
+  // Legend entry k: a swatch of 14 pixels and its name, legend_columns entries a line.
+  int legend_x(int k) const { return left + (k % legend_columns) * 120; }
+  int legend_y(int k) const { return top + rows * (side + gap) + 10 + 20 * (k / legend_columns); }
+};
+
+inline SheetLayout sheet_layout(const SliceSheet& sheet) {
+  if (sheet.panels.empty() || sheet.panels[0].empty()) throw argument_error("slice sheet: no panels");
+  for (const auto& row : sheet.panels)
+    if (row.size() != sheet.panels[0].size()) throw argument_error("slice sheet: rows of different lengths");
+  if (sheet.panel_size < 16) throw argument_error("slice sheet: panel_size must be >= 16 pixels");
+  const int classes = int(sheet.class_names.size()), columns = int(sheet.panels[0].size());
+  const int per_row = std::max(1, columns * (sheet.panel_size + 8) / 120);
+  return {sheet.panel_size, 8, 110, 30, int(sheet.panels.size()), columns, per_row, (classes + per_row - 1) / per_row};
+}
+
+}  // namespace detail
+
+// The sheet as one image (no text: see the top of this file).
+inline RgbImage render_slice_sheet(const SliceSheet& sheet) {
+  const detail::SheetLayout l = detail::sheet_layout(sheet);
+  RgbImage image(l.width(), l.height());
+  for (int r = 0; r < l.rows; ++r)
+    for (int c = 0; c < l.columns; ++c) image.blit(render_slice(sheet.panels[std::size_t(r)][std::size_t(c)], l.side), l.panel_x(c), l.panel_y(r));
+  for (int k = 0; k < int(sheet.class_names.size()); ++k)
+    image.fill_rect(l.legend_x(k), l.legend_y(k), l.legend_x(k) + 14, l.legend_y(k) + 14, slice_class_colour(k));
+  return image;
+}
+
+// The sheet as an SVG: every panel's cells as an embedded PNG (one pixel per cell) under
+// vector boundaries, ball and marker; row, column and class names as text.
+inline SvgDocument slice_sheet_svg(const SliceSheet& sheet) {
+  const detail::SheetLayout l = detail::sheet_layout(sheet);
+  SvgDocument svg(l.width(), l.height());
+  for (int c = 0; c < l.columns && c < int(sheet.column_names.size()); ++c)
+    svg.text(l.panel_x(c) + l.side / 2.0, l.top - 10, sheet.column_names[std::size_t(c)], {.size = 13, .anchor = "middle", .weight = "bold"});
+  for (int r = 0; r < l.rows; ++r) {
+    if (r < int(sheet.row_names.size())) svg.text(l.left - 8, l.panel_y(r) + l.side / 2.0, sheet.row_names[std::size_t(r)], {.size = 12, .anchor = "end"});
+    for (int c = 0; c < l.columns; ++c) {
+      const SlicePanel& p = sheet.panels[std::size_t(r)][std::size_t(c)];
+      detail::require_slice(p.slice);
+      const double x = l.panel_x(c), y = l.panel_y(r), s = l.side;
+      const PlaneGrid& g = p.slice.grid;
+      svg.image_png(x, y, s, s, encode_png(detail::slice_raster(p.slice, int(std::min<std::int64_t>(g.nx, 1024)))));
+      svg.begin_clip(x, y, s, s);
+      SvgPath edges, ball;
+      for (const Segment2& e : slice_boundaries(p.slice)) {
+        const Point2 a = detail::slice_pixel(g, x, y, s, e.a), b = detail::slice_pixel(g, x, y, s, e.b);
+        edges.move_to(a.x, a.y).line_to(b.x, b.y);
+      }
+      for (std::size_t k = 0; k < p.ball.size(); ++k) {
+        const Point2 q = detail::slice_pixel(g, x, y, s, p.ball[k]);
+        k == 0 ? ball.move_to(q.x, q.y) : ball.line_to(q.x, q.y);
+      }
+      if (!ball.empty()) ball.close();
+      svg.path(edges, {.stroke = "#141414", .stroke_width = 1});
+      svg.path(ball, {.stroke = "#ffffff", .stroke_width = 1.5});
+      const Point2 o = detail::slice_pixel(g, x, y, s, {0, 0});
+      svg.path(SvgPath().move_to(o.x - 5, o.y - 5).line_to(o.x + 5, o.y + 5).move_to(o.x - 5, o.y + 5).line_to(o.x + 5, o.y - 5),
+               {.stroke = "#ffffff", .stroke_width = 2});
+      svg.end_group();
+    }
+  }
+  for (int k = 0; k < int(sheet.class_names.size()); ++k) {
+    const double x = l.legend_x(k), y = l.legend_y(k);
+    svg.rect(x, y, 14, 14, {.fill = to_hex(slice_class_colour(k))});
+    svg.text(x + 20, y + 12, sheet.class_names[std::size_t(k)], {.size = 12});
+  }
+  return svg;
+}
+
+}  // namespace farbound
