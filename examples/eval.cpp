@@ -89,6 +89,7 @@ std::string attack_title(const std::string& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  examples::wait_passively(argv);
   CLI::App app{"Evaluate the robustness of saved farbound models", "farbound-eval"};
   app.option_defaults()->always_capture_default();
 
