@@ -15,16 +15,19 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "farbound/attack/norm.hpp"
 
 namespace farbound::detail {
 
-// d = the step from t [n] onto {x : w.x = b} within [lo, hi]^n; `order` is scratch.
+// d = the step from t [n] onto {x : w.x = b} within [lo, hi]^n; `kinks` is scratch (the
+// kinks with their coordinates, sorted as plain pairs: FAB projects twice per item and step,
+// and a comparator that recomputes room and scale made the sort its largest cost).
 template <class T>
 void project_onto_hyperplane(const T* t, const T* w, double b, std::int64_t n, Norm norm, double lo, double hi,
-                             T* d, std::vector<std::int64_t>& order) {
+                             T* d, std::vector<std::pair<double, std::int64_t>>& kinks) {
   double c = -b;
   for (std::int64_t j = 0; j < n; ++j) c += double(w[j]) * double(t[j]);
   const double orient = c >= 0 ? 1.0 : -1.0;
@@ -33,18 +36,16 @@ void project_onto_hyperplane(const T* t, const T* w, double b, std::int64_t n, N
   const auto weight = [&](std::int64_t j) { return std::abs(double(w[j])); };
   const auto room = [&](std::int64_t j) { return orient * double(w[j]) > 0 ? double(t[j]) - lo : hi - double(t[j]); };
   const auto scale = [&](std::int64_t j) { return norm == Norm::linf ? 1.0 : weight(j); };
-  order.clear();
+  kinks.clear();
   double slope = 0;
   for (std::int64_t j = 0; j < n; ++j)
     if (weight(j) > 0) {
-      order.push_back(j);
+      kinks.emplace_back(room(j) / scale(j), j);
       slope += weight(j) * scale(j);
     }
-  std::sort(order.begin(), order.end(),
-            [&](std::int64_t a, std::int64_t b2) { return room(a) * scale(b2) < room(b2) * scale(a); });
+  std::sort(kinks.begin(), kinks.end());
   double fixed = 0, lambda = INFINITY;
-  for (std::int64_t j : order) {
-    const double kink = room(j) / scale(j);
+  for (const auto& [kink, j] : kinks) {
     if (fixed + kink * slope >= c) {
       lambda = (c - fixed) / slope;
       break;
