@@ -71,10 +71,11 @@ def main():
     print(f"farbound vs ART {__import__('art').__version__} (PyTorch {torch.__version__}), L-inf eps {eps}, "
           f"{n} images, {threads} threads, batch {batch}; clean accuracy {100 * (1 - clean_wrong.mean()):.2f} %")
     print(f"{'attack':<10}{'farbound %':>12}{'ART %':>10}{'diff':>8}{'farbound s':>12}{'ART s':>10}")
-    ours_any = np.zeros(n, bool)
+    ours_any, art_any = np.zeros(n, bool), clean_wrong.copy()
     for name in ("APGD-CE", "APGD-DLR", "Square"):
         fooled, seconds = run(name, x, y)
         fooled |= clean_wrong
+        art_any |= fooled
         mine = np.array(ours["members"][name]["fooled"], bool)
         ours_any |= mine
         a, b = 100 * (1 - mine.mean()), 100 * (1 - fooled.mean())
@@ -93,7 +94,9 @@ def main():
     suite_robust = 100 * (1 - np.array(suite["fooled"], bool).mean())
     print(f"ensemble worst case: farbound suite ({' '.join(suite['attacks'])}) {suite_robust:.2f} % in "
           f"{suite['seconds']:.2f} s; ART cascade (APGD-CE APGD-DLR Square) {100 * robust.mean():.2f} % in "
-          f"{art_seconds:.2f} s; farbound's three alone, per-point worst {100 * (1 - ours_any.mean()):.2f} %")
+          f"{art_seconds:.2f} s")
+    print(f"the three alone, per-point worst case: farbound {100 * (1 - ours_any.mean()):.2f} %, "
+          f"ART {100 * (1 - art_any.mean()):.2f} %")
     print(f"suite minus ART ensemble: {suite_robust - 100 * robust.mean():+.2f} points; "
           f"ART cascade time / suite time: {art_seconds / suite['seconds']:.2f}x")
 
