@@ -9,7 +9,7 @@ set -euo pipefail
 
 dir=${1:-${FARBOUND_VENV:-$HOME/.cache/farbound/venv}}
 python=$dir/bin/python
-if [[ -x $python ]] && "$python" -c 'import torch, art, safetensors' 2>/dev/null; then
+if [[ -x $python ]] && "$python" -c 'import torch, art, safetensors, art.attacks.evasion' 2>/dev/null; then
   echo "$python"
   exit 0
 fi
@@ -26,5 +26,6 @@ else
   echo "python_env: PyTorch's CPU index is unreachable; installing PyPI's torch wheel (with CUDA libraries)" >&2
   "${pip[@]}" torch >&2
 fi
-"${pip[@]}" numpy adversarial-robustness-toolbox safetensors >&2
+# ART imports packaging and tqdm without declaring them.
+"${pip[@]}" numpy adversarial-robustness-toolbox safetensors packaging tqdm >&2
 echo "$python"

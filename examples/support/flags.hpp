@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -104,6 +105,18 @@ inline void apply_threads(int threads, const std::string& tool) {
     threads = max_threads;
   }
   if (threads > 0) farbound::set_threads(threads);
+}
+
+// OpenMP's threads wait for the next parallel loop by spinning (libgomp's default) unless
+// OMP_WAIT_POLICY says otherwise. A model of LeNet's size runs a dozen short parallel loops per
+// forward pass; on a machine shared with other processes a spinning thread holds the core its
+// partner needs, and `farbound-eval --suite standard` on 100 images took 498 s instead of 16 s
+// (docs/performance.md). The runtime reads the variable once, when it loads, so a tool that
+// finds it unset sets it to passive and starts itself again, once; a value the user set stays.
+inline void wait_passively(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "passive", 1);
+  ::execv("/proc/self/exe", argv);  // returns only when it fails: then the tool runs on as it is
 }
 
 // Whether this process can create a file in `dir`: it tries (access() says yes to root even

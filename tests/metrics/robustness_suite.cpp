@@ -37,6 +37,9 @@ TEST_CASE("The suite keeps the per-point worst case and what each attack removed
   CHECK(run.removed[0] == 99 - fgsm_robust);
   CHECK(run.removed[1] > 0);
   CHECK(run.robust_points() == 99 - run.removed[0] - run.removed[1]);
+  // Each attack's time is recorded, one entry per attack.
+  REQUIRE(run.seconds.size() == 2);
+  CHECK((run.seconds[0] >= 0 && run.seconds[1] >= 0));
   // The worst case reaches the exact robust accuracy (the exact count excludes point 0's
   // changed label: it is not robust either way).
   CHECK(std::abs(run.robust_accuracy() - testing::exact_robust_accuracy(p, Norm::linf, eps)) <= 0.01 + 1e-9);

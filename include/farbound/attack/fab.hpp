@@ -29,6 +29,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "farbound/attack/bounds.hpp"
@@ -177,10 +178,10 @@ class Fab {
     T* d2 = d2_.data() + k * d;
     double plane = -gap_[std::size_t(k)];
     for (std::int64_t j = 0; j < d; ++j) plane += double(g[j]) * double(xk[j]);
-    thread_local std::vector<std::int64_t> order;
+    thread_local std::vector<std::pair<double, std::int64_t>> kinks;
     const double lo = options_.bounds.lower, hi = options_.bounds.upper;
-    detail::project_onto_hyperplane(xk, g, plane, d, options_.norm, lo, hi, d1, order);
-    detail::project_onto_hyperplane(x0, g, plane, d, options_.norm, lo, hi, d2, order);
+    detail::project_onto_hyperplane(xk, g, plane, d, options_.norm, lo, hi, d1, kinks);
+    detail::project_onto_hyperplane(x0, g, plane, d, options_.norm, lo, hi, d2, kinks);
     const double a1 = std::max(detail::norm_of(d1, d, options_.norm), 1e-8);
     const double a2 = std::max(detail::norm_of(d2, d, options_.norm), 1e-8);
     const T alpha = T(std::min(a1 / (a1 + a2), options_.alpha_max)), eta = T(options_.eta);

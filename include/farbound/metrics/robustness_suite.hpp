@@ -13,6 +13,7 @@
 //
 // The suite has the calls of an EpsilonAttack (metrics/robust_accuracy.hpp): run / fooled,
 // so robust_accuracy and compare_robustness measure it like any single attack.
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
@@ -77,6 +78,8 @@ struct SuiteRun {
   std::vector<std::int64_t> removed;
   // Points classified correctly without an attack.
   std::int64_t clean_correct = 0;
+  // seconds[a]: the wall-clock time attack a ran (for reports of what the suite costs).
+  std::vector<double> seconds;
 
   // Points no attack fooled.
   std::int64_t robust_points() const {
@@ -111,7 +114,7 @@ class RobustnessSuite {
     const std::int64_t n = x.size(0), d = x.shape().item_numel();
     x_adv.resize(x.shape());
     std::memcpy(x_adv.data(), x.data(), std::size_t(n * d) * sizeof(T));
-    SuiteRun r{eps, {}, std::vector<int>(std::size_t(n), SuiteRun::robust), {}, 0};
+    SuiteRun r{eps, {}, std::vector<int>(std::size_t(n), SuiteRun::robust), {}, 0, {}};
     {
       const EvalMode<T> eval(model);
       const std::int64_t c = detail::num_classes(model, x, "RobustnessSuite");
@@ -127,6 +130,7 @@ class RobustnessSuite {
     for (std::size_t a = 0; a < attacks_.size(); ++a) {
       r.attacks.push_back(attacks_[a].name());
       r.removed.push_back(0);
+      r.seconds.push_back(0);
       still_.clear();
       for (std::int64_t i = 0; i < n; ++i)
         if (r.fooled_by[std::size_t(i)] == SuiteRun::robust) still_.push_back(i);
@@ -134,7 +138,9 @@ class RobustnessSuite {
       detail::gather_items(x, still_, x_still_);
       labels_still_.clear();
       for (std::int64_t i : still_) labels_still_.push_back(labels[std::size_t(i)]);
+      const auto start = std::chrono::steady_clock::now();
       const auto fooled = attacks_[a].run(model, x_still_.view(), labels_still_, eps, adv_still_);
+      r.seconds.back() = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       for (std::size_t k = 0; k < still_.size(); ++k) {
         if (!fooled[k]) continue;
         const std::int64_t i = still_[k];
