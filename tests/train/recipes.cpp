@@ -1,0 +1,113 @@
+// Every TrainConfig variant that existed before training was split into parts gives the
+// same weights, bit for bit: the hashes below were recorded with the one-class Trainer
+// (commit 94ff1f2) on a short run of each variant, then the trainer was rebuilt from parts.
+#include "farbound/train/trainer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "farbound/data/toy.hpp"
+#include "farbound/nn/zoo.hpp"
+
+using namespace farbound;
+
+namespace {
+
+template <class T>
+Sequential<T> recipe_model() {
+  const ModelSpec spec{.arch = "mlp", .activation = "tanh", .in_channels = 2, .image_size = 1, .num_classes = 2,
+                       .hidden = {8}, .mean = {0.0, 0.0}, .stddev = {1.0, 1.0}};
+  return build_model<T>(spec, 11);
+}
+
+// FNV-1a over the bytes of every parameter.
+template <class T>
+std::uint64_t weights_hash(Sequential<T>& m) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (auto* p : m.parameters()) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(p->value.data());
+    for (std::size_t i = 0; i < std::size_t(p->value.numel()) * sizeof(T); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  }
+  return h;
+}
+
+struct Recipe {
+  const char* name;
+  TrainConfig config;
+};
+
+TrainConfig recipe_base() {
+  TrainConfig c;
+  c.num_epochs = 2;
+  c.batch_size = 8;
+  c.lr = 1e-2;
+  c.seed = 3;
+  return c;
+}
+
+std::vector<Recipe> recipes() {
+  std::vector<Recipe> out;
+  out.push_back({"plain adam", recipe_base()});
+  TrainConfig c = recipe_base();
+  c.optimizer = "sgd";
+  c.weight_decay = 1e-3;
+  out.push_back({"plain sgd", c});
+  c = recipe_base();
+  c.optimizer = "adamw";
+  c.weight_decay = 1e-2;
+  c.linear_epoch = 1;
+  out.push_back({"plain adamw", c});
+  TrainConfig gr = recipe_base();
+  gr.grad_reg_lambda = 0.5;
+  gr.num_unlabeled_per_labeled = 1;
+  gr.unlabeled_noise_std = 0.3;
+  gr.num_neighbor_per_anchor = 2;
+  gr.neighbor_noise_std = 0.05;
+  out.push_back({"smoothness", gr});
+  c = gr;
+  c.jacobian = true;
+  out.push_back({"jacobian", c});
+  c = recipe_base();
+  c.adversarial = true;
+  out.push_back({"fgsm", c});
+  c = gr;
+  c.adversarial = true;
+  out.push_back({"fgsm + smoothness", c});
+  c = gr;
+  c.adversarial = true;
+  c.jacobian = true;
+  out.push_back({"fgsm + jacobian", c});
+  c = gr;
+  c.inject_noise = 3;  // the first hidden layer's pre-activations
+  out.push_back({"noise injection", c});
+  return out;
+}
+
+template <class T>
+std::uint64_t train_recipe(const TrainConfig& config) {
+  const auto data = two_clusters<T>(40, 1);
+  auto model = recipe_model<T>();
+  Trainer<T> trainer(model, config, plain_source<T>(data));
+  while (!trainer.finished()) trainer.run_epoch();
+  return weights_hash(model);
+}
+
+}  // namespace
+
+TEST_CASE("every existing variant trains to the recorded weights", "[trainer][recipes]") {
+  const std::uint64_t want_double[] = {0x7774a91a04686484ull, 0x506f493fe54cd9f3ull, 0x65dece334c1ffdf0ull,
+                                       0x5ad54c758561cfe6ull, 0x2ce95dbbd129d11eull, 0x10929fa6580f5571ull,
+                                       0x3467951a2f6347b5ull, 0x75cc8f3219851f3aull, 0x578d72387d8cdad0ull};
+  const std::uint64_t want_float[] = {0x63a052a3e5761bb6ull, 0xd360a8b6ad6713e3ull, 0x76c704ed00917c09ull,
+                                      0x732ef32459802b64ull, 0x4887ea807788f88bull, 0x8c5cc5af810a8ffdull,
+                                      0x2c365410374ed6e1ull, 0x16f5a1b847547747ull, 0x7e1ce7de2bc5a3d9ull};
+  const auto all = recipes();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    INFO(all[i].name);
+    const std::uint64_t d = train_recipe<double>(all[i].config), f = train_recipe<float>(all[i].config);
+    CHECK(d == want_double[i]);
+    CHECK(f == want_float[i]);
+  }
+}
