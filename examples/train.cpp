@@ -1,6 +1,6 @@
 // farbound-train: train a zoo model on an image data set, with plain cross-entropy or the
 // data-sparsity framework (unlabelled cloud + neighbours + smoothness loss) and its
-// baselines (Jacobian regularisation, FGSM adversarial training, noise injection).
+// baselines (Jacobian regularisation, FGSM, PGD and TRADES adversarial training, noise injection).
 //
 //   farbound-train --model lenet --activation relu --num-epochs 5 --out lenet.safetensors
 //   farbound-train --grad-reg-lambda 1e4 --num-unlabeled-per-labeled 1 --num-neighbor-per-anchor 1
@@ -24,6 +24,7 @@
 #include "farbound/nn/zoo.hpp"
 #include "farbound/train/evaluate.hpp"
 #include "farbound/train/progress.hpp"
+#include "farbound/train/run.hpp"
 #include "farbound/train/trainer.hpp"
 #include "support/cli.hpp"
 #include "support/datasets.hpp"
@@ -109,16 +110,16 @@ int main(int argc, char** argv) {
       if (!log) throw io_error(log_file + ": cannot open for appending");
     }
     ProgressBar bar;
-    while (!trainer.finished()) {
-      const std::string label = "epoch " + std::to_string(trainer.epoch() + 1) + "/" + std::to_string(cfg.num_epochs);
-      const EpochStats s = trainer.run_epoch([&](const StepProgress& p) {
-        bar.update(label, p.step, p.steps, "loss " + std::to_string(p.loss));
-      });
+    const auto label = [&] { return "epoch " + std::to_string(trainer.epoch() + 1) + "/" + std::to_string(cfg.num_epochs); };
+    TrainingRunOptions run{.checkpoint = checkpoint_file, .metadata = model_meta};
+    run.on_step = [&](const StepProgress& p) { bar.update(label(), p.step, p.steps, "loss " + std::to_string(p.loss)); };
+    run.on_epoch = [&](const EpochStats& s) {
       bar.clear();
       nlohmann::json line = {{"epoch", s.epoch + 1}, {"ce", s.cross_entropy},        {"gr", s.regulariser},
                              {"loss", s.loss},       {"train_acc", s.train_accuracy}, {"lr", s.lr},
                              {"anchors_per_s", s.anchors_per_second}};
-      std::printf("%s: ce %.4f gr %.4g train %.2f%%", label.c_str(), s.cross_entropy, s.regulariser, 100 * s.train_accuracy);
+      std::printf("epoch %u/%d: ce %.4f gr %.4g train %.2f%%", s.epoch + 1, cfg.num_epochs, s.cross_entropy, s.regulariser,
+                  100 * s.train_accuracy);
       if (val.size > 0) {  // --num-val 0: no validation split, so no validation numbers
         const Evaluation v = evaluate(model, val);
         line["val_loss"] = v.loss;
@@ -133,9 +134,8 @@ int main(int argc, char** argv) {
       std::printf(" (%.0f anchors/s)\n", s.anchors_per_second);
       std::fflush(stdout);
       if (log) log << line.dump() << '\n' << std::flush;
-      if (!checkpoint_file.empty() && (trainer.epoch() % std::uint32_t(cfg.log_freq) == 0 || trainer.finished()))
-        trainer.save_checkpoint(checkpoint_file, model_meta);
-    }
+    };
+    train_to_completion(trainer, run);
     const Evaluation t = evaluate(model, test_source);
     std::printf("test accuracy %.2f%%\n", 100 * t.accuracy);
     save_model(out_file, model, spec, {{"farbound.train_config", nlohmann::json(cfg).dump()}});

@@ -5,9 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
+#include "farbound/attack/pgd.hpp"
 #include "farbound/data/toy.hpp"
 #include "farbound/nn/zoo.hpp"
 
@@ -70,18 +74,53 @@ std::vector<Recipe> recipes() {
   c.jacobian = true;
   out.push_back({"jacobian", c});
   c = recipe_base();
-  c.adversarial = true;
+  c.adversarial = "fgsm";
   out.push_back({"fgsm", c});
   c = gr;
-  c.adversarial = true;
+  c.adversarial = "fgsm";
   out.push_back({"fgsm + smoothness", c});
   c = gr;
-  c.adversarial = true;
+  c.adversarial = "fgsm";
   c.jacobian = true;
   out.push_back({"fgsm + jacobian", c});
   c = gr;
   c.inject_noise = 3;  // the first hidden layer's pre-activations
   out.push_back({"noise injection", c});
+  return out;
+}
+
+// The variants added with the parts: PGD and TRADES training, alone and with the smoothness
+// loss (the toy plane's coordinates lie in [-3, 3]).
+std::vector<Recipe> new_recipes() {
+  std::vector<Recipe> out;
+  TrainConfig c = recipe_base();
+  c.input_min = -10;
+  c.input_max = 10;
+  c.epsilon = 0.2;
+  c.adv_steps = 3;
+  c.adversarial = "pgd";
+  c.clean_weight = 0;
+  c.adv_ratio = 1;
+  out.push_back({"pgd", c});
+  c.adv_norm = "l2";
+  out.push_back({"pgd l2", c});
+  c.adv_norm = "linf";
+  c.grad_reg_lambda = 0.5;
+  c.num_neighbor_per_anchor = 2;
+  c.neighbor_noise_std = 0.05;
+  out.push_back({"pgd + smoothness", c});
+  c = recipe_base();
+  c.input_min = -10;
+  c.input_max = 10;
+  c.epsilon = 0.2;
+  c.adv_steps = 3;
+  c.adversarial = "trades";
+  out.push_back({"trades", c});
+  c.grad_reg_lambda = 0.5;
+  c.num_unlabeled_per_labeled = 1;
+  c.num_neighbor_per_anchor = 2;
+  c.neighbor_noise_std = 0.05;
+  out.push_back({"trades + smoothness", c});
   return out;
 }
 
@@ -110,4 +149,84 @@ TEST_CASE("every existing variant trains to the recorded weights", "[trainer][re
     CHECK(d == want_double[i]);
     CHECK(f == want_float[i]);
   }
+}
+
+TEST_CASE("every variant resumes bitwise from a checkpoint and leaves the model in train mode", "[trainer][recipes][checkpoint]") {
+  const auto data = two_clusters<double>(40, 1);
+  const auto path = std::filesystem::temp_directory_path() / "farbound_test_recipe_resume.safetensors";
+  auto all = recipes();
+  for (auto& r : new_recipes()) all.push_back(std::move(r));
+  for (const auto& recipe : all) {
+    INFO(recipe.name);
+    TrainConfig cfg = recipe.config;
+    cfg.num_epochs = 3;
+    auto straight = recipe_model<double>();
+    Trainer<double> a(straight, cfg, plain_source<double>(data));
+    while (!a.finished()) CHECK(std::isfinite(a.run_epoch().loss));
+    CHECK(straight.training());
+
+    auto first = recipe_model<double>();
+    Trainer<double> b(first, cfg, plain_source<double>(data));
+    b.run_epoch();
+    b.save_checkpoint(path);
+    auto resumed = build_model<double>({.arch = "mlp", .activation = "tanh", .in_channels = 2, .image_size = 1,
+                                        .num_classes = 2, .hidden = {8}, .mean = {0.0, 0.0}, .stddev = {1.0, 1.0}},
+                                       99);
+    Trainer<double> c(resumed, cfg, plain_source<double>(data));
+    c.load_checkpoint(path);
+    while (!c.finished()) c.run_epoch();
+    CHECK(weights_hash(resumed) == weights_hash(straight));
+  }
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("PGD and TRADES training make the toy model robust where plain training does not", "[trainer][recipes]") {
+  // Two overlapping clusters 2 apart on the toy plane, attacked at eps 0.3.
+  const auto data = two_clusters<double>(200, 4, 2.0, 0.5);
+  const auto robust_accuracy = [&](Sequential<double>& m) {
+    Tensor<double> x, adv;
+    std::vector<int> y;
+    std::vector<std::int64_t> all(200);
+    for (std::int64_t i = 0; i < 200; ++i) all[std::size_t(i)] = i;
+    data.gather(all, x, y);
+    Pgd<double> pgd(PgdOptions{.steps = 10, .bounds = {-10, 10}});
+    pgd.run(m, x.view(), y, 0.3, adv);
+    return 1.0 - double(std::count(pgd.fooled().begin(), pgd.fooled().end(), 1)) / 200.0;
+  };
+  double robust[3];
+  const char* kinds[] = {"none", "pgd", "trades"};
+  for (int v = 0; v < 3; ++v) {
+    TrainConfig cfg = recipe_base();
+    cfg.num_epochs = 4;
+    cfg.batch_size = 16;
+    if (v > 0) {
+      cfg.adversarial = kinds[v];
+      cfg.epsilon = 0.3;
+      cfg.adv_steps = 5;
+      cfg.input_min = -10;
+      cfg.input_max = 10;
+    }
+    auto model = recipe_model<double>();
+    Trainer<double> t(model, cfg, plain_source<double>(data));
+    while (!t.finished()) t.run_epoch();
+    robust[v] = robust_accuracy(model);
+  }
+  INFO("plain " << robust[0] << " pgd " << robust[1] << " trades " << robust[2]);
+  CHECK(robust[1] > robust[0]);
+  CHECK(robust[2] > robust[0]);
+}
+
+TEST_CASE("TrainConfig reads the adversarial switch of older files as fgsm or none", "[config]") {
+  CHECK(train_config_from_json(R"({"adversarial": true})").adversarial == "fgsm");
+  CHECK(train_config_from_json(R"({"adversarial": false})").adversarial == "none");
+  CHECK_THROWS_WITH(train_config_from_json(R"({"adversarial": "madry"})").validate(), Catch::Contains("adversarial must be one of"));
+  TrainConfig c;
+  c.adversarial = "trades";
+  c.adv_norm = "l2";
+  CHECK_THROWS_WITH(c.validate(), Catch::Contains("TRADES is L-inf"));
+  c = TrainConfig{};
+  c.adversarial = "pgd";
+  c.clean_weight = 0;
+  c.adv_ratio = 0;
+  CHECK_THROWS_WITH(c.validate(), Catch::Contains("clean_weight + adv_ratio"));
 }

@@ -79,6 +79,8 @@ class Pgd {
   }
 
   const PgdOptions& options() const { return options_; }
+  // The key of the random starts from now on: adversarial training draws new starts every step.
+  void set_seed(std::uint64_t seed) { options_.seed = seed; }
   const std::string& name() const { return name_; }
   double rel_stepsize() const { return options_.rel_stepsize.value_or(2.5 / options_.steps); }
 

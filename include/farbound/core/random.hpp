@@ -50,6 +50,7 @@ enum class Purpose : std::uint32_t {
   jacobian = 9,     // random projections of the Jacobian regulariser (a = epoch, b = anchor)
   data = 10,        // synthetic data sets (a = sample)
   oracle = 11,      // oracle-relative pairs x' near x (theory/pair_sampler.hpp; a = item, b = draw, c = part)
+  adversarial_training = 12,  // TRADES's start noise (a = epoch, b = anchor id); PGD training's seeds (a = epoch, b = step, c = 1)
   user = 255,       // free for user code
 };
 
