@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   const std::int64_t batch = 64, items = batch * steps, pixels = 32 * 32;
 
   std::vector<float> images(std::size_t(items * pixels));
-  std::vector<int> labels(std::size_t(items));
+  std::vector<int> labels(static_cast<std::size_t>(items));
   RandomStream(1, Purpose::user).uniform(std::span<float>(images));
   for (std::int64_t i = 0; i < items; ++i) labels[std::size_t(i)] = int(i % 10);
   const BatchSource<float> source{items, 10, Shape{1, 1, 32, 32}, labels,
