@@ -11,9 +11,11 @@
 #     weights and images, images/s
 #   ResNet9 forward + backward at batch 32 (issue 11): resnet9_step vs resnet9_step_torch.py,
 #     images/s
+#   PGD-10 adversarial training step on LeNet at batch 64 (issue 13, mode advtrain, not in the
+#     default list): adversarial_step vs adversarial_step_torch.py, images/s
 #
 # Usage: benchmarks/compare_with_pytorch.sh [BUILD_DIR=build/release] [ROUNDS=3] [THREADS=2]
-#          [WHAT=train,pgd,resnet9]
+#          [WHAT=train,pgd,resnet9]   (WHAT may also name advtrain)
 # TORCH_PYTHONS (space-separated interpreters) defaults to Debian's python3 with python3-torch
 # 1.13 (FARBOUND_EXTRA_PACKAGES=python3-torch tools/install-deps.sh) and the venv with PyTorch
 # 2.x from PyPI that benchmarks/python_env.sh makes on first use (a download; offline, set
@@ -36,7 +38,7 @@ wanted() { [[ ,$what, == *,$1,* ]]; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for pair in train:train_throughput pgd:pgd_lenet resnet9:resnet9_step; do
+for pair in train:train_throughput pgd:pgd_lenet resnet9:resnet9_step advtrain:adversarial_step; do
   b=${pair#*:}
   ! wanted "${pair%%:*}" || [[ -x $build/benchmarks/$b ]] || { echo "compare_with_pytorch: build $build/benchmarks/$b first" >&2; exit 2; }
 done
@@ -108,5 +110,12 @@ if wanted resnet9; then
   ours_resnet9() { "$build/benchmarks/resnet9_step" "$threads" 3 2 | result_images_per_s; }
   torch_resnet9() { "$torch_python" "$root/benchmarks/resnet9_step_torch.py" "$threads" 3 2 | result_images_per_s; }
   compare "ResNet9 forward+backward, batch 32, images/s" ours_resnet9 torch_resnet9
+fi
+
+if wanted advtrain; then
+  step_images_per_s() { sed -n 's/^RESULT .* images_per_s=\([0-9.]*\).*/\1/p'; }
+  ours_advtrain() { "$build/benchmarks/adversarial_step" "$threads" 3 4 | step_images_per_s; }
+  torch_advtrain() { "$torch_python" "$root/benchmarks/adversarial_step_torch.py" "$threads" 3 4 | step_images_per_s; }
+  compare "PGD-10 adversarial training step, LeNet batch 64, images/s" ours_advtrain torch_advtrain
 fi
 echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"

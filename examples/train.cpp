@@ -1,6 +1,6 @@
 // farbound-train: train a zoo model on an image data set, with plain cross-entropy or the
 // data-sparsity framework (unlabelled cloud + neighbours + smoothness loss) and its
-// baselines (Jacobian regularisation, FGSM adversarial training, noise injection).
+// baselines (Jacobian regularisation, FGSM, PGD and TRADES adversarial training, noise injection).
 //
 //   farbound-train --model lenet --activation relu --num-epochs 5 --out lenet.safetensors
 //   farbound-train --grad-reg-lambda 1e4 --num-unlabeled-per-labeled 1 --num-neighbor-per-anchor 1

@@ -90,8 +90,16 @@ inline farbound::TrainConfig resolve_train_config(const CLI::App& app, const far
   const auto need = [&](const char* key, bool mode_on, const std::string& mode) {
     if (set(key) && !mode_on) throw argument_error(flag_of(key) + " has no effect without " + mode);
   };
-  need("epsilon", cfg.adversarial, "--adversarial");
-  need("adv_ratio", cfg.adversarial, "--adversarial");
+  const bool mixed_ce = cfg.adversarial == "fgsm" || cfg.adversarial == "pgd";
+  const bool iterative = cfg.adversarial == "pgd" || cfg.adversarial == "trades";
+  need("epsilon", cfg.adversarial != "none", "--adversarial");
+  need("adv_ratio", mixed_ce, "--adversarial fgsm or pgd");
+  need("clean_weight", mixed_ce, "--adversarial fgsm or pgd");
+  need("adv_steps", iterative, "--adversarial pgd or trades");
+  need("input_min", iterative, "--adversarial pgd or trades");
+  need("input_max", iterative, "--adversarial pgd or trades");
+  need("adv_norm", cfg.adversarial == "pgd", "--adversarial pgd");
+  need("trades_beta", cfg.adversarial == "trades", "--adversarial trades");
   need("momentum", cfg.optimizer == "sgd", "--optimizer sgd");
   need("unlabeled_noise_std", cfg.num_unlabeled_per_labeled > 0, "--num-unlabeled-per-labeled >= 1");
   need("neighbor_noise_std", cfg.num_neighbor_per_anchor > 0, "--num-neighbor-per-anchor >= 1");

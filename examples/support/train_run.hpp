@@ -1,7 +1,7 @@
 #pragma once
 // One training run as farbound-train does it, callable: the data split, the model, the
 // trainer (resumed from a checkpoint if asked), one line per epoch on stdout and in the JSON
-// Lines log, a checkpoint every log_freq epochs, and the final model file. farbound-train
+// Lines log, a checkpoint every log_freq epochs (train_to_completion), and the final model file. farbound-train
 // runs one; farbound-sweep runs one per point of its grid.
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +17,7 @@
 #include "farbound/nn/zoo.hpp"
 #include "farbound/train/evaluate.hpp"
 #include "farbound/train/progress.hpp"
+#include "farbound/train/run.hpp"
 #include "farbound/train/trainer.hpp"
 #include "support/datasets.hpp"
 #include "support/train_flags.hpp"
@@ -77,17 +78,20 @@ inline TrainedModel train_model(const TrainRun& run, const ImageData& data) {
     if (!log) throw io_error(run.log_file + ": cannot open for appending");
   }
   ProgressBar bar;
-  while (!trainer.finished()) {
-    const std::string epoch = "epoch " + std::to_string(trainer.epoch() + 1) + "/" + std::to_string(cfg.num_epochs);
-    const EpochStats s = trainer.run_epoch([&](const StepProgress& p) {
-      bar.update(run.label + epoch, p.step, p.steps, "loss " + std::to_string(p.loss));
-    });
+  const auto epoch_label = [&] {
+    return "epoch " + std::to_string(trainer.epoch() + 1) + "/" + std::to_string(cfg.num_epochs);
+  };
+  TrainingRunOptions options{.checkpoint = run.checkpoint_file, .metadata = model_meta};
+  options.on_step = [&](const StepProgress& p) {
+    bar.update(run.label + epoch_label(), p.step, p.steps, "loss " + std::to_string(p.loss));
+  };
+  options.on_epoch = [&](const EpochStats& s) {
     bar.clear();
     nlohmann::json line = {{"epoch", s.epoch + 1}, {"ce", s.cross_entropy},        {"gr", s.regulariser},
                            {"loss", s.loss},       {"train_acc", s.train_accuracy}, {"lr", s.lr},
                            {"anchors_per_s", s.anchors_per_second}};
-    std::printf("%s%s: ce %.4f gr %.4g train %.2f%%", label, epoch.c_str(), s.cross_entropy, s.regulariser,
-                100 * s.train_accuracy);
+    std::printf("%sepoch %u/%d: ce %.4f gr %.4g train %.2f%%", label, s.epoch + 1, cfg.num_epochs, s.cross_entropy,
+                s.regulariser, 100 * s.train_accuracy);
     if (val.size > 0) {  // num_val 0: no validation split, so no validation numbers
       const Evaluation v = evaluate(model, val);
       line["val_loss"] = v.loss;
@@ -102,9 +106,8 @@ inline TrainedModel train_model(const TrainRun& run, const ImageData& data) {
     std::printf(" (%.0f anchors/s)\n", s.anchors_per_second);
     std::fflush(stdout);
     if (log) log << line.dump() << '\n' << std::flush;
-    if (!run.checkpoint_file.empty() && (trainer.epoch() % std::uint32_t(cfg.log_freq) == 0 || trainer.finished()))
-      trainer.save_checkpoint(run.checkpoint_file, model_meta);
-  }
+  };
+  train_to_completion(trainer, options);
   save_model(run.out_file, model, spec, {{"farbound.train_config", nlohmann::json(cfg).dump()}});
   return {std::move(model), std::move(spec)};
 }

@@ -94,9 +94,15 @@ expect 2 "--num-unlabeled-per-labeled > 0 needs --grad-reg-lambda > 0" $t --num-
 expect 2 "--unlabeled-noise-std has no effect without --num-unlabeled-per-labeled >= 1" $t --unlabeled-noise-std 0.1
 expect 2 "--neighbor-noise-std: -1 is outside" $t --neighbor-noise-std -1
 expect 2 "--neighbor-noise-std >= 1e-6" $t --grad-reg-lambda 1 --num-neighbor-per-anchor 1 --neighbor-noise-std 0
-expect 2 "--epsilon: 1e39 is outside [0, 1000]" $t --adversarial --epsilon 1e39
+expect 2 "--epsilon: 1e39 is outside [0, 1000]" $t --adversarial fgsm --epsilon 1e39
 expect 2 "--epsilon has no effect without --adversarial" $t --epsilon 0.2
-expect 2 "--adv-ratio: -1 is outside" $t --adversarial --adv-ratio -1
+expect 2 "--adv-ratio: -1 is outside" $t --adversarial fgsm --adv-ratio -1
+expect 2 "--adversarial: madry not in" $t --adversarial madry
+expect 2 "--adv-steps has no effect without --adversarial pgd or trades" $t --adversarial fgsm --adv-steps 3
+expect 2 "--trades-beta has no effect without --adversarial trades" $t --adversarial pgd --trades-beta 3
+expect 2 "--adv-steps: 0 is outside" $t --adversarial pgd --adv-steps 0
+expect 2 "--clean-weight + --adv-ratio must be > 0" $t --adversarial pgd --clean-weight 0 --adv-ratio 0
+expect 2 "--adversarial trades needs --adv-norm linf" $t --adversarial trades --adv-norm l2
 expect 2 "--inject-noise: -2 is outside" $t --inject-noise -2
 expect 2 "--inject-noise needs --grad-reg-lambda > 0" $t --inject-noise 2
 expect 2 "--inject-noise 50 is beyond the model's 5 layers (allowed: [-1, 4])" $t "${data[@]}" "${tiny[@]}" --grad-reg-lambda 1 \

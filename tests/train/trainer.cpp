@@ -60,7 +60,7 @@ TEST_CASE("a resumed run continues bitwise as the uninterrupted one", "[trainer]
   const auto path = std::filesystem::temp_directory_path() / "farbound_test_resume.safetensors";
   for (const bool adversarial : {false, true}) {
     TrainConfig cfg = gr_config();
-    cfg.adversarial = adversarial;
+    cfg.adversarial = adversarial ? "fgsm" : "none";
     cfg.optimizer = adversarial ? "sgd" : "adam";
     auto straight = toy_model(9);
     Trainer<double> a(straight, cfg, plain_source<double>(data));
@@ -120,7 +120,7 @@ TEST_CASE("Jacobian, FGSM and noise-injection variants train and keep train mode
     TrainConfig cfg = gr_config();
     cfg.num_epochs = 2;
     if (variant == 0) cfg.jacobian = true;
-    if (variant == 1) cfg.adversarial = true;
+    if (variant == 1) cfg.adversarial = "fgsm";
     if (variant == 2) cfg.inject_noise = 2;  // after Normalize and Flatten
     auto model = toy_model(2);
     Trainer<double> t(model, cfg, plain_source<double>(data));

@@ -3,6 +3,7 @@
 // ([0, 1] pixels for the image loaders), as in Foolbox. Attacks clip every iterate to it.
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "farbound/core/error.hpp"
@@ -17,6 +18,10 @@ struct Bounds {
   double lower = 0.0;
   // Largest value of every coordinate.
   double upper = 1.0;
+
+  // Every finite float: clipping changes nothing. The reference's FGSM training step does
+  // not clip, and farbound's FGSM training keeps its results.
+  static Bounds unbounded() { return {-double(std::numeric_limits<float>::max()), double(std::numeric_limits<float>::max())}; }
 
   // Throws argument_error unless lower < upper, both finite.
   void validate(const char* who) const {

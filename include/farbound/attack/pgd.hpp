@@ -89,6 +89,8 @@ class Pgd {
 
   // The settings it runs with.
   const PgdOptions& options() const { return options_; }
+  // The key of the random starts from now on: adversarial training draws new starts every step.
+  void set_seed(std::uint64_t seed) { options_.seed = seed; }
   // Its name in reports, e.g. "PGD(Linf)".
   const std::string& name() const { return name_; }
   // The step as a fraction of epsilon: the option, or 2.5 / steps.

@@ -31,9 +31,14 @@ struct TrainConfig {
   int num_neighbor_per_anchor = 0;      // K
   double neighbor_noise_std = 0.005;    // sigma_n
   // Baselines.
-  bool adversarial = false;             // FGSM adversarial training on labelled anchors
-  double epsilon = 0.1;                 // FGSM step (L-inf, input units)
-  double adv_ratio = 0.3;               // CE = (CE(x) + r CE(x_adv)) / (1 + r)
+  std::string adversarial = "none";     // none, fgsm, pgd (Madry et al.), trades (Zhang et al.)
+  double epsilon = 0.1;                 // radius of the adversarial examples (input units)
+  double adv_ratio = 0.3;               // CE = (c CE(x) + r CE(x_adv)) / (c + r): r (fgsm, pgd)
+  double clean_weight = 1;              // c (fgsm, pgd; Madry's setting is c = 0, r = 1)
+  int adv_steps = 10;                   // steps of pgd and trades, of size 2.5 eps / steps
+  std::string adv_norm = "linf";        // linf or l2 (pgd)
+  double trades_beta = 6;               // beta of TRADES's KL term
+  double input_min = 0, input_max = 1;  // the box pgd and trades examples stay in (fgsm: the reference's, no box)
   bool jacobian = false;                // Jacobian regulariser instead of the smoothness loss
   int inject_noise = -1;                // >= 0: add the noise before this layer instead of at the input
   // Optimisation.
@@ -92,9 +97,16 @@ void for_each_setting(F&& f) {
   f(Setting<double>{"unlabeled_noise_std", &C::unlabeled_noise_std, 0, 1e3, false, "sigma_u: noise of the unlabelled copies (input units)"});
   f(Setting<int>{"num_neighbor_per_anchor", &C::num_neighbor_per_anchor, 0, 1000, false, "K: neighbours per anchor"});
   f(Setting<double>{"neighbor_noise_std", &C::neighbor_noise_std, 0, 1e3, false, "sigma_n: noise of the neighbours (input units)"});
-  f(Setting<bool>{"adversarial", &C::adversarial, false, true, false, "FGSM adversarial training on the labelled anchors"});
-  f(Setting<double>{"epsilon", &C::epsilon, 0, 1e3, false, "FGSM step (L-inf, input units)"});
-  f(Setting<double>{"adv_ratio", &C::adv_ratio, 0, 1e6, false, "weight r of the adversarial cross-entropy"});
+  f(ChoiceSetting{"adversarial", &C::adversarial, {"none", "fgsm", "pgd", "trades"},
+                  "none, fgsm, pgd or trades"});
+  f(Setting<double>{"epsilon", &C::epsilon, 0, 1e3, false, "radius of the adversarial examples (input units; fgsm: its step)"});
+  f(Setting<double>{"adv_ratio", &C::adv_ratio, 0, 1e6, false, "weight r of the adversarial cross-entropy (fgsm, pgd)"});
+  f(Setting<double>{"clean_weight", &C::clean_weight, 0, 1e6, false, "weight c of the clean cross-entropy (fgsm, pgd; Madry: 0)"});
+  f(Setting<int>{"adv_steps", &C::adv_steps, 1, 10000, false, "steps of pgd and trades (step size 2.5 epsilon / steps)"});
+  f(ChoiceSetting{"adv_norm", &C::adv_norm, {"linf", "l2"}, "linf or l2"});
+  f(Setting<double>{"trades_beta", &C::trades_beta, 0, 1e6, false, "beta of TRADES's KL term"});
+  f(Setting<double>{"input_min", &C::input_min, -1e9, 1e9, false, "lower bound of the inputs (pgd and trades clip to it)"});
+  f(Setting<double>{"input_max", &C::input_max, -1e9, 1e9, false, "upper bound of the inputs (pgd and trades clip to it)"});
   f(Setting<bool>{"jacobian", &C::jacobian, false, true, false, "Jacobian regularisation instead of the smoothness loss"});
   f(Setting<int>{"inject_noise", &C::inject_noise, -1, 10000, false, "draw the noise at this layer's input instead of the input (-1: off)"});
   f(ChoiceSetting{"optimizer", &C::optimizer, {"adam", "adamw", "sgd"}, "adam, adamw or sgd"});
@@ -167,7 +179,12 @@ inline void TrainConfig::validate() const {
   need(regularised || num_unlabeled_per_labeled == 0,
        "num_unlabeled_per_labeled > 0 needs grad_reg_lambda > 0 (unlabelled copies only enter the regulariser)");
   need(regularised || !jacobian, "jacobian needs grad_reg_lambda > 0");
-  need(!(inject_noise >= 0 && adversarial), "inject_noise with adversarial training is not supported (as in the reference)");
+  need(!(inject_noise >= 0 && adversarial != "none"),
+       "inject_noise with adversarial training is not supported (as in the reference)");
+  need(input_min < input_max, "input_min must be < input_max");
+  need(!((adversarial == "fgsm" || adversarial == "pgd") && clean_weight + adv_ratio == 0),
+       "clean_weight + adv_ratio must be > 0 (else the cross-entropy has no weight)");
+  need(!(adversarial == "trades" && adv_norm != "linf"), "adversarial trades needs adv_norm linf (TRADES is L-inf)");
   need(!(inject_noise >= 0 && !regularised), "inject_noise needs grad_reg_lambda > 0 (the injected noise feeds the regulariser)");
 }
 
@@ -194,6 +211,11 @@ inline void update_from_json(TrainConfig& c, const nlohmann::json& j) {
       };
       using S = std::decay_t<decltype(s)>;
       if constexpr (std::is_same_v<S, ChoiceSetting>) {
+        // Checkpoints and configs written before adversarial training had kinds hold a bool.
+        if (s.member == &TrainConfig::adversarial && v.is_boolean()) {
+          c.adversarial = v.get<bool>() ? "fgsm" : "none";
+          return;
+        }
         if (!v.is_string()) fail(std::string("one of ") + s.help);
         c.*s.member = v.get<std::string>();
       } else {

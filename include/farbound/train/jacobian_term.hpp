@@ -1,0 +1,34 @@
+#pragma once
+// JacobianTerm: lambda * (1/2) ||J||_F^2 of the logits, estimated by finite differences over
+// each anchor's neighbours (regularize/jacobian.hpp), over every anchor of the step (clean
+// and adversarial), as a mean over them scaled by (B + A) / B.
+#include <cstdint>
+
+#include "farbound/regularize/jacobian.hpp"
+#include "farbound/train/objective.hpp"
+
+namespace farbound {
+
+template <class T>
+class JacobianTerm final : public ObjectiveTerm<T> {
+ public:
+  // sigma: the neighbours' noise level, the finite differences' step.
+  JacobianTerm(double lambda, double sigma) : lambda_(T(lambda)), sigma_(sigma) {}
+
+  TermLoss add(const StepRows<T>& rows, TensorView<T> grad) override {
+    const std::int64_t anchors = rows.anchors(), k = rows.neighbours_per_anchor;
+    TermLoss out;
+    out.regulariser = double(jacobian_penalty<T>(rows.anchor_logits(), rows.neighbour_logits(), sigma_,
+                                                 double(lambda_) * double(anchors) / double(rows.clean),
+                                                 grad.slice(0, anchors), grad.slice(anchors, anchors * k))) *
+                      double(anchors) / double(rows.clean);
+    out.total = double(lambda_) * out.regulariser;
+    return out;
+  }
+
+ private:
+  T lambda_;
+  double sigma_;
+};
+
+}  // namespace farbound

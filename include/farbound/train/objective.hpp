@@ -1,0 +1,59 @@
+#pragma once
+// ObjectiveTerm<T>: one part of a training loss. A training step runs one forward over
+//   [clean anchors (B); adversarial rows (A); K neighbours of every one of those B + A anchors]
+// and hands every term of its list the logits of all rows (StepRows); each term adds its
+// loss and its gradient d(loss)/d(logits) into the step's gradient, which the step then sends
+// back through the model once. Cross-entropy, the smoothness loss, the Jacobian penalty and
+// TRADES's KL term are terms; a researcher's own term is one more class (see
+// examples/custom_regulariser.cpp) and needs no change to the library.
+//
+// Every loss is normalised by B, the anchors of the step, as the reference normalises its
+// cross-entropy and regulariser.
+#include <cstdint>
+#include <span>
+
+#include "farbound/core/tensor.hpp"
+
+namespace farbound {
+
+// What a term sees of one step.
+template <class T>
+struct StepRows {
+  TensorView<const T> logits;                  // [(B + A) * (1 + K), C]
+  std::int64_t clean = 0;                      // B
+  std::int64_t adversarial = 0;                // A
+  std::int64_t neighbours_per_anchor = 0;      // K
+  std::span<const int> labels;                 // the B clean anchors' labels, -1 = unlabelled
+  std::span<const int> adversarial_labels;     // the A adversarial rows' labels
+  std::span<const std::int64_t> crafted_from;  // the clean row each adversarial row was crafted from
+  TensorView<const T> squared_distances;       // r = ||x_nk - x_n||^2 of the neighbours, [(B + A) * K]
+
+  std::int64_t anchors() const { return clean + adversarial; }
+  TensorView<const T> clean_logits() const { return logits.slice(0, clean); }
+  TensorView<const T> adversarial_logits() const { return logits.slice(clean, adversarial); }
+  TensorView<const T> anchor_logits() const { return logits.slice(0, anchors()); }
+  TensorView<const T> neighbour_logits() const { return logits.slice(anchors(), anchors() * neighbours_per_anchor); }
+};
+
+// A term's contribution, for the epoch statistics: its loss, and how much of it is
+// cross-entropy or a regulariser (the latter without its weight, as the reference logs it).
+struct TermLoss {
+  double cross_entropy = 0, regulariser = 0, total = 0;
+
+  TermLoss& operator+=(const TermLoss& o) {
+    cross_entropy += o.cross_entropy;
+    regulariser += o.regulariser;
+    total += o.total;
+    return *this;
+  }
+};
+
+template <class T>
+class ObjectiveTerm {
+ public:
+  virtual ~ObjectiveTerm() = default;
+  // Adds d(loss)/d(logits) into grad (shaped like rows.logits) and returns the loss.
+  virtual TermLoss add(const StepRows<T>& rows, TensorView<T> grad) = 0;
+};
+
+}  // namespace farbound

@@ -1,0 +1,226 @@
+#pragma once
+// TrainingLoop: the data-sparsity training framework (docs/papers.md section 1) assembled
+// from parts the caller chooses:
+//   the model; any Optimizer<T> and any LearningRateSchedule (owned by the caller);
+//   the anchor source: a BatchSource of labelled items and an UnlabelledCloud<P> template
+//     (labelled items plus Nu noisy unlabelled copies of each, label -1), shuffled by an
+//     AnchorStream every epoch;
+//   the neighbour template Neighbours<P> (K noisy neighbours per anchor, or none);
+//   optionally AdversarialExamples<T> that craft a copy of every labelled anchor;
+//   a list of ObjectiveTerm<T>, each adding its loss and d(loss)/d(logits).
+// One step on B anchors:
+//   x_i   = the anchor (item, or a cloud copy), x_a = adversarial copies of the labelled ones
+//   x_nk  = K neighbours of every anchor n (clean and adversarial), r_nk = ||x_nk - x_n||^2
+//   one forward of [x_1..x_B; x_a..; x_11..], every term adds its part of the loss and the
+//   gradient, one backward, one optimiser step with the schedule's learning rate.
+// With noise injection (layer L > 0) the cloud and the neighbours are drawn around the
+// features at layer L instead of the input (no adversarial rows then).
+// Every random number is keyed by (seed, purpose, epoch, anchor id, neighbour): the same
+// anchors and neighbours whatever the batch size or thread count, so a run resumed from a
+// checkpoint continues exactly as if it had not stopped.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "farbound/core/error.hpp"
+#include "farbound/core/simd.hpp"
+#include "farbound/nn/batches.hpp"
+#include "farbound/nn/sequential.hpp"
+#include "farbound/optim/optimizer.hpp"
+#include "farbound/optim/schedule.hpp"
+#include "farbound/sampling/anchor_stream.hpp"
+#include "farbound/sampling/neighbours.hpp"
+#include "farbound/sampling/unlabelled_cloud.hpp"
+#include "farbound/train/adversarial_examples.hpp"
+#include "farbound/train/batch_source.hpp"
+#include "farbound/train/evaluate.hpp"
+#include "farbound/train/objective.hpp"
+
+namespace farbound {
+
+struct EpochStats {
+  std::uint32_t epoch = 0;
+  double cross_entropy = 0;   // mean over steps of the terms' cross-entropy
+  double regulariser = 0;     // mean over steps of the terms' regularisers, without their weights
+  double loss = 0;            // mean over steps of the total loss
+  double train_accuracy = 0;  // over the labelled anchors, on their training forward
+  double lr = 0;              // learning rate of the last step
+  std::int64_t anchors = 0, steps = 0;
+  double seconds = 0, anchors_per_second = 0;
+};
+
+struct StepProgress {
+  std::int64_t step = 0, steps = 0;  // within the epoch, from 1
+  double loss = 0;
+};
+
+template <class T, class CloudNoise, class NeighbourNoise>
+class TrainingLoop {
+ public:
+  struct Parts {
+    Sequential<T>& model;
+    Optimizer<T>& optimizer;
+    const LearningRateSchedule& schedule;
+    BatchSource<T> data;
+    UnlabelledCloud<CloudNoise> cloud;
+    Neighbours<NeighbourNoise> neighbours;
+    std::unique_ptr<AdversarialExamples<T>> adversarial;  // null: no adversarial rows
+    std::vector<std::unique_ptr<ObjectiveTerm<T>>> terms;
+    std::int64_t batch_size = 64;  // anchors per step
+    int noise_layer = 0;           // > 0: draw the cloud and the neighbours at this layer's input
+  };
+
+  explicit TrainingLoop(Parts parts)
+      : p_(std::move(parts)), stream_(p_.cloud.anchor_count(), p_.cloud.seed()),
+        steps_per_epoch_(stream_.batch_count(p_.batch_size)) {
+    if (p_.data.size != p_.cloud.labelled_count())
+      throw argument_error("TrainingLoop: the cloud has " + std::to_string(p_.cloud.labelled_count()) +
+                           " labelled points, the data " + std::to_string(p_.data.size));
+    if (p_.terms.empty()) throw argument_error("TrainingLoop: no objective terms");
+    if (p_.noise_layer < 0 || p_.noise_layer >= int(p_.model.size()))
+      throw argument_error("TrainingLoop: noise layer " + std::to_string(p_.noise_layer) + " is beyond the model's " +
+                           std::to_string(p_.model.size()) + " layers");
+    if (p_.noise_layer > 0 && p_.adversarial)
+      throw argument_error("TrainingLoop: noise injection with adversarial rows is not supported");
+  }
+
+  std::uint32_t epoch() const { return epoch_; }
+  // Continue from `epoch` (a checkpoint's).
+  void set_epoch(std::uint32_t epoch) { epoch_ = epoch; }
+  std::int64_t batches_per_epoch() const { return steps_per_epoch_; }
+  const Optimizer<T>& optimizer() const { return p_.optimizer; }
+
+  // Trains one epoch; on_step is called after every optimiser step (progress bars).
+  EpochStats run_epoch(const std::function<void(const StepProgress&)>& on_step = {}) {
+    const auto start = std::chrono::steady_clock::now();
+    p_.model.set_training(true);
+    stream_.shuffle(epoch_);
+    EpochStats stats;
+    stats.epoch = epoch_;
+    std::int64_t labelled_seen = 0, labelled_correct = 0;
+    for (std::int64_t s = 0; s < steps_per_epoch_; ++s) {
+      const auto ids = stream_.batch(s, p_.batch_size);
+      const TermLoss l = step(ids, s);
+      stats.cross_entropy += l.cross_entropy;
+      stats.regulariser += l.regulariser;
+      stats.loss += l.total;
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        if (labels_[i] >= 0) {
+          ++labelled_seen;
+          labelled_correct += predicted_[i] == labels_[i];
+        }
+      stats.anchors += std::int64_t(ids.size());
+      if (on_step) on_step({s + 1, steps_per_epoch_, l.total});
+    }
+    stats.steps = steps_per_epoch_;
+    stats.cross_entropy /= double(stats.steps);
+    stats.regulariser /= double(stats.steps);
+    stats.loss /= double(stats.steps);
+    stats.train_accuracy = labelled_seen ? double(labelled_correct) / double(labelled_seen) : 0.0;
+    stats.lr = p_.optimizer.lr();
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats.anchors_per_second = double(stats.anchors) / std::max(stats.seconds, 1e-9);
+    ++epoch_;
+    return stats;
+  }
+
+ private:
+  // One optimiser step on the anchors `ids`, the step-th of the epoch.
+  TermLoss step(std::span<const std::uint32_t> ids, std::int64_t step_index) {
+    Sequential<T>& model = p_.model;
+    const auto b = std::int64_t(ids.size());
+    const std::int64_t k = p_.neighbours.per_anchor();
+    const auto layer = std::size_t(p_.noise_layer);
+
+    // The anchors' source items (augmented per epoch by the batch source) and labels.
+    sources_.resize(ids.size());
+    labels_.resize(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) sources_[i] = p_.cloud.source(ids[i]);
+    p_.data.load(sources_, epoch_, items_, source_labels_);
+    for (std::size_t i = 0; i < ids.size(); ++i) labels_[i] = p_.cloud.label(ids[i], source_labels_[i]);
+    craft_adversarial(ids, step_index);
+
+    // Where the noise is drawn: the input, or the features at `layer` (noise injection).
+    const TensorView<const T> base = layer > 0 ? model.forward(items_.view(), 0, layer) : TensorView<const T>(items_);
+    const auto ba = std::int64_t(crafted_from_.size());
+    const std::int64_t anchors = b + ba, d = base.shape().item_numel();
+
+    // Batch rows: the B anchors, the adversarial copies, then K neighbours of each of them.
+    batch_.resize(base.shape().with_batch(anchors * (1 + k)));
+    p_.cloud.make_anchors(epoch_, ids, base, batch_.slice(0, b));
+    if (ba > 0) std::copy_n(adversarial_.data(), ba * d, batch_.data() + b * d);
+    neighbour_ids_.assign(ids.begin(), ids.end());
+    // An adversarial copy's neighbours get ids of their own, after all anchor ids.
+    for (std::int64_t i : crafted_from_) neighbour_ids_.push_back(std::uint32_t(p_.cloud.anchor_count()) + ids[std::size_t(i)]);
+    r_.resize({anchors * k});
+    if (k > 0)
+      p_.neighbours.fill(epoch_, std::span<const std::uint32_t>(neighbour_ids_), TensorView<const T>(batch_.slice(0, anchors)),
+                         batch_.slice(anchors, anchors * k), r_.view());
+
+    const auto logits = model.forward(batch_.view(), layer, model.size());
+    grad_.resize(logits.shape());
+    grad_.zero();
+    const StepRows<T> rows{logits, b, ba, k, labels_, adversarial_labels_, crafted_from_, r_.view()};
+    TermLoss loss;
+    for (auto& term : p_.terms) loss += term->add(rows, grad_.view());
+    if (!std::isfinite(loss.total))
+      throw numeric_error("training diverged: loss " + std::to_string(loss.total) + " in epoch " + std::to_string(epoch_ + 1) +
+                          " (the last checkpoint, if any, is intact)");
+    argmax_rows(logits.slice(0, b), predicted_);
+
+    p_.optimizer.zero_grad();
+    if (layer == 0) {
+      model.backward(grad_.view());
+    } else {
+      // Every row is an anchor's features plus constant noise, so the anchor's feature
+      // gradient is the sum over its own row and its neighbours' rows.
+      const auto g = model.backward_range(grad_.view(), layer, model.size(), InputGrad::compute);
+      feature_grad_.resize(base.shape());
+      std::copy_n(g.data(), b * d, feature_grad_.data());
+      for (std::int64_t i = 0; i < b; ++i)
+        for (std::int64_t j = 0; j < k; ++j)
+          simd::axpy(T(1), g.data() + (anchors + i * k + j) * d, feature_grad_.data() + i * d, std::size_t(d));
+      model.backward_range(feature_grad_.view(), 0, layer);
+    }
+    p_.optimizer.step(p_.schedule);
+    return loss;
+  }
+
+  // Adversarial copies of the labelled anchors (input space). Labelled anchors are their own
+  // source items, so the copies start from items_.
+  void craft_adversarial(std::span<const std::uint32_t> ids, std::int64_t step_index) {
+    crafted_from_.clear();
+    adversarial_labels_.clear();
+    if (!p_.adversarial) return;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (labels_[i] >= 0) {
+        crafted_from_.push_back(std::int64_t(i));
+        adversarial_labels_.push_back(labels_[i]);
+      }
+    if (crafted_from_.empty()) return;
+    detail::gather_items(TensorView<const T>(items_), crafted_from_, clean_rows_);
+    crafted_ids_.clear();
+    for (std::int64_t i : crafted_from_) crafted_ids_.push_back(ids[std::size_t(i)]);
+    p_.adversarial->craft(p_.model, clean_rows_.view(), adversarial_labels_, {epoch_, step_index, crafted_ids_}, adversarial_);
+  }
+
+  Parts p_;
+  AnchorStream stream_;
+  std::int64_t steps_per_epoch_ = 0;
+  std::uint32_t epoch_ = 0;
+
+  // Workspaces, resized per step (no allocation once they are large enough).
+  std::vector<std::int64_t> sources_, crafted_from_;
+  std::vector<std::uint32_t> neighbour_ids_, crafted_ids_;
+  std::vector<int> labels_, source_labels_, adversarial_labels_, predicted_;
+  Tensor<T> items_, clean_rows_, batch_, r_, grad_, feature_grad_, adversarial_;
+};
+
+}  // namespace farbound
