@@ -1,0 +1,10 @@
+# run_steps(STEP...): runs each command line (a ;-list) in turn and stops at the first that fails.
+function(run_steps)
+  foreach(step ${ARGN})
+    string(REPLACE "|" ";" command "${step}")
+    execute_process(COMMAND ${command} RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "consumer step failed (${rc}): ${step}")
+    endif()
+  endforeach()
+endfunction()
