@@ -37,15 +37,27 @@
 
 namespace farbound {
 
+// Settings of boundary_thickness; the defaults are the paper's (in normalised-input units).
 struct BoundaryThicknessOptions {
-  double alpha = 0, beta = 0.75;
-  double eps = 1.0, step_size = 0.2;  // L2, input units (see above for the conversion)
+  // Lower end of the band: a point counts where alpha < p_i - p_j (the paper's 0).
+  double alpha = 0;
+  // Upper end of the band: a point counts where p_i - p_j < beta (the paper's 0.75).
+  double beta = 0.75;
+  // Radius of the L2 ball around x that the PGD stays in, input units (see above for the conversion).
+  double eps = 1.0;
+  // Length of one PGD step, L2, input units (see above for the conversion).
+  double step_size = 0.2;
+  // PGD steps towards the target class (the paper's 20).
   int steps = 20;
+  // Evenly spaced samples along the segment x -> x_r, both ends included (the paper's 128).
   int samples = 128;
+  // Input bounds every PGD iterate is clipped to.
   Bounds bounds{};
+  // Inputs per forward/backward pass.
   std::int64_t batch_size = 128;
 };
 
+// Result of boundary_thickness: per point, the thickness and the target class j.
 struct BoundaryThickness {
   std::vector<double> thickness;  // per point
   std::vector<int> target;        // per point: the class j

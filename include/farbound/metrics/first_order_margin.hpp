@@ -28,8 +28,12 @@
 
 namespace farbound {
 
+// Result of first_order_margin: the signed linearised distance to the nearest rival's boundary.
 struct FirstOrderMargin {
-  std::vector<double> l2, linf;  // per point
+  // Per point, measured in L2 (gradient's dual norm L2).
+  std::vector<double> l2;
+  // Per point, measured in L-inf (gradient's dual norm L1).
+  std::vector<double> linf;
 };
 
 template <class T>

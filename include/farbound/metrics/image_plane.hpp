@@ -38,10 +38,14 @@
 
 namespace farbound {
 
+// A plane x(a, b) = x0 + a u + b v through an input x0 (make_image_plane builds one).
 template <class T>
 struct ImagePlane {
   Tensor<T> origin;            // x0, one item [1, ...]
-  Tensor<T> u, v;              // orthonormal directions, shaped like origin
+  // First direction (the a axis): unit L2 norm, shaped like origin.
+  Tensor<T> u;
+  // Second direction (the b axis): unit L2 norm, orthogonal to u, shaped like origin.
+  Tensor<T> v;
   std::optional<Bounds> clip;  // clip every point of the plane to these bounds, or not
 
   // The input at plane coordinates (a, b) into out (origin.numel() values).
@@ -149,9 +153,13 @@ Tensor<T> nearest_other_class_direction(TensorView<const T> x0, int y, TensorVie
 // The model on a grid over a plane: per cell, in grid order (plane_grid.hpp), the predicted
 // class and its softmax probability (the max softmax).
 struct ImageSlice {
+  // The cells, in plane coordinates (input units).
   PlaneGrid grid;
+  // Number of classes (logits) of the model.
   std::int64_t num_classes = 0;
+  // Per cell, in grid order: the predicted class (argmax of the logits).
   std::vector<int> classes;
+  // Per cell, in grid order: the predicted class's softmax probability (the max softmax).
   std::vector<float> confidence;
 };
 

@@ -28,19 +28,29 @@
 
 namespace farbound {
 
+// The attacks minimal_adversarial_distance runs, by address (nullptr: not run).
 template <class T>
 struct MinimalDistanceAttacks {
+  // DeepFool, its crossing bisected; must run in the measured norm.
   DeepFool<T>* deepfool = nullptr;
+  // Carlini-Wagner L2; only for Norm::l2.
   CarliniWagnerL2<T>* carlini_wagner = nullptr;
+  // FAB-T; must run in the measured norm.
   Fab<T>* fab = nullptr;
 };
 
+// Result of minimal_adversarial_distance: per point, the smallest distance found and by which attack.
 struct MinimalDistances {
+  // The norm the distances are measured in.
   Norm norm = Norm::l2;
   std::vector<double> distance;  // per point; +inf where no attack found another class
   std::vector<std::string> by;   // per point: the attack that found it ("" where none did)
 };
 
+// Per point of x [N, ...], the smallest `norm` distance at which any of `attacks` found an
+// input the model classifies differently from its prediction at x (bisection: DeepFool's
+// bisection settings; its batch_size is also used for the prediction). Throws argument_error
+// when no attack is given or one does not measure `norm`.
 template <class T>
 MinimalDistances minimal_adversarial_distance(Sequential<T>& model, TensorView<const std::type_identity_t<T>> x,
                                               Norm norm, MinimalDistanceAttacks<T> attacks,

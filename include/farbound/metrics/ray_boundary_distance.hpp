@@ -33,10 +33,14 @@
 
 namespace farbound {
 
+// Settings of ray_boundary_distance.
 struct RayDistanceOptions {
   double max_distance = 10;  // L2, input units
+  // Evenly spaced points the ray is scanned at, up to max_distance (>= 1).
   int scan_steps = 32;
+  // Halvings of the scan interval that holds the crossing (0 to 60).
   int bisection_steps = 16;
+  // Points per forward pass.
   std::int64_t batch_size = 256;
 };
 

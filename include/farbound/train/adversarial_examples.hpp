@@ -23,11 +23,12 @@ namespace farbound {
 
 // Where in the run a batch is crafted, for randomness keyed like every other draw.
 struct CraftContext {
-  std::uint32_t epoch = 0;
+  std::uint32_t epoch = 0;                    // the epoch, from 0
   std::int64_t step = 0;                      // within the epoch
   std::span<const std::uint32_t> anchor_ids;  // the anchor id of every row
 };
 
+// Interface of a way to craft the adversarial rows of a training step.
 template <class T>
 class AdversarialExamples {
  public:
@@ -37,9 +38,11 @@ class AdversarialExamples {
                      Tensor<T>& x_adv) = 0;
 };
 
+// FGSM examples (attack/fgsm.hpp): x + eps sign(grad_x CE), clipped to the bounds.
 template <class T>
 class FgsmExamples final : public AdversarialExamples<T> {
  public:
+  // eps: the step (and radius); bounds: the box the examples are clipped to.
   FgsmExamples(double eps, Bounds bounds)
       : eps_(eps), fgsm_(FgsmOptions{.bounds = bounds, .batch_size = std::numeric_limits<std::int64_t>::max()}) {}
 
@@ -53,6 +56,8 @@ class FgsmExamples final : public AdversarialExamples<T> {
   Fgsm<T> fgsm_;
 };
 
+// PGD examples (attack/pgd.hpp, Madry et al. 2018): k steps from a random start within eps,
+// L-inf or L2, with a fresh random start every training step.
 template <class T>
 class PgdExamples final : public AdversarialExamples<T> {
  public:

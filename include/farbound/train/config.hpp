@@ -38,7 +38,8 @@ struct TrainConfig {
   int adv_steps = 10;                   // steps of pgd and trades, of size 2.5 eps / steps
   std::string adv_norm = "linf";        // linf or l2 (pgd)
   double trades_beta = 6;               // beta of TRADES's KL term
-  double input_min = 0, input_max = 1;  // the box pgd and trades examples stay in (fgsm: the reference's, no box)
+  double input_min = 0;                 // lower bound of the box pgd and trades examples stay in (fgsm: no box)
+  double input_max = 1;                 // upper bound of that box
   bool jacobian = false;                // Jacobian regulariser instead of the smoothness loss
   int inject_noise = -1;                // >= 0: add the noise before this layer instead of at the input
   // Optimisation.

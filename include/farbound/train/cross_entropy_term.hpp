@@ -15,9 +15,11 @@
 
 namespace farbound {
 
+// The cross-entropy of the clean anchors and the adversarial rows, weighted c and r (see above).
 template <class T>
 class CrossEntropyTerm final : public ObjectiveTerm<T> {
  public:
+  // The weights c (clean) and r (adversarial): both >= 0, with a positive sum.
   explicit CrossEntropyTerm(double clean_weight = 1, double adversarial_weight = 0)
       : clean_weight_(clean_weight), adversarial_weight_(adversarial_weight) {
     if (!(clean_weight >= 0) || !(adversarial_weight >= 0) || !(clean_weight + adversarial_weight > 0))

@@ -9,6 +9,8 @@
 
 namespace farbound {
 
+// lambda * (1/2) ||J||_F^2 of the logits over every anchor, from finite differences over the
+// neighbours (see above).
 template <class T>
 class JacobianTerm final : public ObjectiveTerm<T> {
  public:

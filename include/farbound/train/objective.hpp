@@ -28,18 +28,26 @@ struct StepRows {
   std::span<const std::int64_t> crafted_from;  // the clean row each adversarial row was crafted from
   TensorView<const T> squared_distances;       // r = ||x_nk - x_n||^2 of the neighbours, [(B + A) * K]
 
+  // B + A: the clean and adversarial anchors.
   std::int64_t anchors() const { return clean + adversarial; }
+  // The B clean anchors' logits.
   TensorView<const T> clean_logits() const { return logits.slice(0, clean); }
+  // The A adversarial rows' logits.
   TensorView<const T> adversarial_logits() const { return logits.slice(clean, adversarial); }
+  // All B + A anchors' logits, clean then adversarial.
   TensorView<const T> anchor_logits() const { return logits.slice(0, anchors()); }
+  // The neighbours' logits, K per anchor in anchor order: [(B + A) * K, C].
   TensorView<const T> neighbour_logits() const { return logits.slice(anchors(), anchors() * neighbours_per_anchor); }
 };
 
 // A term's contribution, for the epoch statistics: its loss, and how much of it is
 // cross-entropy or a regulariser (the latter without its weight, as the reference logs it).
 struct TermLoss {
-  double cross_entropy = 0, regulariser = 0, total = 0;
+  double cross_entropy = 0;  // the cross-entropy part
+  double regulariser = 0;    // the regulariser part, without its weight
+  double total = 0;          // the term's whole loss, weights included
 
+  // Adds another term's parts to these.
   TermLoss& operator+=(const TermLoss& o) {
     cross_entropy += o.cross_entropy;
     regulariser += o.regulariser;
@@ -48,6 +56,7 @@ struct TermLoss {
   }
 };
 
+// Interface of one part of the training loss (see above).
 template <class T>
 class ObjectiveTerm {
  public:

@@ -29,6 +29,7 @@
 
 namespace farbound {
 
+// The config's optimiser (adam, adamw or sgd) over params, with its lr, weight decay and momentum.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const TrainConfig& c, std::vector<Parameter<T>*> params) {
   if (c.optimizer == "sgd")
@@ -56,6 +57,7 @@ std::unique_ptr<AdversarialExamples<T>> make_adversarial_examples(const TrainCon
   return nullptr;
 }
 
+// The config's objective terms, as the table above lists them.
 template <class T>
 std::vector<std::unique_ptr<ObjectiveTerm<T>>> make_objective_terms(const TrainConfig& c) {
   std::vector<std::unique_ptr<ObjectiveTerm<T>>> terms;

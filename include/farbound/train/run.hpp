@@ -12,6 +12,7 @@
 
 namespace farbound {
 
+// Where train_to_completion writes checkpoints, what they store, and its callbacks.
 struct TrainingRunOptions {
   std::filesystem::path checkpoint;              // empty: no checkpoints
   std::map<std::string, std::string> metadata;   // stored in every checkpoint (e.g. the model spec)
@@ -19,6 +20,7 @@ struct TrainingRunOptions {
   std::function<void(const EpochStats&)> on_epoch;   // after every epoch, before its checkpoint
 };
 
+// Trains from the trainer's current epoch to its last, checkpointing as described above.
 template <class T>
 void train_to_completion(Trainer<T>& trainer, const TrainingRunOptions& options = {}) {
   const auto every = std::uint32_t(trainer.config().log_freq);

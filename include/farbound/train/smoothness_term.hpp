@@ -20,9 +20,11 @@
 
 namespace farbound {
 
+// lambda * GR over every anchor of the step, clean and adversarial (see above).
 template <class T>
 class SmoothnessTerm final : public ObjectiveTerm<T> {
  public:
+  // lambda: the regulariser's weight.
   explicit SmoothnessTerm(double lambda) : lambda_(T(lambda)) {}
 
   TermLoss add(const StepRows<T>& rows, TensorView<T> grad) override {
@@ -49,9 +51,11 @@ class SmoothnessTerm final : public ObjectiveTerm<T> {
   Tensor<T> anchor_grad_, neighbour_grad_;
 };
 
+// The paper's cross-entropy + lambda GR in one fused pass; steps without adversarial rows only.
 template <class T>
 class CrossEntropySmoothnessTerm final : public ObjectiveTerm<T> {
  public:
+  // lambda: the regulariser's weight.
   explicit CrossEntropySmoothnessTerm(double lambda) : lambda_(T(lambda)) {}
 
   TermLoss add(const StepRows<T>& rows, TensorView<T> grad) override {

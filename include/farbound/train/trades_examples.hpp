@@ -22,9 +22,12 @@
 
 namespace farbound {
 
+// TRADES's adversarial examples: k sign steps that maximise the KL term (see above).
 template <class T>
 class TradesExamples final : public AdversarialExamples<T> {
  public:
+  // eps: the L-inf radius; steps >= 1; bounds: the input box; seed keys the start noise;
+  // rel_stepsize: the step size over eps (default 2.5 / steps).
   TradesExamples(double eps, int steps, Bounds bounds, std::uint64_t seed, std::optional<double> rel_stepsize = {})
       : eps_(eps), steps_(steps), bounds_(bounds), seed_(seed), step_(rel_stepsize.value_or(2.5 / steps) * eps) {
     if (steps < 1) throw argument_error("TradesExamples: steps must be >= 1, got " + std::to_string(steps));

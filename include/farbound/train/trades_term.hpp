@@ -17,9 +17,11 @@
 
 namespace farbound {
 
+// TRADES's KL robustness term, beta-weighted (see above).
 template <class T>
 class TradesTerm final : public ObjectiveTerm<T> {
  public:
+  // beta: the KL term's weight, finite and >= 0.
   explicit TradesTerm(double beta) : beta_(beta) {
     if (!(beta >= 0) || !std::isfinite(beta)) throw argument_error("TradesTerm: beta must be finite and >= 0");
   }

@@ -28,9 +28,11 @@
 
 namespace farbound {
 
+// A training run from a TrainConfig, with checkpoints (see above).
 template <class T>
 class Trainer {
  public:
+  // Trains model on train with config (validated; throws argument_error if it does not fit).
   Trainer(Sequential<T>& model, TrainConfig config, BatchSource<T> train)
       : model_(model),
         config_(checked(std::move(config), model, train)),

@@ -45,38 +45,46 @@
 
 namespace farbound {
 
+// What one epoch of training did.
 struct EpochStats {
-  std::uint32_t epoch = 0;
+  std::uint32_t epoch = 0;    // the epoch, from 0
   double cross_entropy = 0;   // mean over steps of the terms' cross-entropy
   double regulariser = 0;     // mean over steps of the terms' regularisers, without their weights
   double loss = 0;            // mean over steps of the total loss
   double train_accuracy = 0;  // over the labelled anchors, on their training forward
   double lr = 0;              // learning rate of the last step
-  std::int64_t anchors = 0, steps = 0;
-  double seconds = 0, anchors_per_second = 0;
+  std::int64_t anchors = 0;   // anchors trained on
+  std::int64_t steps = 0;     // optimiser steps
+  double seconds = 0;         // wall-clock time of the epoch
+  double anchors_per_second = 0;  // anchors / seconds
 };
 
+// Where an epoch stands after an optimiser step, for progress bars.
 struct StepProgress {
-  std::int64_t step = 0, steps = 0;  // within the epoch, from 1
-  double loss = 0;
+  std::int64_t step = 0;   // the step just taken, within the epoch, from 1
+  std::int64_t steps = 0;  // steps in the epoch
+  double loss = 0;         // that step's total loss
 };
 
+// The data-sparsity training framework over parts the caller chooses (see above).
 template <class T, class CloudNoise, class NeighbourNoise>
 class TrainingLoop {
  public:
+  // What the loop trains with; the model, optimiser and schedule are the caller's.
   struct Parts {
-    Sequential<T>& model;
-    Optimizer<T>& optimizer;
-    const LearningRateSchedule& schedule;
-    BatchSource<T> data;
-    UnlabelledCloud<CloudNoise> cloud;
-    Neighbours<NeighbourNoise> neighbours;
+    Sequential<T>& model;                     // the model trained
+    Optimizer<T>& optimizer;                  // its optimiser
+    const LearningRateSchedule& schedule;     // the learning rate of every step
+    BatchSource<T> data;                      // the labelled items
+    UnlabelledCloud<CloudNoise> cloud;        // the anchors: the items and their unlabelled copies
+    Neighbours<NeighbourNoise> neighbours;    // K noisy neighbours per anchor
     std::unique_ptr<AdversarialExamples<T>> adversarial;  // null: no adversarial rows
-    std::vector<std::unique_ptr<ObjectiveTerm<T>>> terms;
+    std::vector<std::unique_ptr<ObjectiveTerm<T>>> terms;  // the loss's parts, at least one
     std::int64_t batch_size = 64;  // anchors per step
     int noise_layer = 0;           // > 0: draw the cloud and the neighbours at this layer's input
   };
 
+  // Takes the parts; throws argument_error if they do not fit together.
   explicit TrainingLoop(Parts parts)
       : p_(std::move(parts)), stream_(p_.cloud.anchor_count(), p_.cloud.seed()),
         steps_per_epoch_(stream_.batch_count(p_.batch_size)) {
@@ -91,10 +99,13 @@ class TrainingLoop {
       throw argument_error("TrainingLoop: noise injection with adversarial rows is not supported");
   }
 
+  // The next epoch to run, from 0.
   std::uint32_t epoch() const { return epoch_; }
   // Continue from `epoch` (a checkpoint's).
   void set_epoch(std::uint32_t epoch) { epoch_ = epoch; }
+  // Optimiser steps per epoch.
   std::int64_t batches_per_epoch() const { return steps_per_epoch_; }
+  // The optimiser, e.g. for its learning rate.
   const Optimizer<T>& optimizer() const { return p_.optimizer; }
 
   // Trains one epoch; on_step is called after every optimiser step (progress bars).

@@ -22,14 +22,22 @@
 
 namespace farbound {
 
+// One panel of a sheet: a slice of a model on a plane and the eps ball cut by that plane.
 struct SlicePanel {
+  // The model's classes and confidences on the plane's grid.
   ImageSlice slice;
   std::vector<Point2> ball;  // closed polygon in plane coordinates (ball_section), may be empty
 };
 
+// A grid of panels: rows are inputs, columns are models, plus names for the SVG's labels.
 struct SliceSheet {
   std::vector<std::vector<SlicePanel>> panels;  // [row][column]
-  std::vector<std::string> row_names, column_names, class_names;
+  // One name per row (input), shown left of the row in the SVG; may be shorter or empty.
+  std::vector<std::string> row_names;
+  // One name per column (model), shown above the column in the SVG; may be shorter or empty.
+  std::vector<std::string> column_names;
+  // The legend: one name per class, in class order (the PNG shows only the swatches).
+  std::vector<std::string> class_names;
   int panel_size = 160;  // pixels
 };
 
