@@ -28,6 +28,7 @@
 #include "support/flags.hpp"
 
 int main(int argc, char** argv) {
+  examples::wait_passively(argv);
   using namespace farbound;
   CLI::App app{"Slices through images and boundary metrics of farbound models"};
   std::vector<std::string> model_flags;

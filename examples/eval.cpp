@@ -34,7 +34,7 @@
 
 int main(int argc, char** argv) {
   using namespace farbound;
-  examples::wait_passively(argv);  // OpenMP's spinning threads slow a shared machine 30x
+  examples::wait_passively(argv);
   CLI::App app{"Evaluate the robustness of saved farbound models", "farbound-eval"};
   examples::EvalFlags f;
   examples::add_eval_flags(app, f);

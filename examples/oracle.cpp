@@ -38,6 +38,7 @@
 #include "farbound/train/evaluate.hpp"
 #include "farbound/train/trainer.hpp"
 #include "support/cli.hpp"
+#include "support/flags.hpp"
 #include "support/input_mask.hpp"
 #include "support/oracle_flags.hpp"
 #include "support/oracle_plot.hpp"
@@ -66,6 +67,7 @@ void train(Sequential<float>& model, const Dataset<float>& data, const examples:
 }
 
 int main(int argc, char** argv) {
+  examples::wait_passively(argv);
   CLI::App app{"Wang et al.'s unnecessary-feature experiment: eta-hat, ARC and ARCA of classifiers with and "
                "without features the oracle ignores",
                "farbound-oracle"};

@@ -26,6 +26,7 @@
 #include "support/sweep_table.hpp"
 
 int main(int argc, char** argv) {
+  examples::wait_passively(argv);
   examples::MpiSession mpi(argc, argv);
   CLI::App app{"Train and evaluate a grid of runs, over MPI ranks when started by mpirun", "farbound-sweep"};
   app.option_defaults()->always_capture_default();

@@ -37,6 +37,7 @@
 #include "farbound/train/trainer.hpp"
 #include "farbound/viz/heatmap.hpp"
 #include "support/cli.hpp"
+#include "support/flags.hpp"
 #include "support/toy2d_figure.hpp"
 #include "support/toy2d_flags.hpp"
 #include "support/toy2d_report.hpp"
@@ -44,6 +45,7 @@
 using namespace farbound;
 
 int main(int argc, char** argv) {
+  examples::wait_passively(argv);
   CLI::App app{"Train a small MLP on a 2-D toy set, plain and with the data-sparsity framework, and draw both",
                "farbound-toy2d"};
   examples::Toy2dSettings s;

@@ -24,6 +24,7 @@
 #include "support/train_run.hpp"
 
 int main(int argc, char** argv) {
+  examples::wait_passively(argv);
   using namespace farbound;
   CLI::App app{"Train a farbound model on an image data set", "farbound-train"};
   app.option_defaults()->always_capture_default();
