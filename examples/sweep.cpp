@@ -8,7 +8,7 @@
 // evaluation. Every run trains as farbound-train does, in its own folder under OUT/runs/
 // (support/sweep_run.hpp). Started again on the same OUT, the sweep skips the finished and
 // failed runs and resumes the interrupted ones from their last checkpoint, so a killed job
-// loses at most log_freq epochs of each run it was running. At the end rank 0 writes
+// loses at most checkpoint_every epochs of each run it was running. At the end rank 0 writes
 // OUT/table.{csv,json,md} and the robust-accuracy curves OUT/robust_<attack>.svg
 // (support/sweep_table.hpp). OUT must be on a file system every rank sees.
 #include <cstdio>

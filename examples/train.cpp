@@ -7,7 +7,7 @@
 //                  --unlabeled-noise-std 0.05 --neighbor-noise-std 0.005 --out gr.safetensors
 //
 // Every epoch it evaluates the validation split (and the test set with --test), prints a
-// line (a progress bar on a terminal), appends a JSON line to --log and, every --log-freq
+// line (a progress bar on a terminal), appends a JSON line to --log and, every --checkpoint-every
 // epochs, writes a resumable checkpoint. Units: inputs are [0,1] pixels, so the noise
 // standard deviations and epsilon are in pixel units (docs/hyperparameters.md converts
 // the paper's normalised values).
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
       ->check(examples::integer_in(0, 1 << 20));
   app.add_option("--log", run.log_file, "JSON Lines log, one object per epoch");
   app.add_option("--out", run.out_file, "where to save the final model");
-  app.add_option("--checkpoint", run.checkpoint_file, "resumable checkpoint file (written every --log-freq epochs)");
+  app.add_option("--checkpoint", run.checkpoint_file, "resumable checkpoint file (written every --checkpoint-every epochs)");
   app.add_option("--resume", run.resume_file, "continue from this checkpoint (model, data selection and settings must match)");
   app.add_flag("--test", run.test, "also evaluate the test set every epoch");
 

@@ -2,7 +2,7 @@
 // One run of a sweep, in its own folder (OUT/runs/<setting>/seed=<seed>/):
 //   settings.json       the run's settings
 //   log.jsonl           one line per epoch (farbound-train's --log)
-//   checkpoint.safetensors  written every log_freq epochs; a restarted sweep resumes from it
+//   checkpoint.safetensors  written every checkpoint_every epochs; a restarted sweep resumes from it
 //   model.safetensors   the trained model
 //   result.json         the evaluation, written last: its presence means "done"
 //   error.json          the error of a failed run (bad setting, diverged, unreadable data)

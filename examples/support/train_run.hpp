@@ -1,7 +1,7 @@
 #pragma once
 // One training run as farbound-train does it, callable: the data split, the model, the
 // trainer (resumed from a checkpoint if asked), one line per epoch on stdout and in the JSON
-// Lines log, a checkpoint every log_freq epochs (train_to_completion), and the final model file. farbound-train
+// Lines log, a checkpoint every checkpoint_every epochs (train_to_completion), and the final model file. farbound-train
 // runs one; farbound-sweep runs one per point of its grid.
 #include <cstdint>
 #include <cstdio>

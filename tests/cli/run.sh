@@ -111,7 +111,7 @@ expect 2 "--optimizer: rmsprop not in" $t --optimizer rmsprop
 expect 2 "--weight-decay: -1 is outside" $t --weight-decay -1
 expect 2 "--linear-epoch must be < --num-epochs" $t --linear-epoch 5 --num-epochs 5
 expect 2 "--batch-size: 0 is outside" $t --batch-size 0
-expect 2 "--log-freq: 0 is outside" $t --log-freq 0
+expect 2 "--checkpoint-every: 0 is outside" $t --checkpoint-every 0
 expect 2 "--num-train: -2 is outside [1, 10000000] (or -1: all)" $t --num-train -2
 expect 2 "--num-train: 0 is outside" $t --num-train 0
 expect 2 "--num-val: -5 is outside" $t --num-val -5

@@ -18,6 +18,12 @@ TEST_CASE("config JSON integers are read as integers, never wrapped or truncated
   CHECK_THROWS_WITH(train_config_from_json(R"({"epochs": 3})"), Catch::Contains("unknown key 'epochs'"));
 }
 
+TEST_CASE("log_freq, the checkpoint interval's name before the rename, reads as checkpoint_every", "[config]") {
+  CHECK(train_config_from_json(R"({"log_freq": 4})").checkpoint_every == 4);
+  CHECK_THROWS_WITH(train_config_from_json(R"({"log_freq": 0})"), Catch::Contains("log_freq must be an integer in [1, 1000000]"));
+  CHECK(nlohmann::json(TrainConfig{}).contains("checkpoint_every"));
+}
+
 TEST_CASE("a config file is exactly one JSON object", "[config][errors]") {
   CHECK_THROWS_AS(train_config_from_json(std::string("{}\0garbage", 10)), argument_error);
   CHECK_THROWS_AS(train_config_from_json("{} {}"), argument_error);

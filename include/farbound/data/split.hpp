@@ -36,8 +36,10 @@ struct SplitOptions {
 
 // Indices into the labelled set, class by class (class 0's first).
 struct TrainValSplit {
-  // Data-set indices of the training and validation items.
-  std::vector<std::int64_t> train, val;
+  // Data-set indices of the training items.
+  std::vector<std::int64_t> train;
+  // Data-set indices of the validation items.
+  std::vector<std::int64_t> val;
 };
 
 inline TrainValSplit stratified_split(std::span<const int> labels, int num_classes, std::uint64_t seed,

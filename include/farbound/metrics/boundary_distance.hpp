@@ -50,10 +50,24 @@ struct BoundaryDistances {
 
 // Summary of the finite distances.
 struct DistanceSummary {
-  // Points with a distance found, and all points.
-  std::int64_t found = 0, points = 0;
-  // Statistics of the distances found.
-  double mean = 0, std = 0, min = 0, q10 = 0, median = 0, q90 = 0, max = 0;
+  // Points with a distance found.
+  std::int64_t found = 0;
+  // All points.
+  std::int64_t points = 0;
+  // Mean of the distances found.
+  double mean = 0;
+  // Their standard deviation.
+  double std = 0;
+  // Their smallest.
+  double min = 0;
+  // Their 10th percentile.
+  double q10 = 0;
+  // Their median.
+  double median = 0;
+  // Their 90th percentile.
+  double q90 = 0;
+  // Their largest.
+  double max = 0;
 };
 
 // Summary statistics of the distances that were found.

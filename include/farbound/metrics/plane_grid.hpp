@@ -19,14 +19,18 @@ namespace farbound {
 
 // A point of the plane.
 struct Point2 {
-  // Coordinates.
-  double x = 0, y = 0;
+  // First coordinate.
+  double x = 0;
+  // Second coordinate.
+  double y = 0;
 };
 
 // A line segment of the plane.
 struct Segment2 {
-  // End points.
-  Point2 a, b;
+  // First end point.
+  Point2 a;
+  // Second end point.
+  Point2 b;
 };
 
 // Euclidean distance from p to the closest point of segment s (its ends included).
@@ -40,8 +44,14 @@ inline double distance_to_segment(Point2 p, const Segment2& s) {
 
 // An axis-aligned rectangle of the plane.
 struct PlaneRect {
-  // The edges.
-  double x_min = -1, x_max = 1, y_min = -1, y_max = 1;
+  // Left edge.
+  double x_min = -1;
+  // Right edge.
+  double x_max = 1;
+  // Bottom edge.
+  double y_min = -1;
+  // Top edge.
+  double y_max = 1;
 
   // x_max - x_min.
   double width() const { return x_max - x_min; }
@@ -97,8 +107,10 @@ inline PlaneRect framing_rect(std::span<const Point2> points, double margin, dou
 struct PlaneGrid {
   // The rectangle the cells cover.
   PlaneRect rect;
-  // Columns and rows.
-  std::int64_t nx = 0, ny = 0;
+  // Columns.
+  std::int64_t nx = 0;
+  // Rows.
+  std::int64_t ny = 0;
 
   // Most cells per side.
   static constexpr std::int64_t max_side = std::int64_t(1) << 15;

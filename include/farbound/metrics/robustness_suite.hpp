@@ -65,9 +65,11 @@ class SuiteAttack {
 
 // One run of a suite at one radius.
 struct SuiteRun {
-  // fooled_by[i]: the index of the first attack that fooled point i, misclassified_clean for
-  // a point wrong at the clean input, robust for a point no attack fooled.
-  static constexpr int misclassified_clean = -2, robust = -1;
+  // fooled_by[i] of a point wrong at the clean input (else the index of the first attack
+  // that fooled point i, or robust).
+  static constexpr int misclassified_clean = -2;
+  // fooled_by[i] of a point no attack fooled.
+  static constexpr int robust = -1;
   // The radius.
   double eps = 0;
   // The members' names.

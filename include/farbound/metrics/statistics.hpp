@@ -73,8 +73,10 @@ inline double quantile(std::vector<double> values, double q) {
 // (numpy.histogram's convention). Values outside [lower, upper] or NaN are counted in
 // `outside`, not in any bin.
 struct Histogram {
-  // The range the bins cover.
-  double lower = 0, upper = 1;
+  // Lower end of the range the bins cover.
+  double lower = 0;
+  // Upper end of that range.
+  double upper = 1;
   // Values per bin.
   std::vector<std::int64_t> counts;
   // Values outside [lower, upper].

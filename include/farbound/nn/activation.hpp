@@ -126,8 +126,10 @@ template <class T>
 struct CELUOp {
   // A SIMD register of T.
   using B = simd::batch<T>;
-  // alpha and 1 / alpha.
-  T alpha, inv_alpha;
+  // alpha.
+  T alpha;
+  // 1 / alpha.
+  T inv_alpha;
   // CELU with alpha `a` > 0.
   explicit CELUOp(double a = 1.0) : alpha(T(a)), inv_alpha(T(1.0 / a)) { detail::require_positive(a, "CELU: alpha"); }
   // Its name and alpha in layer descriptions.
@@ -145,8 +147,12 @@ template <class T>
 struct SoftplusOp {
   // A SIMD register of T.
   using B = simd::batch<T>;
-  // beta, 1 / beta, and the threshold above which the output is linear.
-  T beta, inv_beta, threshold;
+  // beta.
+  T beta;
+  // 1 / beta.
+  T inv_beta;
+  // The threshold above which the output is linear.
+  T threshold;
   // Softplus with sharpness `b` > 0, linear above `thresh` (PyTorch's beta and threshold).
   explicit SoftplusOp(double b = 1.0, double thresh = 20.0) : beta(T(b)), inv_beta(T(1.0 / b)), threshold(T(thresh)) {
     detail::require_positive(b, "Softplus: beta");

@@ -55,7 +55,7 @@ struct TrainConfig {
   int batch_size = 64;                  // anchors per step; 1 = the reference
   // Seed of the split, the initialisation and all noise.
   std::uint64_t seed = 27432;
-  int log_freq = 1;                     // checkpoint every log_freq epochs
+  int checkpoint_every = 1;             // write the checkpoint every this many epochs
 
   void validate() const;
 };
@@ -68,8 +68,10 @@ struct Setting {
   const char* key;
   // The TrainConfig member it sets.
   V TrainConfig::*member;
-  // Allowed range.
-  V min, max;
+  // Smallest allowed value.
+  V min;
+  // Largest allowed value (excluded when open_max).
+  V max;
   // Whether max itself is excluded.
   bool open_max;
   // Meaning, for --help.
@@ -118,7 +120,7 @@ void for_each_setting(F&& f) {
   f(Setting<int>{"num_epochs", &C::num_epochs, 1, 1000000, false, "epochs"});
   f(Setting<int>{"batch_size", &C::batch_size, 1, 65536, false, "anchors per step (1 = the reference)"});
   f(Setting<std::uint64_t>{"seed", &C::seed, 0, std::numeric_limits<std::uint64_t>::max(), false, "seed of the split, initialisation and all noise"});
-  f(Setting<int>{"log_freq", &C::log_freq, 1, 1000000, false, "write the checkpoint every this many epochs"});
+  f(Setting<int>{"checkpoint_every", &C::checkpoint_every, 1, 1000000, false, "write the checkpoint every this many epochs"});
 }
 
 // A limit as people write it: %g for reals, 2^64 - 1 for the largest 64-bit value.
@@ -198,12 +200,15 @@ inline void to_json(nlohmann::json& j, const TrainConfig& c) {
 // Reads the keys present in j over c's current values. An unknown key, a value of the wrong
 // type (a fraction for an integer, a string for a number) or outside its limits is an
 // argument_error naming the key: a typo in a config file must not be ignored or rounded.
+// "log_freq" (the reference trainer's name, and ours in checkpoints written before the
+// rename) is read as checkpoint_every.
 inline void update_from_json(TrainConfig& c, const nlohmann::json& j) {
   if (!j.is_object()) throw argument_error("TrainConfig: the JSON config must be an object, got " + std::string(j.type_name()));
   for (const auto& item : j.items()) {
+    const std::string_view key = item.key() == "log_freq" ? "checkpoint_every" : std::string_view(item.key());
     bool known = false;
     for_each_setting([&](const auto& s) {
-      if (item.key() != s.key) return;
+      if (key != s.key) return;
       known = true;
       const nlohmann::json& v = item.value();
       const std::string got = v.dump().substr(0, 40);

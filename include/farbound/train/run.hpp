@@ -1,6 +1,6 @@
 #pragma once
 // train_to_completion: one TrainConfig run to its last epoch, with checkpoints every
-// log_freq epochs and after the last one, what farbound-train and a sweep of recipes both do.
+// checkpoint_every epochs and after the last one, what farbound-train and a sweep of recipes both do.
 // A resumed run calls Trainer::load_checkpoint first and continues from its epoch.
 #include <cstdint>
 #include <filesystem>
@@ -23,7 +23,7 @@ struct TrainingRunOptions {
 // Trains from the trainer's current epoch to its last, checkpointing as described above.
 template <class T>
 void train_to_completion(Trainer<T>& trainer, const TrainingRunOptions& options = {}) {
-  const auto every = std::uint32_t(trainer.config().log_freq);
+  const auto every = std::uint32_t(trainer.config().checkpoint_every);
   while (!trainer.finished()) {
     const EpochStats stats = trainer.run_epoch(options.on_step);
     if (options.on_epoch) options.on_epoch(stats);

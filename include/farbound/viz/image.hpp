@@ -20,8 +20,12 @@ namespace farbound {
 
 // A colour, 8 bits per channel.
 struct Rgb {
-  // Red, green, blue.
-  std::uint8_t r = 0, g = 0, b = 0;
+  // Red.
+  std::uint8_t r = 0;
+  // Green.
+  std::uint8_t g = 0;
+  // Blue.
+  std::uint8_t b = 0;
   // Same three channels.
   friend bool operator==(const Rgb&, const Rgb&) = default;
 };
