@@ -128,7 +128,7 @@ class Pgd {
   // follows); fooled() and losses() are not updated. Needs restarts == 1 (choosing between
   // restarts needs the scores); with one restart x_adv is run()'s, bit for bit.
   void run_unscored(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,
-                     Tensor<T>& x_adv) {
+                    Tensor<T>& x_adv) {
     const std::string& who = name_;
     if (options_.random_start && options_.restarts > 1)
       throw argument_error(who + ": run_unscored runs one start, the options ask for " +

@@ -34,7 +34,7 @@ class TradesTerm final : public ObjectiveTerm<T> {
     log_q_.resize(std::size_t(c));
     double kl_sum = 0;
     for (std::int64_t a = 0; a < rows.adversarial; ++a) {
-      const std::int64_t i = rows.crafted_from[std::size_t(a)], r = rows.clean + a;
+      const std::int64_t i = rows.crafted_from[std::size_t(a)], r = rows.adversarial_row() + a;
       log_softmax_row(rows.logits.data() + i * c, log_p_.data(), std::size_t(c));
       log_softmax_row(rows.logits.data() + r * c, log_q_.data(), std::size_t(c));
       double kl = 0;

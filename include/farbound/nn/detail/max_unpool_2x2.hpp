@@ -49,8 +49,8 @@ struct DuplicateHighHalf {
 // its two input rows; d0, d1: their gradient rows; y, g: the row's outputs and output
 // gradients).
 inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
-                                       const float* __restrict y, const float* __restrict g, float* __restrict d0,
-                                       float* __restrict d1) {
+                               const float* __restrict y, const float* __restrict g, float* __restrict d0,
+                               float* __restrict d1) {
   using V = xsimd::batch<float, MaxUnpoolArch>;
   using U = xsimd::batch<std::uint64_t, MaxUnpoolArch>;
   constexpr std::int64_t L = V::size;
@@ -58,18 +58,20 @@ inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x
   constexpr auto high = xsimd::make_batch_constant<xsimd::batch<std::uint32_t, MaxUnpoolArch>, DuplicateHighHalf>();
   const V all_ones = xsimd::bitwise_cast<V>(xsimd::batch<std::uint32_t, MaxUnpoolArch>(0xFFFFFFFFu)), zeros(0.0f);
   const auto hits = [&](V v, V m) { return xsimd::bitwise_cast<U>(xsimd::select((v == m) | xsimd::isnan(v), all_ones, zeros)); };
-  // L windows from q: outputs y[q], g[q], input columns 2q .. 2q + 2L of x0, x1, d0, d1.
-  const auto windows = [&](const float* y, const float* g, const float* x0, const float* x1, float* d0, float* d1) {
-    const V yv = V::load_unaligned(y), gv = V::load_unaligned(g);
+  // L windows: their outputs and gradients at yw, gw, their 2L input columns at top, bottom
+  // (rows 2p and 2p + 1), the input gradient's at dtop, dbottom.
+  const auto windows = [&](const float* yw, const float* gw, const float* top, const float* bottom, float* dtop,
+                           float* dbottom) {
+    const V yv = V::load_unaligned(yw), gv = V::load_unaligned(gw);
     const V ys[2] = {xsimd::swizzle(yv, low), xsimd::swizzle(yv, high)};
     const V gs[2] = {xsimd::swizzle(gv, low), xsimd::swizzle(gv, high)};
     for (int half = 0; half < 2; ++half) {
       const std::int64_t j = half * L;
-      const U top = hits(V::load_unaligned(x0 + j), ys[half]), bottom = hits(V::load_unaligned(x1 + j), ys[half]);
-      const U top_wins = top & ~(top << 32);
-      const U bottom_wins = bottom & ~(bottom << 32) & ~(top | (top << 32) | (top >> 32));
-      (gs[half] & xsimd::bitwise_cast<V>(top_wins)).store_unaligned(d0 + j);
-      (gs[half] & xsimd::bitwise_cast<V>(bottom_wins)).store_unaligned(d1 + j);
+      const U t = hits(V::load_unaligned(top + j), ys[half]), b = hits(V::load_unaligned(bottom + j), ys[half]);
+      const U top_wins = t & ~(t << 32);
+      const U bottom_wins = b & ~(b << 32) & ~(t | (t << 32) | (t >> 32));
+      (gs[half] & xsimd::bitwise_cast<V>(top_wins)).store_unaligned(dtop + j);
+      (gs[half] & xsimd::bitwise_cast<V>(bottom_wins)).store_unaligned(dbottom + j);
     }
   };
   std::int64_t q = 0;
