@@ -114,8 +114,13 @@ fi
 
 if wanted advtrain; then
   step_images_per_s() { sed -n 's/^RESULT .* images_per_s=\([0-9.]*\).*/\1/p'; }
-  ours_advtrain() { "$build/benchmarks/adversarial_step" "$threads" 3 4 | step_images_per_s; }
-  torch_advtrain() { "$torch_python" "$root/benchmarks/adversarial_step_torch.py" "$threads" 3 4 | step_images_per_s; }
+  # Both sides wait for work without spinning, as farbound-train does (examples/support/flags.hpp):
+  # on a shared machine a spinning OpenMP thread holds the core its partner needs, and both
+  # sides' 2-thread steps then took 2-30x as long as their 1-thread steps (docs/performance.md).
+  ours_advtrain() { OMP_WAIT_POLICY=passive "$build/benchmarks/adversarial_step" "$threads" 3 4 | step_images_per_s; }
+  torch_advtrain() {
+    OMP_WAIT_POLICY=passive "$torch_python" "$root/benchmarks/adversarial_step_torch.py" "$threads" 3 4 | step_images_per_s
+  }
   compare "PGD-10 adversarial training step, LeNet batch 64, images/s" ours_advtrain torch_advtrain
 fi
 echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"

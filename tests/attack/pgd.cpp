@@ -1,5 +1,7 @@
 #include "farbound/attack/pgd.hpp"
 
+#include "farbound/attack/fgsm.hpp"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -179,4 +181,25 @@ TEST_CASE("PGD rejects bad options and arguments", "[pgd][errors]") {
   // The attack must not write over its own inputs.
   auto same = x.clone();
   CHECK_THROWS_AS(pgd.run(model, same.view(), std::vector<int>{0, 1, 2}, 0.1, same), argument_error);
+}
+
+TEST_CASE("PGD's unscored run gives run()'s points bit for bit, one start only", "[pgd]") {
+  auto model = small_conv_net<float>(3);
+  const auto x = test_images<float>(13, 6);
+  const auto y = predictions(model, x);
+  for (Norm norm : {Norm::linf, Norm::l2}) {
+    const double eps = norm == Norm::linf ? 0.05 : 0.5;
+    Pgd<float> pgd({.norm = norm, .steps = 4, .seed = 5, .batch_size = 5});
+    Tensor<float> scored, unscored;
+    pgd.run(model, x.view(), y, eps, scored);
+    pgd.run_unscored(model, x.view(), y, eps, unscored);
+    CHECK(bitwise_equal(scored, unscored));
+  }
+  Tensor<float> a, b;
+  Fgsm<float> fgsm;
+  fgsm.run(model, x.view(), y, 0.05, a);
+  fgsm.run_unscored(model, x.view(), y, 0.05, b);
+  CHECK(bitwise_equal(a, b));
+  Tensor<float> adv;
+  CHECK_THROWS_AS(Pgd<float>({.restarts = 2}).run_unscored(model, x.view(), y, 0.05, adv), argument_error);
 }

@@ -56,9 +56,9 @@ TEST_CASE("MaxPool2d propagates NaN", "[pool]") {
 
 TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version's gradient", "[pool]") {
   // Values from {0, 1, 2, 3} tie often, and NaNs appear: the first hit in window order must
-  // take the gradient. Rows of 37 outputs cover full batches of 8 and a scalar tail; the odd
-  // input width and height leave a column and a row outside every window. The double layer
-  // runs the scalar loop on the same values.
+  // take the gradient. Rows of 37 outputs cover full batches of 8 and a tail of 5 (zero-padded
+  // copies through the same kernel); the odd input width and height leave a column and a row
+  // outside every window. The double layer runs the scalar loop on the same values.
   const Shape shape{2, 3, 7, 75};
   auto x = random_tensor<float>(shape, 41);
   Tensor<double> xd(shape);

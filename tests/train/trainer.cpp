@@ -148,3 +148,61 @@ TEST_CASE("bad configurations and diverged losses are reported", "[trainer][erro
   model.parameters()[0]->value[0] = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_AS(t.run_epoch(), numeric_error);
 }
+
+namespace {
+
+// Adds nothing; records the rows it saw and says whether it reads the clean ones.
+class RowsSeen final : public ObjectiveTerm<double> {
+ public:
+  explicit RowsSeen(bool reads_clean) : reads_clean_(reads_clean) {}
+  TermLoss add(const StepRows<double>& rows, TensorView<double>) override {
+    logit_rows = rows.logits.size(0);
+    had_clean_rows = rows.has_clean_rows;
+    return {};
+  }
+  bool reads_clean_rows() const override { return reads_clean_; }
+  std::int64_t logit_rows = 0;
+  bool had_clean_rows = true;
+
+ private:
+  bool reads_clean_;
+};
+
+}  // namespace
+
+TEST_CASE("Madry's adversarial-only step leaves the clean rows out and trains as with them", "[trainer]") {
+  const auto data = two_clusters<double>(48, 9);
+  std::vector<double> params[2];
+  EpochStats stats[2];
+  for (const bool reads_clean : {false, true}) {
+    auto model = toy_model(4);
+    Adam<double> adam(model.parameters(), 1e-2);
+    const ConstantLR schedule(1e-2);
+    TrainingLoop<double, GaussianNoise, GaussianNoise>::Parts parts{
+        .model = model,
+        .optimizer = adam,
+        .schedule = schedule,
+        .data = plain_source<double>(data),
+        .cloud = UnlabelledCloud<GaussianNoise>(data.size(), 0, GaussianNoise(0.0), 3),
+        .neighbours = Neighbours<GaussianNoise>(0, GaussianNoise(0.0), 3),
+        .adversarial = std::make_unique<PgdExamples<double>>(0.3, PgdOptions{.steps = 3, .seed = 3, .bounds = Bounds{-10, 10}}),
+        .terms = {},
+        .batch_size = 16};
+    parts.terms.push_back(std::make_unique<CrossEntropyTerm<double>>(0, 1));
+    auto seen = std::make_unique<RowsSeen>(reads_clean);
+    RowsSeen& rows = *seen;
+    parts.terms.push_back(std::move(seen));
+    TrainingLoop<double, GaussianNoise, GaussianNoise> loop(std::move(parts));
+    for (int e = 0; e < 2; ++e) stats[reads_clean] = loop.run_epoch();
+    // 16 adversarial rows, after the 16 clean ones only when a term reads those.
+    CHECK(rows.logit_rows == (reads_clean ? 32 : 16));
+    CHECK(rows.had_clean_rows == reads_clean);
+    params[reads_clean] = flat_parameters(model);
+  }
+  // The clean rows' zero gradient changes nothing but the order of the weight gradient's sums.
+  REQUIRE(params[0].size() == params[1].size());
+  for (std::size_t i = 0; i < params[0].size(); ++i) CHECK(params[0][i] == Approx(params[1][i]).epsilon(1e-12).margin(1e-14));
+  CHECK(stats[0].loss == Approx(stats[1].loss).epsilon(1e-12));
+  // Without the clean rows the training accuracy is the adversarial rows'.
+  CHECK(stats[0].train_accuracy <= stats[1].train_accuracy);
+}

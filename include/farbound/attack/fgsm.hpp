@@ -46,6 +46,12 @@ class Fgsm {
   void run(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps, Tensor<T>& x_adv) {
     pgd_.run(model, x, labels, eps, x_adv);
   }
+  // x_adv as run() gives it, without the forward pass that scores it (adversarial training);
+  // see Pgd::run_unscored.
+  void run_unscored(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,
+                    Tensor<T>& x_adv) {
+    pgd_.run_unscored(model, x, labels, eps, x_adv);
+  }
   // Per item of the last run: whether the prediction at the returned point differs from the label.
   std::span<const std::uint8_t> fooled() const { return pgd_.fooled(); }
   // Per item of the last run: the cross-entropy at the returned point.

@@ -123,14 +123,42 @@ class Pgd {
     }
   }
 
+  // run() without the forward pass that scores the result: x_adv = the last iterate of one
+  // attack on every item. Adversarial training needs the points only (its own forward
+  // follows); fooled() and losses() are not updated. Needs restarts == 1 (choosing between
+  // restarts needs the scores); with one restart x_adv is run()'s, bit for bit.
+  void run_unscored(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,
+                    Tensor<T>& x_adv) {
+    const std::string& who = name_;
+    if (options_.random_start && options_.restarts > 1)
+      throw argument_error(who + ": run_unscored runs one start, the options ask for " +
+                           std::to_string(options_.restarts) + " restarts");
+    detail::require_attack_arguments(model, x, labels, x_adv, 1, who);
+    detail::require_epsilon<T>(eps, who, rel_stepsize());
+    options_.bounds.require_inside(x, who.c_str());
+
+    const EvalMode<T> eval(model);
+    x_adv.resize(x.shape());
+    all_items_.resize(std::size_t(x.size(0)));  // every item, in order
+    for (std::size_t i = 0; i < all_items_.size(); ++i) all_items_[i] = std::int64_t(i);
+    const auto all = std::span<const std::int64_t>(all_items_);
+    detail::for_each_batch(x.size(0), options_.batch_size, [&](std::int64_t first, std::int64_t count) {
+      const auto items = all.subspan(std::size_t(first), std::size_t(count));
+      iterate(model, x, labels, eps, items, 0);
+      const std::int64_t d = x.shape().item_numel();
+      std::memcpy(x_adv.data() + first * d, xa_.data(), std::size_t(count * d) * sizeof(T));
+    });
+  }
+
   // Per item of the last run: 1 where the model's prediction on x_adv differs from the label.
   std::span<const std::uint8_t> fooled() const { return fooled_; }
   // Per item of the last run: the cross-entropy at x_adv.
   std::span<const double> losses() const { return losses_; }
 
  private:
-  void attack_batch(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,
-                    std::span<const std::int64_t> items, std::uint32_t restart, Tensor<T>& x_adv) {
+  // xa_ = the last iterate of the attack on `items` of x from the start of `restart`.
+  void iterate(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,
+               std::span<const std::int64_t> items, std::uint32_t restart) {
     const std::int64_t b = std::int64_t(items.size()), d = x.shape().item_numel();
     detail::gather_items(x, items, x0_);
     batch_labels_.resize(items.size());
@@ -154,7 +182,14 @@ class Pgd {
         step_item(x0_.data() + k * d, g.data() + k * d, xa_.data() + k * d, d, eps, step);
       });
     }
+  }
 
+  // Attacks `items` of x from the start of `restart` and keeps, per item, the iterate that
+  // fools the model or else the one of highest loss.
+  void attack_batch(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, double eps,
+                    std::span<const std::int64_t> items, std::uint32_t restart, Tensor<T>& x_adv) {
+    iterate(model, x, labels, eps, items, restart);
+    const std::int64_t b = std::int64_t(items.size()), d = x.shape().item_numel();
     const TensorView<const T> logits = model.forward(xa_.view());
     log_softmax<T>(logits, log_probs_);
     const std::int64_t c = logits.size(1);
@@ -204,7 +239,7 @@ class Pgd {
   std::string name_;
   Tensor<T> x0_, xa_, grad_logits_, log_probs_;
   std::vector<int> batch_labels_;
-  std::vector<std::int64_t> active_;
+  std::vector<std::int64_t> active_, all_items_;
   std::vector<std::uint8_t> fooled_;
   std::vector<double> losses_;
 };

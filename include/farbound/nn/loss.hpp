@@ -79,6 +79,23 @@ void softmax(TensorView<const std::type_identity_t<T>> logits, Tensor<T>& probs)
   });
 }
 
+// out[c] = log_softmax(z)_c of one row of `classes` logits, computed in Acc: Acc = T is what
+// log_softmax below runs; a wider Acc (double for float logits) is for sums that need the
+// digits, e.g. TRADES's KL term. The maximum of z is exact in either type.
+template <class Acc, class T>
+void log_softmax_row(const T* z, Acc* out, std::size_t classes) {
+  const Acc m = Acc(simd::max(z, classes));
+  Acc sum;
+  if constexpr (std::is_same_v<Acc, T>) {
+    sum = simd::exp_shifted(z, m, out, classes);  // out holds e^(z - m) for now
+  } else {
+    for (std::size_t k = 0; k < classes; ++k) out[k] = Acc(z[k]);
+    sum = simd::exp_shifted(out, m, out, classes);
+  }
+  const Acc log_sum = std::log(sum);
+  for (std::size_t k = 0; k < classes; ++k) out[k] = (Acc(z[k]) - m) - log_sum;
+}
+
 // out = log_softmax of every row of logits [N, C]; out is resized to [N, C].
 template <class T>
 void log_softmax(TensorView<const std::type_identity_t<T>> logits, Tensor<T>& out) {
@@ -86,13 +103,7 @@ void log_softmax(TensorView<const std::type_identity_t<T>> logits, Tensor<T>& ou
   out.resize(logits.shape());
   const std::int64_t n = logits.size(0), c = logits.size(1);
   parallel_chunks(n, detail::rows_per_chunk(n, c), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      const T* z = logits.data() + i * c;
-      T* o = out.data() + i * c;
-      const detail::RowExp<T> r = detail::row_exp(z, o, std::size_t(c));  // o holds e^(z - m) for now
-      const T log_sum = std::log(r.sum);
-      for (std::int64_t k = 0; k < c; ++k) o[k] = (z[k] - r.max) - log_sum;
-    }
+    for (std::int64_t i = begin; i < end; ++i) log_softmax_row(logits.data() + i * c, out.data() + i * c, std::size_t(c));
   });
 }
 

@@ -163,20 +163,19 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   // the first NaN, takes the whole gradient. The window is walked backwards so that the
   // first hit is selected last, with bit masks: compilers turn `hit ? a : b` into branches,
   // and those mispredict about once per window on real data.
-  // 2 x 2 windows at stride 2 on float run detail/max_unpool_2x2.hpp's vector version for
-  // all but the last few windows of each row.
+  // 2 x 2 windows at stride 2 on float run detail/max_unpool_2x2.hpp's vector version.
   template <class PlaneT>
   void unpool(const PlaneT pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
               T* __restrict dx) const {
     for (std::int64_t p = 0; p < pl.out_height; ++p) {
-      std::int64_t q = 0;
       if constexpr (PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_unpool_2x2<T>) {
         const T* x0 = x + pl.origin(p, 0);
         T* d0 = dx + pl.origin(p, 0);
-        q = detail::max_unpool_2x2_row(pl.out_width, x0, x0 + pl.width, y + p * pl.out_width, g + p * pl.out_width, d0,
-                                       d0 + pl.width);
+        detail::max_unpool_2x2_row(pl.out_width, x0, x0 + pl.width, y + p * pl.out_width, g + p * pl.out_width, d0,
+                                   d0 + pl.width);
+        continue;
       }
-      for (; q < pl.out_width; ++q) {
+      for (std::int64_t q = 0; q < pl.out_width; ++q) {
         const T* window = x + pl.origin(p, q);
         const T m = y[p * pl.out_width + q];
         std::int64_t winner = -1;  // offset of the maximum from the window origin

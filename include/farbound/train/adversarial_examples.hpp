@@ -7,7 +7,8 @@
 //   PgdExamples   attack/pgd.hpp: k steps from a random start, L-inf or L2 (Madry et al. 2018)
 //   TradesExamples (trades_examples.hpp): k sign steps that maximise TRADES's KL term
 // train/ sits above attack/ in the data flow (docs/design.md): the attacks only call a model,
-// so training uses the library's one FGSM and one PGD.
+// so training uses the library's one FGSM and one PGD (their run_unscored: the step needs the
+// points, not the attack's score of them).
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -48,7 +49,7 @@ class FgsmExamples final : public AdversarialExamples<T> {
 
   void craft(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, const CraftContext&,
              Tensor<T>& x_adv) override {
-    fgsm_.run(model, x, labels, eps_, x_adv);
+    fgsm_.run_unscored(model, x, labels, eps_, x_adv);
   }
 
  private:
@@ -68,7 +69,7 @@ class PgdExamples final : public AdversarialExamples<T> {
              Tensor<T>& x_adv) override {
     const auto words = RandomStream(seed_, Purpose::adversarial_training, at.epoch, std::uint32_t(at.step), 1).block(0);
     pgd_.set_seed(std::uint64_t(words[0]) << 32 | words[1]);
-    pgd_.run(model, x, labels, eps_, x_adv);
+    pgd_.run_unscored(model, x, labels, eps_, x_adv);
   }
 
  private:

@@ -1,9 +1,9 @@
 #pragma once
 // CrossEntropyTerm: the cross-entropy of the labelled clean anchors and of the adversarial
 // rows, mixed as (c CE(x) + r CE(x_adv)) / (c + r): c = 1, r = 0.3 is the reference's FGSM
-// training, c = 0, r = 1 Madry et al.'s adversarial-only PGD training, no adversarial rows
-// plain training. Each part is a mean over its rows scaled by rows / B, i.e. a sum over the
-// rows divided by the B anchors of the step.
+// training, c = 0, r = 1 Madry et al.'s adversarial-only PGD training (which does not read
+// the clean rows), no adversarial rows plain training. Each part is a mean over its rows
+// scaled by rows / B, i.e. a sum over the rows divided by the B anchors of the step.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -42,11 +42,13 @@ class CrossEntropyTerm final : public ObjectiveTerm<T> {
     if (rows.adversarial > 0 && adversarial_weight_ > 0) {
       const double w = double(rows.adversarial) / double(b) * adversarial_weight_ / sum;
       out.cross_entropy += w * double(cross_entropy<T>(rows.adversarial_logits(), rows.adversarial_labels, ce_grad_));
-      simd::axpy(T(w), ce_grad_.data(), grad.data() + b * c, std::size_t(ce_grad_.numel()));
+      simd::axpy(T(w), ce_grad_.data(), grad.data() + rows.adversarial_row() * c, std::size_t(ce_grad_.numel()));
     }
     out.total = out.cross_entropy;
     return out;
   }
+
+  bool reads_clean_rows() const override { return clean_weight_ > 0; }
 
  private:
   double clean_weight_, adversarial_weight_;

@@ -9,6 +9,10 @@
 //
 // Every loss is normalised by B, the anchors of the step, as the reference normalises its
 // cross-entropy and regulariser.
+//
+// A step without neighbours whose terms all say they do not read the clean rows
+// (reads_clean_rows(), e.g. Madry et al.'s adversarial-only cross-entropy) leaves those B
+// rows out of its forward and backward: the logits then start at the adversarial rows.
 #include <cstdint>
 #include <span>
 
@@ -27,14 +31,17 @@ struct StepRows {
   std::span<const int> adversarial_labels;     // the A adversarial rows' labels
   std::span<const std::int64_t> crafted_from;  // the clean row each adversarial row was crafted from
   TensorView<const T> squared_distances;       // r = ||x_nk - x_n||^2 of the neighbours, [(B + A) * K]
+  bool has_clean_rows = true;                  // false: the step left the B clean rows out (see above)
 
   // B + A: the clean and adversarial anchors.
   std::int64_t anchors() const { return clean + adversarial; }
-  // The B clean anchors' logits.
+  // The B clean anchors' logits (only with has_clean_rows).
   TensorView<const T> clean_logits() const { return logits.slice(0, clean); }
+  // The logits' row of the first adversarial row: B, or 0 without the clean rows.
+  std::int64_t adversarial_row() const { return has_clean_rows ? clean : 0; }
   // The A adversarial rows' logits.
-  TensorView<const T> adversarial_logits() const { return logits.slice(clean, adversarial); }
-  // All B + A anchors' logits, clean then adversarial.
+  TensorView<const T> adversarial_logits() const { return logits.slice(adversarial_row(), adversarial); }
+  // All B + A anchors' logits, clean then adversarial (only with has_clean_rows).
   TensorView<const T> anchor_logits() const { return logits.slice(0, anchors()); }
   // The neighbours' logits, K per anchor in anchor order: [(B + A) * K, C].
   TensorView<const T> neighbour_logits() const { return logits.slice(anchors(), anchors() * neighbours_per_anchor); }
@@ -63,6 +70,8 @@ class ObjectiveTerm {
   virtual ~ObjectiveTerm() = default;
   // Adds d(loss)/d(logits) into grad (shaped like rows.logits) and returns the loss.
   virtual TermLoss add(const StepRows<T>& rows, TensorView<T> grad) = 0;
+  // Whether add() reads the clean rows' logits; when no term does, the step leaves them out.
+  virtual bool reads_clean_rows() const { return true; }
 };
 
 }  // namespace farbound

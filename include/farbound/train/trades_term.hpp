@@ -6,13 +6,14 @@
 // divided by the batch, neither side detached). With p = softmax z, q = softmax w and
 // s_c = log p_c - log q_c:
 //   d KL / d w_c = q_c - p_c,     d KL / d z_c = p_c (s_c - KL).
-// TRADES's loss is CrossEntropyTerm (clean rows only) + TradesTerm. Sums in double.
-#include <algorithm>
+// TRADES's loss is CrossEntropyTerm (clean rows only) + TradesTerm. Log-softmax and sums in
+// double (nn/loss.hpp's log_softmax_row<double>).
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "farbound/core/error.hpp"
+#include "farbound/nn/loss.hpp"
 #include "farbound/train/objective.hpp"
 
 namespace farbound {
@@ -33,9 +34,9 @@ class TradesTerm final : public ObjectiveTerm<T> {
     log_q_.resize(std::size_t(c));
     double kl_sum = 0;
     for (std::int64_t a = 0; a < rows.adversarial; ++a) {
-      const std::int64_t i = rows.crafted_from[std::size_t(a)], r = rows.clean + a;
-      log_softmax_row(rows.logits.data() + i * c, c, log_p_);
-      log_softmax_row(rows.logits.data() + r * c, c, log_q_);
+      const std::int64_t i = rows.crafted_from[std::size_t(a)], r = rows.adversarial_row() + a;
+      log_softmax_row(rows.logits.data() + i * c, log_p_.data(), std::size_t(c));
+      log_softmax_row(rows.logits.data() + r * c, log_q_.data(), std::size_t(c));
       double kl = 0;
       for (std::int64_t k = 0; k < c; ++k) kl += std::exp(log_p_[k]) * (log_p_[k] - log_q_[k]);
       T* gz = grad.data() + i * c;
@@ -54,15 +55,6 @@ class TradesTerm final : public ObjectiveTerm<T> {
   }
 
  private:
-  static void log_softmax_row(const T* z, std::int64_t c, std::vector<double>& out) {
-    double m = double(z[0]);
-    for (std::int64_t k = 1; k < c; ++k) m = std::max(m, double(z[k]));
-    double s = 0;
-    for (std::int64_t k = 0; k < c; ++k) s += std::exp(double(z[k]) - m);
-    const double log_s = std::log(s);
-    for (std::int64_t k = 0; k < c; ++k) out[std::size_t(k)] = double(z[k]) - m - log_s;
-  }
-
   double beta_;
   std::vector<double> log_p_, log_q_;
 };

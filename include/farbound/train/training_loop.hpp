@@ -13,6 +13,8 @@
 //   x_nk  = K neighbours of every anchor n (clean and adversarial), r_nk = ||x_nk - x_n||^2
 //   one forward of [x_1..x_B; x_a..; x_11..], every term adds its part of the loss and the
 //   gradient, one backward, one optimiser step with the schedule's learning rate.
+// Without neighbours, when no term reads the clean rows (Madry et al.'s adversarial-only
+// cross-entropy), the forward and backward run over the adversarial rows alone.
 // With noise injection (layer L > 0) the cloud and the neighbours are drawn around the
 // features at layer L instead of the input (no adversarial rows then).
 // Every random number is keyed by (seed, purpose, epoch, anchor id, neighbour): the same
@@ -51,7 +53,8 @@ struct EpochStats {
   double cross_entropy = 0;   // mean over steps of the terms' cross-entropy
   double regulariser = 0;     // mean over steps of the terms' regularisers, without their weights
   double loss = 0;            // mean over steps of the total loss
-  double train_accuracy = 0;  // over the labelled anchors, on their training forward
+  double train_accuracy = 0;  // over the labelled anchors, on their training forward (on their
+                              // adversarial copies' when the steps leave the clean rows out)
   double lr = 0;              // learning rate of the last step
   std::int64_t anchors = 0;   // anchors trained on
   std::int64_t steps = 0;     // optimiser steps
@@ -97,6 +100,8 @@ class TrainingLoop {
                            std::to_string(p_.model.size()) + " layers");
     if (p_.noise_layer > 0 && p_.adversarial)
       throw argument_error("TrainingLoop: noise injection with adversarial rows is not supported");
+    terms_read_clean_rows_ =
+        std::any_of(p_.terms.begin(), p_.terms.end(), [](const auto& term) { return term->reads_clean_rows(); });
   }
 
   // The next epoch to run, from 0.
@@ -122,10 +127,10 @@ class TrainingLoop {
       stats.cross_entropy += l.cross_entropy;
       stats.regulariser += l.regulariser;
       stats.loss += l.total;
-      for (std::size_t i = 0; i < ids.size(); ++i)
-        if (labels_[i] >= 0) {
+      for (std::size_t i = 0; i < predicted_.size(); ++i)
+        if (predicted_labels_[i] >= 0) {
           ++labelled_seen;
-          labelled_correct += predicted_[i] == labels_[i];
+          labelled_correct += predicted_[i] == predicted_labels_[i];
         }
       stats.anchors += std::int64_t(ids.size());
       if (on_step) on_step({s + 1, steps_per_epoch_, l.total});
@@ -162,29 +167,34 @@ class TrainingLoop {
     const TensorView<const T> base = layer > 0 ? model.forward(items_.view(), 0, layer) : TensorView<const T>(items_);
     const auto ba = std::int64_t(crafted_from_.size());
     const std::int64_t anchors = b + ba, d = base.shape().item_numel();
+    // Madry et al.'s step reads the adversarial rows only: the clean ones are left out.
+    const bool with_clean_rows = k > 0 || ba == 0 || terms_read_clean_rows_;
 
     // Batch rows: the B anchors, the adversarial copies, then K neighbours of each of them.
-    batch_.resize(base.shape().with_batch(anchors * (1 + k)));
-    p_.cloud.make_anchors(epoch_, ids, base, batch_.slice(0, b));
-    if (ba > 0) std::copy_n(adversarial_.data(), ba * d, batch_.data() + b * d);
-    neighbour_ids_.assign(ids.begin(), ids.end());
-    // An adversarial copy's neighbours get ids of their own, after all anchor ids.
-    for (std::int64_t i : crafted_from_) neighbour_ids_.push_back(std::uint32_t(p_.cloud.anchor_count()) + ids[std::size_t(i)]);
+    if (with_clean_rows) {
+      batch_.resize(base.shape().with_batch(anchors * (1 + k)));
+      p_.cloud.make_anchors(epoch_, ids, base, batch_.slice(0, b));
+      if (ba > 0) std::copy_n(adversarial_.data(), ba * d, batch_.data() + b * d);
+      neighbour_ids_.assign(ids.begin(), ids.end());
+      // An adversarial copy's neighbours get ids of their own, after all anchor ids.
+      for (std::int64_t i : crafted_from_) neighbour_ids_.push_back(std::uint32_t(p_.cloud.anchor_count()) + ids[std::size_t(i)]);
+    }
     r_.resize({anchors * k});
     if (k > 0)
       p_.neighbours.fill(epoch_, std::span<const std::uint32_t>(neighbour_ids_), TensorView<const T>(batch_.slice(0, anchors)),
                          batch_.slice(anchors, anchors * k), r_.view());
 
-    const auto logits = model.forward(batch_.view(), layer, model.size());
+    const auto logits = model.forward(with_clean_rows ? batch_.view() : adversarial_.view(), layer, model.size());
     grad_.resize(logits.shape());
     grad_.zero();
-    const StepRows<T> rows{logits, b, ba, k, labels_, adversarial_labels_, crafted_from_, r_.view()};
+    const StepRows<T> rows{logits, b, ba, k, labels_, adversarial_labels_, crafted_from_, r_.view(), with_clean_rows};
     TermLoss loss;
     for (auto& term : p_.terms) loss += term->add(rows, grad_.view());
     if (!std::isfinite(loss.total))
       throw numeric_error("training diverged: loss " + std::to_string(loss.total) + " in epoch " + std::to_string(epoch_ + 1) +
                           " (the last checkpoint, if any, is intact)");
-    argmax_rows(logits.slice(0, b), predicted_);
+    argmax_rows(with_clean_rows ? rows.clean_logits() : rows.adversarial_logits(), predicted_);
+    predicted_labels_ = with_clean_rows ? std::span<const int>(labels_) : std::span<const int>(adversarial_labels_);
 
     p_.optimizer.zero_grad();
     if (layer == 0) {
@@ -231,6 +241,8 @@ class TrainingLoop {
   std::vector<std::int64_t> sources_, crafted_from_;
   std::vector<std::uint32_t> neighbour_ids_, crafted_ids_;
   std::vector<int> labels_, source_labels_, adversarial_labels_, predicted_;
+  std::span<const int> predicted_labels_;  // the true labels of the rows in predicted_
+  bool terms_read_clean_rows_ = true;
   Tensor<T> items_, clean_rows_, batch_, r_, grad_, feature_grad_, adversarial_;
 };
 
