@@ -27,6 +27,7 @@
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/conv_batch_lowering.hpp"
 #include "farbound/nn/detail/gemm.hpp"
+#include "farbound/nn/detail/im2col.hpp"
 #include "farbound/nn/detail/packed_gemm.hpp"
 
 namespace farbound::detail {
@@ -143,47 +144,48 @@ void winograd_add_weight_grads(const Tensor<T>& dU, std::int64_t O, std::int64_t
 //   B^T d = [d0 - d2, d1 + d2, d2 - d1, d1 - d3] along each axis.
 // A strip of tiles along a tile row reads the even and odd image columns 2 s - pad and
 // 2 s + 1 - pad, s = tx .. tx + strip: tile tx's columns are even[tx], odd[tx], even[tx + 1],
-// odd[tx + 1].
+// odd[tx + 1]. The arithmetic runs over whole strips (fixed trip counts, vectorised); lanes
+// past the last tile compute on zeros and are not stored.
 template <class T>
 void winograd_inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
   using namespace winograd_impl;
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), C = g.channels, stride = matrix_stride(C, tiles);
   resize_matrices(V, C, tiles);
-  parallel_for(g.items * C, [&](std::int64_t nc) {
-    const std::int64_t n = nc / C, c = nc % C;
-    const T* plane = x + nc * g.height * g.width;
+  parallel_for(C * g.items, [&](std::int64_t cn) {
+    const std::int64_t c = cn / g.items, n = cn % g.items;  // items inner: V's rows fill in order
+    const T* plane = x + (n * C + c) * g.height * g.width;
+    T even[4][strip + 1], odd[4][strip + 1], ve[4][strip + 1], vo[4][strip + 1], v[positions][strip];
     for (std::int64_t ty = 0; ty < wg.tile_rows(); ++ty)
       for (std::int64_t tx0 = 0; tx0 < wg.tile_cols(); tx0 += strip) {
         const std::int64_t nt = std::min(strip, wg.tile_cols() - tx0);
-        T even[4][strip + 1], odd[4][strip + 1];
         for (int i = 0; i < 4; ++i) {
           const std::int64_t h = 2 * ty - g.padding + i;
-          const bool inside = h >= 0 && h < g.height;
-          const T* row = inside ? plane + h * g.width : plane;
+          std::fill_n(even[i], strip + 1, T(0));
+          std::fill_n(odd[i], strip + 1, T(0));
+          if (h < 0 || h >= g.height) continue;
+          const T* row = plane + h * g.width;
           for (std::int64_t s = 0; s <= nt; ++s) {
             const std::int64_t col = 2 * (tx0 + s) - g.padding;
-            even[i][s] = inside && col >= 0 && col < g.width ? row[col] : T(0);
-            odd[i][s] = inside && col + 1 >= 0 && col + 1 < g.width ? row[col + 1] : T(0);
+            if (col >= 0 && col < g.width) even[i][s] = row[col];
+            if (col + 1 >= 0 && col + 1 < g.width) odd[i][s] = row[col + 1];
           }
         }
-        T* v = V.data() + c * tiles + wg.tile(n, ty, tx0);
-        for (int i = 0; i < 4; ++i) {
-          const int a = i == 0 ? 0 : 1, b = i == 0 ? 2 : i == 3 ? 3 : 2;  // B^T row i: rows a, b
-          const T sign_a = i == 2 ? T(-1) : T(1), sign_b = i == 0 || i == 3 ? T(-1) : T(1);
-          T e[strip + 1], o[strip + 1];  // (B^T d)[i] at the even and odd columns
-          for (std::int64_t s = 0; s <= nt; ++s) {
-            e[s] = sign_a * even[a][s] + sign_b * even[b][s];
-            o[s] = sign_a * odd[a][s] + sign_b * odd[b][s];
-          }
-          T* vi = v + 4 * i * stride;
-          for (std::int64_t s = 0; s < nt; ++s) {
-            vi[s] = e[s] - e[s + 1];
-            vi[stride + s] = o[s] + e[s + 1];
-            vi[2 * stride + s] = e[s + 1] - o[s];
-            vi[3 * stride + s] = o[s] - o[s + 1];
-          }
+        for (std::int64_t s = 0; s <= strip; ++s) {  // B^T along the rows
+          ve[0][s] = even[0][s] - even[2][s], vo[0][s] = odd[0][s] - odd[2][s];
+          ve[1][s] = even[1][s] + even[2][s], vo[1][s] = odd[1][s] + odd[2][s];
+          ve[2][s] = even[2][s] - even[1][s], vo[2][s] = odd[2][s] - odd[1][s];
+          ve[3][s] = even[1][s] - even[3][s], vo[3][s] = odd[1][s] - odd[3][s];
         }
+        for (int i = 0; i < 4; ++i)  // B along the columns
+          for (std::int64_t s = 0; s < strip; ++s) {
+            v[4 * i][s] = ve[i][s] - ve[i][s + 1];
+            v[4 * i + 1][s] = vo[i][s] + ve[i][s + 1];
+            v[4 * i + 2][s] = ve[i][s + 1] - vo[i][s];
+            v[4 * i + 3][s] = vo[i][s] - vo[i][s + 1];
+          }
+        T* dst = V.data() + c * tiles + wg.tile(n, ty, tx0);
+        for (int xi = 0; xi < positions; ++xi) copy_run(v[xi], dst + xi * stride, nt);  // not rep movs
       }
   });
 }
@@ -197,9 +199,9 @@ void winograd_input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* gr
   using namespace winograd_impl;
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), C = g.channels, stride = matrix_stride(C, tiles);
-  parallel_for(g.items * C, [&](std::int64_t nc) {
-    const std::int64_t n = nc / C, c = nc % C;
-    T* plane = grad_in + nc * g.height * g.width;
+  parallel_for(C * g.items, [&](std::int64_t cn) {
+    const std::int64_t c = cn / g.items, n = cn % g.items;  // items inner: dV's rows read in order
+    T* plane = grad_in + (n * C + c) * g.height * g.width;
     std::fill_n(plane, g.height * g.width, T(0));
     for (std::int64_t ty = 0; ty < wg.tile_rows(); ++ty)
       for (std::int64_t tx0 = 0; tx0 < wg.tile_cols(); tx0 += strip) {
@@ -237,36 +239,35 @@ void winograd_input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* gr
 
 // y = b + A^T M A for every tile, cropped to the output:
 //   A^T m = [m0 + m1 + m2, m1 - m2 - m3] along each axis.
+// Whole strips as in winograd_inputs; lanes past the last tile hold stale numbers, unused.
 template <class T>
 void winograd_outputs(const WinogradGeometry& wg, const Tensor<T>& M, const T* bias, std::int64_t O, T* y) {
   using namespace winograd_impl;
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), P = g.out_height, Q = g.out_width, stride = matrix_stride(O, tiles);
-  parallel_for(g.items * O, [&](std::int64_t no) {
-    const std::int64_t n = no / O, o = no % O;
-    T* plane = y + no * P * Q;
+  parallel_for(O * g.items, [&](std::int64_t on) {
+    const std::int64_t o = on / g.items, n = on % g.items;  // items inner: M's rows read in order
+    T* plane = y + (n * O + o) * P * Q;
+    T m[positions][strip] = {}, cols[4][2][strip], out[2][2][strip];
     for (std::int64_t ty = 0; ty < wg.tile_rows(); ++ty)
       for (std::int64_t tx0 = 0; tx0 < wg.tile_cols(); tx0 += strip) {
         const std::int64_t nt = std::min(strip, wg.tile_cols() - tx0);
-        const T* m = M.data() + o * tiles + wg.tile(n, ty, tx0);
-        T cols[4][2][strip];  // M A: cols[i][j]
-        for (int i = 0; i < 4; ++i) {
-          const T* mi = m + 4 * i * stride;
-          for (std::int64_t s = 0; s < nt; ++s) {
-            const T m1 = mi[stride + s], m2 = mi[2 * stride + s];
-            cols[i][0][s] = mi[s] + m1 + m2;
-            cols[i][1][s] = m1 - m2 - mi[3 * stride + s];
+        const T* src = M.data() + o * tiles + wg.tile(n, ty, tx0);
+        for (int xi = 0; xi < positions; ++xi) copy_run(src + xi * stride, m[xi], nt);
+        for (int i = 0; i < 4; ++i)  // A along the columns
+          for (std::int64_t s = 0; s < strip; ++s) {
+            cols[i][0][s] = m[4 * i][s] + m[4 * i + 1][s] + m[4 * i + 2][s];
+            cols[i][1][s] = m[4 * i + 1][s] - m[4 * i + 2][s] - m[4 * i + 3][s];
           }
-        }
+        for (int j = 0; j < 2; ++j)  // A^T along the rows
+          for (std::int64_t s = 0; s < strip; ++s) {
+            out[0][j][s] = cols[0][j][s] + cols[1][j][s] + cols[2][j][s] + bias[o];
+            out[1][j][s] = cols[1][j][s] - cols[2][j][s] - cols[3][j][s] + bias[o];
+          }
         for (int i = 0; i < 2 && 2 * ty + i < P; ++i) {
-          T* row = plane + (2 * ty + i) * Q;
-          for (std::int64_t s = 0; s < nt; ++s) {
-            const std::int64_t q = 2 * (tx0 + s);
-            for (int j = 0; j < 2 && q + j < Q; ++j) {
-              const T c0 = cols[0][j][s], c1 = cols[1][j][s], c2 = cols[2][j][s], c3 = cols[3][j][s];
-              row[q + j] = bias[o] + (i == 0 ? c0 + c1 + c2 : c1 - c2 - c3);
-            }
-          }
+          T* row = plane + (2 * ty + i) * Q + 2 * tx0;
+          const std::int64_t width = std::min(2 * nt, Q - 2 * tx0);
+          for (std::int64_t e = 0; e < width; ++e) row[e] = out[i][e % 2][e / 2];
         }
       }
   });
@@ -280,9 +281,9 @@ void winograd_output_grads(const WinogradGeometry& wg, const T* grad_out, std::i
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), P = g.out_height, Q = g.out_width, stride = matrix_stride(O, tiles);
   resize_matrices(dM, O, tiles);
-  parallel_for(g.items * O, [&](std::int64_t no) {
-    const std::int64_t n = no / O, o = no % O;
-    const T* plane = grad_out + no * P * Q;
+  parallel_for(O * g.items, [&](std::int64_t on) {
+    const std::int64_t o = on / g.items, n = on % g.items;  // items inner: dM's rows fill in order
+    const T* plane = grad_out + (n * O + o) * P * Q;
     for (std::int64_t ty = 0; ty < wg.tile_rows(); ++ty)
       for (std::int64_t tx0 = 0; tx0 < wg.tile_cols(); tx0 += strip) {
         const std::int64_t nt = std::min(strip, wg.tile_cols() - tx0);
