@@ -193,7 +193,8 @@ void winograd_inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
 // dL/dx = the sum over tiles of B dV B^T, each added where its patch lies in the image:
 //   B v = [v0, v1 - v2 + v3, v1 + v2 - v0, -v3] along each axis.
 // Each (item, channel) plane adds its tile rows in order; along a row, tile tx's columns 2
-// and 3 land on the even and odd columns of tile tx + 1's 0 and 1.
+// and 3 land on the even and odd columns of tile tx + 1's 0 and 1. Whole strips as in
+// winograd_inputs; lanes past the last tile hold stale numbers, unused.
 template <class T>
 void winograd_input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* grad_in) {
   using namespace winograd_impl;
@@ -203,24 +204,22 @@ void winograd_input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* gr
     const std::int64_t c = cn / g.items, n = cn % g.items;  // items inner: dV's rows read in order
     T* plane = grad_in + (n * C + c) * g.height * g.width;
     std::fill_n(plane, g.height * g.width, T(0));
+    T v[positions][strip] = {}, rows[4][4][strip], d[4][strip];
     for (std::int64_t ty = 0; ty < wg.tile_rows(); ++ty)
       for (std::int64_t tx0 = 0; tx0 < wg.tile_cols(); tx0 += strip) {
         const std::int64_t nt = std::min(strip, wg.tile_cols() - tx0);
-        const T* v = dV.data() + c * tiles + wg.tile(n, ty, tx0);
-        T rows[4][4][strip];  // dV B^T: rows[i][j]
-        for (int i = 0; i < 4; ++i) {
-          const T* vi = v + 4 * i * stride;
-          for (std::int64_t s = 0; s < nt; ++s) {
-            const T v0 = vi[s], v1 = vi[stride + s], v2 = vi[2 * stride + s], v3 = vi[3 * stride + s];
+        const T* src = dV.data() + c * tiles + wg.tile(n, ty, tx0);
+        for (int xi = 0; xi < positions; ++xi) copy_run(src + xi * stride, v[xi], nt);
+        for (int i = 0; i < 4; ++i)  // B^T along the columns
+          for (std::int64_t s = 0; s < strip; ++s) {
+            const T v0 = v[4 * i][s], v1 = v[4 * i + 1][s], v2 = v[4 * i + 2][s], v3 = v[4 * i + 3][s];
             rows[i][0][s] = v0, rows[i][1][s] = v1 - v2 + v3, rows[i][2][s] = v1 + v2 - v0, rows[i][3][s] = -v3;
           }
-        }
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < 4; ++i) {  // B along the rows, then added into image row h
           const std::int64_t h = 2 * ty - g.padding + i;
           if (h < 0 || h >= g.height) continue;
-          T d[4][strip];  // (B dV B^T)[i][j]
           for (int j = 0; j < 4; ++j)
-            for (std::int64_t s = 0; s < nt; ++s) {
+            for (std::int64_t s = 0; s < strip; ++s) {
               const T r0 = rows[0][j][s], r1 = rows[1][j][s], r2 = rows[2][j][s], r3 = rows[3][j][s];
               d[j][s] = i == 0 ? r0 : i == 1 ? r1 - r2 + r3 : i == 2 ? r1 + r2 - r0 : -r3;
             }
@@ -274,7 +273,8 @@ void winograd_outputs(const WinogradGeometry& wg, const Tensor<T>& M, const T* b
 }
 
 // dM = A g A^T for every tile of g = dL/dy [N, O, P, Q] (zero past the output's edge), the
-// adjoint of winograd_outputs: A y = [y0, y0 + y1, y0 - y1, -y1] along each axis.
+// adjoint of winograd_outputs: A y = [y0, y0 + y1, y0 - y1, -y1] along each axis. Whole
+// strips as in winograd_inputs.
 template <class T>
 void winograd_output_grads(const WinogradGeometry& wg, const T* grad_out, std::int64_t O, Tensor<T>& dM) {
   using namespace winograd_impl;
@@ -284,30 +284,31 @@ void winograd_output_grads(const WinogradGeometry& wg, const T* grad_out, std::i
   parallel_for(O * g.items, [&](std::int64_t on) {
     const std::int64_t o = on / g.items, n = on % g.items;  // items inner: dM's rows fill in order
     const T* plane = grad_out + (n * O + o) * P * Q;
+    T gt[2][2][strip], r[4][2][strip], m[positions][strip];
     for (std::int64_t ty = 0; ty < wg.tile_rows(); ++ty)
       for (std::int64_t tx0 = 0; tx0 < wg.tile_cols(); tx0 += strip) {
         const std::int64_t nt = std::min(strip, wg.tile_cols() - tx0);
-        T gt[2][2][strip];  // the tile's 2x2 of g: gt[i][j]
-        for (int i = 0; i < 2; ++i) {
+        for (int i = 0; i < 2; ++i) {  // the tiles' 2x2 of g: gt[i][j]
           const std::int64_t p = 2 * ty + i;
-          for (std::int64_t s = 0; s < nt; ++s) {
+          for (std::int64_t s = 0; s < strip; ++s) {
             const std::int64_t q = 2 * (tx0 + s);
-            gt[i][0][s] = p < P ? plane[p * Q + q] : T(0);
-            gt[i][1][s] = p < P && q + 1 < Q ? plane[p * Q + q + 1] : T(0);
+            const bool inside = p < P && s < nt;
+            gt[i][0][s] = inside ? plane[p * Q + q] : T(0);
+            gt[i][1][s] = inside && q + 1 < Q ? plane[p * Q + q + 1] : T(0);
           }
         }
-        T* m = dM.data() + o * tiles + wg.tile(n, ty, tx0);
-        for (int i = 0; i < 4; ++i) {
-          T* mi = m + 4 * i * stride;
-          for (std::int64_t s = 0; s < nt; ++s) {
-            T r[2];  // (A g)[i] at the tile's two columns
-            for (int j = 0; j < 2; ++j) {
-              const T g0 = gt[0][j][s], g1 = gt[1][j][s];
-              r[j] = i == 0 ? g0 : i == 1 ? g0 + g1 : i == 2 ? g0 - g1 : -g1;
-            }
-            mi[s] = r[0], mi[stride + s] = r[0] + r[1], mi[2 * stride + s] = r[0] - r[1], mi[3 * stride + s] = -r[1];
+        for (int j = 0; j < 2; ++j)  // A along the rows
+          for (std::int64_t s = 0; s < strip; ++s) {
+            const T g0 = gt[0][j][s], g1 = gt[1][j][s];
+            r[0][j][s] = g0, r[1][j][s] = g0 + g1, r[2][j][s] = g0 - g1, r[3][j][s] = -g1;
           }
-        }
+        for (int i = 0; i < 4; ++i)  // A^T along the columns
+          for (std::int64_t s = 0; s < strip; ++s) {
+            const T a = r[i][0][s], b = r[i][1][s];
+            m[4 * i][s] = a, m[4 * i + 1][s] = a + b, m[4 * i + 2][s] = a - b, m[4 * i + 3][s] = -b;
+          }
+        T* dst = dM.data() + o * tiles + wg.tile(n, ty, tx0);
+        for (int xi = 0; xi < positions; ++xi) copy_run(m[xi], dst + xi * stride, nt);
       }
   });
 }
