@@ -214,13 +214,15 @@ class WinogradConv final : public Layer<double> {
 }  // namespace
 
 TEST_CASE("Winograd F(2x2, 3x3) passes gradient checks", "[conv2d]") {
-  // Even and odd output sizes (half tiles at the edges), padding 0 .. 2.
-  for (std::int64_t pad : {0, 1, 2}) {
-    WinogradConv conv(pad);
-    auto x = random_tensor<double>({2, 2, 5, 6}, 70 + std::uint32_t(pad));
-    INFO("padding " << pad);
-    CHECK(testing::gradcheck(conv, x) < 1e-6);
-  }
+  // Even and odd output sizes (half tiles at the edges), padding 0 .. 2; 37 columns make two
+  // strips of tiles (16 + 2 or 3).
+  for (const Shape& shape : {Shape{2, 2, 5, 6}, Shape{1, 2, 4, 37}})
+    for (std::int64_t pad : {0, 1, 2}) {
+      WinogradConv conv(pad);
+      auto x = random_tensor<double>(shape, 70 + std::uint32_t(pad));
+      INFO("padding " << pad << ", input " << shape.to_string());
+      CHECK(testing::gradcheck(conv, x) < 1e-6);
+    }
 }
 
 TEST_CASE("Conv2d without an input gradient gives the same parameter gradients", "[conv2d]") {

@@ -145,10 +145,11 @@ class Conv2d final : public Layer<T> {
   // (detail/winograd.hpp): 2.25x fewer multiply-adds than any direct lowering, in 16 products
   // with K = in channels (forward), out channels (input gradient) or the number of 2x2 tiles
   // (weight gradient). Its transforms cost about (1/C + 1/O) of the products' work, C and O
-  // the channel counts; measured, Winograd wins where 1/C + 1/O <= 1/64 (ResNet9's 128 -> 128,
-  // 128 -> 512 and 512 -> 512) and only ties at 64 -> 64 and 64 -> 128 (docs/performance.md).
+  // the channel counts; measured in ResNet9 (docs/performance.md), Winograd wins at every
+  // layer with 1/C + 1/O <= 1/21, from 32 -> 64 channels on; the RGB input layer (3 -> 32)
+  // stays with the whole-batch lowering.
   bool lowers_by_winograd() const {
-    return window_.kernel == 3 && window_.stride == 1 && window_.padding <= 2 && 64 * (in_ + out_) <= in_ * out_;
+    return window_.kernel == 3 && window_.stride == 1 && window_.padding <= 2 && 21 * (in_ + out_) <= in_ * out_;
   }
   detail::WinogradGeometry winograd_geometry(const Shape& input) const { return {batch_geometry(input)}; }
 
