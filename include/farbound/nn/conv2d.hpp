@@ -4,8 +4,10 @@
 // x is [N, C, H, W], W is [O, C, k, k], b is [O], y is [N, O, P, Q] with
 //   P = (H + 2*pad - k) / s + 1,  Q = (W + 2*pad - k) / s + 1
 //   y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] x[n, c, p*s - pad + i, q*s - pad + j]
-// Wide stride-1 layers (32+ output channels) run the whole batch as three packed GEMMs
-// instead (detail/conv_batch_lowering.hpp; see lowers_whole_batch). Otherwise each item is
+// Wide 3x3 stride-1 layers (many channels on both sides) run the whole batch by Winograd's
+// F(2x2, 3x3) (detail/winograd.hpp; see lowers_by_winograd), other wide stride-1 layers (32+
+// output channels) as three packed GEMMs (detail/conv_batch_lowering.hpp; see
+// lowers_whole_batch). Otherwise each item is
 // lowered to matrix products (detail/conv_lowering.hpp): its input becomes
 // R = C*k*k rows of length L (stride 1: shifted runs of the image read in place; other
 // strides: im2col), its outputs P rows of `pitch` columns (the first Q real). With g the
