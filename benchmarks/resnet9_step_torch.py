@@ -4,9 +4,12 @@
 ResNet9 as farbound's zoo builds it: Normalize, conv-InstanceNorm(no affine)-CELU blocks
 (prep 32; 64 + max-pool 2 + residual of two 64-blocks; 128 + pool + residual; 512 + residual),
 max-pool 8, linear 512 -> 10. One step: zero the gradients, forward a [32, 3, 32, 32] batch,
-backward from a fixed dL/dlogits. Prints the median step time over `runs` runs of `steps` steps.
+backward from a fixed dL/dlogits. Prints the median step time over `runs` runs of `steps` steps;
+with `layers`, also each top-level layer's forward and backward alone (fastest of the runs, as
+resnet9_step prints farbound's: a block's conv, norm, activation and pool each one line, a
+residual block one line, the first layer without an input gradient).
 
-Usage: python3 resnet9_step_torch.py [threads=2] [runs=5] [steps=3]
+Usage: python3 resnet9_step_torch.py [threads=2] [runs=5] [steps=3] [layers]
 (Debian's python3-torch 1.13 is what /usr/bin/python3 sees; any PyTorch >= 1.13 works.)
 """
 import statistics
@@ -46,6 +49,45 @@ class ResNet9(nn.Module):
         return self.net((x - self.mean) / self.std)
 
 
+def top_level_layers(model):
+    """(name, callable) in farbound's order: Normalize, then the blocks' layers one by one."""
+    layers = [('Normalize', lambda x: (x - model.mean) / model.std)]
+    for m in model.net:
+        children = list(m.children()) if isinstance(m, nn.Sequential) else [m]
+        layers += [(type(c).__name__ + (f'({c.in_channels} -> {c.out_channels})' if isinstance(c, nn.Conv2d) else ''), c)
+                   for c in children]
+    return layers
+
+
+def print_layer_times(model, x, g, runs):
+    layers = top_level_layers(model)
+    fwd, bwd = [float('inf')] * len(layers), [0.0] * len(layers)
+    for _ in range(runs):
+        model.zero_grad(set_to_none=False)
+        saved, inp = [], x
+        for i, (_, f) in enumerate(layers):
+            a = inp.detach().requires_grad_(i > 0)
+            t0 = time.perf_counter()
+            y = f(a)
+            fwd[i] = min(fwd[i], time.perf_counter() - t0)
+            saved.append((a, y))
+            inp = y
+        grad = g
+        for i in reversed(range(len(layers))):
+            a, y = saved[i]
+            if not y.requires_grad:  # Normalize: no parameters, no input gradient
+                continue
+            t0 = time.perf_counter()
+            y.backward(grad)
+            t = time.perf_counter() - t0
+            bwd[i] = t if bwd[i] == 0 else min(bwd[i], t)
+            grad = a.grad
+    print(f'  per layer (fastest of {runs} runs, us)     forward   backward')
+    for (name, _), f, b in zip(layers, fwd, bwd):
+        print(f'    {name:<40} {f * 1e6:8.1f}   {b * 1e6:8.1f}')
+    print(f'    {"sum":<40} {(sum(fwd) + sum(bwd)) * 1e6:8.1f} us in all')
+
+
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
@@ -71,6 +113,8 @@ def main():
     print(f'ResNet9 forward+backward, batch 32, PyTorch {torch.__version__}, {threads} threads: '
           f'median {t * 1e3:.1f} ms -> {32 / t:.1f} images/s')
     print(f'RESULT torch{torch.__version__} resnet9_step threads={threads} ms={t * 1e3:.2f} images_per_s={32 / t:.2f}')
+    if len(sys.argv) > 4 and sys.argv[4] == 'layers':
+        print_layer_times(model, x, g, runs)
 
 
 if __name__ == '__main__':

@@ -123,6 +123,108 @@ TEST_CASE("Conv2d's whole-batch input gradient (32+ input channels) passes a gra
   }
 }
 
+// dL/dW[o,c,i,j] = sum_{n,p,q} g[n,o,p,q] x[n,c,p-pad+i,q-pad+j] (stride 1), summed directly.
+Tensor<double> direct_weight_grad(const Conv2d<double>& conv, const Tensor<double>& x, const Tensor<double>& g) {
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const std::int64_t O = g.size(1), P = g.size(2), Q = g.size(3), k = conv.window().kernel, pad = conv.window().padding;
+  Tensor<double> dw({O, C, k, k}, 0.0);
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t i = 0; i < k; ++i)
+        for (std::int64_t j = 0; j < k; ++j) {
+          double s = 0;
+          for (std::int64_t n = 0; n < N; ++n)
+            for (std::int64_t p = 0; p < P; ++p)
+              for (std::int64_t q = 0; q < Q; ++q) {
+                const std::int64_t h = p - pad + i, v = q - pad + j;
+                if (h >= 0 && h < H && v >= 0 && v < W) s += g[((n * O + o) * P + p) * Q + q] * x[((n * C + c) * H + h) * W + v];
+              }
+          dw[((o * C + c) * k + i) * k + j] = s;
+        }
+  return dw;
+}
+
+TEST_CASE("Conv2d's Winograd lowering (3x3, stride 1, 128 -> 512 channels) matches the direct sums", "[conv2d]") {
+  // Odd output sizes leave half tiles at the right and bottom edges; padding 0 .. 2.
+  for (std::int64_t pad : {0, 1, 2}) {
+    Conv2d<double> conv(128, 512, 3, 1, pad);
+    conv.reset_parameters(14, std::uint32_t(pad));
+    const auto x = random_tensor<double>({2, 128, 5, 6}, 50 + std::uint32_t(pad));
+    Tensor<double> y, dx;
+    conv.forward(x.view(), y);
+    const auto expected = direct_conv(conv, x);
+    INFO("padding " << pad);
+    REQUIRE(y.shape() == expected.shape());
+    for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+    const auto g = random_tensor<double>(y.shape(), 60 + std::uint32_t(pad));
+    conv.weight.grad.zero();
+    conv.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+    const auto dw = direct_weight_grad(conv, x, g);
+    for (std::int64_t i = 0; i < dw.numel(); ++i) REQUIRE(conv.weight.grad[i] == Approx(dw[i]).margin(1e-12));
+    // dL/dx[n,c,h,w] = sum_{o,i,j} g[n,o,h+pad-i,w+pad-j] W[o,c,i,j].
+    const std::int64_t C = 128, O = 512, H = 5, W = 6, P = y.size(2), Q = y.size(3);
+    for (std::int64_t n = 0; n < 2; ++n)
+      for (std::int64_t c = 0; c < C; c += 7)
+        for (std::int64_t h = 0; h < H; ++h)
+          for (std::int64_t w = 0; w < W; ++w) {
+            double s = 0;
+            for (std::int64_t o = 0; o < O; ++o)
+              for (std::int64_t i = 0; i < 3; ++i)
+                for (std::int64_t j = 0; j < 3; ++j) {
+                  const std::int64_t p = h + pad - i, q = w + pad - j;
+                  if (p >= 0 && p < P && q >= 0 && q < Q) s += g[((n * O + o) * P + p) * Q + q] * conv.weight.value[((o * C + c) * 3 + i) * 3 + j];
+                }
+            REQUIRE(dx[((n * C + c) * H + h) * W + w] == Approx(s).margin(1e-12));
+          }
+  }
+}
+
+namespace {
+// detail/winograd.hpp as a layer of any width: Conv2d picks it for 128+ channels only, and a
+// gradient check of every weight of such a layer would take minutes.
+class WinogradConv final : public Layer<double> {
+ public:
+  Parameter<double> weight{"weight", {3, 2, 3, 3}};
+  std::int64_t padding;
+
+  explicit WinogradConv(std::int64_t pad) : padding(pad) {
+    testing::fill_uniform(weight.value.view(), 80 + std::uint32_t(pad));
+  }
+  std::string describe() const override { return "Winograd F(2x2, 3x3), 2 -> 3 channels"; }
+  Shape output_shape(const Shape& s) const override { return {s[0], 3, s[2] + 2 * padding - 2, s[3] + 2 * padding - 2}; }
+  void forward(TensorView<const double> in, Tensor<double>& out) override {
+    out.resize(output_shape(in.shape()));
+    const double zero_bias[3] = {};
+    detail::winograd_forward(geometry(in.shape()), in.data(), weight.value.data(), zero_bias, 3, out.data(), ws_);
+  }
+  void backward(TensorView<const double> in, TensorView<const double>, TensorView<const double> grad_out,
+                Tensor<double>* grad_in, ParamGrads) override {
+    if (grad_in) grad_in->resize(in.shape());
+    detail::winograd_backward(geometry(in.shape()), in.data(), weight.value.data(), grad_out.data(), 3,
+                              weight.grad.data(), grad_in ? grad_in->data() : nullptr, ws_);
+  }
+  void collect_parameters(std::vector<Parameter<double>*>& ps) override { ps.push_back(&weight); }
+
+ private:
+  detail::WinogradGeometry geometry(const Shape& s) const {
+    return {{s[0], s[1], s[2], s[3], 3, padding, s[2] + 2 * padding - 2, s[3] + 2 * padding - 2}};
+  }
+  detail::WinogradWorkspace<double> ws_;
+};
+}  // namespace
+
+TEST_CASE("Winograd F(2x2, 3x3) passes gradient checks", "[conv2d]") {
+  // Even and odd output sizes (half tiles at the edges), padding 0 .. 2; 37 columns make two
+  // strips of tiles (16 + 2 or 3).
+  for (const Shape& shape : {Shape{2, 2, 5, 6}, Shape{1, 2, 4, 37}})
+    for (std::int64_t pad : {0, 1, 2}) {
+      WinogradConv conv(pad);
+      auto x = random_tensor<double>(shape, 70 + std::uint32_t(pad));
+      INFO("padding " << pad << ", input " << shape.to_string());
+      CHECK(testing::gradcheck(conv, x) < 1e-6);
+    }
+}
+
 TEST_CASE("Conv2d without an input gradient gives the same parameter gradients", "[conv2d]") {
   Conv2d<double> conv(3, 4, 3, 2, 1);
   conv.reset_parameters(3, 0);
@@ -184,4 +286,8 @@ TEST_CASE("Conv2d gives the same bits on 1 and 2 threads", "[conv2d]") {
   Conv2d<float> batch_lowered(32, 40, 3, 1, 1);
   batch_lowered.reset_parameters(1, 5);
   testing::require_thread_invariant(batch_lowered, random_tensor<float>({5, 32, 7, 9}, 5));
+  // Winograd: the 16 products shared between the threads, overlapping patches added back.
+  Conv2d<float> winograd(128, 512, 3, 1, 1);
+  winograd.reset_parameters(1, 6);
+  testing::require_thread_invariant(winograd, random_tensor<float>({3, 128, 7, 5}, 6));
 }
