@@ -50,6 +50,21 @@ TEST_CASE("A slice sheet has one panel per input and model, and an SVG with the 
   const RgbImage image = render_slice_sheet(sheet);
   CHECK(image.width() == 110 + 2 * 72);
   CHECK(image.height() == 30 + 3 * 72 + 10 + 2 * 20);  // 144 pixels of panels hold one 120-pixel legend entry a line
+  // The PNG carries the names too: ink under each label, none where no label is.
+  const auto inked = [&](int x0, int y0, int x1, int y1) {
+    int n = 0;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) n += image.at(x, y) != Rgb{255, 255, 255};
+    return n;
+  };
+  CHECK(inked(110, 0, 110 + 64, 30) > 20);              // "plain" above column 0
+  CHECK(inked(110 + 72, 0, 110 + 72 + 64, 30) > 20);    // "framework" above column 1
+  CHECK(inked(0, 30, 102, 30 + 64) > 20);               // "image 0" left of row 0
+  CHECK(inked(0, 30 + 2 * 72, 102, 30 + 3 * 72) > 20);  // "image 2"
+  CHECK(inked(0, 0, 110, 30) == 0);                     // the corner has no label
+  const int legend = 30 + 3 * 72 + 10;
+  CHECK(inked(110 + 20, legend, image.width(), legend + 20) > 20);  // "T-shirt" right of its swatch
+  CHECK(image.at(110 + 7, legend + 20 + 7) == slice_class_colour(1));  // Trouser's swatch, next line
   const std::string svg = slice_sheet_svg(sheet).str();
   CHECK(count(svg, "<image ") == 6);
   CHECK(count(svg, ">Trouser</text>") == 1);

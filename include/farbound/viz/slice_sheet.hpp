@@ -5,8 +5,8 @@
 // marks the input x0 at the centre with a white cross, and outlines the evaluation's eps
 // ball cut by the plane. A sheet puts N inputs (rows) x M models (columns) side by side on
 // the same planes, with a legend naming the classes. Rendered as an RgbImage (for PNG) and
-// as an SVG from the same SlicePanels; only the SVG carries text (row, column and class
-// names), the PNG has the same layout with the legend's colour swatches in class order.
+// as an SVG from the same SlicePanels and the same layout, both with the row, column and
+// class names (the PNG's drawn with stb_easy_font, viz/text.hpp).
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include "farbound/viz/image.hpp"
 #include "farbound/viz/png.hpp"
 #include "farbound/viz/svg.hpp"
+#include "farbound/viz/text.hpp"
 
 namespace farbound {
 
@@ -32,11 +33,11 @@ struct SlicePanel {
 // A grid of panels: rows are inputs, columns are models, plus names for the SVG's labels.
 struct SliceSheet {
   std::vector<std::vector<SlicePanel>> panels;  // [row][column]
-  // One name per row (input), shown left of the row in the SVG; may be shorter or empty.
+  // One name per row (input), shown left of the row; may be shorter or empty.
   std::vector<std::string> row_names;
-  // One name per column (model), shown above the column in the SVG; may be shorter or empty.
+  // One name per column (model), shown above the column; may be shorter or empty.
   std::vector<std::string> column_names;
-  // The legend: one name per class, in class order (the PNG shows only the swatches).
+  // The legend: one name per class, in class order.
   std::vector<std::string> class_names;
   int panel_size = 160;  // pixels
 };
@@ -123,37 +124,65 @@ inline RgbImage render_slice(const SlicePanel& panel, int side) {
 
 namespace detail {
 
+// The PNG's labels: stb_easy_font at 2 pixels per font unit (14-pixel capitals).
+inline constexpr double sheet_text_scale = 2;
+
+// Where everything goes, in pixels. The left margin and the legend's columns widen to the
+// longest row and class name in the PNG's font (wider than the SVG's), so both fit.
 struct SheetLayout {
-  int side, gap = 8, left = 110, top = 30, rows, columns, legend_columns, legend_rows;
+  int side, gap, left, top, rows, columns, legend_width, legend_columns, legend_rows;
   int width() const { return left + columns * (side + gap); }
   int height() const { return top + rows * (side + gap) + 10 + 20 * legend_rows; }
   int panel_x(int c) const { return left + c * (side + gap); }
   int panel_y(int r) const { return top + r * (side + gap); }
   // Legend entry k: a swatch of 14 pixels and its name, legend_columns entries a line.
-  int legend_x(int k) const { return left + (k % legend_columns) * 120; }
+  int legend_x(int k) const { return left + (k % legend_columns) * legend_width; }
   int legend_y(int k) const { return top + rows * (side + gap) + 10 + 20 * (k / legend_columns); }
 };
+
+inline int widest_text(const std::vector<std::string>& names) {
+  int widest = 0;
+  for (const std::string& n : names) widest = std::max(widest, text_width(n, sheet_text_scale));
+  return widest;
+}
 
 inline SheetLayout sheet_layout(const SliceSheet& sheet) {
   if (sheet.panels.empty() || sheet.panels[0].empty()) throw argument_error("slice sheet: no panels");
   for (const auto& row : sheet.panels)
     if (row.size() != sheet.panels[0].size()) throw argument_error("slice sheet: rows of different lengths");
   if (sheet.panel_size < 16) throw argument_error("slice sheet: panel_size must be >= 16 pixels");
-  const int classes = int(sheet.class_names.size()), columns = int(sheet.panels[0].size());
-  const int per_row = std::max(1, columns * (sheet.panel_size + 8) / 120);
-  return {sheet.panel_size, 8, 110, 30, int(sheet.panels.size()), columns, per_row, (classes + per_row - 1) / per_row};
+  const int classes = int(sheet.class_names.size()), columns = int(sheet.panels[0].size()), gap = 8;
+  const int left = std::max(110, widest_text(sheet.row_names) + 16);
+  const int legend_width = std::max(120, 20 + widest_text(sheet.class_names) + 12);
+  const int per_row = std::max(1, columns * (sheet.panel_size + gap) / legend_width);
+  return {sheet.panel_size, gap, left, 30, int(sheet.panels.size()), columns, legend_width, per_row, (classes + per_row - 1) / per_row};
 }
 
 }  // namespace detail
 
-// The sheet as one image (no text: see the top of this file).
+// The sheet as one image, labelled like the SVG: model names above the columns, input
+// names left of the rows (right-aligned), the legend's swatches and class names below.
 inline RgbImage render_slice_sheet(const SliceSheet& sheet) {
   const detail::SheetLayout l = detail::sheet_layout(sheet);
+  const double scale = detail::sheet_text_scale;
+  const Rgb ink{20, 20, 20};
+  const int cap = int(7 * scale);  // capital height, to centre a line on a point
   RgbImage image(l.width(), l.height());
-  for (int r = 0; r < l.rows; ++r)
+  for (int c = 0; c < l.columns && c < int(sheet.column_names.size()); ++c) {
+    const std::string& name = sheet.column_names[std::size_t(c)];
+    draw_text(image, l.panel_x(c) + (l.side - text_width(name, scale)) / 2, l.top - 10 - cap, name, scale, ink);
+  }
+  for (int r = 0; r < l.rows; ++r) {
+    if (r < int(sheet.row_names.size())) {
+      const std::string& name = sheet.row_names[std::size_t(r)];
+      draw_text(image, l.left - 8 - text_width(name, scale), l.panel_y(r) + (l.side - cap) / 2, name, scale, ink);
+    }
     for (int c = 0; c < l.columns; ++c) image.blit(render_slice(sheet.panels[std::size_t(r)][std::size_t(c)], l.side), l.panel_x(c), l.panel_y(r));
-  for (int k = 0; k < int(sheet.class_names.size()); ++k)
+  }
+  for (int k = 0; k < int(sheet.class_names.size()); ++k) {
     image.fill_rect(l.legend_x(k), l.legend_y(k), l.legend_x(k) + 14, l.legend_y(k) + 14, slice_class_colour(k));
+    draw_text(image, l.legend_x(k) + 20, l.legend_y(k), sheet.class_names[std::size_t(k)], scale, ink);
+  }
   return image;
 }
 
