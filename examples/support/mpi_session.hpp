@@ -6,6 +6,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <exception>
 #include <thread>
 
@@ -46,8 +48,14 @@ class MpiSession {
     return std::max(1, hardware / ranks_on_node_);
   }
 
-  // A failure on one rank ends the job (the others would wait for it forever).
-  [[noreturn]] void abort(int code) const { MPI_Abort(MPI_COMM_WORLD, code); std::terminate(); }
+  // A failure on one rank ends the job (the others would wait for it forever). The pause
+  // lets mpirun forward the rank's error message before MPI_Abort kills the processes.
+  [[noreturn]] void abort(int code) const {
+    std::fflush(nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::terminate();
+  }
 
  private:
   int rank_ = 0, size_ = 1, ranks_on_node_ = 1;
