@@ -74,7 +74,7 @@ class MpiGradientSum final : public GradientSum<T> {
     const std::size_t m = all.size() / std::size_t(shards_);
     if (all.size() != m * std::size_t(shards_) || own_shards.size() != m * std::size_t(range_.last - range_.first))
       throw argument_error("MpiGradientSum::all_shards: sizes are not shards x values");
-    std::vector<int> counts(std::size_t(ranks_)), offsets(std::size_t(ranks_));
+    std::vector<int> counts(static_cast<std::size_t>(ranks_)), offsets(static_cast<std::size_t>(ranks_));
     for (int r = 0; r < ranks_; ++r) {
       const ShardRange theirs = shards_of_rank(r, ranks_, shards_);
       counts[std::size_t(r)] = int(std::size_t(theirs.last - theirs.first) * m);
