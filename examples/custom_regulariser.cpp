@@ -25,7 +25,7 @@ class LogitPairing final : public ObjectiveTerm<float> {
 
   TermLoss add(const StepRows<float>& rows, TensorView<float> grad) override {
     const std::int64_t b = rows.clean, k = rows.neighbours_per_anchor, c = rows.logits.size(1);
-    const double w = lambda_ / double(b * k);
+    const double w = lambda_ / double(rows.step_anchors * k);  // 1/B of the whole step, also when it is sharded
     double sum = 0;
     for (std::int64_t i = 0; i < b; ++i)
       for (std::int64_t n = b + i * k; n < b + (i + 1) * k; ++n)
@@ -35,7 +35,7 @@ class LogitPairing final : public ObjectiveTerm<float> {
           grad[i * c + j] += float(2 * w * diff);
           grad[n * c + j] -= float(2 * w * diff);
         }
-    return {.cross_entropy = 0, .regulariser = sum / double(b * k), .total = w * sum};
+    return {.cross_entropy = 0, .regulariser = sum / double(rows.step_anchors * k), .total = w * sum};
   }
 
  private:

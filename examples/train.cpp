@@ -7,8 +7,10 @@
 //                  --unlabeled-noise-std 0.05 --neighbor-noise-std 0.005 --out gr.safetensors
 //
 // Every epoch it evaluates the validation split (and the test set with --test), prints a
-// line (a progress bar on a terminal), appends a JSON line to --log and, every --checkpoint-every
-// epochs, writes a resumable checkpoint. Units: inputs are [0,1] pixels, so the noise
+// line (a progress bar on a terminal), appends a JSON line to --log and, every
+// --checkpoint-every epochs, writes a resumable checkpoint. Under `mpirun -np N` (built
+// with MPI) the N ranks share every batch's --shards and give the weights of one rank
+// bitwise (docs/cli.md). Units: inputs are [0,1] pixels, so the noise
 // standard deviations and epsilon are in pixel units (docs/hyperparameters.md converts
 // the paper's normalised values).
 #include <cstdio>
@@ -21,10 +23,12 @@
 #include "support/datasets.hpp"
 #include "support/flags.hpp"
 #include "support/train_flags.hpp"
+#include "support/train_ranks.hpp"
 #include "support/train_run.hpp"
 
 int main(int argc, char** argv) {
   examples::wait_passively(argv);
+  examples::TrainRanks ranks(argc, argv);
   using namespace farbound;
   CLI::App app{"Train a farbound model on an image data set", "farbound-train"};
   app.option_defaults()->always_capture_default();
@@ -48,7 +52,7 @@ int main(int argc, char** argv) {
       ->check(examples::number_in(0.0, 0.9));
   app.add_option("--config", config_file, "JSON file of training settings (snake_case keys); flags given too win");
   examples::add_train_config_flags(app, flags);
-  app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default; more than " +
+  app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default, or under mpirun the cores shared among the ranks; more than " +
                                            std::to_string(examples::max_threads) + " are capped)")
       ->check(examples::integer_in(0, 1 << 20));
   app.add_option("--log", run.log_file, "JSON Lines log, one object per epoch");
@@ -57,8 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--resume", run.resume_file, "continue from this checkpoint (model, data selection and settings must match)");
   app.add_flag("--test", run.test, "also evaluate the test set every epoch");
 
-  return examples::run(app, argc, argv, [&] {
-    examples::apply_threads(threads, app.get_name());
+  return ranks.finish(examples::run(app, argc, argv, [&] {
+    examples::apply_threads(threads > 0 ? threads : ranks.default_threads(), app.get_name());
     run.config = examples::resolve_train_config(app, flags, config_file);
     examples::check_output_file("--out", run.out_file);
     if (!run.checkpoint_file.empty()) examples::check_output_file("--checkpoint", run.checkpoint_file);
@@ -66,10 +70,14 @@ int main(int argc, char** argv) {
 
     const examples::ImageData data = examples::load_image_data(run.dataset, data_dir);
     run.label = "farbound-train: ";
+    run.rank = ranks.rank();
+    run.ranks = ranks.size();
+    run.gradient_sum = ranks.gradient_sum();
     examples::TrainedModel trained = examples::train_model(run, data);
+    if (ranks.rank() != 0) return 0;
     const auto test = image_source<float>(data.test, examples::image_options(data.test));
     std::printf("test accuracy %.2f%%\n", 100 * evaluate(trained.model, test).accuracy);
     std::printf("saved %s\n", run.out_file.c_str());
     return 0;
-  });
+  }));
 }

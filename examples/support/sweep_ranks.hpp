@@ -1,7 +1,7 @@
 #pragma once
-// The ranks of farbound-sweep: MPI set up and torn down, the threads each rank trains with,
-// and the runs handed to the ranks as they become free (dynamic assignment: runs differ in
-// length by 10x, so a fixed split would leave ranks idle).
+// The runs of farbound-sweep handed to its MPI ranks (support/mpi_session.hpp) as they
+// become free (dynamic assignment: runs differ in length by 10x, so a fixed split would
+// leave ranks idle).
 //
 // Rank 0 hands out the runs: its main thread answers the other ranks' requests (a worker
 // sends "free", rank 0 answers with the index of the next run, or -1 when none is left),
@@ -11,9 +11,7 @@
 // (MPI_THREAD_FUNNELED). Started without mpirun, MPI runs as one rank and the sweep runs
 // serially in one process.
 #include <mpi.h>
-#include <sched.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -21,50 +19,10 @@
 #include <thread>
 #include <vector>
 
-#include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
+#include "support/mpi_session.hpp"
 
 namespace examples {
-
-class MpiSession {
- public:
-  MpiSession(int& argc, char**& argv) {
-    int provided = 0;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    if (provided < MPI_THREAD_FUNNELED) {
-      MPI_Finalize();
-      throw farbound::io_error("MPI: the library does not provide MPI_THREAD_FUNNELED");
-    }
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
-    MPI_Comm node;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &ranks_on_node_);
-    MPI_Comm_free(&node);
-  }
-  MpiSession(const MpiSession&) = delete;
-  MpiSession& operator=(const MpiSession&) = delete;
-  ~MpiSession() { MPI_Finalize(); }
-
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-
-  // --threads 0: the cores this rank may use. A rank bound to some cores (mpirun's
-  // --map-by ...:PE=n, srun --cpus-per-task) uses those; an unbound rank shares the node's
-  // cores with the other ranks on it, so that mpirun -np 2 on 2 cores does not oversubscribe.
-  int default_threads() const {
-    cpu_set_t mask;
-    const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
-    if (sched_getaffinity(0, sizeof mask, &mask) == 0 && CPU_COUNT(&mask) < hardware) return CPU_COUNT(&mask);
-    return std::max(1, hardware / ranks_on_node_);
-  }
-
-  // A failure on one rank ends the job (the others would wait for it forever).
-  [[noreturn]] void abort(int code) const { MPI_Abort(MPI_COMM_WORLD, code); std::terminate(); }
-
- private:
-  int rank_ = 0, size_ = 1, ranks_on_node_ = 1;
-};
 
 // Calls work(runs[i]) for every i, each on exactly one rank, with `threads` OpenMP threads.
 inline void for_each_run(const MpiSession& mpi, const std::vector<int>& runs, int threads,

@@ -2,17 +2,26 @@
 // One training run as farbound-train does it, callable: the data split, the model, the
 // trainer (resumed from a checkpoint if asked), one line per epoch on stdout and in the JSON
 // Lines log, a checkpoint every checkpoint_every epochs (train_to_completion), and the final model file. farbound-train
-// runs one; farbound-sweep runs one per point of its grid.
+// runs one; farbound-sweep runs one per point of its grid. On MPI ranks (support/train_ranks.hpp)
+// every rank trains its shards of each batch and rank 0 alone prints and writes; every file
+// is written whole and renamed into place (the log too), so a kill never leaves a torn one.
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <memory>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "farbound/core/parallel.hpp"
+#include "farbound/distributed/gradient_sum.hpp"
 #include "farbound/io/model_file.hpp"
 #include "farbound/nn/zoo.hpp"
 #include "farbound/train/evaluate.hpp"
@@ -33,7 +42,25 @@ struct TrainRun {
   farbound::TrainConfig config;
   std::string log_file, out_file = "model.safetensors", checkpoint_file, resume_file;  // empty: none
   std::string label;  // printed before every line (farbound-sweep: the run's name)
+  int rank = 0, ranks = 1;  // MPI ranks sharing the run (each trains its shards); only rank 0 prints and writes
+  // The sum of the config's shards over the ranks; empty: every shard in this process.
+  std::function<std::unique_ptr<farbound::GradientSum<float>>(std::int64_t shards)> gradient_sum;
 };
+
+// Appends one line to a text file by writing the whole new file beside it and renaming it
+// over the old one.
+inline void append_line_atomically(const std::string& path, const std::string& line) {
+  std::string text;
+  if (std::ifstream old(path, std::ios::binary); old) text.assign(std::istreambuf_iterator<char>(old), {});
+  text += line + '\n';
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw farbound::io_error(temporary + ": cannot write");
+  }
+  std::filesystem::rename(temporary, path);
+}
 
 struct TrainedModel {
   farbound::Sequential<float> model;
@@ -65,18 +92,21 @@ inline TrainedModel train_model(const TrainRun& run, const ImageData& data) {
       {"farbound.model_spec", model_spec_to_json(spec)},
       {"farbound.data_selection", nlohmann::json{{"dataset", run.dataset}, {"num_train", run.num_train},
                                                  {"num_val", run.num_val}, {"val_fraction", run.val_fraction}}.dump()}};
-  Trainer<float> trainer(model, cfg, train);
+  Trainer<float> trainer(model, cfg, train, run.gradient_sum ? run.gradient_sum(cfg.shards) : nullptr);
   if (!run.resume_file.empty()) resume(trainer, run.resume_file, model_meta);
-  const char* label = run.label.c_str();
-  std::printf("%s%s on %s, %lld training / %lld validation images, %d threads%s\n", label, run.model.c_str(),
-              run.dataset.c_str(), static_cast<long long>(train_set.size()), static_cast<long long>(val_set.size()),
-              farbound::max_threads(), trainer.epoch() > 0 ? (", resumed after epoch " + std::to_string(trainer.epoch())).c_str() : "");
-
-  std::ofstream log;
-  if (!run.log_file.empty()) {
-    log.open(run.log_file, std::ios::app);
-    if (!log) throw io_error(run.log_file + ": cannot open for appending");
+  if (run.rank != 0) {  // the other ranks train their shards in step with rank 0, silently
+    train_to_completion(trainer);
+    return {std::move(model), std::move(spec)};
   }
+  const char* label = run.label.c_str();
+  std::printf("%s%s on %s, %lld training / %lld validation images, %d threads%s%s\n", label, run.model.c_str(),
+              run.dataset.c_str(), static_cast<long long>(train_set.size()), static_cast<long long>(val_set.size()),
+              farbound::max_threads(),
+              run.ranks > 1 ? (" x " + std::to_string(run.ranks) + " MPI ranks, " + std::to_string(cfg.shards) + " shards").c_str() : "",
+              trainer.epoch() > 0 ? (", resumed after epoch " + std::to_string(trainer.epoch())).c_str() : "");
+
+  if (!run.log_file.empty() && !std::ofstream(run.log_file, std::ios::app))
+    throw io_error(run.log_file + ": cannot open for appending");
   ProgressBar bar;
   const auto epoch_label = [&] {
     return "epoch " + std::to_string(trainer.epoch() + 1) + "/" + std::to_string(cfg.num_epochs);
@@ -105,7 +135,7 @@ inline TrainedModel train_model(const TrainRun& run, const ImageData& data) {
     }
     std::printf(" (%.0f anchors/s)\n", s.anchors_per_second);
     std::fflush(stdout);
-    if (log) log << line.dump() << '\n' << std::flush;
+    if (!run.log_file.empty()) append_line_atomically(run.log_file, line.dump());
   };
   train_to_completion(trainer, options);
   save_model(run.out_file, model, spec, {{"farbound.train_config", nlohmann::json(cfg).dump()}});

@@ -112,6 +112,8 @@ expect 2 "--weight-decay: -1 is outside" $t --weight-decay -1
 expect 2 "--linear-epoch must be < --num-epochs" $t --linear-epoch 5 --num-epochs 5
 expect 2 "--batch-size: 0 is outside" $t --batch-size 0
 expect 2 "--checkpoint-every: 0 is outside" $t --checkpoint-every 0
+expect 2 "--shards must be <= --batch-size (64), got 65" $t --shards 65
+expect 2 "--shards: 0 is outside" $t --shards 0
 expect 2 "--num-train: -2 is outside [1, 10000000] (or -1: all)" $t --num-train -2
 expect 2 "--num-train: 0 is outside" $t --num-train 0
 expect 2 "--num-val: -5 is outside" $t --num-val -5

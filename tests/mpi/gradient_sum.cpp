@@ -1,5 +1,6 @@
 // mpirun -np N test_mpi_gradient_sum: MpiGradientSum on N ranks gives every rank the bits of
-// the one-process fixed-order sum, for several shard counts (float and double). A plain main
+// the one-process fixed-order sum, for several shard counts (float and double), and
+// all_shards gives every rank every shard's statistics in shard order. A plain main
 // (exit 1 on failure) because Catch2's runner knows nothing of MPI ranks.
 #include <mpi.h>
 
@@ -28,6 +29,17 @@ int check(std::int64_t shards, std::size_t n) {
                  static_cast<long long>(shards), n, sizeof(T) == 4 ? "float" : "double");
     return 1;
   }
+  std::vector<double> stats(std::size_t(own.last - own.first) * 2), every(std::size_t(shards) * 2);
+  for (std::int64_t s = own.first; s < own.last; ++s) {
+    stats[std::size_t(s - own.first) * 2] = double(s);
+    stats[std::size_t(s - own.first) * 2 + 1] = double(-s);
+  }
+  sum.all_shards(stats, every);
+  for (std::int64_t s = 0; s < shards; ++s)
+    if (every[std::size_t(s) * 2] != double(s) || every[std::size_t(s) * 2 + 1] != double(-s)) {
+      std::fprintf(stderr, "rank %d of %d: all_shards: shard %lld's values are wrong\n", rank, ranks, static_cast<long long>(s));
+      return 1;
+    }
   if (rank == 0 && shards == 8 && n == 61706)
     std::printf("%d ranks, 8 shards of %zu %s: rank 0 sent %lld bytes\n", ranks, n, sizeof(T) == 4 ? "float" : "double",
                 static_cast<long long>(sum.bytes_sent()));

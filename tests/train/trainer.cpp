@@ -8,8 +8,10 @@
 
 #include "farbound/data/toy.hpp"
 #include "farbound/nn/zoo.hpp"
+#include "support/flat_parameters.hpp"
 
 using namespace farbound;
+using testing::flat_parameters;
 
 namespace {
 
@@ -32,12 +34,6 @@ TrainConfig gr_config() {
   c.lr = 1e-2;
   c.seed = 5;
   return c;
-}
-
-std::vector<double> flat_parameters(Sequential<double>& m) {
-  std::vector<double> v;
-  for (auto* p : m.parameters()) v.insert(v.end(), p->value.span().begin(), p->value.span().end());
-  return v;
 }
 
 }  // namespace

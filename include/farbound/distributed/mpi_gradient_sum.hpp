@@ -7,7 +7,8 @@
 // or two vectors), rank 0 gathers them (MPI_Gatherv, in rank order), completes the tree and
 // broadcasts the sum (MPI_Bcast). Only gradients travel: per step a rank sends
 // cover_size x n values and receives n. Needs MPI (link MPI::MPI_CXX); the rest of farbound
-// does not.
+// does not. Every rank must make the same calls: an exception on one rank (a diverged loss,
+// a failed write) must end the job (MPI_Abort), or the others wait for it forever.
 #include <mpi.h>
 
 #include <cstdint>
@@ -18,13 +19,14 @@
 
 #include "farbound/core/error.hpp"
 #include "farbound/distributed/fixed_order_sum.hpp"
+#include "farbound/distributed/gradient_sum.hpp"
 
 namespace farbound {
 
 // The sum over every rank's shards of the gradients, the same bits on any number of ranks;
 // one object per communicator and run, called once per step.
 template <class T>
-class MpiGradientSum {
+class MpiGradientSum final : public GradientSum<T> {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "MpiGradientSum: float or double");
 
  public:
@@ -37,12 +39,14 @@ class MpiGradientSum {
     for (int r = 0; r < ranks_; ++r) nodes_.push_back(int(dyadic_cover(shards_of_rank(r, ranks_, shards_), shards_).size()));
   }
 
+  // S.
+  std::int64_t shard_count() const override { return shards_; }
   // The shards this rank computes the gradients of.
-  ShardRange shards() const { return range_; }
+  ShardRange shards() const override { return range_; }
 
   // own_shards: the gradients of shards().first .. shards().last - 1, n values each, one after
   // another; out (n values): the sum over all S shards, on every rank.
-  void operator()(std::span<const T> own_shards, std::span<T> out) {
+  void operator()(std::span<const T> own_shards, std::span<T> out) override {
     const std::size_t n = out.size();
     const std::vector<T> mine = cover_values<T>(range_, shards_, own_shards, n);
     if (rank_ == 0) {
@@ -62,6 +66,23 @@ class MpiGradientSum {
     if (rank_ == 0) combine_cover<T>(gathered_, ranks_, shards_, out);
     check(MPI_Bcast(out.data(), int(n), type(), 0, comm_), "MPI_Bcast");
     bytes_sent_ = std::int64_t((rank_ == 0 ? std::size_t(ranks_ - 1) * n : mine.size()) * sizeof(T));
+  }
+
+  // all (S * m values): every shard's m values, on every rank (MPI_Allgatherv in rank order,
+  // which is shard order).
+  void all_shards(std::span<const double> own_shards, std::span<double> all) override {
+    const std::size_t m = all.size() / std::size_t(shards_);
+    if (all.size() != m * std::size_t(shards_) || own_shards.size() != m * std::size_t(range_.last - range_.first))
+      throw argument_error("MpiGradientSum::all_shards: sizes are not shards x values");
+    std::vector<int> counts(static_cast<std::size_t>(ranks_)), offsets(static_cast<std::size_t>(ranks_));
+    for (int r = 0; r < ranks_; ++r) {
+      const ShardRange theirs = shards_of_rank(r, ranks_, shards_);
+      counts[std::size_t(r)] = int(std::size_t(theirs.last - theirs.first) * m);
+      offsets[std::size_t(r)] = int(std::size_t(theirs.first) * m);
+    }
+    check(MPI_Allgatherv(own_shards.data(), int(own_shards.size()), MPI_DOUBLE, all.data(), counts.data(), offsets.data(),
+                         MPI_DOUBLE, comm_),
+          "MPI_Allgatherv");
   }
 
   // What this rank sent to other ranks in the last call: its subtree values, or for rank 0

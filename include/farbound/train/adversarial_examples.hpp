@@ -27,6 +27,7 @@ struct CraftContext {
   std::uint32_t epoch = 0;                    // the epoch, from 0
   std::int64_t step = 0;                      // within the epoch
   std::span<const std::uint32_t> anchor_ids;  // the anchor id of every row
+  std::int64_t shard = 0;                     // the shard of the step's batch the rows belong to
 };
 
 // Interface of a way to craft the adversarial rows of a training step.
@@ -58,16 +59,19 @@ class FgsmExamples final : public AdversarialExamples<T> {
 };
 
 // PGD examples (attack/pgd.hpp, Madry et al. 2018): k steps from a random start within eps,
-// L-inf or L2, with a fresh random start every training step.
+// L-inf or L2, with a fresh random start every training step and shard of its batch (the
+// starts are keyed by the row within the shard: a data-parallel step crafts shard by shard).
 template <class T>
 class PgdExamples final : public AdversarialExamples<T> {
  public:
-  // options.seed keys the random starts: each step draws its own from (seed, epoch, step).
+  // options.seed keys the random starts: each step and shard draws its own from (seed, epoch,
+  // step, shard).
   PgdExamples(double eps, PgdOptions options) : eps_(eps), seed_(options.seed), pgd_(with_one_batch(options)) {}
 
   void craft(Sequential<T>& model, TensorView<const T> x, std::span<const int> labels, const CraftContext& at,
              Tensor<T>& x_adv) override {
-    const auto words = RandomStream(seed_, Purpose::adversarial_training, at.epoch, std::uint32_t(at.step), 1).block(0);
+    const auto words = RandomStream(seed_, Purpose::adversarial_training, at.epoch, std::uint32_t(at.step),
+                                    std::uint32_t(1 + at.shard)).block(0);
     pgd_.set_seed(std::uint64_t(words[0]) << 32 | words[1]);
     pgd_.run_unscored(model, x, labels, eps_, x_adv);
   }

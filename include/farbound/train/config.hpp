@@ -53,6 +53,7 @@ struct TrainConfig {
   // Epochs to train.
   int num_epochs = 10;
   int batch_size = 64;                  // anchors per step; 1 = the reference
+  int shards = 1;                       // S: each batch's shards, summed in a fixed order (data-parallel)
   // Seed of the split, the initialisation and all noise.
   std::uint64_t seed = 27432;
   int checkpoint_every = 1;             // write the checkpoint every this many epochs
@@ -119,6 +120,8 @@ void for_each_setting(F&& f) {
   f(Setting<int>{"linear_epoch", &C::linear_epoch, 0, 1000000, false, "epochs at constant lr before the cosine decay (< num_epochs)"});
   f(Setting<int>{"num_epochs", &C::num_epochs, 1, 1000000, false, "epochs"});
   f(Setting<int>{"batch_size", &C::batch_size, 1, 65536, false, "anchors per step (1 = the reference)"});
+  f(Setting<int>{"shards", &C::shards, 1, 65536, false,
+                 "S: each batch cut into S shards whose gradients add in a fixed order; the same weights on 1 to S MPI ranks"});
   f(Setting<std::uint64_t>{"seed", &C::seed, 0, std::numeric_limits<std::uint64_t>::max(), false, "seed of the split, initialisation and all noise"});
   f(Setting<int>{"checkpoint_every", &C::checkpoint_every, 1, 1000000, false, "write the checkpoint every this many epochs"});
 }
@@ -185,6 +188,8 @@ inline void TrainConfig::validate() const {
   need(!(inject_noise >= 0 && adversarial != "none"),
        "inject_noise with adversarial training is not supported (as in the reference)");
   need(input_min < input_max, "input_min must be < input_max");
+  need(shards <= batch_size, "shards must be <= batch_size (" + std::to_string(batch_size) + "), got " + std::to_string(shards) +
+                                 " (every shard needs an anchor)");
   need(!((adversarial == "fgsm" || adversarial == "pgd") && clean_weight + adv_ratio == 0),
        "clean_weight + adv_ratio must be > 0 (else the cross-entropy has no weight)");
   need(!(adversarial == "trades" && adv_norm != "linf"), "adversarial trades needs adv_norm linf (TRADES is L-inf)");

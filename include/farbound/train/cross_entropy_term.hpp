@@ -3,7 +3,8 @@
 // rows, mixed as (c CE(x) + r CE(x_adv)) / (c + r): c = 1, r = 0.3 is the reference's FGSM
 // training, c = 0, r = 1 Madry et al.'s adversarial-only PGD training (which does not read
 // the clean rows), no adversarial rows plain training. Each part is a mean over its rows
-// scaled by rows / B, i.e. a sum over the rows divided by the B anchors of the step.
+// scaled by rows / B, i.e. a sum over the rows divided by the B anchors of the step (all its
+// shards).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -30,17 +31,18 @@ class CrossEntropyTerm final : public ObjectiveTerm<T> {
   TermLoss add(const StepRows<T>& rows, TensorView<T> grad) override {
     TermLoss out;
     const std::int64_t b = rows.clean, c = rows.logits.size(1);
+    const auto step_anchors = double(rows.step_anchors);
     std::int64_t labelled = 0;
     for (int y : rows.labels) labelled += y >= 0;
     if (labelled == 0) return out;
     const double sum = clean_weight_ + adversarial_weight_;
     if (clean_weight_ > 0) {
-      const double w = clean_weight_ * double(labelled) / double(b) / sum;
+      const double w = clean_weight_ * double(labelled) / step_anchors / sum;
       out.cross_entropy = w * double(cross_entropy<T>(rows.clean_logits(), rows.labels, ce_grad_));
       simd::axpy(T(w), ce_grad_.data(), grad.data(), std::size_t(ce_grad_.numel()));
     }
     if (rows.adversarial > 0 && adversarial_weight_ > 0) {
-      const double w = double(rows.adversarial) / double(b) * adversarial_weight_ / sum;
+      const double w = double(rows.adversarial) / step_anchors * adversarial_weight_ / sum;
       out.cross_entropy += w * double(cross_entropy<T>(rows.adversarial_logits(), rows.adversarial_labels, ce_grad_));
       simd::axpy(T(w), ce_grad_.data(), grad.data() + rows.adversarial_row() * c, std::size_t(ce_grad_.numel()));
     }

@@ -1,7 +1,7 @@
 #pragma once
 // JacobianTerm: lambda * (1/2) ||J||_F^2 of the logits, estimated by finite differences over
 // each anchor's neighbours (regularize/jacobian.hpp), over every anchor of the step (clean
-// and adversarial), as a mean over them scaled by (B + A) / B.
+// and adversarial), as a mean over them scaled by (B + A) / B (B: the whole step's anchors).
 #include <cstdint>
 
 #include "farbound/regularize/jacobian.hpp"
@@ -21,9 +21,9 @@ class JacobianTerm final : public ObjectiveTerm<T> {
     const std::int64_t anchors = rows.anchors(), k = rows.neighbours_per_anchor;
     TermLoss out;
     out.regulariser = double(jacobian_penalty<T>(rows.anchor_logits(), rows.neighbour_logits(), sigma_,
-                                                 double(lambda_) * double(anchors) / double(rows.clean),
+                                                 double(lambda_) * double(anchors) / double(rows.step_anchors),
                                                  grad.slice(0, anchors), grad.slice(anchors, anchors * k))) *
-                      double(anchors) / double(rows.clean);
+                      double(anchors) / double(rows.step_anchors);
     out.total = double(lambda_) * out.regulariser;
     return out;
   }

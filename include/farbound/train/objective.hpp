@@ -8,7 +8,10 @@
 // examples/custom_regulariser.cpp) and needs no change to the library.
 //
 // Every loss is normalised by B, the anchors of the step, as the reference normalises its
-// cross-entropy and regulariser.
+// cross-entropy and regulariser. A data-parallel step (distributed/gradient_sum.hpp) hands
+// the terms one shard of its batch at a time: `clean` is then the shard's anchors and
+// `step_anchors` the whole step's B, which every term divides by, so that the shards'
+// gradients add up to the whole batch's.
 //
 // A step without neighbours whose terms all say they do not read the clean rows
 // (reads_clean_rows(), e.g. Madry et al.'s adversarial-only cross-entropy) leaves those B
@@ -32,6 +35,7 @@ struct StepRows {
   std::span<const std::int64_t> crafted_from;  // the clean row each adversarial row was crafted from
   TensorView<const T> squared_distances;       // r = ||x_nk - x_n||^2 of the neighbours, [(B + A) * K]
   bool has_clean_rows = true;                  // false: the step left the B clean rows out (see above)
+  std::int64_t step_anchors = 0;               // the whole step's B (all shards), what every loss is divided by
 
   // B + A: the clean and adversarial anchors.
   std::int64_t anchors() const { return clean + adversarial; }

@@ -9,6 +9,9 @@
 //                             fused pass that computes both at once; for steps without
 //                             adversarial rows, where it replaces CrossEntropyTerm +
 //                             SmoothnessTerm by one pass over the logits.
+// B is the whole step's anchors (StepRows::step_anchors): smoothness_loss divides by the
+// rows it sees, so a shard's loss and gradient are scaled by the shard's B_s / B (exactly 1
+// when the step is one shard).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -36,7 +39,7 @@ class SmoothnessTerm final : public ObjectiveTerm<T> {
     neighbour_grad_.resize(neighbour_logits.shape());
     const auto v = smoothness_loss<T>(anchor_logits, neighbour_logits, rows.squared_distances, unlabelled_, lambda_,
                                       anchor_grad_.view(), neighbour_grad_.view());
-    const T scale = T(double(anchors) / double(rows.clean));
+    const T scale = T(double(anchors) / double(rows.step_anchors));
     simd::axpy(scale, anchor_grad_.data(), grad.data(), std::size_t(anchor_grad_.numel()));
     simd::axpy(scale, neighbour_grad_.data(), grad.data() + anchors * c, std::size_t(neighbour_grad_.numel()));
     TermLoss out;
@@ -66,8 +69,9 @@ class CrossEntropySmoothnessTerm final : public ObjectiveTerm<T> {
     grad_.resize(rows.logits.shape());
     const auto v = smoothness_loss<T>(rows.logits.slice(0, b), rows.neighbour_logits(), rows.squared_distances, rows.labels,
                                       lambda_, grad_.slice(0, b), grad_.slice(b, b * k));
-    simd::axpy(T(1), grad_.data(), grad.data(), std::size_t(grad_.numel()));
-    return {double(v.cross_entropy), double(v.smoothness), double(v.total)};
+    const double scale = double(b) / double(rows.step_anchors);
+    simd::axpy(T(scale), grad_.data(), grad.data(), std::size_t(grad_.numel()));
+    return {double(v.cross_entropy) * scale, double(v.smoothness) * scale, double(v.total) * scale};
   }
 
  private:

@@ -29,7 +29,7 @@ class TradesTerm final : public ObjectiveTerm<T> {
 
   TermLoss add(const StepRows<T>& rows, TensorView<T> grad) override {
     const std::int64_t c = rows.logits.size(1);
-    const double w = beta_ / double(rows.clean);
+    const double w = beta_ / double(rows.step_anchors);
     log_p_.resize(std::size_t(c));
     log_q_.resize(std::size_t(c));
     double kl_sum = 0;
@@ -49,7 +49,7 @@ class TradesTerm final : public ObjectiveTerm<T> {
       kl_sum += kl;
     }
     TermLoss out;
-    out.regulariser = kl_sum / double(rows.clean);
+    out.regulariser = kl_sum / double(rows.step_anchors);
     out.total = beta_ * out.regulariser;
     return out;
   }

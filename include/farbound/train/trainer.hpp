@@ -3,7 +3,9 @@
 // (train/recipe.hpp: the optimiser, the LinearCosine schedule, the Gaussian cloud and
 // neighbours, the adversarial examples and the objective terms), owns them, and writes and
 // reads checkpoints that resume the run bitwise. The command line and the sweeps train through
-// it; other parts than a config can name go into a TrainingLoop directly.
+// it; other parts than a config can name go into a TrainingLoop directly. The config's
+// `shards` cut every batch into S shards; a GradientSum spreads them over processes
+// (MpiGradientSum: MPI ranks), else all S run here (LocalGradientSum).
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "farbound/core/error.hpp"
+#include "farbound/distributed/gradient_sum.hpp"
 #include "farbound/io/model_file.hpp"
 #include "farbound/io/safetensors.hpp"
 #include "farbound/nn/sequential.hpp"
@@ -33,7 +36,9 @@ template <class T>
 class Trainer {
  public:
   // Trains model on train with config (validated; throws argument_error if it does not fit).
-  Trainer(Sequential<T>& model, TrainConfig config, BatchSource<T> train)
+  // gradient_sum: which of the config's shards this process computes and how they are summed
+  // (its shard count must be the config's); null: all of them, here.
+  Trainer(Sequential<T>& model, TrainConfig config, BatchSource<T> train, std::unique_ptr<GradientSum<T>> gradient_sum = nullptr)
       : model_(model),
         config_(checked(std::move(config), model, train)),
         optimizer_(make_optimizer<T>(config_, model.parameters())),
@@ -50,7 +55,9 @@ class Trainer {
             .adversarial = make_adversarial_examples<T>(config_),
             .terms = make_objective_terms<T>(config_),
             .batch_size = config_.batch_size,
-            .noise_layer = std::max(config_.inject_noise, 0)}) {}
+            .noise_layer = std::max(config_.inject_noise, 0),
+            .gradient_sum = gradient_sum ? checked(std::move(gradient_sum), config_)
+                                         : std::make_unique<LocalGradientSum<T>>(config_.shards)}) {}
 
   // The settings it trains with.
   const TrainConfig& config() const { return config_; }
@@ -141,6 +148,13 @@ class Trainer {
       throw argument_error("Trainer: inject_noise layer " + std::to_string(c.inject_noise) + " is beyond the model's " +
                            std::to_string(model.size()) + " layers");
     return c;
+  }
+
+  static std::unique_ptr<GradientSum<T>> checked(std::unique_ptr<GradientSum<T>> sum, const TrainConfig& c) {
+    if (sum->shard_count() != c.shards)
+      throw argument_error("Trainer: the gradient sum has " + std::to_string(sum->shard_count()) + " shards, the config " +
+                           std::to_string(c.shards));
+    return sum;
   }
 
   Sequential<T>& model_;

@@ -20,6 +20,14 @@
 // Every random number is keyed by (seed, purpose, epoch, anchor id, neighbour): the same
 // anchors and neighbours whatever the batch size or thread count, so a run resumed from a
 // checkpoint continues exactly as if it had not stopped.
+// Data-parallel steps: a GradientSum (distributed/gradient_sum.hpp) cuts each step's B
+// anchors into S shards in order (shard s: anchors [s B / S, (s + 1) B / S)); this process
+// runs the step above over each of its shards alone (every loss still divided by B), keeps
+// each shard's parameter gradient, and the GradientSum adds all S in a fixed order, so every
+// process takes the same optimiser step, with the same bits on any number of processes. S = 1
+// (no GradientSum given) is the plain step. Models with state that changes every forward
+// (Dropout's step counter, batch statistics) would need that state kept in step across
+// processes; farbound's zoo has none.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -33,6 +41,7 @@
 
 #include "farbound/core/error.hpp"
 #include "farbound/core/simd.hpp"
+#include "farbound/distributed/gradient_sum.hpp"
 #include "farbound/nn/batches.hpp"
 #include "farbound/nn/sequential.hpp"
 #include "farbound/optim/optimizer.hpp"
@@ -85,12 +94,15 @@ class TrainingLoop {
     std::vector<std::unique_ptr<ObjectiveTerm<T>>> terms;  // the loss's parts, at least one
     std::int64_t batch_size = 64;  // anchors per step
     int noise_layer = 0;           // > 0: draw the cloud and the neighbours at this layer's input
+    std::unique_ptr<GradientSum<T>> gradient_sum;  // the shards and their sum; null: one shard, here
   };
 
   // Takes the parts; throws argument_error if they do not fit together.
   explicit TrainingLoop(Parts parts)
       : p_(std::move(parts)), stream_(p_.cloud.anchor_count(), p_.cloud.seed()),
-        steps_per_epoch_(stream_.batch_count(p_.batch_size)) {
+        steps_per_epoch_(stream_.batch_count(p_.batch_size)), params_(p_.model.parameters()) {
+    if (!p_.gradient_sum) p_.gradient_sum = std::make_unique<LocalGradientSum<T>>(1);
+    for (const Parameter<T>* param : params_) gradient_length_ += std::size_t(param->grad.numel());
     if (p_.data.size != p_.cloud.labelled_count())
       throw argument_error("TrainingLoop: the cloud has " + std::to_string(p_.cloud.labelled_count()) +
                            " labelled points, the data " + std::to_string(p_.data.size));
@@ -113,33 +125,39 @@ class TrainingLoop {
   // The optimiser, e.g. for its learning rate.
   const Optimizer<T>& optimizer() const { return p_.optimizer; }
 
-  // Trains one epoch; on_step is called after every optimiser step (progress bars).
+  // Trains one epoch; on_step is called after every optimiser step (progress bars; its loss
+  // is the step's loss over this process's shards).
   EpochStats run_epoch(const std::function<void(const StepProgress&)>& on_step = {}) {
     const auto start = std::chrono::steady_clock::now();
     p_.model.set_training(true);
     stream_.shuffle(epoch_);
+    GradientSum<T>& sum = *p_.gradient_sum;
+    const ShardRange own = sum.shards();
+    shard_stats_.assign(std::size_t(own.last - own.first) * shard_stat_count, 0.0);
     EpochStats stats;
     stats.epoch = epoch_;
-    std::int64_t labelled_seen = 0, labelled_correct = 0;
     for (std::int64_t s = 0; s < steps_per_epoch_; ++s) {
       const auto ids = stream_.batch(s, p_.batch_size);
       const TermLoss l = step(ids, s);
-      stats.cross_entropy += l.cross_entropy;
-      stats.regulariser += l.regulariser;
-      stats.loss += l.total;
-      for (std::size_t i = 0; i < predicted_.size(); ++i)
-        if (predicted_labels_[i] >= 0) {
-          ++labelled_seen;
-          labelled_correct += predicted_[i] == predicted_labels_[i];
-        }
       stats.anchors += std::int64_t(ids.size());
       if (on_step) on_step({s + 1, steps_per_epoch_, l.total});
+    }
+    // Every shard's sums, added in shard order: one process's numbers on any number of them.
+    all_shard_stats_.resize(std::size_t(sum.shard_count()) * shard_stat_count);
+    sum.all_shards(shard_stats_, all_shard_stats_);
+    double labelled_seen = 0, labelled_correct = 0;
+    for (std::size_t at = 0; at < all_shard_stats_.size(); at += shard_stat_count) {
+      stats.cross_entropy += all_shard_stats_[at];
+      stats.regulariser += all_shard_stats_[at + 1];
+      stats.loss += all_shard_stats_[at + 2];
+      labelled_seen += all_shard_stats_[at + 3];
+      labelled_correct += all_shard_stats_[at + 4];
     }
     stats.steps = steps_per_epoch_;
     stats.cross_entropy /= double(stats.steps);
     stats.regulariser /= double(stats.steps);
     stats.loss /= double(stats.steps);
-    stats.train_accuracy = labelled_seen ? double(labelled_correct) / double(labelled_seen) : 0.0;
+    stats.train_accuracy = labelled_seen > 0 ? labelled_correct / labelled_seen : 0.0;
     stats.lr = p_.optimizer.lr();
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     stats.anchors_per_second = double(stats.anchors) / std::max(stats.seconds, 1e-9);
@@ -148,8 +166,35 @@ class TrainingLoop {
   }
 
  private:
-  // One optimiser step on the anchors `ids`, the step-th of the epoch.
+  // One optimiser step on the anchors `ids`, the step-th of the epoch: the gradients of this
+  // process's shards, their fixed-order sum over all shards, the optimiser step.
   TermLoss step(std::span<const std::uint32_t> ids, std::int64_t step_index) {
+    GradientSum<T>& sum = *p_.gradient_sum;
+    const std::int64_t shards = sum.shard_count(), b = std::int64_t(ids.size());
+    const ShardRange own = sum.shards();
+    own_gradients_.resize(std::size_t(own.last - own.first) * gradient_length_);
+    TermLoss loss;
+    for (std::int64_t s = own.first; s < own.last; ++s) {
+      const std::int64_t first = s * b / shards, last = (s + 1) * b / shards;
+      p_.optimizer.zero_grad();
+      if (last > first) loss += shard_step(ids.subspan(std::size_t(first), std::size_t(last - first)), step_index, s, b);
+      T* slot = own_gradients_.data() + std::size_t(s - own.first) * gradient_length_;
+      for (const Parameter<T>* param : params_) slot = std::copy_n(param->grad.data(), param->grad.numel(), slot);
+    }
+    summed_gradient_.resize(gradient_length_);
+    sum(own_gradients_, summed_gradient_);
+    const T* at = summed_gradient_.data();
+    for (Parameter<T>* param : params_) {
+      std::copy_n(at, param->grad.numel(), param->grad.data());
+      at += param->grad.numel();
+    }
+    p_.optimizer.step(p_.schedule);
+    return loss;
+  }
+
+  // The forward, the terms and the backward over one shard's anchors `ids` (of the step's
+  // b_step); adds the parameter gradients (zeroed by the caller) and the shard's statistics.
+  TermLoss shard_step(std::span<const std::uint32_t> ids, std::int64_t step_index, std::int64_t shard, std::int64_t b_step) {
     Sequential<T>& model = p_.model;
     const auto b = std::int64_t(ids.size());
     const std::int64_t k = p_.neighbours.per_anchor();
@@ -161,7 +206,7 @@ class TrainingLoop {
     for (std::size_t i = 0; i < ids.size(); ++i) sources_[i] = p_.cloud.source(ids[i]);
     p_.data.load(sources_, epoch_, items_, source_labels_);
     for (std::size_t i = 0; i < ids.size(); ++i) labels_[i] = p_.cloud.label(ids[i], source_labels_[i]);
-    craft_adversarial(ids, step_index);
+    craft_adversarial(ids, step_index, shard);
 
     // Where the noise is drawn: the input, or the features at `layer` (noise injection).
     const TensorView<const T> base = layer > 0 ? model.forward(items_.view(), 0, layer) : TensorView<const T>(items_);
@@ -187,16 +232,25 @@ class TrainingLoop {
     const auto logits = model.forward(with_clean_rows ? batch_.view() : adversarial_.view(), layer, model.size());
     grad_.resize(logits.shape());
     grad_.zero();
-    const StepRows<T> rows{logits, b, ba, k, labels_, adversarial_labels_, crafted_from_, r_.view(), with_clean_rows};
+    const StepRows<T> rows{logits, b, ba, k, labels_, adversarial_labels_, crafted_from_, r_.view(), with_clean_rows, b_step};
     TermLoss loss;
     for (auto& term : p_.terms) loss += term->add(rows, grad_.view());
     if (!std::isfinite(loss.total))
       throw numeric_error("training diverged: loss " + std::to_string(loss.total) + " in epoch " + std::to_string(epoch_ + 1) +
                           " (the last checkpoint, if any, is intact)");
+    // The training accuracy reads the rows the forward ran: the clean ones, or their adversarial copies.
+    const std::span<const int> predicted_labels = with_clean_rows ? std::span<const int>(labels_) : std::span<const int>(adversarial_labels_);
     argmax_rows(with_clean_rows ? rows.clean_logits() : rows.adversarial_logits(), predicted_);
-    predicted_labels_ = with_clean_rows ? std::span<const int>(labels_) : std::span<const int>(adversarial_labels_);
+    double* stat = shard_stats_.data() + std::size_t(shard - p_.gradient_sum->shards().first) * shard_stat_count;
+    stat[0] += loss.cross_entropy;
+    stat[1] += loss.regulariser;
+    stat[2] += loss.total;
+    for (std::size_t i = 0; i < predicted_.size(); ++i)
+      if (predicted_labels[i] >= 0) {
+        stat[3] += 1;
+        stat[4] += predicted_[i] == predicted_labels[i];
+      }
 
-    p_.optimizer.zero_grad();
     if (layer == 0) {
       model.backward(grad_.view());
     } else {
@@ -210,13 +264,12 @@ class TrainingLoop {
           simd::axpy(T(1), g.data() + (anchors + i * k + j) * d, feature_grad_.data() + i * d, std::size_t(d));
       model.backward_range(feature_grad_.view(), 0, layer);
     }
-    p_.optimizer.step(p_.schedule);
     return loss;
   }
 
   // Adversarial copies of the labelled anchors (input space). Labelled anchors are their own
   // source items, so the copies start from items_.
-  void craft_adversarial(std::span<const std::uint32_t> ids, std::int64_t step_index) {
+  void craft_adversarial(std::span<const std::uint32_t> ids, std::int64_t step_index, std::int64_t shard) {
     crafted_from_.clear();
     adversarial_labels_.clear();
     if (!p_.adversarial) return;
@@ -229,21 +282,28 @@ class TrainingLoop {
     detail::gather_items(TensorView<const T>(items_), crafted_from_, clean_rows_);
     crafted_ids_.clear();
     for (std::int64_t i : crafted_from_) crafted_ids_.push_back(ids[std::size_t(i)]);
-    p_.adversarial->craft(p_.model, clean_rows_.view(), adversarial_labels_, {epoch_, step_index, crafted_ids_}, adversarial_);
+    p_.adversarial->craft(p_.model, clean_rows_.view(), adversarial_labels_, {epoch_, step_index, crafted_ids_, shard},
+                             adversarial_);
   }
+
+  // Per shard and epoch: cross-entropy, regulariser, loss, labelled anchors, correct ones.
+  static constexpr std::size_t shard_stat_count = 5;
 
   Parts p_;
   AnchorStream stream_;
   std::int64_t steps_per_epoch_ = 0;
   std::uint32_t epoch_ = 0;
+  std::vector<Parameter<T>*> params_;
+  std::size_t gradient_length_ = 0;  // the parameters' values, all together
 
   // Workspaces, resized per step (no allocation once they are large enough).
   std::vector<std::int64_t> sources_, crafted_from_;
   std::vector<std::uint32_t> neighbour_ids_, crafted_ids_;
   std::vector<int> labels_, source_labels_, adversarial_labels_, predicted_;
-  std::span<const int> predicted_labels_;  // the true labels of the rows in predicted_
   bool terms_read_clean_rows_ = true;
   Tensor<T> items_, clean_rows_, batch_, r_, grad_, feature_grad_, adversarial_;
+  std::vector<T> own_gradients_, summed_gradient_;  // this process's shards' gradients, their sum
+  std::vector<double> shard_stats_, all_shard_stats_;
 };
 
 }  // namespace farbound
