@@ -23,7 +23,7 @@ struct TermBatch {
   std::vector<int> labels{1, -1, 3}, adversarial_labels{1, 3};
   std::vector<std::int64_t> crafted_from{0, 2};
   TermBatch() { testing::fill_uniform(logits.view(), 31, -2.0, 2.0); }
-  StepRows<double> rows() const { return {logits.view(), 3, 2, 0, labels, adversarial_labels, crafted_from, {}, 3}; }
+  StepRows<double> rows() const { return {logits.view(), 3, 2, 0, labels, adversarial_labels, crafted_from, {}, true, 3}; }
 };
 
 double term_loss(ObjectiveTerm<double>& term, TermBatch& batch, Tensor<double>& grad) {

@@ -183,7 +183,8 @@ TEST_CASE("Madry's adversarial-only step leaves the clean rows out and trains as
         .neighbours = Neighbours<GaussianNoise>(0, GaussianNoise(0.0), 3),
         .adversarial = std::make_unique<PgdExamples<double>>(0.3, PgdOptions{.steps = 3, .seed = 3, .bounds = Bounds{-10, 10}}),
         .terms = {},
-        .batch_size = 16};
+        .batch_size = 16,
+        .gradient_sum = nullptr};
     parts.terms.push_back(std::make_unique<CrossEntropyTerm<double>>(0, 1));
     auto seen = std::make_unique<RowsSeen>(reads_clean);
     RowsSeen& rows = *seen;
