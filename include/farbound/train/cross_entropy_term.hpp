@@ -30,7 +30,7 @@ class CrossEntropyTerm final : public ObjectiveTerm<T> {
 
   TermLoss add(const StepRows<T>& rows, TensorView<T> grad) override {
     TermLoss out;
-    const std::int64_t b = rows.clean, c = rows.logits.size(1);
+    const std::int64_t c = rows.logits.size(1);
     const auto step_anchors = double(rows.step_anchors);
     std::int64_t labelled = 0;
     for (int y : rows.labels) labelled += y >= 0;
