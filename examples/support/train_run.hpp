@@ -111,7 +111,9 @@ inline TrainedModel train_model(const TrainRun& run, const ImageData& data) {
   const auto epoch_label = [&] {
     return "epoch " + std::to_string(trainer.epoch() + 1) + "/" + std::to_string(cfg.num_epochs);
   };
-  TrainingRunOptions options{.checkpoint = run.checkpoint_file, .metadata = model_meta};
+  TrainingRunOptions options;
+  options.checkpoint = run.checkpoint_file;
+  options.metadata = model_meta;
   options.on_step = [&](const StepProgress& p) {
     bar.update(run.label + epoch_label(), p.step, p.steps, "loss " + std::to_string(p.loss));
   };
