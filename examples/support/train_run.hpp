@@ -1,10 +1,11 @@
 #pragma once
 // One training run as farbound-train does it, callable: the data split, the model, the
 // trainer (resumed from a checkpoint if asked), one line per epoch on stdout and in the JSON
-// Lines log, a checkpoint every checkpoint_every epochs (train_to_completion), and the final model file. farbound-train
-// runs one; farbound-sweep runs one per point of its grid. On MPI ranks (support/train_ranks.hpp)
-// every rank trains its shards of each batch and rank 0 alone prints and writes; every file
-// is written whole and renamed into place (the log too), so a kill never leaves a torn one.
+// Lines log, a checkpoint every checkpoint_every epochs (train_to_completion), and the final
+// model file. farbound-train runs one; farbound-sweep runs one per point of its grid. On MPI
+// ranks (support/train_ranks.hpp) every rank trains its shards of each batch and rank 0
+// alone prints and writes; every file is written whole and renamed into place (the log too),
+// so a kill never leaves a torn one.
 #include <unistd.h>
 
 #include <cstdint>
