@@ -34,7 +34,6 @@
 #include <omp.h>
 
 #include "farbound/core/parallel.hpp"
-#include "farbound/core/random.hpp"
 #include "farbound/nn/activation.hpp"
 #include "farbound/nn/conv2d.hpp"
 #include "farbound/nn/dense.hpp"

@@ -18,7 +18,6 @@
 #include <omp.h>
 
 #include "farbound/core/parallel.hpp"
-#include "farbound/core/random.hpp"
 #include "farbound/nn/zoo.hpp"
 #include "support/driver.hpp"
 

@@ -30,7 +30,7 @@
 int main(int argc, char** argv) {
   examples::wait_passively(argv);
   using namespace farbound;
-  CLI::App app{"Slices through images and boundary metrics of farbound models"};
+  CLI::App app{"Slices through images and boundary metrics of farbound models", "farbound-boundary"};
   std::vector<std::string> model_flags;
   std::string dataset = "fashion-mnist", data_dir, out_dir = "boundary", plane = "deepfool", ball = "linf";
   std::vector<std::int64_t> images{0, 1, 2, 3, 4, 5};

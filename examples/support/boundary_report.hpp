@@ -26,6 +26,7 @@
 #include "farbound/metrics/statistics.hpp"
 #include "farbound/viz/slice_sheet.hpp"
 #include "support/charts.hpp"
+#include "support/number_text.hpp"
 
 namespace examples {
 
@@ -206,7 +207,7 @@ inline void write_boundary_report(const std::filesystem::path& dir, const std::v
   nlohmann::json json = nlohmann::json::object();
   std::string table =
       "| model | accuracy | minimal L2: q10 / median / q90 | along DeepFool: median | along random: median of those within T, % beyond T = " +
-      farbound::detail::format_number(o.ray_max) + " | thickness: mean +- std | margin L2 / Linf: median |\n|---|---|---|---|---|---|---|\n";
+      significant(o.ray_max) + " | thickness: mean +- std | margin L2 / Linf: median |\n|---|---|---|---|---|---|---|\n";
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     const BoundaryMetrics& m = metrics[k];
     const std::vector<double> adv = detail::finite(m.adversarial_rays), rnd = detail::finite(m.random_rays);

@@ -79,7 +79,6 @@ inline farbound::TrainValSplit split_for_training(const farbound::ImageDataset& 
   return split;
 }
 
-// Batches of 32x32 images scaled to [0, 1]: 28x28 images are zero-padded.
 // The names of a data set's classes: Fashion-MNIST's words, else the class numbers.
 inline std::vector<std::string> class_names(const std::string& name, std::int64_t classes) {
   std::vector<std::string> out;
@@ -88,6 +87,7 @@ inline std::vector<std::string> class_names(const std::string& name, std::int64_
   return out;
 }
 
+// Batches of 32x32 images scaled to [0, 1]: 28x28 images are zero-padded.
 inline farbound::ImageBatchOptions image_options(const farbound::ImageDataset& data) {
   farbound::ImageBatchOptions o;
   if (data.shape()[2] != 32 || data.shape()[3] != 32) o.resize = farbound::ResizeMode::zero_pad;

@@ -25,8 +25,8 @@
 #include <nlohmann/json.hpp>
 
 #include "farbound/core/error.hpp"
-#include "farbound/core/format_number.hpp"
 #include "farbound/train/config.hpp"
+#include "support/number_text.hpp"
 
 namespace examples {
 
@@ -73,7 +73,7 @@ inline void require_known_keys(const nlohmann::json& settings, const std::string
 
 // A value as it appears in a run's name.
 inline std::string value_text(const nlohmann::json& v) {
-  if (v.is_number_float()) return farbound::detail::format_number(v.get<double>());
+  if (v.is_number_float()) return significant(v.get<double>());
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
 }
@@ -121,7 +121,7 @@ inline SweepEvaluation evaluation_from_json(const nlohmann::json& j) {
   for (const auto& a : e.attacks)
     if (a != "fgsm" && a != "pgd") throw farbound::argument_error("evaluation.attacks: '" + a + "' (allowed: fgsm, pgd)");
   for (double eps : e.epsilons)
-    if (!(eps > 0 && eps <= 1)) throw farbound::argument_error("evaluation.epsilons: " + farbound::detail::format_number(eps) + " is outside (0, 1]");
+    if (!(eps > 0 && eps <= 1)) throw farbound::argument_error("evaluation.epsilons: " + significant(eps) + " is outside (0, 1]");
   if (e.points < 1) throw farbound::argument_error("evaluation.points must be >= 1");
   if (e.pgd_steps < 1 || e.pgd_steps > 100000) throw farbound::argument_error("evaluation.pgd_steps must lie in [1, 100000]");
   return e;

@@ -18,6 +18,7 @@
 
 #include "farbound/metrics/statistics.hpp"
 #include "support/charts.hpp"
+#include "support/number_text.hpp"
 #include "support/sweep_grid.hpp"
 #include "support/sweep_run.hpp"
 
@@ -81,7 +82,7 @@ inline void write_sweep_table(const SweepGrid& grid, const std::filesystem::path
   std::filesystem::create_directories(out);
   const auto table = summarise(grid, out);
   const auto& eps = grid.evaluation.epsilons;
-  const auto eps_text = [&](std::size_t k) { return farbound::detail::format_number(eps[k]); };
+  const auto eps_text = [&](std::size_t k) { return significant(eps[k]); };
 
   std::ofstream csv(out / "table.csv"), md(out / "table.md");
   csv << "setting,seeds,failed,missing,clean_mean,clean_se";

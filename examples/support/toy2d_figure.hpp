@@ -15,7 +15,7 @@
 #include "farbound/viz/image.hpp"
 #include "farbound/viz/png.hpp"
 #include "farbound/viz/svg.hpp"
-#include "support/easy_font_text.hpp"
+#include "farbound/viz/text.hpp"
 #include "support/number_text.hpp"
 #include "support/toy2d_flags.hpp"
 #include "support/toy2d_report.hpp"
@@ -72,8 +72,8 @@ inline void write_toy2d_figure(const std::filesystem::path& png_path, const std:
     const ToyOutcome& o = outcomes[m];
     const int x = layout.left + int(m) * (side + PanelLayout::gap);
     png.blit(farbound::render_heatmap(o.panel, side, side), x, top);
-    draw_text(png, x + (side - text_width(o.title, 2)) / 2, 8, o.title, 2, ink);
-    draw_text(png, x + (side - text_width(caption(o), 2)) / 2, top + side + 8, caption(o), 2, ink);
+    farbound::draw_text(png, x + (side - farbound::text_width(o.title, 2)) / 2, 8, o.title, 2, ink);
+    farbound::draw_text(png, x + (side - farbound::text_width(caption(o), 2)) / 2, top + side + 8, caption(o), 2, ink);
     farbound::draw_heatmap(svg, o.panel, x, top, side, side);
     svg.text(x + side / 2.0, 22, o.title, {.size = 15, .anchor = "middle", .weight = "bold"});
     svg.text(x + side / 2.0, top + side + 20, caption(o), {.size = 14, .anchor = "middle"});

@@ -1,10 +1,11 @@
 #pragma once
 // One training run as farbound-train does it, callable: the data split, the model, the
 // trainer (resumed from a checkpoint if asked), one line per epoch on stdout and in the JSON
-// Lines log, a checkpoint every checkpoint_every epochs (train_to_completion), and the final model file. farbound-train
-// runs one; farbound-sweep runs one per point of its grid. On MPI ranks (support/train_ranks.hpp)
-// every rank trains its shards of each batch and rank 0 alone prints and writes; every file
-// is written whole and renamed into place (the log too), so a kill never leaves a torn one.
+// Lines log, a checkpoint every checkpoint_every epochs (train_to_completion), and the final
+// model file. farbound-train runs one; farbound-sweep runs one per point of its grid. On MPI
+// ranks (support/train_ranks.hpp) every rank trains its shards of each batch and rank 0
+// alone prints and writes; every file is written whole and renamed into place (the log too),
+// so a kill never leaves a torn one.
 #include <unistd.h>
 
 #include <cstdint>
@@ -111,7 +112,9 @@ inline TrainedModel train_model(const TrainRun& run, const ImageData& data) {
   const auto epoch_label = [&] {
     return "epoch " + std::to_string(trainer.epoch() + 1) + "/" + std::to_string(cfg.num_epochs);
   };
-  TrainingRunOptions options{.checkpoint = run.checkpoint_file, .metadata = model_meta};
+  TrainingRunOptions options;
+  options.checkpoint = run.checkpoint_file;
+  options.metadata = model_meta;
   options.on_step = [&](const StepProgress& p) {
     bar.update(run.label + epoch_label(), p.step, p.steps, "loss " + std::to_string(p.loss));
   };

@@ -180,8 +180,9 @@ TEST_CASE("Conv2d's Winograd lowering (3x3, stride 1, 128 -> 512 channels) match
 }
 
 namespace {
-// detail/winograd.hpp as a layer of any width: Conv2d picks it for 128+ channels only, and a
-// gradient check of every weight of such a layer would take minutes.
+// detail/winograd.hpp as a layer of any width: Conv2d picks it for wide layers only (1/C + 1/O
+// <= 1/21, from 32 -> 64 channels on), and a gradient check of every weight of such a layer
+// would take minutes.
 class WinogradConv final : public Layer<double> {
  public:
   Parameter<double> weight{"weight", {3, 2, 3, 3}};

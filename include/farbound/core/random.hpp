@@ -51,7 +51,7 @@ enum class Purpose : std::uint32_t {
   attack = 8,       // random starts of attacks (a = restart, b = sample)
   data = 10,        // synthetic data sets (a = sample)
   oracle = 11,      // oracle-relative pairs x' near x (theory/pair_sampler.hpp; a = item, b = draw, c = part)
-  adversarial_training = 12,  // TRADES's start noise (a = epoch, b = anchor id); PGD training's seeds (a = epoch, b = step, c = 1)
+  adversarial_training = 12,  // TRADES's start noise (a = epoch, b = anchor id); PGD training's seeds (a = epoch, b = step, c = 1 + shard)
   user = 255,       // free for user code
 };
 

@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "farbound/core/error.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/data/dataset.hpp"
 #include "farbound/data/detail/byte_source.hpp"

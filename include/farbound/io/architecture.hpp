@@ -161,9 +161,6 @@ class ArchitectureReader {
     for (const auto& [key, entry] : file.tensors) budget_ += entry.shape.numel();
   }
 
-  // The file's name, for messages.
-  const std::string& file_name() const { return file_.name; }
-
   // The model for a layer list, with every parameter loaded; io_error when the list, a
   // layer's settings or a tensor does not fit, or when a stored tensor is left over.
   Sequential<T> model(const nlohmann::json& layers) {

@@ -17,7 +17,7 @@
 // class; the runner-up is deterministic and is the pair whose boundary lies nearest).
 // On an affine two-class model the PGD walks straight along the weight difference, and the
 // thickness is the length of the part of that segment where the logit margin lies between
-// 2 atanh(alpha) and 2 atanh(beta) (tests/metrics/boundary_thickness.cpp).
+// 2 atanh(alpha) and 2 atanh(beta) (tests/metrics/boundary_geometry.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -7,7 +7,7 @@
 //   margin(x) = min over the `rivals` classes j != y of the largest logits of d_j(x).
 // Positive where x is classified as y, negative where a rival wins. On an affine classifier
 // it is the exact signed distance to each pairwise boundary, so with all rivals the exact
-// distance to the decision region's border (tests/metrics/first_order_margin.cpp).
+// distance to the decision region's border (tests/metrics/boundary_geometry.cpp).
 // One forward pass and `rivals` backward passes per batch.
 #include <algorithm>
 #include <cmath>

@@ -20,7 +20,6 @@
 #include "farbound/attack/deepfool.hpp"
 #include "farbound/nn/batches.hpp"
 #include "farbound/attack/norm.hpp"
-#include "farbound/core/error.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/metrics/accuracy.hpp"
 #include "farbound/nn/sequential.hpp"

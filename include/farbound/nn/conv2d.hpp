@@ -125,7 +125,8 @@ class Conv2d final : public Layer<T> {
   // size follows from the batch size and the layer size alone.
   static constexpr std::int64_t partial_budget = std::int64_t(1) << 22;
 
-  // Wide layers (ResNet9's 32-512 channels) run as three GEMMs over the whole batch
+  // Layers with many output channels that Winograd does not take (below; in ResNet9 the RGB
+  // input layer, 3 -> 32) run as three GEMMs over the whole batch
   // (detail/conv_batch_lowering.hpp); few output channels (LeNet's 6 and 16) would make
   // packing B cost more than it saves, and those run image by image below. Which runs
   // where was measured: docs/performance.md. The batch lowering needs stride 1 and

@@ -39,7 +39,6 @@
 #include "farbound/nn/sequential.hpp"
 #include "farbound/theory/invisible_attack.hpp"
 #include "farbound/theory/oracle.hpp"
-#include "farbound/theory/pseudometric.hpp"
 #include "farbound/theory/subspace_deepfool.hpp"
 
 namespace farbound {

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "farbound/attack/norm.hpp"
-#include "farbound/core/error.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/theory/feature_map.hpp"
 

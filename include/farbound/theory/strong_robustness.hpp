@@ -26,17 +26,16 @@
 #include <string>
 #include <vector>
 
+#include "farbound/attack/norm.hpp"
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/metrics/accuracy.hpp"
-#include "farbound/core/format_number.hpp"
 #include "farbound/nn/sequential.hpp"
 #include "farbound/theory/clopper_pearson.hpp"
 #include "farbound/theory/invisible_attack.hpp"
 #include "farbound/theory/oracle.hpp"
 #include "farbound/theory/pair_sampler.hpp"
-#include "farbound/theory/pseudometric.hpp"
 
 namespace farbound {
 

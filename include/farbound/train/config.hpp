@@ -1,7 +1,8 @@
 #pragma once
 // TrainConfig: every switch of the reference trainer (main.py of
-// MahsaPaknezhad/AdversariallyRobustTraining), in farbound's units (raw input units, e.g.
-// [0,1] pixels), with validation and a JSON form for --config files and checkpoints.
+// MahsaPaknezhad/AdversariallyRobustTraining) and farbound's own (PGD and TRADES training,
+// the data-parallel shards), in farbound's units (raw input units, e.g. [0,1] pixels), with
+// validation and a JSON form for --config files and checkpoints.
 //
 // One table (for_each_setting) gives every setting its key, type, allowed range and meaning;
 // validate(), the JSON reader and writer, and the tools' flags all read it, so a range is

@@ -26,7 +26,7 @@ namespace farbound {
 // What a term sees of one step.
 template <class T>
 struct StepRows {
-  TensorView<const T> logits;                  // [(B + A) * (1 + K), C]
+  TensorView<const T> logits;                  // [(B + A) * (1 + K), C]; [A, C] without the clean rows
   std::int64_t clean = 0;                      // B
   std::int64_t adversarial = 0;                // A
   std::int64_t neighbours_per_anchor = 0;      // K

@@ -16,9 +16,6 @@ class ProgressBar {
   // A bar on `out`, redrawn in place when `out` is a terminal.
   explicit ProgressBar(std::FILE* out = stderr) : out_(out), tty_(isatty(fileno(out)) != 0) {}
 
-  // Whether `out` is a terminal.
-  bool on_tty() const { return tty_; }
-
   // Draws "label [#####     ] done/total  suffix", at most ~20 times per bar.
   void update(const std::string& label, std::int64_t done, std::int64_t total, const std::string& suffix = "") {
     if (!tty_ || total <= 0) return;
