@@ -83,7 +83,9 @@ inline farbound::TrainValSplit split_for_training(const farbound::ImageDataset& 
 inline std::vector<std::string> class_names(const std::string& name, std::int64_t classes) {
   std::vector<std::string> out;
   for (std::int64_t c = 0; c < classes; ++c)
-    out.push_back(name == "fashion-mnist" && c < 10 ? farbound::fashion_mnist_classes[std::size_t(c)] : std::to_string(c));
+    if (c < 10 && name == "fashion-mnist") out.push_back(farbound::fashion_mnist_classes[std::size_t(c)]);
+    else if (c < 10 && name == "cifar10") out.push_back(farbound::cifar10_classes[std::size_t(c)]);
+    else out.push_back(std::to_string(c));
   return out;
 }
 
