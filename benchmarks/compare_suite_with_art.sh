@@ -5,18 +5,20 @@
 # suite_lenet (the standard suite, and APGD-CE, APGD-DLR and Square alone) on the first IMAGES
 # Fashion-MNIST test images, then ART's APGD-CE, APGD-DLR and Square on the same images
 # (benchmarks/suite_vs_art.py), and prints both sides per attack, the ensembles and the times.
+# PARTS=ensemble runs only ART's cascade (its ensemble and time), not each attack alone.
 #
 # Usage: benchmarks/compare_suite_with_art.sh MODEL.safetensors [BUILD_DIR=build] [IMAGES=1000]
-#          [EPS=0.1] [THREADS=2]
+#          [EPS=0.1] [THREADS=2] [PARTS=all|ensemble]
 # MODEL: a farbound LeNet model file (e.g. examples/demo.sh's build/demo/baseline.safetensors).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-[[ $# -ge 1 ]] || { sed -n '9,11p' "$0" >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '10,12p' "$0" >&2; exit 2; }
 model=$1
 build=${2:-$root/build}
 images=${3:-1000}
 eps=${4:-0.1}
 threads=${5:-2}
+parts=${6:-all}
 for tool in benchmarks/suite_lenet examples/farbound-export; do
   [[ -x $build/$tool ]] || { echo "compare_suite_with_art: build $build/$tool first" >&2; exit 2; }
 done
@@ -31,4 +33,4 @@ export OMP_WAIT_POLICY=passive
 "$build/examples/farbound-export" --torch "$work/twin.py" "$model" >/dev/null
 "$build/benchmarks/suite_lenet" --model "$model" --images "$images" --eps "$eps" --threads "$threads" --members \
   --export "$work"
-"$python" "$root/benchmarks/suite_vs_art.py" "$work" "$work/twin.py" "$model" "$threads"
+"$python" "$root/benchmarks/suite_vs_art.py" "$work" "$work/twin.py" "$model" "$threads" 256 "$parts"

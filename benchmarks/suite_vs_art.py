@@ -6,11 +6,13 @@ farbound's per-image verdicts and seconds) and the model through its PyTorch twi
 settings: L-inf, the same eps, APGD 100 iterations, 1 restart, first step 2 eps (ART's eps_step
 is APGD's initial step); Square 5000 queries, p_init 0.8, 1 restart. Each attack runs alone on
 every image (the per-attack comparison), then the three run as a cascade, each on the images
-the earlier ones missed (the ensemble and its time, as farbound's suite runs).
+the earlier ones missed (the ensemble and its time, as farbound's suite runs). With PARTS
+`ensemble` only the cascade runs (ART's Square alone on every image takes half an hour on 2
+cores).
 
 Prints, per attack, both robust accuracies and their difference (the attacks are randomised,
 so the two differ by chance as well), the ensemble worst cases and the seconds of each side.
-    suite_vs_art.py DIR TWIN.py MODEL.safetensors [THREADS=2] [BATCH=256]
+    suite_vs_art.py DIR TWIN.py MODEL.safetensors [THREADS=2] [BATCH=256] [PARTS=all|ensemble]
 """
 import importlib.util
 import json
@@ -36,6 +38,9 @@ def main():
     out_dir, twin_path, model_file = sys.argv[1:4]
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
     batch = int(sys.argv[5]) if len(sys.argv) > 5 else 256
+    parts = sys.argv[6] if len(sys.argv) > 6 else "all"
+    if parts not in ("all", "ensemble"):
+        sys.exit(f"suite_vs_art.py: PARTS must be all or ensemble, got {parts}")
     torch.set_num_threads(threads)
     x = np.load(f"{out_dir}/images.npy").astype(np.float32)
     y = np.load(f"{out_dir}/labels.npy").astype(np.int64)
@@ -70,9 +75,10 @@ def main():
     n = len(y)
     print(f"farbound vs ART {__import__('art').__version__} (PyTorch {torch.__version__}), L-inf eps {eps}, "
           f"{n} images, {threads} threads, batch {batch}; clean accuracy {100 * (1 - clean_wrong.mean()):.2f} %")
-    print(f"{'attack':<10}{'farbound %':>12}{'ART %':>10}{'diff':>8}{'farbound s':>12}{'ART s':>10}")
     ours_any, art_any = np.zeros(n, bool), clean_wrong.copy()
-    for name in ("APGD-CE", "APGD-DLR", "Square"):
+    if parts == "all":
+        print(f"{'attack':<10}{'farbound %':>12}{'ART %':>10}{'diff':>8}{'farbound s':>12}{'ART s':>10}")
+    for name in ("APGD-CE", "APGD-DLR", "Square") if parts == "all" else ():
         fooled, seconds = run(name, x, y)
         fooled |= clean_wrong
         art_any |= fooled
@@ -95,8 +101,9 @@ def main():
     print(f"ensemble worst case: farbound suite ({' '.join(suite['attacks'])}) {suite_robust:.2f} % in "
           f"{suite['seconds']:.2f} s; ART cascade (APGD-CE APGD-DLR Square) {100 * robust.mean():.2f} % in "
           f"{art_seconds:.2f} s")
-    print(f"the three alone, per-point worst case: farbound {100 * (1 - ours_any.mean()):.2f} %, "
-          f"ART {100 * (1 - art_any.mean()):.2f} %")
+    if parts == "all":
+        print(f"the three alone, per-point worst case: farbound {100 * (1 - ours_any.mean()):.2f} %, "
+              f"ART {100 * (1 - art_any.mean()):.2f} %")
     print(f"suite minus ART ensemble: {suite_robust - 100 * robust.mean():+.2f} points; "
           f"ART cascade time / suite time: {art_seconds / suite['seconds']:.2f}x")
 
