@@ -31,6 +31,8 @@ trap 'rm -rf "$work"' EXIT
 # core its partner needs (docs/performance.md).
 export OMP_WAIT_POLICY=passive
 "$build/examples/farbound-export" --torch "$work/twin.py" "$model" >/dev/null
-"$build/benchmarks/suite_lenet" --model "$model" --images "$images" --eps "$eps" --threads "$threads" --members \
+# Each attack alone on every image only when ART's run alone too (PARTS=all).
+members=(); [[ $parts == all ]] && members=(--members)
+"$build/benchmarks/suite_lenet" --model "$model" --images "$images" --eps "$eps" --threads "$threads" "${members[@]}" \
   --export "$work"
 "$python" "$root/benchmarks/suite_vs_art.py" "$work" "$work/twin.py" "$model" "$threads" 256 "$parts"
