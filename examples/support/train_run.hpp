@@ -30,7 +30,7 @@
 #include "farbound/train/run.hpp"
 #include "farbound/train/trainer.hpp"
 #include "support/datasets.hpp"
-#include "support/train_flags.hpp"
+#include "support/train_config_flags.hpp"
 
 namespace examples {
 

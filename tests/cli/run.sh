@@ -5,17 +5,8 @@
 # nothing (it runs in an empty directory that must stay empty). A few good runs on a tiny
 # generated MNIST-format data set (20 training and 10 test images) check what the bad ones
 # are compared against. Takes a few seconds: every bad case fails before any work.
-set -uo pipefail
-bin=$(cd "${1:?usage: tests/cli/run.sh BIN_DIR}" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0 cases=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "$0")/../support/tool_test.sh"
+cases=0
 
 # expect CODE NEEDLE TOOL ARGS...: TOOL ARGS run in the empty directory run/ must exit with
 # CODE, print NEEDLE (a fixed string) on stderr, and leave run/ empty.

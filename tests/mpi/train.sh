@@ -8,16 +8,7 @@
 #   pgd        PGD training with the smoothness loss on clean and adversarial anchors
 # and --shards below the rank count is a usage error on every rank (exit 2), not a hang.
 # Needs mpirun (or $MPIEXEC); as root, the caller sets OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM).
-set -uo pipefail
-bin=$(cd "${1:?usage: tests/mpi/train.sh BIN_DIR}" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "$0")/../support/tool_test.sh"
 mpi=("${MPIEXEC:-mpirun}" -np 2 --oversubscribe)
 common=(--model lenet --activation relu --num-train 24 --num-val 0 --batch-size 16 --threads 1)
 

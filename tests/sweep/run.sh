@@ -8,16 +8,7 @@
 #     checkpoint (its log holds each epoch exactly once), and the table equals the serial
 #     sweep's for the runs both grids share.
 # Needs mpirun (or $MPIEXEC); as root, the caller sets OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM).
-set -uo pipefail
-bin=$(cd "${1:?usage: tests/sweep/run.sh BIN_DIR}" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "$0")/../support/tool_test.sh"
 mpi=("${MPIEXEC:-mpirun}" -np 2 --oversubscribe)
 children_of() {  # the processes whose parent is $1, from /proc (procps may be absent)
   local stat rest state ppid
