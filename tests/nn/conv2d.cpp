@@ -43,7 +43,10 @@ struct ConvCase {
 const ConvCase cases[] = {
     {1, 1, 1, 1, 1, 0, 1, 1}, {1, 1, 2, 3, 1, 0, 5, 5}, {2, 3, 2, 3, 1, 1, 5, 6}, {1, 2, 3, 3, 2, 0, 7, 7},
     {3, 2, 2, 2, 2, 1, 5, 4}, {2, 1, 3, 5, 1, 2, 9, 7}, {2, 3, 4, 1, 2, 0, 5, 3}, {1, 2, 2, 3, 3, 2, 4, 8},
-    {1, 3, 16, 3, 1, 1, 4, 4},  // per image, input gradient W^T g packed (27 rows, K = 16)
+    {1, 6, 32, 3, 2, 1, 5, 5},  // per image, input gradient W^T g packed (54 rows, K = 32)
+    // Stride 1 with kernels 2-7: weight gradient with lanes over the output channels, O
+    // short of a vector, exactly one, and more than one with a ragged last.
+    {1, 2, 6, 5, 1, 0, 8, 7}, {2, 3, 20, 3, 1, 1, 5, 6}, {2, 1, 3, 7, 1, 3, 5, 5}, {1, 2, 9, 4, 1, 1, 6, 6},
     {2, 2, 32, 3, 1, 1, 5, 6}, {3, 1, 33, 3, 1, 0, 6, 5}, {1, 2, 32, 3, 1, 2, 3, 4}, {2, 1, 32, 1, 1, 0, 4, 3},
 };
 
@@ -224,6 +227,30 @@ TEST_CASE("Winograd F(2x2, 3x3) passes gradient checks", "[conv2d]") {
       INFO("padding " << pad << ", input " << shape.to_string());
       CHECK(testing::gradcheck(conv, x) < 1e-6);
     }
+}
+
+TEST_CASE("Conv2d<float>'s weight gradient with lanes over the output channels matches the direct sum", "[conv2d]") {
+  // The float path transposes g by 8 x 8 blocks in registers (AVX); double never does.
+  struct Case {
+    std::int64_t n, c, o, k, pad, h, w;
+  };
+  std::uint32_t salt = 300;
+  for (const Case& c : {Case{2, 1, 6, 5, 0, 32, 32}, Case{3, 6, 16, 5, 0, 14, 14}, Case{2, 3, 20, 3, 1, 9, 7},
+                        Case{1, 2, 9, 4, 1, 7, 11}}) {
+    Conv2d<float> conv(c.c, c.o, c.k, 1, c.pad);
+    conv.reset_parameters(5, salt);
+    const auto x = random_tensor<float>({c.n, c.c, c.h, c.w}, ++salt);
+    Tensor<float> y;
+    conv.forward(x.view(), y);
+    const auto g = random_tensor<float>(y.shape(), ++salt);
+    conv.backward(x.view(), y.view(), g.view(), nullptr, ParamGrads::accumulate);
+    Tensor<double> xd(x.shape()), gd(g.shape());
+    for (std::int64_t i = 0; i < x.numel(); ++i) xd[i] = x[i];
+    for (std::int64_t i = 0; i < g.numel(); ++i) gd[i] = g[i];
+    const auto expected = direct_weight_grad(Conv2d<double>(c.c, c.o, c.k, 1, c.pad), xd, gd);
+    INFO(conv.describe() << " on " << x.shape().to_string());
+    for (std::int64_t i = 0; i < expected.numel(); ++i) REQUIRE(conv.weight.grad[i] == Approx(expected[i]).margin(1e-4));
+  }
 }
 
 TEST_CASE("Conv2d without an input gradient gives the same parameter gradients", "[conv2d]") {

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "farbound/core/error.hpp"
@@ -35,6 +36,7 @@
 #include "farbound/nn/detail/gemm.hpp"
 #include "farbound/nn/detail/conv_batch_lowering.hpp"
 #include "farbound/nn/detail/conv_lowering.hpp"
+#include "farbound/nn/detail/conv_weight_grad.hpp"
 #include "farbound/nn/detail/im2col.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/detail/winograd.hpp"
@@ -245,16 +247,23 @@ class Conv2d final : public Layer<T> {
     const std::int64_t N = in.size(0), O = out_, R = g.col_rows(), L = lowering.length(), pitch = lowering.pitch();
     const std::int64_t P = g.out_height, Q = g.out_width;
     constexpr bool direct = Lowering::output_layout;  // g already has the product layout
-    const std::int64_t partial_size = O * R + O;  // one chunk's dL/dW then dL/db
+    // Stride-1 kernels of 2-7 take the weight gradient with lanes over the output channels
+    // (detail/conv_weight_grad.hpp) into a transposed partial [R, Op]; the rest use gemm_nt.
+    constexpr bool shifted = std::is_same_v<Lowering, detail::ShiftedRowsLowering>;
+    const bool over_outputs = shifted && detail::weight_grad_over_outputs(window_.kernel, window_.stride);
+    const std::int64_t Op = over_outputs ? detail::weight_grad_lanes<T>(O) : O;
+    const std::int64_t partial_size = Op * R + O;  // one chunk's dL/dW then dL/db
     const std::int64_t chunk = params ? gradient_chunk(N, partial_size) : 1;
     const std::int64_t chunks = chunk_count(N, chunk);
+    const bool wide_grad = !direct && (grad_in || !over_outputs);  // whether g is needed in the product layout
     const detail::ThreadSlots slots;
     inputs_.resize({slots.count(), std::max<std::int64_t>(1, lowering.input_buffer_numel())});
-    products_.resize({slots.count(), direct ? 1 : O * L});
+    products_.resize({slots.count(), wide_grad ? O * L : 1});
+    transposed_grads_.resize({slots.count(), params && over_outputs ? P * Q * Op : 1});
     if (params) partials_.resize({chunks, partial_size});
     if (grad_in) {
       column_grads_.resize({slots.count(), lowering.grad_buffer_numel()});
-      column_grads_.zero();  // the margins around the rows stay zero
+      for (std::int64_t s = 0; s < slots.count(); ++s) lowering.clear_margins(column_grads_.data() + s * column_grads_.size(1));
     }
 
     parallel_for(chunks, [&](std::int64_t c) {
@@ -264,18 +273,29 @@ class Conv2d final : public Layer<T> {
       for (std::int64_t n = c * chunk; n < std::min(N, (c + 1) * chunk); ++n) {
         const T* gy = grad_out.data() + n * O * P * Q;
         const T* gw = gy;  // g in the product layout [O, L]
-        if constexpr (!direct) {
+        if (wide_grad) {
+          // Each row of g, then zeros up to the next (the gap columns and the rounding of L).
           T* wide = products_.data() + slot * O * L;
-          std::fill_n(wide, O * L, T(0));
           for (std::int64_t o = 0; o < O; ++o)
-            for (std::int64_t p = 0; p < P; ++p) detail::copy_run(gy + (o * P + p) * Q, wide + o * L + p * pitch, Q);
+            for (std::int64_t p = 0; p < P; ++p) {
+              T* run = wide + o * L + p * pitch;
+              detail::copy_run(gy + (o * P + p) * Q, run, Q);
+              std::fill(run + Q, wide + o * L + (p + 1 < P ? (p + 1) * pitch : L), T(0));
+            }
           gw = wide;
         }
         if (params) {
           const auto rows = lowering.input_rows(in.data() + n * g.item_numel(),
                                                 inputs_.data() + slot * inputs_.size(1), offsets_.data());
-          detail::gemm_nt<T>(O, R, L, detail::StridedRows<T>{gw, L}, rows, partial, R, detail::GemmOutput::accumulate);
-          for (std::int64_t o = 0; o < O; ++o) partial[O * R + o] += simd::sum(gy + o * P * Q, std::size_t(P * Q));
+          if constexpr (shifted) {
+            if (over_outputs)
+              detail::add_weight_grad_over_outputs<T>(window_.kernel, g.channels, O, P, Q, rows.data,
+                                                      lowering.padded_height, lowering.padded_width, gy,
+                                                      transposed_grads_.data() + slot * transposed_grads_.size(1), partial);
+          }
+          if (!over_outputs)
+            detail::gemm_nt<T>(O, R, L, detail::StridedRows<T>{gw, L}, rows, partial, R, detail::GemmOutput::accumulate);
+          for (std::int64_t o = 0; o < O; ++o) partial[Op * R + o] += simd::sum(gy + o * P * Q, std::size_t(P * Q));
         }
         if (grad_in) {
           T* grad_buffer = column_grads_.data() + slot * column_grads_.size(1);
@@ -289,12 +309,16 @@ class Conv2d final : public Layer<T> {
     });
 
     if (params) {
-      // Element-wise over the parameters, each element summing the chunks in order.
-      parallel_chunks(O * R, 4096, [&](std::int64_t first, std::int64_t last) {
-        for (std::int64_t c = 0; c < chunks; ++c)
-          detail::add_run(partials_.data() + c * partial_size + first, weight.grad.data() + first, last - first);
+      // Element-wise, each element summing the chunks in order into the first chunk's.
+      T* total = partials_.data();
+      parallel_chunks(partial_size, 4096, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t c = 1; c < chunks; ++c) detail::add_run(total + c * partial_size + first, total + first, last - first);
       });
-      for (std::int64_t c = 0; c < chunks; ++c) detail::add_run(partials_.data() + c * partial_size + O * R, bias.grad.data(), O);
+      if (!over_outputs) detail::add_run(total, weight.grad.data(), O * R);
+      else
+        for (std::int64_t o = 0; o < O; ++o)
+          for (std::int64_t r = 0; r < R; ++r) weight.grad[o * R + r] += total[r * Op + o];
+      detail::add_run(total + Op * R, bias.grad.data(), O);
     }
   }
 
@@ -318,6 +342,7 @@ class Conv2d final : public Layer<T> {
   // Per-thread workspaces: the lowered (padded or im2col) input, the wide product or wide
   // gradient, and the rows' gradient W^T g (with what the lowering needs to add it back).
   Tensor<T> inputs_, products_, column_grads_;
+  Tensor<T> transposed_grads_;  // g transposed to [P*Q, Op] (the weight gradient over outputs)
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
   Tensor<T> partials_;      // [chunks, O*C*k*k + O]: parameter gradients per chunk of items
   Tensor<T> flipped_;       // [C, O*k*k]: the flipped kernel (batch lowering's input gradient)

@@ -63,6 +63,11 @@ struct ShiftedRowsLowering {
   std::int64_t dcol_offset() const { return margin; }
   std::int64_t dcol_stride() const { return rows_length + margin; }
   std::int64_t grad_buffer_numel() const { return margin + g.col_rows() * dcol_stride() + plane_length; }
+  // Zeros the margins of a gradient buffer; the rows and the plane are written before use.
+  template <class T>
+  void clear_margins(T* grad_buffer) const {
+    for (std::int64_t r = 0; r <= g.col_rows(); ++r) std::fill_n(grad_buffer + r * dcol_stride(), margin, T(0));
+  }
 
   // off_r for every row r = (c, i, j).
   void make_offsets(std::int64_t* offsets) const {
@@ -76,8 +81,9 @@ struct ShiftedRowsLowering {
   // The rows for item x: its zero-padded copy in `buffer`.
   template <class T>
   OffsetRows<T> input_rows(const T* x, T* buffer, const std::int64_t* offsets) const {
-    std::fill_n(buffer, input_buffer_numel(), T(0));
-    const std::int64_t pad = g.window.padding;
+    const std::int64_t pad = g.window.padding, image = g.channels * padded_height * padded_width;
+    // Without padding the copy covers the image: only the slack after it needs zeros.
+    std::fill(buffer + (pad == 0 ? image : 0), buffer + input_buffer_numel(), T(0));
     for (std::int64_t c = 0; c < g.channels; ++c)
       for (std::int64_t h = 0; h < g.height; ++h)
         copy_run(x + (c * g.height + h) * g.width, buffer + (c * padded_height + h + pad) * padded_width + pad, g.width);
@@ -92,13 +98,21 @@ struct ShiftedRowsLowering {
     T* plane = grad_buffer + margin + g.col_rows() * dcol_stride();
     for (std::int64_t c = 0; c < g.channels; ++c) {
       const T* rows = grad_buffer + margin + c * k * k * dcol_stride();  // row (c, 0, 0)
-      for (std::int64_t t = 0; t < plane_length; t += std::int64_t(V::size)) {
-        V sum(T(0));
+      // Four vectors of t at a time: four independent chains of adds instead of one.
+      const auto gather = [&]<int NV>(std::int64_t t) {
+        V sum[NV];
+        for (int v = 0; v < NV; ++v) sum[v] = V(T(0));
         for (std::int64_t i = 0; i < k; ++i)
-          for (std::int64_t j = 0; j < k; ++j)
-            sum += V::load_unaligned(rows + (i * k + j) * dcol_stride() + (t - i * padded_width - j));
-        sum.store_unaligned(plane + t);
-      }
+          for (std::int64_t j = 0; j < k; ++j) {
+            const T* row = rows + (i * k + j) * dcol_stride() + (t - i * padded_width - j);
+            for (int v = 0; v < NV; ++v) sum[v] += V::load_unaligned(row + v * std::int64_t(V::size));
+          }
+        for (int v = 0; v < NV; ++v) sum[v].store_unaligned(plane + t + v * std::int64_t(V::size));
+      };
+      constexpr std::int64_t W = V::size;
+      std::int64_t t = 0;
+      for (; t + 4 * W <= plane_length; t += 4 * W) gather.template operator()<4>(t);
+      for (; t < plane_length; t += W) gather.template operator()<1>(t);
       for (std::int64_t h = 0; h < g.height; ++h)
         add_run(plane + (h + pad) * padded_width + pad, dx + (c * g.height + h) * g.width, g.width);
     }
@@ -115,6 +129,8 @@ struct Im2colLowering {
   std::int64_t dcol_offset() const { return 0; }
   std::int64_t dcol_stride() const { return length(); }
   std::int64_t grad_buffer_numel() const { return g.col_rows() * g.col_cols(); }
+  template <class T>
+  void clear_margins(T*) const {}
   void make_offsets(std::int64_t*) const {}
 
   template <class T>

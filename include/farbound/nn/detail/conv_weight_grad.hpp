@@ -1,0 +1,170 @@
+#pragma once
+// The weight gradient of a stride-1 convolution with few output channels (LeNet's), one
+// item at a time, with the vector lanes over the output channels:
+//   dW[o, c, i, j] += sum_{p, q} g[o, p, q] xpad[c, p + i, q + j]
+//
+// The shifted-rows lowering (conv_lowering.hpp) would make this O x C*k*k dot products of
+// length L along the output positions (gemm_nt): each accumulated in one vector, reduced
+// horizontally at the end, with 2 loads per fma in a 4 x 4 tile and the gap columns
+// multiplied by zeros. Here g is transposed once per item to gt[P*Q][Op] (Op = O rounded up
+// to the lane width, zero lanes past O) and, for each input channel c, a register tile holds
+// one accumulator (a vector over o) per weight position (i, j) of up to `tile_kernel_rows`
+// kernel rows. Every output position costs one load of gt and one broadcast of each input
+// number xpad[c, p + i, q + j] it meets: k*k fmas per load, no horizontal sums and no gap
+// columns. The lanes are the narrowest vector that holds O (lane_vector): LeNet's 16 channels
+// fill an AVX-512 register, its 6 use 6 of an AVX2 register's 8.
+//
+// The result is dW transposed, dwt[(c, i, j)][Op]. Each element is one fma chain over the
+// positions (p, q) in order, continued from its old value, so the bits depend on the shapes
+// and on the order the items are added in, never on the thread count.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "farbound/nn/detail/gemm_kernel.hpp"
+
+namespace farbound::detail {
+
+namespace conv_weight_grad_impl {
+
+// Accumulators a register tile may hold (one more register each for gt and a broadcast).
+#if XSIMD_WITH_AVX512F
+inline constexpr int tile_registers = 25;
+#else
+inline constexpr int tile_registers = 12;
+#endif
+
+template <int K>
+inline constexpr int tile_kernel_rows = std::clamp(tile_registers / K, 1, K);
+
+// Kernel rows [0, KR) of one input channel: x at xpad[c, i0, 0], gt at gt[0][o0], dwt at
+// dwt[(c, i0, 0)][o0].
+template <class V, int K, int KR, class T>
+void channel_tile(std::int64_t P, std::int64_t Q, const T* x, std::int64_t Wp, const T* gt, std::int64_t Op, T* dwt) {
+  V acc[KR][K];
+  for (int i = 0; i < KR; ++i)
+    for (int j = 0; j < K; ++j) acc[i][j] = V::load_unaligned(dwt + (i * K + j) * Op);
+  for (std::int64_t p = 0; p < P; ++p) {
+    const T* row = x + p * Wp;
+    const T* g = gt + p * Q * Op;
+    for (std::int64_t q = 0; q < Q; ++q) {
+      const V gq = V::load_unaligned(g + q * Op);
+      for (int i = 0; i < KR; ++i)
+        for (int j = 0; j < K; ++j) acc[i][j] = gemm_impl::fused_multiply_add(V(row[i * Wp + q + j]), gq, acc[i][j]);
+    }
+  }
+  for (int i = 0; i < KR; ++i)
+    for (int j = 0; j < K; ++j) acc[i][j].store_unaligned(dwt + (i * K + j) * Op);
+}
+
+template <class V, int K, class T>
+void add_weight_grad(std::int64_t C, std::int64_t P, std::int64_t Q, const T* xpad, std::int64_t Hp, std::int64_t Wp,
+                     const T* gt, std::int64_t Op, T* dwt) {
+  constexpr int KR = tile_kernel_rows<K>;
+  for (std::int64_t o = 0; o < Op; o += std::int64_t(V::size))
+    for (std::int64_t c = 0; c < C; ++c) {
+      const T* x = xpad + c * Hp * Wp;
+      T* dw = dwt + c * K * K * Op + o;
+      int i = 0;
+      for (; i + KR <= K; i += KR) channel_tile<V, K, KR>(P, Q, x + i * Wp, Wp, gt + o, Op, dw + i * K * Op);
+      if constexpr (K % KR != 0) channel_tile<V, K, K % KR>(P, Q, x + i * Wp, Wp, gt + o, Op, dw + i * K * Op);
+    }
+}
+
+// Calls f(V{}) with the narrowest vector of at least O lanes (the widest if none is) among
+// the widths the target has with a fused fma (see gemm.hpp's fused_fma).
+template <class T, std::int64_t W = std::int64_t(xsimd::batch<T>::size) / 4, class F>
+void with_lane_vector(std::int64_t O, F&& f) {
+  constexpr std::int64_t widest = xsimd::batch<T>::size;
+  if constexpr (W >= widest) {
+    f(xsimd::batch<T>{});
+  } else {
+    using V = xsimd::make_sized_batch_t<T, std::size_t(W)>;
+    if constexpr (!std::is_void_v<V>) {
+      if constexpr (std::is_base_of_v<xsimd::avx512f, typename V::arch_type> ||
+                    std::is_base_of_v<xsimd::fma3<xsimd::avx2>, typename V::arch_type>) {
+        if (O <= W) return f(V{});
+      }
+    }
+    with_lane_vector<T, 2 * W>(O, f);
+  }
+}
+
+// gt[f][o] = g[o][f] for o < O, 0 for O <= o < Op; f < F. With AVX, floats go by 8 x 8
+// blocks in registers (4x faster than element by element at LeNet's shapes); the rest of F,
+// other types and targets element by element.
+template <class T>
+void transpose_to_lanes(const T* g, std::int64_t O, std::int64_t F, std::int64_t Op, T* gt) {
+  std::int64_t f = 0;
+#if XSIMD_WITH_AVX
+  if constexpr (std::is_same_v<T, float>) {
+    if (Op % 8 == 0)
+      for (; f + 8 <= F; f += 8)
+        for (std::int64_t o = 0; o < Op; o += 8) {
+          __m256 r[8];
+          for (int i = 0; i < 8; ++i) r[i] = o + i < O ? _mm256_loadu_ps(g + (o + i) * F + f) : _mm256_setzero_ps();
+          // Pairs of rows interleaved, then quadruples, then the 128-bit halves exchanged.
+          __m256 t[8], u[8];
+          for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+          }
+          for (int h = 0; h < 2; ++h)
+            for (int i = 0; i < 2; ++i) {
+              u[4 * h + 2 * i] = _mm256_shuffle_ps(t[4 * h + i], t[4 * h + i + 2], 0x44);
+              u[4 * h + 2 * i + 1] = _mm256_shuffle_ps(t[4 * h + i], t[4 * h + i + 2], 0xEE);
+            }
+          T* d = gt + f * Op + o;
+          for (int i = 0; i < 4; ++i) {
+            _mm256_storeu_ps(d + i * Op, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+            _mm256_storeu_ps(d + (i + 4) * Op, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+          }
+        }
+  }
+#endif
+  for (; f < F; ++f)
+    for (std::int64_t o = 0; o < Op; ++o) gt[f * Op + o] = o < O ? g[o * F + f] : T(0);
+}
+
+}  // namespace conv_weight_grad_impl
+
+// Kernel sizes the lanes-over-outputs weight gradient is instantiated for (stride 1); a 1 x 1
+// kernel would leave one accumulator per tile, and others go through gemm_nt.
+inline bool weight_grad_over_outputs(std::int64_t kernel, std::int64_t stride) {
+  return stride == 1 && kernel >= 2 && kernel <= 7;
+}
+
+// Op: O rounded up to the lanes the kernel runs on.
+template <class T>
+std::int64_t weight_grad_lanes(std::int64_t O) {
+  std::int64_t lanes = 0;
+  conv_weight_grad_impl::with_lane_vector<T>(O, [&](auto v) { lanes = std::int64_t(decltype(v)::size); });
+  return (O + lanes - 1) / lanes * lanes;
+}
+
+// dwt[(c, i, j)][Op] += the weight gradient of one item (see the top of this file): g is
+// the item's [O, P, Q] output gradient, gt a workspace of P*Q*Op numbers, xpad the item's
+// zero-padded [C, Hp, Wp] input.
+template <class T>
+void add_weight_grad_over_outputs(std::int64_t kernel, std::int64_t C, std::int64_t O, std::int64_t P,
+                                  std::int64_t Q, const T* xpad, std::int64_t Hp, std::int64_t Wp, const T* g, T* gt,
+                                  T* dwt) {
+  const std::int64_t Op = weight_grad_lanes<T>(O);
+  conv_weight_grad_impl::transpose_to_lanes(g, O, P * Q, Op, gt);
+  conv_weight_grad_impl::with_lane_vector<T>(O, [&](auto v) {
+    using V = decltype(v);
+    const auto run = [&]<int K>() { conv_weight_grad_impl::add_weight_grad<V, K>(C, P, Q, xpad, Hp, Wp, gt, Op, dwt); };
+    switch (kernel) {
+      case 2: return run.template operator()<2>();
+      case 3: return run.template operator()<3>();
+      case 4: return run.template operator()<4>();
+      case 5: return run.template operator()<5>();
+      case 6: return run.template operator()<6>();
+      default: return run.template operator()<7>();
+    }
+  });
+}
+
+}  // namespace farbound::detail
