@@ -43,8 +43,10 @@
 #include "support/driver.hpp"
 
 // ---- Allocation counting: every global allocation function funnels through counted_alloc.
-// GCC cannot see that the replaced operator new below is malloc-based and warns about free.
+// GCC cannot see that the replaced operator new below is malloc-based and warns about free
+// (and, depending on what it inlines, about freeing a pointer it cannot trace to malloc).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
 namespace {
 std::atomic<long> allocations{0};
 

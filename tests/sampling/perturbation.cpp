@@ -36,6 +36,25 @@ std::vector<double> noise_of(const P& p, const RandomStream& s, std::size_t n, d
 
 }  // namespace
 
+TEST_CASE("The vectorised normal numbers are box_muller4's, bit for bit", "[perturbation]") {
+  // The same numbers as the scalar transform (and the CUDA kernels that call it), for
+  // counts that end inside a chunk, and for seeds and coordinates that set high bits.
+  for (const RandomStream& s : {RandomStream(1, Purpose::neighbour, 0, 0, 0), RandomStream(0xFFFFFFFF12345678ull, Purpose::unlabelled, 7, 0xFFFFFFFFu, 3),
+                                RandomStream(99, Purpose::user, 1, 2, 0x80000000u)})
+    for (std::size_t n : {std::size_t(1), std::size_t(37), std::size_t(4096 + 5)}) {
+      std::size_t seen = 0;
+      detail::for_each_normal_chunk(s, n, [&](std::size_t first, const double* z, std::size_t count) {
+        REQUIRE(first == seen);
+        for (std::size_t j = 0; j < count; ++j) {
+          const std::size_t i = first + j;
+          REQUIRE(z[j] == box_muller4(s.block(i / 4))[i % 4]);
+        }
+        seen += count;
+      });
+      CHECK(seen == n);
+    }
+}
+
 TEST_CASE("Gaussian noise has mean 0 and the requested standard deviation", "[perturbation]") {
   const GaussianNoise g(0.05);
   const auto d = noise_of(g, RandomStream(1, Purpose::unlabelled, 0, 3, 0), 200000);

@@ -20,8 +20,8 @@
 // The reduction and the final assembly are per number (box_muller_reduce, box_muller_pair);
 // the polynomials in between (box_muller_radius, sin_cos_quarter) are templates over the
 // value type, double or an xsimd batch of doubles, so a SIMD caller runs the same source
-// (sampling/detail/normal_numbers.hpp). Their fma and sqrt are found by argument-dependent
-// lookup for batches, std:: for double.
+// (sampling/detail/normal_numbers.hpp). Their fma is a parameter (std::fma by default), their
+// sqrt found by argument-dependent lookup for batches, std:: for double.
 #include <array>
 #include <bit>
 #include <cmath>
@@ -65,10 +65,20 @@ FARBOUND_HOST_DEVICE inline BoxMullerReduced box_muller_reduce(std::uint32_t w_r
   return {m - 1.0, double(e - 33), double(j) * half_pi_step, int(w_angle >> 30), swapped};
 }
 
+// The fused multiply-add of the polynomials below on scalars. A SIMD caller passes its own:
+// xsimd 8.1's fma on AVX-512 batches is a * b + c, rounded twice unless the optimiser
+// contracts it, which would change bits.
+struct ScalarFma {
+  template <class V>
+  FARBOUND_HOST_DEVICE V operator()(V a, V b, V c) const {
+    using std::fma;
+    return fma(a, b, c);
+  }
+};
+
 // sqrt(-2 ln u) from (f, k).
-template <class V>
-FARBOUND_HOST_DEVICE V box_muller_radius(V f, V k) {
-  using std::fma;
+template <class V, class Fma = ScalarFma>
+FARBOUND_HOST_DEVICE V box_muller_radius(V f, V k, Fma fma = {}) {
   using std::sqrt;
   constexpr double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
   const V s = f / (V(2.0) + f);
@@ -88,9 +98,8 @@ FARBOUND_HOST_DEVICE V box_muller_radius(V f, V k) {
 }
 
 // sin x and cos x for x in [0, pi/4].
-template <class V>
-FARBOUND_HOST_DEVICE void sin_cos_quarter(V x, V& sin_x, V& cos_x) {
-  using std::fma;
+template <class V, class Fma = ScalarFma>
+FARBOUND_HOST_DEVICE void sin_cos_quarter(V x, V& sin_x, V& cos_x, Fma fma = {}) {
   const V z = x * x;
   V sp = V(1.58969099521155010221e-10);
   sp = fma(sp, z, V(-2.50507602534068634195e-08));

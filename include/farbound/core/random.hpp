@@ -67,10 +67,12 @@ class RandomStream {
                                     std::uint32_t c = 0)
       : key_{std::uint32_t(seed), std::uint32_t(seed >> 32)}, purpose_(std::uint32_t(purpose) << 24), a_(a), b_(b), c_(c) {}
 
-  // Four uniformly distributed 32-bit words of block `block`.
-  FARBOUND_HOST_DEVICE PhiloxCounter block(std::uint64_t block) const {
-    return philox4x32_10({purpose_ | std::uint32_t(block), a_, b_, c_}, key_);
-  }
+  // Four uniformly distributed 32-bit words of block `block`: philox4x32_10(counter(block), key()).
+  FARBOUND_HOST_DEVICE PhiloxCounter block(std::uint64_t block) const { return philox4x32_10(counter(block), key_); }
+  // The Philox counter of block `block` (for kernels that run many blocks at once).
+  FARBOUND_HOST_DEVICE PhiloxCounter counter(std::uint64_t block) const { return {purpose_ | std::uint32_t(block), a_, b_, c_}; }
+  // The Philox key: the seed.
+  FARBOUND_HOST_DEVICE PhiloxKey key() const { return key_; }
 
   // Fills `out` with uniform numbers in [0, 1).
   template <class T>

@@ -15,21 +15,11 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/simd.hpp"
+
 namespace farbound::detail::gemm_impl {
 
-// a * b + c with one rounding. xsimd 8.1 has no AVX-512 fma kernel: its generic a * b + c
-// is fused only when the optimiser contracts it (not at -O1, say), so AVX-512 calls the
-// intrinsic directly.
-template <class V>
-V fused_multiply_add(const V& a, const V& b, const V& c) {
-#if XSIMD_WITH_AVX512F
-  if constexpr (std::is_base_of_v<xsimd::avx512f, typename V::arch_type>) {
-    if constexpr (std::is_same_v<typename V::value_type, float>) return _mm512_fmadd_ps(a, b, c);
-    else return _mm512_fmadd_pd(a, b, c);
-  }
-#endif
-  return xsimd::fma(a, b, c);
-}
+using simd::fused_multiply_add;
 
 // Load, store and fused multiply-add on either an xsimd batch or a plain scalar.
 template <class V, class T>
