@@ -105,3 +105,26 @@ TEST_CASE("Dense gives the same bits on 1 and 2 threads", "[dense]") {
   small.reset_parameters(2, 1);
   testing::require_thread_invariant(small, random_tensor<float>({1, 7}, 9));
 }
+
+TEST_CASE("Dense<float> forward matches the direct sum, and an item's outputs do not depend on the batch", "[dense]") {
+  // W^T is made by 8 x 8 register blocks (AVX) with element-by-element edges: sizes on and
+  // off multiples of 8. The products sum every element in one fixed order, so a batch of
+  // 1 and a batch of 64 give an item the same bits.
+  std::uint32_t salt = 20;
+  for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{400, 120}, {13, 21}, {84, 10}, {8, 8}}) {
+    Dense<float> d(in, out);
+    d.reset_parameters(3, salt);
+    const auto x = random_tensor<float>({64, in}, ++salt);
+    Tensor<float> y, y1;
+    d.forward(x.view(), y);
+    d.forward(x.view().slice(5, 1), y1);
+    INFO(d.describe());
+    for (std::int64_t n = 0; n < 64; ++n)
+      for (std::int64_t o = 0; o < out; ++o) {
+        double expected = d.bias.value[o];
+        for (std::int64_t i = 0; i < in; ++i) expected += double(d.weight.value[o * in + i]) * double(x[n * in + i]);
+        REQUIRE(y[n * out + o] == Approx(expected).margin(1e-4));
+      }
+    for (std::int64_t o = 0; o < out; ++o) REQUIRE(y1[o] == y[5 * out + o]);
+  }
+}

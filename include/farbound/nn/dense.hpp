@@ -18,6 +18,7 @@
 #include "farbound/core/shape.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/gemm.hpp"
+#include "farbound/nn/detail/transpose.hpp"
 #include "farbound/nn/init.hpp"
 #include "farbound/nn/layer.hpp"
 
@@ -53,8 +54,7 @@ class Dense final : public Layer<T> {
     out.resize(output_shape(in.shape()));
     const std::int64_t N = in.size(0);
     weight_t_.resize({in_, out_});
-    for (std::int64_t o = 0; o < out_; ++o)
-      for (std::int64_t i = 0; i < in_; ++i) weight_t_[i * out_ + o] = weight.value[o * in_ + i];
+    detail::transpose(weight.value.data(), out_, in_, weight_t_.data(), out_, out_);
     for (std::int64_t n = 0; n < N; ++n) std::copy_n(bias.value.data(), out_, out.data() + n * out_);
     detail::parallel_gemm<T>(N, out_, in_, {in.data(), in_, 1}, detail::StridedRows<T>{weight_t_.data(), out_},
                              out.data(), out_, detail::GemmOutput::accumulate);

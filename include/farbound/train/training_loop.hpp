@@ -171,9 +171,15 @@ class TrainingLoop {
   TermLoss step(std::span<const std::uint32_t> ids, std::int64_t step_index) {
     GradientSum<T>& sum = *p_.gradient_sum;
     const std::int64_t shards = sum.shard_count(), b = std::int64_t(ids.size());
+    TermLoss loss;
+    if (shards == 1) {  // one shard, so one process: its gradient is the sum, and stays in place
+      p_.optimizer.zero_grad();
+      loss = shard_step(ids, step_index, 0, b);
+      p_.optimizer.step(p_.schedule);
+      return loss;
+    }
     const ShardRange own = sum.shards();
     own_gradients_.resize(std::size_t(own.last - own.first) * gradient_length_);
-    TermLoss loss;
     for (std::int64_t s = own.first; s < own.last; ++s) {
       const std::int64_t first = s * b / shards, last = (s + 1) * b / shards;
       p_.optimizer.zero_grad();

@@ -24,6 +24,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/nn/detail/gemm_kernel.hpp"
+#include "farbound/nn/detail/transpose.hpp"
 
 namespace farbound::detail {
 
@@ -92,42 +93,6 @@ void with_lane_vector(std::int64_t O, F&& f) {
   }
 }
 
-// gt[f][o] = g[o][f] for o < O, 0 for O <= o < Op; f < F. With AVX, floats go by 8 x 8
-// blocks in registers (4x faster than element by element at LeNet's shapes); the rest of F,
-// other types and targets element by element.
-template <class T>
-void transpose_to_lanes(const T* g, std::int64_t O, std::int64_t F, std::int64_t Op, T* gt) {
-  std::int64_t f = 0;
-#if XSIMD_WITH_AVX
-  if constexpr (std::is_same_v<T, float>) {
-    if (Op % 8 == 0)
-      for (; f + 8 <= F; f += 8)
-        for (std::int64_t o = 0; o < Op; o += 8) {
-          __m256 r[8];
-          for (int i = 0; i < 8; ++i) r[i] = o + i < O ? _mm256_loadu_ps(g + (o + i) * F + f) : _mm256_setzero_ps();
-          // Pairs of rows interleaved, then quadruples, then the 128-bit halves exchanged.
-          __m256 t[8], u[8];
-          for (int i = 0; i < 4; ++i) {
-            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-          }
-          for (int h = 0; h < 2; ++h)
-            for (int i = 0; i < 2; ++i) {
-              u[4 * h + 2 * i] = _mm256_shuffle_ps(t[4 * h + i], t[4 * h + i + 2], 0x44);
-              u[4 * h + 2 * i + 1] = _mm256_shuffle_ps(t[4 * h + i], t[4 * h + i + 2], 0xEE);
-            }
-          T* d = gt + f * Op + o;
-          for (int i = 0; i < 4; ++i) {
-            _mm256_storeu_ps(d + i * Op, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-            _mm256_storeu_ps(d + (i + 4) * Op, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-          }
-        }
-  }
-#endif
-  for (; f < F; ++f)
-    for (std::int64_t o = 0; o < Op; ++o) gt[f * Op + o] = o < O ? g[o * F + f] : T(0);
-}
-
 }  // namespace conv_weight_grad_impl
 
 // Kernel sizes the lanes-over-outputs weight gradient is instantiated for (stride 1); a 1 x 1
@@ -152,7 +117,7 @@ void add_weight_grad_over_outputs(std::int64_t kernel, std::int64_t C, std::int6
                                   std::int64_t Q, const T* xpad, std::int64_t Hp, std::int64_t Wp, const T* g, T* gt,
                                   T* dwt) {
   const std::int64_t Op = weight_grad_lanes<T>(O);
-  conv_weight_grad_impl::transpose_to_lanes(g, O, P * Q, Op, gt);
+  transpose(g, O, P * Q, gt, Op, Op);
   conv_weight_grad_impl::with_lane_vector<T>(O, [&](auto v) {
     using V = decltype(v);
     const auto run = [&]<int K>() { conv_weight_grad_impl::add_weight_grad<V, K>(C, P, Q, xpad, Hp, Wp, gt, Op, dwt); };
