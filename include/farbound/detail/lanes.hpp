@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
@@ -59,6 +60,19 @@ struct ScalarBlocks {
   FARBOUND_HOST_DEVICE static void for_each(std::size_t n, F&& f) {
     for (std::size_t c = 0; c < n; ++c) f(ScalarLanes<T>{}, c);
   }
+  // The sum and the largest of f(L, c) over the blocks (f returns an L::vec).
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static T sum(std::size_t n, F&& f) {
+    T total = 0;
+    for (std::size_t c = 0; c < n; ++c) total += f(ScalarLanes<T>{}, c);
+    return total;
+  }
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static T max(std::size_t n, F&& f) {
+    T largest = -std::numeric_limits<T>::infinity();
+    for (std::size_t c = 0; c < n; ++c) largest = std::max(largest, f(ScalarLanes<T>{}, c));
+    return largest;
+  }
 };
 
 struct SimdBlocks {
@@ -74,6 +88,40 @@ struct SimdBlocks {
     std::size_t c = 0;
     for (; c + widest::size <= n; c += widest::size) f(BatchLanes<widest>{}, c);
     tail<T, widest::size / 2>(c, n, f);
+#endif
+  }
+
+  // The sum and the largest of f(L, c) over the blocks (f returns an L::vec). The widest
+  // batches accumulate lane-wise and are reduced once at the end; a reduction per block
+  // (a horizontal add or a scan of the lanes) would cost as much as the exp in it.
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static T sum(std::size_t n, F&& f) {
+#if defined(__CUDA_ARCH__)
+    return ScalarBlocks::sum<T>(n, f);
+#else
+    using widest = xsimd::batch<T>;
+    widest lanes(T(0));
+    std::size_t c = 0;
+    for (; c + widest::size <= n; c += widest::size) lanes += f(BatchLanes<widest>{}, c);
+    T total = xsimd::hadd(lanes);
+    auto add = [&]<class L>(L, std::size_t i) { total += L::sum(f(L{}, i)); };
+    tail<T, widest::size / 2>(c, n, add);
+    return total;
+#endif
+  }
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static T max(std::size_t n, F&& f) {
+#if defined(__CUDA_ARCH__)
+    return ScalarBlocks::max<T>(n, f);
+#else
+    using widest = xsimd::batch<T>;
+    widest lanes(-std::numeric_limits<T>::infinity());
+    std::size_t c = 0;
+    for (; c + widest::size <= n; c += widest::size) lanes = xsimd::max(lanes, f(BatchLanes<widest>{}, c));
+    T largest = BatchLanes<widest>::max_lane(lanes);
+    auto larger = [&]<class L>(L, std::size_t i) { largest = std::max(largest, L::max_lane(f(L{}, i))); };
+    tail<T, widest::size / 2>(c, n, larger);
+    return largest;
 #endif
   }
 

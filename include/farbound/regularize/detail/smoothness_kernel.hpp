@@ -14,11 +14,12 @@
 //   dL/dz_kc   = -a * w_k * q_kc * (delta_kc - s_k),                      s_k = sum_c q_kc delta_kc
 // (the cross-entropy part needs no Jacobian: d(logsumexp(z) - z_y)/dz = p - e_y).
 //
-// Storage: delta_k lives in neighbour k's gradient row until that row is overwritten by
-// dL/dz_k. p and q_k are never stored: they are recomputed lane by lane from the row's
-// (max, 1/sum) wherever needed, which costs a few exponentials per row and needs no
-// workspace; recomputation is bitwise identical to the first evaluation. Softmax is
-// shifted by the row maximum, so logits of +-1e3 are safe.
+// Storage: p lives in the anchor's gradient row and delta_k in neighbour k's until those
+// rows are overwritten by dL/dz and dL/dz_k. q_k is never stored: it is recomputed lane by
+// lane from the row's (max, 1/sum) wherever needed, which costs a few exponentials per row
+// and needs no workspace; recomputation is bitwise identical to the first evaluation.
+// Softmax is shifted by the row maximum, so logits of +-1e3 are safe. Sums over a row
+// accumulate lane-wise and reduce once (Blocks::sum), in an order that depends on C only.
 //
 // One source for the CPU and the GPU: everything here is FARBOUND_HOST_DEVICE. With
 // ScalarBlocks it is the CPU reference and, unchanged, the body of the CUDA kernel
@@ -43,11 +44,13 @@
 
 namespace farbound::detail {
 
-// softmax(z) of one row, evaluated on demand: p_c = exp(z_c - shift) * inv_sum.
+// softmax(z) of one row, evaluated on demand: p_c = exp(z_c - shift) * inv_sum; top is the
+// first largest logit (where the row's zero-sum entry is rebuilt, see above).
 template <class T>
 struct SoftmaxRow {
   const T* z;
   T shift, inv_sum, log_sum_exp;
+  std::size_t top;
 
   template <class L>
   FARBOUND_HOST_DEVICE typename L::vec at(L, std::size_t c) const {
@@ -58,25 +61,20 @@ struct SoftmaxRow {
 
 template <class Blocks, class T>
 FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C) {
-  T shift = -std::numeric_limits<T>::infinity();
-  Blocks::template for_each<T>(C, [&]<class L>(L, std::size_t c) { shift = std::max(shift, L::max_lane(L::load(z + c))); });
-  T sum = 0;
-  Blocks::template for_each<T>(C, [&]<class L>(L, std::size_t c) {
-    sum += L::sum(L::exp(L::load(z + c) - typename L::vec(shift)));
+  const T shift = Blocks::template max<T>(C, [&]<class L>(L, std::size_t c) { return L::load(z + c); });
+  const T sum = Blocks::template sum<T>(C, [&]<class L>(L, std::size_t c) {
+    return L::exp(L::load(z + c) - typename L::vec(shift));
   });
-  return {z, shift, T(1) / sum, shift + std::log(sum)};
+  std::size_t top = 0;
+  while (top + 1 < C && !(z[top] == shift)) ++top;
+  return {z, shift, T(1) / sum, shift + std::log(sum), top};
 }
 
-// For a row that sums to zero: row[c*] = -sum_{c != c*} row[c], c* the first largest logit.
-template <class T>
-FARBOUND_HOST_DEVICE void complete_zero_sum_row(const T* logits, T* row, std::size_t C) {
-  std::size_t top = 0;
-  for (std::size_t c = 1; c < C; ++c)
-    if (logits[c] > logits[top]) top = c;
-  T others = 0;
-  for (std::size_t c = 0; c < C; ++c)
-    if (c != top) others += row[c];
-  row[top] = -others;
+// For a row that sums to zero: row[top] = -sum_{c != top} row[c].
+template <class Blocks, class T>
+FARBOUND_HOST_DEVICE void complete_zero_sum_row(std::size_t top, T* row, std::size_t C) {
+  row[top] = T(0);
+  row[top] = -Blocks::template sum<T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
 }
 
 // Per-anchor loss terms before the batch weighting: CE_i (0 for an unlabelled anchor), GR_i.
@@ -91,15 +89,25 @@ template <class Blocks, class T>
 FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C, std::int32_t label,
                                  T ce_weight, T gr_weight, T* dz, T* dzn) {
   const auto each = [C](auto&& f) { Blocks::template for_each<T>(C, f); };
+  const auto sum = [C](auto&& f) { return Blocks::template sum<T>(C, f); };
   const SoftmaxRow<T> p = softmax_row<Blocks>(z, C);
   const auto delta_row = [&](std::size_t k) { return dzn + k * C; };
 
-  // delta_k = p - q_k, parked in the neighbour's gradient row.
+  // p, parked in the anchor's gradient row until that row is written (the same bits as
+  // evaluating it again), then delta_k = p - q_k, parked in the neighbour's gradient row.
+  // The first neighbours' (max, 1/sum) are kept for their second pass below.
+  constexpr std::size_t kept_rows = 16;
+  SoftmaxRow<T> kept[kept_rows];
+  const auto neighbour_softmax = [&](std::size_t k) {
+    return k < kept_rows ? kept[k] : softmax_row<Blocks>(zn + k * C, C);
+  };
+  each([&]<class L>(L, std::size_t c) { L::store(p.at(L{}, c), dz + c); });
   for (std::size_t k = 0; k < K; ++k) {
     const SoftmaxRow<T> q = softmax_row<Blocks>(zn + k * C, C);
+    if (k < kept_rows) kept[k] = q;
     T* delta = delta_row(k);
-    each([&]<class L>(L, std::size_t c) { L::store(p.at(L{}, c) - q.at(L{}, c), delta + c); });
-    complete_zero_sum_row(z, delta, C);
+    each([&]<class L>(L, std::size_t c) { L::store(L::load(dz + c) - q.at(L{}, c), delta + c); });
+    complete_zero_sum_row<Blocks>(p.top, delta, C);
   }
 
   // v_c = sum_k w_k delta_kc for the lanes at c; with `squares`, also sum_k w_k delta_kc^2.
@@ -117,35 +125,33 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   };
 
   // GR's double sum and t = sum_c p_c v_c.
-  T weighted_squares = 0, t = 0;
-  each([&]<class L>(L, std::size_t c) {
+  const T weighted_squares = sum([&]<class L>(L, std::size_t c) {
     typename L::vec sq;
-    const auto v = neighbour_sums(L{}, c, &sq);
-    weighted_squares += L::sum(sq);
-    t += L::sum(p.at(L{}, c) * v);
+    neighbour_sums(L{}, c, &sq);
+    return sq;
   });
+  const T t = sum([&]<class L>(L, std::size_t c) { return L::load(dz + c) * neighbour_sums(L{}, c, nullptr); });
 
   // dL/dz for the anchor (needs every delta_k, so it comes before the neighbours' rows).
   each([&]<class L>(L, std::size_t c) {
     using V = typename L::vec;
-    const V pc = p.at(L{}, c);
+    const V pc = L::load(dz + c);
     L::store(V(gr_weight) * pc * (neighbour_sums(L{}, c, nullptr) - V(t)) + V(ce_weight) * pc, dz + c);
   });
   if (label >= 0) dz[label] -= ce_weight;
-  complete_zero_sum_row(z, dz, C);
+  complete_zero_sum_row<Blocks>(p.top, dz, C);
 
   // dL/dz_k for each neighbour, in place over delta_k (each lane block reads before writing).
   for (std::size_t k = 0; k < K; ++k) {
-    const SoftmaxRow<T> q = softmax_row<Blocks>(zn + k * C, C);
+    const SoftmaxRow<T> q = neighbour_softmax(k);
     T* delta = delta_row(k);
-    T s = 0;
-    each([&]<class L>(L, std::size_t c) { s += L::sum(q.at(L{}, c) * L::load(delta + c)); });
+    const T s = sum([&]<class L>(L, std::size_t c) { return q.at(L{}, c) * L::load(delta + c); });
     const T scale = -gr_weight / r[k];
     each([&]<class L>(L, std::size_t c) {
       using V = typename L::vec;
       L::store(V(scale) * q.at(L{}, c) * (L::load(delta + c) - V(s)), delta + c);
     });
-    complete_zero_sum_row(zn + k * C, delta, C);
+    complete_zero_sum_row<Blocks>(q.top, delta, C);
   }
 
   const T ce = label >= 0 ? p.log_sum_exp - z[label] : T(0);
