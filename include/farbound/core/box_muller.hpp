@@ -69,6 +69,7 @@ FARBOUND_HOST_DEVICE inline BoxMullerReduced box_muller_reduce(std::uint32_t w_r
 // xsimd 8.1's fma on AVX-512 batches is a * b + c, rounded twice unless the optimiser
 // contracts it, which would change bits.
 struct ScalarFma {
+  // fma(a, b, c): std::fma, or the one argument-dependent lookup finds for V.
   template <class V>
   FARBOUND_HOST_DEVICE V operator()(V a, V b, V c) const {
     using std::fma;

@@ -91,10 +91,10 @@ class TrainingLoop {
     UnlabelledCloud<CloudNoise> cloud;        // the anchors: the items and their unlabelled copies
     Neighbours<NeighbourNoise> neighbours;    // K noisy neighbours per anchor
     std::unique_ptr<AdversarialExamples<T>> adversarial;  // null: no adversarial rows
-    std::vector<std::unique_ptr<ObjectiveTerm<T>>> terms;  // the loss's parts, at least one
+    std::vector<std::unique_ptr<ObjectiveTerm<T>>> terms = {};  // the loss's parts, at least one
     std::int64_t batch_size = 64;  // anchors per step
     int noise_layer = 0;           // > 0: draw the cloud and the neighbours at this layer's input
-    std::unique_ptr<GradientSum<T>> gradient_sum;  // the shards and their sum; null: one shard, here
+    std::unique_ptr<GradientSum<T>> gradient_sum = nullptr;  // the shards and their sum; null: one shard, here
   };
 
   // Takes the parts; throws argument_error if they do not fit together.

@@ -97,7 +97,7 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   // evaluating it again), then delta_k = p - q_k, parked in the neighbour's gradient row.
   // The first neighbours' (max, 1/sum) are kept for their second pass below.
   constexpr std::size_t kept_rows = 16;
-  SoftmaxRow<T> kept[kept_rows];
+  SoftmaxRow<T> kept[kept_rows] = {};
   const auto neighbour_softmax = [&](std::size_t k) {
     return k < kept_rows ? kept[k] : softmax_row<Blocks>(zn + k * C, C);
   };

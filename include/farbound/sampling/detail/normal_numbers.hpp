@@ -64,11 +64,6 @@ inline D exact_double(const U& n) {
   return xsimd::bitwise_cast<D>(n | U(0x4330000000000000ull)) - D(0x1p52);
 }
 
-// All ones where cond holds, as doubles' bits.
-inline D mask(const xsimd::batch_bool<std::uint64_t>& cond) {
-  return xsimd::bitwise_cast<D>(xsimd::select(cond, U(~std::uint64_t(0)), U(0)));
-}
-
 // philox4x32_10 of W consecutive counters (the first word counts up), the words in lanes.
 inline void philox(const PhiloxCounter& first, PhiloxKey key, U ctr[4]) {
   constexpr std::uint32_t m0 = 0xD2511F53u, m1 = 0xCD9E8D57u;
@@ -90,7 +85,10 @@ inline void philox(const PhiloxCounter& first, PhiloxKey key, U ctr[4]) {
 }
 
 // box_muller_reduce, the polynomials and box_muller_pair on lanes: (cos, sin) of each pair.
-inline void pair(const U& w_radius, const U& w_angle, D& first, D& second) {
+// A template only so that targets without a fused fma (nvcc's host pass among them) never
+// instantiate it: for_each_normal_chunk calls it under `if constexpr (simd_fma_is_fused)`.
+template <class = void>
+void pair(const U& w_radius, const U& w_angle, D& first, D& second) {
   // ln u: 2 w_r + 1 = 2^e m with m in [1, 2), then m in [1/sqrt2, sqrt2).
   const U bits = xsimd::bitwise_cast<U>(exact_double(w_radius + w_radius + U(1)));
   D m = xsimd::bitwise_cast<D>((bits & U(0x000FFFFFFFFFFFFFull)) | U(0x3FF0000000000000ull));
@@ -100,22 +98,23 @@ inline void pair(const U& w_radius, const U& w_angle, D& first, D& second) {
   k = xsimd::select(halve, k + D(1.0), k);
   const auto fused = [](const D& a, const D& b, const D& c) { return simd::fused_multiply_add(a, b, c); };
   const D radius = box_muller_radius(m - D(1.0), k, fused);
-  // The angle: quadrant q, and x in [0, pi/4] (reflected when past pi/4).
-  constexpr std::uint64_t quarter = std::uint64_t(1) << 30;
-  U j = w_angle & U(quarter - 1);
-  const auto swapped = j > U(quarter / 2);
-  j = xsimd::select(swapped, U(quarter) - j, j);
-  const U q = w_angle >> 30;
+  // The angle: quadrant q, and x in [0, pi/4] (reflected when past pi/4). The small integers
+  // are compared as doubles (exact): xsimd 8.1's select on 64-bit integer lanes does not
+  // compile at -O0 on AVX-512.
+  constexpr double quarter = double(std::uint64_t(1) << 30);
+  D j = exact_double(w_angle & U((std::uint64_t(1) << 30) - 1));
+  const auto swapped = j > D(quarter / 2);
+  j = xsimd::select(swapped, D(quarter) - j, j);
+  const D q = exact_double(w_angle >> 30);
   D sin_x, cos_x;
-  sin_cos_quarter(exact_double(j) * D(1.5707963267948966 / double(quarter)), sin_x, cos_x, fused);
+  sin_cos_quarter(j * D(1.5707963267948966 / quarter), sin_x, cos_x, fused);
   // cos t and sin t are sin x and cos x exchanged when exactly one of "q odd" and "swapped".
-  // (b ^ ((a ^ b) & e) is a where e is all ones, b where it is zero.)
-  const D exchange = mask((q & U(1)) != U(0)) ^ mask(swapped), differ = sin_x ^ cos_x;
-  const D cos_t = radius * (cos_x ^ (differ & exchange));
-  const D sin_t = radius * (sin_x ^ (differ & exchange));
-  const D sign = D(-0.0);
-  first = cos_t ^ (sign & mask((q == U(1)) | (q == U(2))));
-  second = sin_t ^ (sign & mask(q >= U(2)));
+  // (As a comparison of 0/1 doubles: xsimd 8.1's ^ of AVX-512 batch_bools gives wrong lanes.)
+  const auto exchange = exact_double(w_angle >> 30 & U(1)) != xsimd::select(swapped, D(1.0), D(0.0));
+  const D cos_t = radius * xsimd::select(exchange, sin_x, cos_x);
+  const D sin_t = radius * xsimd::select(exchange, cos_x, sin_x);
+  first = xsimd::select((q == D(1.0)) | (q == D(2.0)), -cos_t, cos_t);
+  second = xsimd::select(q >= D(2.0), -sin_t, sin_t);
 }
 
 }  // namespace normal_lanes
