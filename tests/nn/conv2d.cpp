@@ -100,7 +100,8 @@ TEST_CASE("Conv2d forward matches the direct sum on many geometries", "[conv2d]"
     const auto expected = direct_conv(conv, x);
     INFO(conv.describe() << " on " << x.shape().to_string());
     REQUIRE(y.shape() == expected.shape());
-    for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).epsilon(1e-12));
+    // Relative to 1 as well: an output that cancels to near zero keeps the terms' rounding.
+    for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).epsilon(1e-12).margin(1e-13));
   }
 }
 

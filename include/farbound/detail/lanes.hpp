@@ -55,23 +55,36 @@ struct BatchLanes {
   }
 };
 
+// The reductions the walkers run: an identity, a step that combines two values of a lane
+// type L (batches or scalars) and the reduction of one L::vec's lanes.
+struct Sum {
+  template <class T>
+  FARBOUND_HOST_DEVICE static constexpr T identity() { return T(0); }
+  template <class L>
+  FARBOUND_HOST_DEVICE static typename L::vec combine(typename L::vec a, typename L::vec b) { return a + b; }
+  template <class L>
+  FARBOUND_HOST_DEVICE static typename L::value_type lanes(typename L::vec v) { return L::sum(v); }
+};
+struct Max {
+  template <class T>
+  FARBOUND_HOST_DEVICE static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
+  template <class L>
+  FARBOUND_HOST_DEVICE static typename L::vec combine(typename L::vec a, typename L::vec b) { return L::max(a, b); }
+  template <class L>
+  FARBOUND_HOST_DEVICE static typename L::value_type lanes(typename L::vec v) { return L::max_lane(v); }
+};
+
 struct ScalarBlocks {
   template <class T, class F>
   FARBOUND_HOST_DEVICE static void for_each(std::size_t n, F&& f) {
     for (std::size_t c = 0; c < n; ++c) f(ScalarLanes<T>{}, c);
   }
-  // The sum and the largest of f(L, c) over the blocks (f returns an L::vec).
-  template <class T, class F>
-  FARBOUND_HOST_DEVICE static T sum(std::size_t n, F&& f) {
-    T total = 0;
-    for (std::size_t c = 0; c < n; ++c) total += f(ScalarLanes<T>{}, c);
+  // Op's reduction of f(L, c) over the blocks (f returns an L::vec; Op: Sum or Max below).
+  template <class Op, class T, class F>
+  FARBOUND_HOST_DEVICE static T reduce(std::size_t n, F&& f) {
+    T total = Op::template identity<T>();
+    for (std::size_t c = 0; c < n; ++c) total = Op::template combine<ScalarLanes<T>>(total, f(ScalarLanes<T>{}, c));
     return total;
-  }
-  template <class T, class F>
-  FARBOUND_HOST_DEVICE static T max(std::size_t n, F&& f) {
-    T largest = -std::numeric_limits<T>::infinity();
-    for (std::size_t c = 0; c < n; ++c) largest = std::max(largest, f(ScalarLanes<T>{}, c));
-    return largest;
   }
 };
 
@@ -91,37 +104,25 @@ struct SimdBlocks {
 #endif
   }
 
-  // The sum and the largest of f(L, c) over the blocks (f returns an L::vec). The widest
-  // batches accumulate lane-wise and are reduced once at the end; a reduction per block
-  // (a horizontal add or a scan of the lanes) would cost as much as the exp in it.
-  template <class T, class F>
-  FARBOUND_HOST_DEVICE static T sum(std::size_t n, F&& f) {
+  // Op's reduction of f(L, c) over the blocks (f returns an L::vec; Op: Sum or Max below).
+  // The widest batches combine lane-wise and their lanes are reduced once at the end; a
+  // reduction per block (a horizontal add or a scan of the lanes) would cost as much as
+  // the exp in it.
+  template <class Op, class T, class F>
+  FARBOUND_HOST_DEVICE static T reduce(std::size_t n, F&& f) {
 #if defined(__CUDA_ARCH__)
-    return ScalarBlocks::sum<T>(n, f);
+    return ScalarBlocks::reduce<Op, T>(n, f);
 #else
-    using widest = xsimd::batch<T>;
-    widest lanes(T(0));
+    using widest = BatchLanes<xsimd::batch<T>>;
+    typename widest::vec lanes(Op::template identity<T>());
     std::size_t c = 0;
-    for (; c + widest::size <= n; c += widest::size) lanes += f(BatchLanes<widest>{}, c);
-    T total = xsimd::hadd(lanes);
-    auto add = [&]<class L>(L, std::size_t i) { total += L::sum(f(L{}, i)); };
-    tail<T, widest::size / 2>(c, n, add);
+    for (; c + widest::width <= n; c += widest::width) lanes = Op::template combine<widest>(lanes, f(widest{}, c));
+    T total = Op::template lanes<widest>(lanes);
+    auto more = [&]<class L>(L, std::size_t i) {
+      total = Op::template combine<ScalarLanes<T>>(total, Op::template lanes<L>(f(L{}, i)));
+    };
+    tail<T, widest::width / 2>(c, n, more);
     return total;
-#endif
-  }
-  template <class T, class F>
-  FARBOUND_HOST_DEVICE static T max(std::size_t n, F&& f) {
-#if defined(__CUDA_ARCH__)
-    return ScalarBlocks::max<T>(n, f);
-#else
-    using widest = xsimd::batch<T>;
-    widest lanes(-std::numeric_limits<T>::infinity());
-    std::size_t c = 0;
-    for (; c + widest::size <= n; c += widest::size) lanes = xsimd::max(lanes, f(BatchLanes<widest>{}, c));
-    T largest = BatchLanes<widest>::max_lane(lanes);
-    auto larger = [&]<class L>(L, std::size_t i) { largest = std::max(largest, L::max_lane(f(L{}, i))); };
-    tail<T, widest::size / 2>(c, n, larger);
-    return largest;
 #endif
   }
 

@@ -13,14 +13,16 @@
 // strides: im2col), its outputs P rows of `pitch` columns (the first Q real). With g the
 // output gradient laid out the same way (zeros in the gap columns):
 //   y[n]     = b 1^T + W rows         forward                   (gemm)
-//   dL/dW   += g rows^T               weight gradient           (gemm_nt: both contiguous along L)
+//   dL/dW   += g rows^T               weight gradient           (gemm_nt: both contiguous along L;
+//                                     stride-1 kernels of 2-7 instead with lanes over the output
+//                                     channels, detail/conv_weight_grad.hpp)
 //   dL/db   += g 1                    bias gradient
 //   dL/dx[n] = adjoint(W^T g)         input gradient (gemm; skipped when not asked for, which
 //                                     is the first layer of every training step)
 // Items run in parallel, each thread on its own workspaces. Parameter gradients are summed
-// per fixed chunk of items into a partial buffer, and the partials are added in chunk order:
-// the chunks depend only on the batch and layer sizes, so the sums do not depend on the
-// thread count.
+// per fixed chunk of items into a partial buffer, and the partials are added in chunk order
+// into the first, then onto the gradient: the chunks depend only on the batch and layer
+// sizes, so the sums do not depend on the thread count.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -344,7 +346,7 @@ class Conv2d final : public Layer<T> {
   Tensor<T> inputs_, products_, column_grads_;
   Tensor<T> transposed_grads_;  // g transposed to [P*Q, Op] (the weight gradient over outputs)
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
-  Tensor<T> partials_;      // [chunks, O*C*k*k + O]: parameter gradients per chunk of items
+  Tensor<T> partials_;      // [chunks, Op*C*k*k + O]: parameter gradients per chunk of items
   Tensor<T> flipped_;       // [C, O*k*k]: the flipped kernel (batch lowering's input gradient)
   detail::WinogradWorkspace<T> winograd_;  // the transformed operands of the Winograd lowering
 };

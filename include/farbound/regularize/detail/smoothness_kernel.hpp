@@ -19,7 +19,7 @@
 // lane from the row's (max, 1/sum) wherever needed, which costs a few exponentials per row
 // and needs no workspace; recomputation is bitwise identical to the first evaluation.
 // Softmax is shifted by the row maximum, so logits of +-1e3 are safe. Sums over a row
-// accumulate lane-wise and reduce once (Blocks::sum), in an order that depends on C only.
+// accumulate lane-wise and reduce once (Blocks::reduce), in an order that depends on C only.
 //
 // One source for the CPU and the GPU: everything here is FARBOUND_HOST_DEVICE. With
 // ScalarBlocks it is the CPU reference and, unchanged, the body of the CUDA kernel
@@ -61,8 +61,8 @@ struct SoftmaxRow {
 
 template <class Blocks, class T>
 FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C) {
-  const T shift = Blocks::template max<T>(C, [&]<class L>(L, std::size_t c) { return L::load(z + c); });
-  const T sum = Blocks::template sum<T>(C, [&]<class L>(L, std::size_t c) {
+  const T shift = Blocks::template reduce<Max, T>(C, [&]<class L>(L, std::size_t c) { return L::load(z + c); });
+  const T sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
     return L::exp(L::load(z + c) - typename L::vec(shift));
   });
   std::size_t top = 0;
@@ -74,7 +74,7 @@ FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C) {
 template <class Blocks, class T>
 FARBOUND_HOST_DEVICE void complete_zero_sum_row(std::size_t top, T* row, std::size_t C) {
   row[top] = T(0);
-  row[top] = -Blocks::template sum<T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
+  row[top] = -Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
 }
 
 // Per-anchor loss terms before the batch weighting: CE_i (0 for an unlabelled anchor), GR_i.
@@ -89,7 +89,7 @@ template <class Blocks, class T>
 FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C, std::int32_t label,
                                  T ce_weight, T gr_weight, T* dz, T* dzn) {
   const auto each = [C](auto&& f) { Blocks::template for_each<T>(C, f); };
-  const auto sum = [C](auto&& f) { return Blocks::template sum<T>(C, f); };
+  const auto sum = [C](auto&& f) { return Blocks::template reduce<Sum, T>(C, f); };
   const SoftmaxRow<T> p = softmax_row<Blocks>(z, C);
   const auto delta_row = [&](std::size_t k) { return dzn + k * C; };
 
