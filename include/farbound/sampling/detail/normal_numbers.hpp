@@ -6,7 +6,7 @@
 // and every step runs on registers: the ten Philox rounds (each 32-bit word in a 64-bit
 // lane, the 32 x 32 -> 64-bit products by one instruction), box_muller_reduce's integer
 // range reduction, box_muller_radius and sin_cos_quarter, and box_muller_pair's choice of
-// signs and of sine or cosine, as bit masks. Branch-free, the noise of a 32x32 image costs
+// signs and of sine or cosine, as lane selects. Branch-free, the noise of a 32x32 image costs
 // about a microsecond. The reduction uses that every integer below 2^52 is a double exactly:
 // 2 w + 1 < 2^33 converted to double holds its leading-one position in the exponent and the
 // bits below it in the mantissa, which is what box_muller_reduce reads with countl_zero.
@@ -65,6 +65,7 @@ inline D exact_double(const U& n) {
 }
 
 // philox4x32_10 of W consecutive counters (the first word counts up), the words in lanes.
+// (Random123's constants, as in core/random.hpp's philox4x32_10.)
 inline void philox(const PhiloxCounter& first, PhiloxKey key, U ctr[4]) {
   constexpr std::uint32_t m0 = 0xD2511F53u, m1 = 0xCD9E8D57u;
   constexpr std::uint32_t w0 = 0x9E3779B9u, w1 = 0xBB67AE85u;
