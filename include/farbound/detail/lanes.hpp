@@ -79,7 +79,7 @@ struct ScalarBlocks {
   FARBOUND_HOST_DEVICE static void for_each(std::size_t n, F&& f) {
     for (std::size_t c = 0; c < n; ++c) f(ScalarLanes<T>{}, c);
   }
-  // Op's reduction of f(L, c) over the blocks (f returns an L::vec; Op: Sum or Max below).
+  // Op's reduction of f(L, c) over the blocks (f returns an L::vec; Op: Sum or Max above).
   template <class Op, class T, class F>
   FARBOUND_HOST_DEVICE static T reduce(std::size_t n, F&& f) {
     T total = Op::template identity<T>();
@@ -104,7 +104,7 @@ struct SimdBlocks {
 #endif
   }
 
-  // Op's reduction of f(L, c) over the blocks (f returns an L::vec; Op: Sum or Max below).
+  // Op's reduction of f(L, c) over the blocks (f returns an L::vec; Op: Sum or Max above).
   // The widest batches combine lane-wise and their lanes are reduced once at the end; a
   // reduction per block (a horizontal add or a scan of the lanes) would cost as much as
   // the exp in it.
