@@ -22,10 +22,22 @@ using PhiloxCounter = std::array<std::uint32_t, 4>;
 // Philox4x32's key: two 32-bit words (the 64-bit seed).
 using PhiloxKey = std::array<std::uint32_t, 2>;
 
+// Philox4x32's round multipliers (m0, m1) and key increments (w0, w1), as in Random123.
+struct PhiloxConstants {
+  // The multiplier of counter word 0.
+  static constexpr std::uint32_t m0 = 0xD2511F53u;
+  // The multiplier of counter word 2.
+  static constexpr std::uint32_t m1 = 0xCD9E8D57u;
+  // Added to key word 0 after every round.
+  static constexpr std::uint32_t w0 = 0x9E3779B9u;
+  // Added to key word 1 after every round.
+  static constexpr std::uint32_t w1 = 0xBB67AE85u;
+};
+
 // The Philox4x32 bijection with 10 rounds, as in Random123.
 FARBOUND_HOST_DEVICE inline PhiloxCounter philox4x32_10(PhiloxCounter ctr, PhiloxKey key) {
-  constexpr std::uint32_t m0 = 0xD2511F53u, m1 = 0xCD9E8D57u;
-  constexpr std::uint32_t w0 = 0x9E3779B9u, w1 = 0xBB67AE85u;
+  constexpr std::uint32_t m0 = PhiloxConstants::m0, m1 = PhiloxConstants::m1;
+  constexpr std::uint32_t w0 = PhiloxConstants::w0, w1 = PhiloxConstants::w1;
   for (int round = 0; round < 10; ++round) {
     const std::uint64_t p0 = std::uint64_t(m0) * ctr[0];
     const std::uint64_t p1 = std::uint64_t(m1) * ctr[2];

@@ -171,28 +171,27 @@ class TrainingLoop {
   TermLoss step(std::span<const std::uint32_t> ids, std::int64_t step_index) {
     GradientSum<T>& sum = *p_.gradient_sum;
     const std::int64_t shards = sum.shard_count(), b = std::int64_t(ids.size());
-    TermLoss loss;
-    if (shards == 1) {  // one shard, so one process: its gradient is the sum, and stays in place
-      p_.optimizer.zero_grad();
-      loss = shard_step(ids, step_index, 0, b);
-      p_.optimizer.step(p_.schedule);
-      return loss;
-    }
+    // With one shard (so one process) its gradient is the sum and stays in the parameters.
+    const bool summed = shards > 1;
     const ShardRange own = sum.shards();
-    own_gradients_.resize(std::size_t(own.last - own.first) * gradient_length_);
+    if (summed) own_gradients_.resize(std::size_t(own.last - own.first) * gradient_length_);
+    TermLoss loss;
     for (std::int64_t s = own.first; s < own.last; ++s) {
       const std::int64_t first = s * b / shards, last = (s + 1) * b / shards;
       p_.optimizer.zero_grad();
       if (last > first) loss += shard_step(ids.subspan(std::size_t(first), std::size_t(last - first)), step_index, s, b);
+      if (!summed) continue;
       T* slot = own_gradients_.data() + std::size_t(s - own.first) * gradient_length_;
       for (const Parameter<T>* param : params_) slot = std::copy_n(param->grad.data(), param->grad.numel(), slot);
     }
-    summed_gradient_.resize(gradient_length_);
-    sum(own_gradients_, summed_gradient_);
-    const T* at = summed_gradient_.data();
-    for (Parameter<T>* param : params_) {
-      std::copy_n(at, param->grad.numel(), param->grad.data());
-      at += param->grad.numel();
+    if (summed) {
+      summed_gradient_.resize(gradient_length_);
+      sum(own_gradients_, summed_gradient_);
+      const T* at = summed_gradient_.data();
+      for (Parameter<T>* param : params_) {
+        std::copy_n(at, param->grad.numel(), param->grad.data());
+        at += param->grad.numel();
+      }
     }
     p_.optimizer.step(p_.schedule);
     return loss;

@@ -75,7 +75,7 @@ void add_weight_grad(std::int64_t C, std::int64_t P, std::int64_t Q, const T* xp
 }
 
 // Calls f(V{}) with the narrowest vector of at least O lanes (the widest if none is) among
-// the widths the target has with a fused fma (see gemm.hpp's fused_fma).
+// the widths the target has with a fused fma (gemm_kernel.hpp's fused_fma).
 template <class T, std::int64_t W = std::int64_t(xsimd::batch<T>::size) / 4, class F>
 void with_lane_vector(std::int64_t O, F&& f) {
   constexpr std::int64_t widest = xsimd::batch<T>::size;
@@ -84,8 +84,7 @@ void with_lane_vector(std::int64_t O, F&& f) {
   } else {
     using V = xsimd::make_sized_batch_t<T, std::size_t(W)>;
     if constexpr (!std::is_void_v<V>) {
-      if constexpr (std::is_base_of_v<xsimd::avx512f, typename V::arch_type> ||
-                    std::is_base_of_v<xsimd::fma3<xsimd::avx2>, typename V::arch_type>) {
+      if constexpr (gemm_impl::fused_fma<typename V::arch_type>) {
         if (O <= W) return f(V{});
       }
     }

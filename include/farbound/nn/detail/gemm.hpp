@@ -105,14 +105,6 @@ void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, st
   }
 }
 
-// Whether fused_multiply_add on batches of architecture A is one fused instruction. On x86
-// the narrow batches xsimd offers next to AVX-512 may be plain SSE4.2, whose fma rounds the
-// product before adding; the scalar columns use std::fma, so such widths are skipped for
-// elements not to depend on the tile they fall in.
-template <class A>
-inline constexpr bool fused_fma = std::is_base_of_v<xsimd::avx512f, A> || std::is_base_of_v<xsimd::fma3<xsimd::avx2>, A> ||
-                                  std::is_base_of_v<xsimd::fma3<xsimd::sse4_2>, A>;
-
 // Columns [n, N) that are fewer than two vectors of width W: at most one vector of width
 // W (when the target has it, with a fused fma), then the narrower widths, then single columns.
 template <class T, std::int64_t W, class BRows>

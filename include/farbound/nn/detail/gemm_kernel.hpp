@@ -21,6 +21,15 @@ namespace farbound::detail::gemm_impl {
 
 using simd::fused_multiply_add;
 
+// Whether fused_multiply_add on batches of architecture A is one fused instruction. On x86
+// the narrow batches xsimd offers next to AVX-512 may be plain SSE4.2, whose fma rounds the
+// product before adding: kernels that pick a narrower width skip such widths (gemm.hpp's
+// column tails, whose elements must not depend on the tile they fall in; the convolution
+// weight gradient's lanes).
+template <class A>
+inline constexpr bool fused_fma = std::is_base_of_v<xsimd::avx512f, A> || std::is_base_of_v<xsimd::fma3<xsimd::avx2>, A> ||
+                                  std::is_base_of_v<xsimd::fma3<xsimd::sse4_2>, A>;
+
 // Load, store and fused multiply-add on either an xsimd batch or a plain scalar.
 template <class V, class T>
 struct Lanes {

@@ -65,10 +65,9 @@ inline D exact_double(const U& n) {
 }
 
 // philox4x32_10 of W consecutive counters (the first word counts up), the words in lanes.
-// (Random123's constants, as in core/random.hpp's philox4x32_10.)
 inline void philox(const PhiloxCounter& first, PhiloxKey key, U ctr[4]) {
-  constexpr std::uint32_t m0 = 0xD2511F53u, m1 = 0xCD9E8D57u;
-  constexpr std::uint32_t w0 = 0x9E3779B9u, w1 = 0xBB67AE85u;
+  constexpr std::uint32_t m0 = PhiloxConstants::m0, m1 = PhiloxConstants::m1;
+  constexpr std::uint32_t w0 = PhiloxConstants::w0, w1 = PhiloxConstants::w1;
   constexpr std::uint64_t low = 0xFFFFFFFFull;
   alignas(64) std::uint64_t word0[U::size];
   for (std::size_t lane = 0; lane < U::size; ++lane) word0[lane] = std::uint32_t(first[0] + std::uint32_t(lane));
