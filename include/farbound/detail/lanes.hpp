@@ -36,6 +36,7 @@ struct ScalarLanes {
   FARBOUND_HOST_DEVICE static vec max(vec a, vec b) { return std::max(a, b); }
   FARBOUND_HOST_DEVICE static T sum(vec v) { return v; }
   FARBOUND_HOST_DEVICE static T max_lane(vec v) { return v; }
+  FARBOUND_HOST_DEVICE static void prefetch(const T*) {}
 };
 
 template <class Batch>
@@ -53,6 +54,8 @@ struct BatchLanes {
     v.store_aligned(lanes);
     return *std::max_element(lanes, lanes + width);
   }
+  // Asks for the cache line at p in L2 (prefetcht1): for data the next call will use.
+  static void prefetch(const value_type* p) { __builtin_prefetch(p, 0, 2); }
 };
 
 // The reductions the walkers run: an identity, a step that combines two values of a lane
@@ -85,6 +88,14 @@ struct ScalarBlocks {
     T total = Op::template identity<T>();
     for (std::size_t c = 0; c < n; ++c) total = Op::template combine<ScalarLanes<T>>(total, f(ScalarLanes<T>{}, c));
     return total;
+  }
+  // The first c in [0, n) where holds(L, c) is true for element c (n if none); holds
+  // returns a comparison of L::vecs.
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static std::size_t find_first(std::size_t n, F&& holds) {
+    std::size_t c = 0;
+    while (c < n && !holds(ScalarLanes<T>{}, c)) ++c;
+    return c;
   }
 };
 
@@ -124,6 +135,18 @@ struct SimdBlocks {
     tail<T, widest::width / 2>(c, n, more);
     return total;
 #endif
+  }
+
+  // The first c in [0, n) where holds(L, c) is true for element c (n if none): the widest
+  // batches find the block, single elements the place in it.
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static std::size_t find_first(std::size_t n, F&& holds) {
+    std::size_t c = 0;
+#if !defined(__CUDA_ARCH__)
+    using widest = BatchLanes<xsimd::batch<T>>;
+    while (c + widest::width <= n && !xsimd::any(holds(widest{}, c))) c += widest::width;
+#endif
+    return c + ScalarBlocks::find_first<T>(n - c, [&]<class L>(L, std::size_t i) { return holds(L{}, c + i); });
   }
 
  private:

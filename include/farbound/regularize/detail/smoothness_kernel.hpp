@@ -14,10 +14,13 @@
 //   dL/dz_kc   = -a * w_k * q_kc * (delta_kc - s_k),                      s_k = sum_c q_kc delta_kc
 // (the cross-entropy part needs no Jacobian: d(logsumexp(z) - z_y)/dz = p - e_y).
 //
-// Storage: p lives in the anchor's gradient row and delta_k in neighbour k's until those
-// rows are overwritten by dL/dz and dL/dz_k. q_k is never stored: it is recomputed lane by
-// lane from the row's (max, 1/sum) wherever needed, which costs a few exponentials per row
-// and needs no workspace; recomputation is bitwise identical to the first evaluation.
+// Storage: the anchor's gradient row holds p, then v, and the neighbour's holds delta_k,
+// until they are overwritten by dL/dz and dL/dz_k; p is evaluated again where it is needed
+// after v took its place (C exponentials, a K-th of the neighbours'). q_k is needed three
+// times (delta_k, s_k and dL/dz_k): the caller's q_store keeps exp(z_k - max) for as many
+// neighbours as it has room for, so those cost one exponential per logit; the others (all
+// of them on the GPU, which passes no store) evaluate q_k again from the row's (max, 1/sum),
+// three exponentials per logit more. Either way q = exp(z - max) * (1/sum).
 // Softmax is shifted by the row maximum, so logits of +-1e3 are safe. Sums over a row
 // accumulate lane-wise and reduce once (Blocks::reduce), in an order that depends on C only.
 //
@@ -59,15 +62,18 @@ struct SoftmaxRow {
   }
 };
 
+// With `exps`, also writes exp(z_c - shift) there (C values).
 template <class Blocks, class T>
-FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C) {
+FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C, T* exps = nullptr) {
   const T shift = Blocks::template reduce<Max, T>(C, [&]<class L>(L, std::size_t c) { return L::load(z + c); });
   const T sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
-    return L::exp(L::load(z + c) - typename L::vec(shift));
+    const auto e = L::exp(L::load(z + c) - typename L::vec(shift));
+    if (exps) L::store(e, exps + c);
+    return e;
   });
-  std::size_t top = 0;
-  while (top + 1 < C && !(z[top] == shift)) ++top;
-  return {z, shift, T(1) / sum, shift + std::log(sum), top};
+  const std::size_t top = Blocks::template find_first<T>(
+      C, [&]<class L>(L, std::size_t c) { return L::load(z + c) == typename L::vec(shift); });
+  return {z, shift, T(1) / sum, shift + std::log(sum), std::min(top, C - 1)};
 }
 
 // For a row that sums to zero: row[top] = -sum_{c != top} row[c].
@@ -77,81 +83,125 @@ FARBOUND_HOST_DEVICE void complete_zero_sum_row(std::size_t top, T* row, std::si
   row[top] = -Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
 }
 
+// row[c] = value(L, c) for every c, then complete_zero_sum_row, in one pass over the row
+// (the same bits: the block holding top is summed as stored with a zero at top).
+template <class Blocks, class T, class F>
+FARBOUND_HOST_DEVICE void write_zero_sum_row(std::size_t top, T* row, std::size_t C, F&& value) {
+  const T others = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
+    auto v = value(L{}, c);
+    L::store(v, row + c);
+    if (c <= top && top < c + L::width) {
+      row[top] = T(0);
+      v = L::load(row + c);
+    }
+    return v;
+  });
+  row[top] = -others;
+}
+
 // Per-anchor loss terms before the batch weighting: CE_i (0 for an unlabelled anchor), GR_i.
 template <class T>
 struct AnchorTerms {
   T cross_entropy, smoothness;
 };
 
+// What a CPU caller lends the kernel (the GPU lends nothing): q_store, room for q_capacity
+// values where the first q_capacity / C neighbours' softmax rows are kept; and where the
+// next anchor's rows lie, which the kernel asks into the cache while it computes this one
+// (a lane-block at a time, BatchLanes::prefetch) so that the next anchor's first passes do
+// not wait on memory. Without them it prefetches its own rows: harmless.
+template <class T>
+struct AnchorAids {
+  T* q_store = nullptr;
+  std::size_t q_capacity = 0;
+  const T *next_z = nullptr, *next_zn = nullptr, *next_dz = nullptr, *next_dzn = nullptr;
+};
+
 // One anchor: z [C], its neighbours' logits zn [K, C] and squared distances r [K], label y
 // (-1: unlabelled). Writes dL/dz into dz [C] and dzn [K, C]; gr_weight is a above.
 template <class Blocks, class T>
 FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C, std::int32_t label,
-                                 T ce_weight, T gr_weight, T* dz, T* dzn) {
+                                 T ce_weight, T gr_weight, T* dz, T* dzn, const AnchorAids<T>& aids = {}) {
   const auto each = [C](auto&& f) { Blocks::template for_each<T>(C, f); };
   const auto sum = [C](auto&& f) { return Blocks::template reduce<Sum, T>(C, f); };
   const SoftmaxRow<T> p = softmax_row<Blocks>(z, C);
   const auto delta_row = [&](std::size_t k) { return dzn + k * C; };
 
-  // p, parked in the anchor's gradient row until that row is written (the same bits as
-  // evaluating it again), then delta_k = p - q_k, parked in the neighbour's gradient row.
-  // The first neighbours' (max, 1/sum) are kept for their second pass below.
+  // The first neighbours' (max, 1/sum) and w_k are kept for the passes below; the first
+  // stored_rows keep exp(z_k - max) in q_store, from which q_k is one product away.
   constexpr std::size_t kept_rows = 16;
   SoftmaxRow<T> kept[kept_rows] = {};
+  T kept_w[kept_rows] = {};
+  const auto w = [&](std::size_t k) { return k < kept_rows ? kept_w[k] : T(1) / r[k]; };
+  const std::size_t stored_rows = aids.q_store ? std::min(K, aids.q_capacity / C) : 0;
+  const auto stored_exps = [&](std::size_t k) { return k < stored_rows ? aids.q_store + k * C : nullptr; };
+  const auto q_at = [&]<class L>(L, const SoftmaxRow<T>& q, const T* exps, std::size_t c) {
+    return exps ? L::load(exps + c) * typename L::vec(q.inv_sum) : q.at(L{}, c);
+  };
   const auto neighbour_softmax = [&](std::size_t k) {
     return k < kept_rows ? kept[k] : softmax_row<Blocks>(zn + k * C, C);
   };
+
+  // p, parked in the anchor's gradient row, then delta_k = p - q_k, parked in the
+  // neighbour's gradient row while the next anchor's logits are asked for.
+  const T* const next_zn = aids.next_zn ? aids.next_zn : zn;
+  const T* const next_dzn = aids.next_dzn ? aids.next_dzn : dzn;
   each([&]<class L>(L, std::size_t c) { L::store(p.at(L{}, c), dz + c); });
   for (std::size_t k = 0; k < K; ++k) {
-    const SoftmaxRow<T> q = softmax_row<Blocks>(zn + k * C, C);
-    if (k < kept_rows) kept[k] = q;
-    T* delta = delta_row(k);
-    each([&]<class L>(L, std::size_t c) { L::store(L::load(dz + c) - q.at(L{}, c), delta + c); });
-    complete_zero_sum_row<Blocks>(p.top, delta, C);
+    T* const exps = stored_exps(k);
+    const SoftmaxRow<T> q = softmax_row<Blocks>(zn + k * C, C, exps);
+    if (k < kept_rows) {
+      kept[k] = q;
+      kept_w[k] = T(1) / r[k];
+    }
+    write_zero_sum_row<Blocks>(p.top, delta_row(k), C, [&]<class L>(L, std::size_t c) {
+      L::prefetch(next_zn + k * C + c);
+      return L::load(dz + c) - q_at(L{}, q, exps, c);
+    });
   }
 
-  // v_c = sum_k w_k delta_kc for the lanes at c; with `squares`, also sum_k w_k delta_kc^2.
-  const auto neighbour_sums = [&]<class L>(L, std::size_t c, typename L::vec* squares) {
+  // v_c = sum_k w_k delta_kc, parked in the anchor's gradient row over p, and with it GR's
+  // double sum; then t = sum_c p_c v_c.
+  const T weighted_squares = sum([&]<class L>(L, std::size_t c) {
     using V = typename L::vec;
-    V v(T(0)), sq(T(0));
+    V v(T(0)), squares(T(0));
     for (std::size_t k = 0; k < K; ++k) {
       const V d = L::load(delta_row(k) + c);
-      const V wd = V(T(1) / r[k]) * d;
+      const V wd = V(w(k)) * d;
       v += wd;
-      if (squares) sq += wd * d;
+      squares += wd * d;
     }
-    if (squares) *squares = sq;
-    return v;
-  };
-
-  // GR's double sum and t = sum_c p_c v_c.
-  const T weighted_squares = sum([&]<class L>(L, std::size_t c) {
-    typename L::vec sq;
-    neighbour_sums(L{}, c, &sq);
-    return sq;
+    L::store(v, dz + c);
+    return squares;
   });
-  const T t = sum([&]<class L>(L, std::size_t c) { return L::load(dz + c) * neighbour_sums(L{}, c, nullptr); });
+  const T t = sum([&]<class L>(L, std::size_t c) { return p.at(L{}, c) * L::load(dz + c); });
 
-  // dL/dz for the anchor (needs every delta_k, so it comes before the neighbours' rows).
+  // dL/dz for the anchor.
+  const T* const next_z = aids.next_z ? aids.next_z : z;
+  const T* const next_dz = aids.next_dz ? aids.next_dz : dz;
   each([&]<class L>(L, std::size_t c) {
     using V = typename L::vec;
-    const V pc = L::load(dz + c);
-    L::store(V(gr_weight) * pc * (neighbour_sums(L{}, c, nullptr) - V(t)) + V(ce_weight) * pc, dz + c);
+    L::prefetch(next_z + c);
+    L::prefetch(next_dz + c);
+    const V pc = p.at(L{}, c);
+    L::store(V(gr_weight) * pc * (L::load(dz + c) - V(t)) + V(ce_weight) * pc, dz + c);
   });
   if (label >= 0) dz[label] -= ce_weight;
   complete_zero_sum_row<Blocks>(p.top, dz, C);
 
-  // dL/dz_k for each neighbour, in place over delta_k (each lane block reads before writing).
+  // dL/dz_k for each neighbour, in place over delta_k (each lane block reads before writing),
+  // while the next anchor's gradient rows are asked for.
   for (std::size_t k = 0; k < K; ++k) {
     const SoftmaxRow<T> q = neighbour_softmax(k);
+    const T* const exps = stored_exps(k);
     T* delta = delta_row(k);
-    const T s = sum([&]<class L>(L, std::size_t c) { return q.at(L{}, c) * L::load(delta + c); });
+    const T s = sum([&]<class L>(L, std::size_t c) { return q_at(L{}, q, exps, c) * L::load(delta + c); });
     const T scale = -gr_weight / r[k];
-    each([&]<class L>(L, std::size_t c) {
+    write_zero_sum_row<Blocks>(q.top, delta, C, [&]<class L>(L, std::size_t c) {
       using V = typename L::vec;
-      L::store(V(scale) * q.at(L{}, c) * (L::load(delta + c) - V(s)), delta + c);
+      L::prefetch(next_dzn + k * C + c);
+      return V(scale) * q_at(L{}, q, exps, c) * (L::load(delta + c) - V(s));
     });
-    complete_zero_sum_row<Blocks>(q.top, delta, C);
   }
 
   const T ce = label >= 0 ? p.log_sum_exp - z[label] : T(0);
