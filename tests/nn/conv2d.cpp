@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <limits>
+
 #include "support/gradcheck.hpp"
 #include "support/layer_checks.hpp"
 
@@ -273,6 +276,27 @@ TEST_CASE("Conv2d without an input gradient gives the same parameter gradients",
   conv.backward(x.view(), y.view(), g.view(), &dx2, ParamGrads::skip);
   for (std::int64_t i = 0; i < dx.numel(); ++i) REQUIRE(dx2[i] == dx[i]);
   CHECK(conv.weight.grad[0] == dw[0]);
+}
+
+// The lowerings write every element of an item's input gradient (shifted rows by a gather,
+// im2col into a zeroed item), so a reused gradient tensor holding anything gives the same.
+TEST_CASE("Conv2d's input gradient does not depend on what the gradient tensor held", "[conv2d]") {
+  struct Geometry {
+    std::int64_t in, out, kernel, stride, padding;
+  };
+  for (const Geometry geo : {Geometry{6, 16, 5, 1, 0}, Geometry{1, 6, 5, 1, 2}, Geometry{3, 4, 3, 2, 1}}) {
+    INFO("in " << geo.in << " out " << geo.out << " kernel " << geo.kernel << " stride " << geo.stride);
+    Conv2d<float> conv(geo.in, geo.out, geo.kernel, geo.stride, geo.padding);
+    conv.reset_parameters(5, 0);
+    const auto x = random_tensor<float>({3, geo.in, 14, 13}, 3);
+    Tensor<float> y, fresh, reused({3, geo.in, 14, 13}, std::numeric_limits<float>::quiet_NaN());
+    conv.forward(x.view(), y);
+    const auto g = random_tensor<float>(y.shape(), 4);
+    conv.backward(x.view(), y.view(), g.view(), &fresh, ParamGrads::skip);
+    conv.backward(x.view(), y.view(), g.view(), &reused, ParamGrads::skip);
+    REQUIRE(fresh.shape() == reused.shape());
+    for (std::int64_t i = 0; i < fresh.numel(); ++i) REQUIRE(std::memcmp(&fresh[i], &reused[i], sizeof(float)) == 0);
+  }
 }
 
 TEST_CASE("Conv2d rejects bad arguments and shapes with messages naming them", "[conv2d]") {

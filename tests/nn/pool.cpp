@@ -58,8 +58,11 @@ TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version'
   // Values from {0, 1, 2, 3} tie often, and NaNs appear: the first hit in window order must
   // take the gradient. Rows of 37 outputs cover full batches of 8 and a tail of 5 (zero-padded
   // copies through the same kernel); the odd input width and height leave a column and a row
-  // outside every window. The double layer runs the scalar loop on the same values.
-  const Shape shape{2, 3, 7, 75};
+  // outside every window. With even ones every input position is written, so the gradient
+  // is not zeroed first: it starts out as NaN here to show that nothing stale survives. The
+  // double layer runs the scalar loop on the same values.
+  for (const Shape shape : {Shape{2, 3, 7, 75}, Shape{2, 3, 8, 74}}) {
+  INFO("input " << shape.to_string());
   auto x = random_tensor<float>(shape, 41);
   Tensor<double> xd(shape);
   for (std::int64_t i = 0; i < x.numel(); ++i) {
@@ -75,6 +78,8 @@ TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version'
   auto g = random_tensor<float>(y.shape(), 42);
   Tensor<double> gd(y.shape());
   for (std::int64_t i = 0; i < g.numel(); ++i) gd[i] = double(g[i]);
+  dx.resize(shape);
+  dx.fill(std::numeric_limits<float>::quiet_NaN());
   pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
   pool_d.backward(xd.view(), yd.view(), gd.view(), &dxd, ParamGrads::accumulate);
   std::int64_t differ = 0, nonzero = 0;
@@ -84,6 +89,7 @@ TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version'
   }
   CHECK(differ == 0);
   CHECK(nonzero == y.numel());  // one winner per window
+  }
 }
 
 TEST_CASE("AvgPool2d and GlobalAvgPool2d match a hand computation", "[pool]") {

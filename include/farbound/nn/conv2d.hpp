@@ -303,9 +303,7 @@ class Conv2d final : public Layer<T> {
           T* grad_buffer = column_grads_.data() + slot * column_grads_.size(1);
           detail::gemm<T>(R, L, O, {weight.value.data(), 1, R}, detail::StridedRows<T>{gw, L},
                           grad_buffer + lowering.dcol_offset(), lowering.dcol_stride(), detail::GemmOutput::overwrite);
-          T* dx = grad_in->data() + n * g.item_numel();
-          std::fill_n(dx, g.item_numel(), T(0));
-          lowering.add_input_grad(grad_buffer, offsets_.data(), dx);
+          lowering.write_input_grad(grad_buffer, offsets_.data(), grad_in->data() + n * g.item_numel());
         }
       }
     });

@@ -36,7 +36,7 @@ namespace detail {
 // What max and average pooling share: the window, the shapes, the checks and the loop over
 // planes. Derived classes provide prepare(plane) (called once per pass, before the planes
 // run in parallel), pool(x_plane, y_plane) and unpool(x_plane, y_plane, g_plane, dx_plane),
-// where dx_plane arrives zeroed.
+// where dx_plane arrives zeroed unless writes_every_input(plane) says unpool writes all of it.
 template <class T, class Derived>
 class WindowPool2d : public Layer<T> {
  public:
@@ -75,7 +75,7 @@ class WindowPool2d : public Layer<T> {
       self().prepare(pl);
       parallel_for(in.size(0) * in.size(1), [&](std::int64_t i) {
         T* dx = grad_in->data() + i * pl.in_numel();
-        std::fill_n(dx, pl.in_numel(), T(0));
+        if (!self().writes_every_input(pl)) std::fill_n(dx, pl.in_numel(), T(0));
         self().unpool(pl, in.data() + i * pl.in_numel(), out.data() + i * pl.out_numel(),
                       grad_out.data() + i * pl.out_numel(), dx);
       });
@@ -139,6 +139,16 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   void prepare(const PlaneT) {}
 
+  // The vector 2 x 2 backward writes g or 0 at every input position its windows cover: all
+  // of them when H and W are even.
+  template <class PlaneT>
+  static bool writes_every_input(const PlaneT pl) {
+    return simd_unpool<PlaneT> && pl.height % 2 == 0 && pl.width % 2 == 0;
+  }
+  template <class PlaneT>
+  static constexpr bool simd_unpool =
+      PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_unpool_2x2<T>;
+
   // The plane is taken by value: a local copy cannot alias y, so its extents stay in
   // registers. `v > m ? v : m` is one maxss and keeps the first maximum; NaNs are tracked
   // on the side, which keeps the loop free of branches.
@@ -168,7 +178,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   void unpool(const PlaneT pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
               T* __restrict dx) const {
     for (std::int64_t p = 0; p < pl.out_height; ++p) {
-      if constexpr (PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_unpool_2x2<T>) {
+      if constexpr (simd_unpool<PlaneT>) {
         const T* x0 = x + pl.origin(p, 0);
         T* d0 = dx + pl.origin(p, 0);
         detail::max_unpool_2x2_row(pl.out_width, x0, x0 + pl.width, y + p * pl.out_width, g + p * pl.out_width, d0,
@@ -208,6 +218,11 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
  private:
   template <class PlaneT>
   void prepare(const PlaneT) {}
+  // unpool adds into dx.
+  template <class PlaneT>
+  static bool writes_every_input(const PlaneT) {
+    return false;
+  }
 
   template <class PlaneT>
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y) const {

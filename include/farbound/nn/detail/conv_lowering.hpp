@@ -19,9 +19,11 @@
 // Im2col (any stride): the rows are the im2col matrix (detail/im2col.hpp), L = P*Q, pitch Q,
 // already the output layout.
 //
-// Each lowering also adds the rows' gradient dcol [R, L] back onto the image (the adjoint).
-// Im2col does it by col2im. ShiftedRows gathers instead of scattering: for each padded image
-// position t, dxpad[c, t] = sum_{i,j} dcol[(c,i,j), t - i*Wp - j], summed in registers.
+// Each lowering also maps the rows' gradient dcol [R, L] back onto the image (the adjoint),
+// writing the item's input gradient. Im2col does it by col2im into a zeroed gradient.
+// ShiftedRows gathers instead of scattering, so it writes every element once: for each
+// padded image position t, dxpad[c, t] = sum_{i,j} dcol[(c,i,j), t - i*Wp - j], summed in
+// registers.
 // (Adding each run at its offset instead reloads, one element further on, the vector just
 // stored by the previous run, and misses store-to-load forwarding every time.) Its dcol rows
 // therefore sit in a buffer with zero margins around them: (k-1)*Wp + k-1 before each row
@@ -90,9 +92,10 @@ struct ShiftedRowsLowering {
     return {buffer, offsets};
   }
 
-  // dx += adjoint of input_rows applied to the dcol rows in `grad_buffer` (margins zero).
+  // dx = adjoint of input_rows applied to the dcol rows in `grad_buffer` (margins zero):
+  // every element of dx is written once, so it needs no zeroing first.
   template <class T>
-  void add_input_grad(T* grad_buffer, const std::int64_t*, T* dx) const {
+  void write_input_grad(T* grad_buffer, const std::int64_t*, T* dx) const {
     using V = xsimd::batch<T>;
     const std::int64_t k = g.window.kernel, pad = g.window.padding;
     T* plane = grad_buffer + margin + g.col_rows() * dcol_stride();
@@ -114,7 +117,7 @@ struct ShiftedRowsLowering {
       for (; t + 4 * W <= plane_length; t += 4 * W) gather.template operator()<4>(t);
       for (; t < plane_length; t += W) gather.template operator()<1>(t);
       for (std::int64_t h = 0; h < g.height; ++h)
-        add_run(plane + (h + pad) * padded_width + pad, dx + (c * g.height + h) * g.width, g.width);
+        copy_run(plane + (h + pad) * padded_width + pad, dx + (c * g.height + h) * g.width, g.width);
     }
   }
 };
@@ -139,8 +142,10 @@ struct Im2colLowering {
     return {buffer, length()};
   }
 
+  // dx = col2im of the dcol rows (overlapping windows add up, so dx starts at zero).
   template <class T>
-  void add_input_grad(T* grad_buffer, const std::int64_t*, T* dx) const {
+  void write_input_grad(T* grad_buffer, const std::int64_t*, T* dx) const {
+    std::fill_n(dx, g.item_numel(), T(0));
     col2im_add(g, grad_buffer, dx);
   }
 };
