@@ -106,7 +106,7 @@ struct AnchorTerms {
 };
 
 // What a CPU caller lends the kernel (the GPU lends nothing): q_store, room for q_capacity
-// values where the first q_capacity / C neighbours' softmax rows are kept; and where the
+// values where the first q_capacity / C neighbours' exp(z_k - max) rows are kept; and where the
 // next anchor's rows lie, which the kernel asks into the cache while it computes this one
 // (a lane-block at a time, BatchLanes::prefetch) so that the next anchor's first passes do
 // not wait on memory. Without them it prefetches its own rows: harmless.
