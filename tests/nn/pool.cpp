@@ -62,33 +62,33 @@ TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version'
   // is not zeroed first: it starts out as NaN here to show that nothing stale survives. The
   // double layer runs the scalar loop on the same values.
   for (const Shape shape : {Shape{2, 3, 7, 75}, Shape{2, 3, 8, 74}}) {
-  INFO("input " << shape.to_string());
-  auto x = random_tensor<float>(shape, 41);
-  Tensor<double> xd(shape);
-  for (std::int64_t i = 0; i < x.numel(); ++i) {
-    x[i] = i % 53 == 0 ? std::numeric_limits<float>::quiet_NaN() : std::floor(4 * std::abs(x[i]));
-    xd[i] = double(x[i]);
-  }
-  MaxPool2d<float> pool(2);
-  MaxPool2d<double> pool_d(2);
-  Tensor<float> y, dx;
-  Tensor<double> yd, dxd;
-  pool.forward(x.view(), y);
-  pool_d.forward(xd.view(), yd);
-  auto g = random_tensor<float>(y.shape(), 42);
-  Tensor<double> gd(y.shape());
-  for (std::int64_t i = 0; i < g.numel(); ++i) gd[i] = double(g[i]);
-  dx.resize(shape);
-  dx.fill(std::numeric_limits<float>::quiet_NaN());
-  pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
-  pool_d.backward(xd.view(), yd.view(), gd.view(), &dxd, ParamGrads::accumulate);
-  std::int64_t differ = 0, nonzero = 0;
-  for (std::int64_t i = 0; i < dx.numel(); ++i) {
-    differ += double(dx[i]) != dxd[i];
-    nonzero += dx[i] != 0;
-  }
-  CHECK(differ == 0);
-  CHECK(nonzero == y.numel());  // one winner per window
+    INFO("input " << shape.to_string());
+    auto x = random_tensor<float>(shape, 41);
+    Tensor<double> xd(shape);
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      x[i] = i % 53 == 0 ? std::numeric_limits<float>::quiet_NaN() : std::floor(4 * std::abs(x[i]));
+      xd[i] = double(x[i]);
+    }
+    MaxPool2d<float> pool(2);
+    MaxPool2d<double> pool_d(2);
+    Tensor<float> y, dx;
+    Tensor<double> yd, dxd;
+    pool.forward(x.view(), y);
+    pool_d.forward(xd.view(), yd);
+    auto g = random_tensor<float>(y.shape(), 42);
+    Tensor<double> gd(y.shape());
+    for (std::int64_t i = 0; i < g.numel(); ++i) gd[i] = double(g[i]);
+    dx.resize(shape);
+    dx.fill(std::numeric_limits<float>::quiet_NaN());
+    pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+    pool_d.backward(xd.view(), yd.view(), gd.view(), &dxd, ParamGrads::accumulate);
+    std::int64_t differ = 0, nonzero = 0;
+    for (std::int64_t i = 0; i < dx.numel(); ++i) {
+      differ += double(dx[i]) != dxd[i];
+      nonzero += dx[i] != 0;
+    }
+    CHECK(differ == 0);
+    CHECK(nonzero == y.numel());  // one winner per window
   }
 }
 
