@@ -92,6 +92,80 @@ TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version'
   }
 }
 
+// Windows of a run-time size that do not overlap take the maximum by columns first; the
+// result must be the row-major walk's to the bit: the same value, NaN where the window holds
+// one, and of tied zeros of both signs the first in row-major order.
+TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major walk's bits and gradient", "[pool]", float, double) {
+  using T = TestType;
+  const T values[] = {-1, T(-0.0), 0, 1, 2};
+  struct Case {
+    std::int64_t kernel;
+    Shape input;
+  };
+  // 8 x 8 planes (ResNet9's last pool) and 4-wide ones with two windows down (both whole rows),
+  // odd leftovers, rows longer than one chunk of columns.
+  for (const Case& c : {Case{8, {2, 3, 8, 8}}, Case{4, {1, 2, 9, 4}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
+                        Case{3, {1, 1, 3, 6}}}) {
+    INFO("kernel " << c.kernel << " input " << c.input.to_string());
+    Tensor<T> x(c.input);
+    for (std::int64_t i = 0; i < x.numel(); ++i)
+      x[i] = i % 97 == 5 ? std::numeric_limits<T>::quiet_NaN() : values[(i * 7 + i / 3) % 5];
+    if (c.input[3] == 6)  // two windows whose first zero (row-major) is -0, while by columns +0 comes first
+      x = tensor_of<T>(c.input, {-1, T(-0.0), -1, -1, T(-0.0), -1,  //
+                                 0, -1, -1, 0, -1, -1,              //
+                                 -1, -1, -1, -1, -1, -1});
+    MaxPool2d<T> pool(c.kernel);
+    Tensor<T> y;
+    pool.forward(x.view(), y);
+    const std::int64_t H = c.input[2], W = c.input[3], P = H / c.kernel, Q = W / c.kernel;
+    REQUIRE(y.shape() == Shape{c.input[0], c.input[1], P, Q});
+    std::int64_t differ = 0, zeros = 0;
+    for (std::int64_t plane = 0; plane < c.input[0] * c.input[1]; ++plane)
+      for (std::int64_t p = 0; p < P; ++p)
+        for (std::int64_t q = 0; q < Q; ++q) {
+          T m = -std::numeric_limits<T>::infinity();
+          bool nan = false;
+          for (std::int64_t i = 0; i < c.kernel; ++i)
+            for (std::int64_t j = 0; j < c.kernel; ++j) {
+              const T v = x[plane * H * W + (p * c.kernel + i) * W + q * c.kernel + j];
+              nan |= std::isnan(v);
+              if (v > m) m = v;
+            }
+          const T got = y[(plane * P + p) * Q + q];
+          differ += nan ? !std::isnan(got) : (got != m || std::signbit(got) != std::signbit(m));
+          zeros += !nan && m == 0;
+        }
+    CHECK(differ == 0);
+    // Backward: each window's gradient goes to its first position equal to the maximum or NaN.
+    Tensor<T> g(y.shape()), dx;
+    for (std::int64_t i = 0; i < g.numel(); ++i) g[i] = T(i + 1);
+    pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
+    Tensor<T> want(c.input, T(0));
+    for (std::int64_t plane = 0; plane < c.input[0] * c.input[1]; ++plane)
+      for (std::int64_t p = 0; p < P; ++p)
+        for (std::int64_t q = 0; q < Q; ++q) {
+          const std::int64_t out = (plane * P + p) * Q + q;
+          bool found = false;
+          for (std::int64_t i = 0; i < c.kernel && !found; ++i)
+            for (std::int64_t j = 0; j < c.kernel && !found; ++j) {
+              const std::int64_t at = plane * H * W + (p * c.kernel + i) * W + q * c.kernel + j;
+              if (x[at] == y[out] || std::isnan(x[at])) {
+                want[at] += g[out];
+                found = true;
+              }
+            }
+        }
+    std::int64_t wrong = 0;
+    for (std::int64_t i = 0; i < dx.numel(); ++i) wrong += dx[i] != want[i];
+    CHECK(wrong == 0);
+    if (c.input[3] == 6) {
+      CHECK(zeros == 2);
+      CHECK(std::signbit(y[0]));
+      CHECK(std::signbit(y[1]));
+    }
+  }
+}
+
 TEST_CASE("AvgPool2d and GlobalAvgPool2d match a hand computation", "[pool]") {
   const auto x = tensor_of<double>({1, 1, 4, 4}, plane4x4);
   AvgPool2d<double> pool(2);
@@ -129,7 +203,8 @@ TEST_CASE("Pooling layers pass gradient checks", "[pool]") {
   };
   std::uint32_t salt = 0;
   for (const Case& c : {Case{1, 1, {1, 1, 1, 1}}, Case{2, 2, {1, 1, 4, 4}}, Case{2, 2, {2, 3, 5, 7}},
-                        Case{3, 2, {1, 2, 7, 7}}, Case{2, 1, {2, 1, 3, 4}}, Case{3, 3, {3, 2, 6, 5}}}) {
+                        Case{3, 2, {1, 2, 7, 7}}, Case{2, 1, {2, 1, 3, 4}}, Case{3, 3, {3, 2, 6, 5}},
+                        Case{4, 4, {2, 3, 9, 4}}}) {  // the last: windows of whole rows
     MaxPool2d<double> max_pool(c.kernel, c.stride);
     AvgPool2d<double> avg_pool(c.kernel, c.stride);
     auto x = random_tensor<double>(c.input, ++salt);

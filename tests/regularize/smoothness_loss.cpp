@@ -11,6 +11,8 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/random.hpp"
 
+#include <xsimd/xsimd.hpp>
+
 using namespace farbound;
 
 namespace {
@@ -216,7 +218,7 @@ TEST_CASE("Scalar and SIMD kernels agree in float and double", "[smoothness]") {
 TEST_CASE("Neighbours past the softmax store and past the kept rows get the same gradients", "[smoothness]") {
   // At C = 1000, 8 of 12 neighbours fit in float and 4 in double. K = 20 at C = 37 passes
   // the 16 neighbours whose (max, 1/sum) the kernel keeps.
-  for (const auto [K, C] : {std::pair<std::int64_t, std::int64_t>{12, 1000}, {20, 37}}) {
+  for (const auto& [K, C] : {std::pair<std::int64_t, std::int64_t>{12, 1000}, {20, 37}}) {
     INFO("K " << K << " C " << C);
     const ProblemSpec spec{3, K, C, 3.0, 0.01, 1.0, 11};
     const auto pd = make_problem<double>(spec);
@@ -238,6 +240,50 @@ TEST_CASE("Neighbours past the softmax store and past the kept rows get the same
     CHECK(normwise_error<double>(dzn.view(), vd.neighbour_grad.slice(0, K)) < 1e-14);
     CHECK(normwise_error<double>(dz.view(), vd.anchor_grad.slice(0, 1).reshaped({C})) < 1e-14);
   }
+}
+
+// With few classes the CPU runs W anchors side by side on the SIMD lanes
+// (detail/smoothness_lanes.hpp) and the last B mod W anchors row by row.
+TEMPLATE_TEST_CASE("Anchors on lanes agree with the reference and with the row kernel", "[smoothness]", float, double) {
+  using T = TestType;
+  const double tolerance = sizeof(T) == 4 ? 1e-5 : 1e-12;
+  const std::int64_t W = xsimd::batch<T>::size, B = 2 * W + 3;
+  for (std::int64_t C : {1, 2, 10, 16, 17})  // 17: past the lanes' limit, rows again
+    for (std::int64_t K : {0, 1, 3})
+      for (double scale : {3.0, 40.0}) {
+        INFO("B " << B << " K " << K << " C " << C << " scale " << scale);
+        const auto p = make_problem<T>({B, K, C, scale, 0.01, 1.0, 13});
+        const auto s = run<detail::ScalarBlocks>(p, T(7)), v = run<detail::SimdBlocks>(p, T(7));
+        CHECK(normwise_error<T>(v.anchor_grad.view(), s.anchor_grad.view()) < tolerance);
+        CHECK(normwise_error<T>(v.neighbour_grad.view(), s.neighbour_grad.view()) < tolerance);
+        CHECK(relative(v.value.total, s.value.total) < tolerance);
+        CHECK(relative(v.value.cross_entropy, s.value.cross_entropy) < tolerance);
+        CHECK(relative(v.value.total, double(direct_loss(p, 7.0))) < tolerance);
+        if (K == 0) CHECK(v.value.smoothness == T(0));
+        // Anchor by anchor through the row kernel, as for the last B mod W anchors.
+        const auto [w_ce, w_gr] = detail::smoothness_weights<T>(B, K, C, T(7));
+        Tensor<T> dz({B, C}), dzn({std::max<std::int64_t>(1, B * K), C});
+        for (std::int64_t i = 0; i < B; ++i) {
+          const std::int32_t y = p.labels[std::size_t(i)];
+          detail::smoothness_anchor<detail::SimdBlocks>(p.anchors.data() + i * C, p.neighbours.data() + i * K * C,
+                                                        p.r.data() + i * K, std::size_t(K), std::size_t(C), y,
+                                                        y >= 0 ? w_ce : T(0), w_gr, dz.data() + i * C, dzn.data() + i * K * C);
+        }
+        CHECK(normwise_error<T>(v.anchor_grad.view(), dz.view()) < tolerance);
+        if (K > 0) CHECK(normwise_error<T>(v.neighbour_grad.view(), dzn.view()) < tolerance);
+      }
+}
+
+TEST_CASE("A NaN logit in a block of lane anchors gives a clear error", "[smoothness][errors]") {
+  const std::int64_t W = xsimd::batch<float>::size;
+  auto p = make_problem<float>({2 * W, 2, 10, 3.0, 0.01, 1.0, 14});
+  Tensor<float> ga, gn;
+  p.anchors[(W - 1) * 10 + 4] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0f, ga, gn), numeric_error);
+  p.anchors[(W - 1) * 10 + 4] = 0;
+  p.neighbours[(2 * W + 1) * 10 + 9] = std::numeric_limits<float>::quiet_NaN();  // anchor W's second neighbour
+  p.labels.assign(std::size_t(2 * W), -1);  // no cross-entropy: the smoothness term alone must catch it
+  CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0f, ga, gn), numeric_error);
 }
 
 TEST_CASE("Logits of +-1e3 give a finite loss and gradient", "[smoothness]") {

@@ -21,11 +21,13 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/shape.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/detail/lanes.hpp"
 #include "farbound/nn/detail/max_unpool_2x2.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/layer.hpp"
@@ -150,22 +152,95 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
       PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_unpool_2x2<T>;
 
   // The plane is taken by value: a local copy cannot alias y, so its extents stay in
-  // registers. `v > m ? v : m` is one maxss and keeps the first maximum; NaNs are tracked
-  // on the side, which keeps the loop free of branches.
+  // registers.
   template <class PlaneT>
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
+    if constexpr (PlaneT::fixed_kernel == 0) {
+      if (whole_rows(pl)) {
+        for (std::int64_t p = 0; p < pl.out_height; ++p) y[p] = contiguous_window_max(pl, x + pl.origin(p, 0));
+        return;
+      }
+      if (pl.stride() == pl.kernel() && pl.kernel() <= column_chunk) return pool_by_columns(pl, x, y);
+    }
     for (std::int64_t p = 0; p < pl.out_height; ++p)
-      for (std::int64_t q = 0; q < pl.out_width; ++q) {
-        const T* window = x + pl.origin(p, q);
-        T m = -std::numeric_limits<T>::infinity();
-        bool nan = false;
-        for (std::int64_t i = 0; i < pl.kernel(); ++i)
-          for (std::int64_t j = 0; j < pl.kernel(); ++j) {
-            const T v = window[i * pl.width + j];
-            m = v > m ? v : m;
-            nan |= v != v;
+      for (std::int64_t q = 0; q < pl.out_width; ++q) y[p * pl.out_width + q] = window_max(pl, x + pl.origin(p, q));
+  }
+
+  // The maximum of one window, or NaN if it holds one. `v > m ? v : m` is one maxss and
+  // keeps the first maximum in row-major order (which matters only for the sign of a zero);
+  // NaNs are tracked on the side, which keeps the loop free of branches.
+  template <class PlaneT>
+  static T window_max(const PlaneT pl, const T* window) {
+    T m = -std::numeric_limits<T>::infinity();
+    bool nan = false;
+    for (std::int64_t i = 0; i < pl.kernel(); ++i)
+      for (std::int64_t j = 0; j < pl.kernel(); ++j) {
+        const T v = window[i * pl.width + j];
+        m = v > m ? v : m;
+        nan |= v != v;
+      }
+    return nan ? std::numeric_limits<T>::quiet_NaN() : m;
+  }
+
+  // Windows that span whole rows and do not overlap (ResNet9's 8 x 8 pool over 8 x 8
+  // planes) are contiguous runs of k * W values: a vector maximum, a vector search for a
+  // NaN, and the walk in order only where the maximum is a zero (its sign, see above).
+  template <class PlaneT>
+  static bool whole_rows(const PlaneT pl) {
+    return pl.kernel() == pl.width && pl.stride() == pl.kernel();
+  }
+  template <class PlaneT>
+  static T contiguous_window_max(const PlaneT pl, const T* window) {
+    const std::size_t n = std::size_t(pl.kernel() * pl.width);
+    const T m = detail::SimdBlocks::reduce<detail::Max, T>(n, [&]<class L>(L, std::size_t e) { return L::load(window + e); });
+    const auto is_nan = [&]<class L>(L, std::size_t e) {  // xsimd's != is ordered: false for NaN
+      const auto v = L::load(window + e);
+      return !(v == v);
+    };
+    if (detail::SimdBlocks::find_first<T>(n, is_nan) < n) return std::numeric_limits<T>::quiet_NaN();
+    return m == T(0) ? window_max(pl, window) : m;
+  }
+
+  // Windows of a run-time size that do not overlap (other than whole rows, above):
+  // window_max above walks each window's rows of k values one by one, k^2 dependent steps
+  // per output. Here the maximum of every column of a row of windows is taken first, over
+  // whole rows of up to column_chunk values (which vectorises), then the maximum of each
+  // window's k column maxima. That is the same maximum; only a zero maximum can come out
+  // with the other sign, so such a window is walked again in order.
+  static constexpr std::int64_t column_chunk = 256;
+  template <class PlaneT>
+  static void pool_by_columns(const PlaneT pl, const T* __restrict x, T* __restrict y) {
+    using Flag = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;  // vectorises beside T
+    const std::int64_t k = pl.kernel(), windows_per_chunk = column_chunk / k;
+    T column_max[column_chunk];
+    Flag column_nan[column_chunk];
+    for (std::int64_t p = 0; p < pl.out_height; ++p)
+      for (std::int64_t q0 = 0; q0 < pl.out_width; q0 += windows_per_chunk) {
+        const std::int64_t windows = std::min(windows_per_chunk, pl.out_width - q0), n = windows * k;
+        const T* top = x + pl.origin(p, q0);
+        for (std::int64_t w = 0; w < n; ++w) {
+          column_max[w] = top[w];
+          column_nan[w] = -Flag(top[w] != top[w]);
+        }
+        for (std::int64_t i = 1; i < k; ++i) {
+          const T* row = top + i * pl.width;
+          for (std::int64_t w = 0; w < n; ++w) {
+            const T v = row[w];
+            column_max[w] = v > column_max[w] ? v : column_max[w];
+            column_nan[w] |= -Flag(v != v);
           }
-        y[p * pl.out_width + q] = nan ? std::numeric_limits<T>::quiet_NaN() : m;
+        }
+        for (std::int64_t q = 0; q < windows; ++q) {
+          T m = -std::numeric_limits<T>::infinity();
+          Flag nan = 0;
+          for (std::int64_t j = q * k; j < (q + 1) * k; ++j) {
+            m = column_max[j] > m ? column_max[j] : m;
+            nan |= column_nan[j];
+          }
+          T& out = y[p * pl.out_width + q0 + q];
+          out = nan ? std::numeric_limits<T>::quiet_NaN() : m;
+          if (m == T(0) && !nan) out = window_max(pl, top + q * k);
+        }
       }
   }
 
@@ -177,6 +252,20 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   void unpool(const PlaneT pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
               T* __restrict dx) const {
+    if constexpr (PlaneT::fixed_kernel == 0)
+      if (whole_rows(pl)) {
+        const std::size_t n = std::size_t(pl.kernel() * pl.width);
+        for (std::int64_t p = 0; p < pl.out_height; ++p) {
+          const T* window = x + pl.origin(p, 0);
+          const T m = y[p];
+          const std::size_t winner = detail::SimdBlocks::find_first<T>(n, [&]<class L>(L, std::size_t e) {
+            const auto v = L::load(window + e);
+            return (v == typename L::vec(m)) | !(v == v);
+          });
+          if (winner < n) dx[pl.origin(p, 0) + std::int64_t(winner)] += g[p];
+        }
+        return;
+      }
     for (std::int64_t p = 0; p < pl.out_height; ++p) {
       if constexpr (simd_unpool<PlaneT>) {
         const T* x0 = x + pl.origin(p, 0);

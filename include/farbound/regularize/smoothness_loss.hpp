@@ -38,6 +38,7 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
+#include "farbound/regularize/detail/smoothness_lanes.hpp"
 
 namespace farbound {
 
@@ -172,7 +173,23 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     // kernel also prefetches the chunk's next anchor.
     alignas(64) T q_store[32 * 1024 / sizeof(T)];
     double ce = 0, gr = 0;
-    for (std::int64_t i = begin; i < end; ++i) {
+    std::int64_t i = begin;
+    // Few classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
+    if constexpr (std::is_same_v<Blocks, SimdBlocks>) {
+      constexpr std::int64_t W = xsimd::batch<T>::size;
+      if (C <= std::int64_t(lane_anchor_max_classes))
+        for (; i + W <= end; i += W) {
+          AnchorTerms<T> terms[W];
+          smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
+                                  std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
+                                  anchor_grad.data() + i * C, neighbour_grad.data() + i * K * C, terms);
+          for (const AnchorTerms<T>& t : terms) {
+            ce += t.cross_entropy;
+            gr += t.smoothness;
+          }
+        }
+    }
+    for (; i < end; ++i) {
       const std::int64_t next = i + 1 < end ? i + 1 : i;
       const AnchorAids<T> aids{q_store, std::size(q_store), anchor_logits.data() + next * C,
                                neighbour_logits.data() + next * K * C, anchor_grad.data() + next * C,
