@@ -92,9 +92,10 @@ TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version'
   }
 }
 
-// Windows of a run-time size that do not overlap take the maximum by columns first; the
-// result must be the row-major walk's to the bit: the same value, NaN where the window holds
-// one, and of tied zeros of both signs the first in row-major order.
+// Windows that do not overlap are reduced in other orders than the row-major walk (by columns,
+// on lanes, 2 x 2 rows in registers); the result must be the walk's to the bit: the same
+// value, NaN where the window holds one, and of tied zeros of both signs the first in
+// row-major order.
 TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major walk's bits and gradient", "[pool]", float, double) {
   using T = TestType;
   const T values[] = {-1, T(-0.0), 0, 1, 2};
@@ -103,9 +104,10 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
     Shape input;
   };
   // 8 x 8 planes (ResNet9's last pool) and 4-wide ones with two windows down (both whole rows),
-  // odd leftovers, rows longer than one chunk of columns.
+  // odd leftovers, rows longer than one chunk of columns; 2 x 2 windows (float: the vector
+  // forward, rows of 37 and 5 windows).
   for (const Case& c : {Case{8, {2, 3, 8, 8}}, Case{4, {1, 2, 9, 4}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
-                        Case{3, {1, 1, 3, 6}}}) {
+                        Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}}) {
     INFO("kernel " << c.kernel << " input " << c.input.to_string());
     Tensor<T> x(c.input);
     for (std::int64_t i = 0; i < x.numel(); ++i)

@@ -12,8 +12,9 @@
 //            on "is this larger" mispredicts about once per window. (Gathering windows
 //            into SIMD vectors was 2-3x slower still: gathers are slow on current Intel
 //            cores since the GDS microcode mitigation.) For 2 x 2 windows at stride 2 on
-//            float, backward compares whole rows of windows in SIMD registers instead
-//            (detail/max_unpool_2x2.hpp): no gather, the same result.
+//            float, forward and backward compare whole rows of windows in SIMD registers
+//            instead (detail/max_pool_2x2.hpp, detail/max_unpool_2x2.hpp): no gather, the
+//            same result.
 //   average: y[p, q] = 1/k^2 sum_{i,j} x[p*s + i, q*s + j]; dL/dx[window] += g[p, q] / k^2.
 //   global:  y[c] = 1/(H W) sum_{h,w} x[c, h, w], output [N, C]; dL/dx[c, h, w] = g[c] / (H W).
 // Overlapping windows (stride < kernel) add their contributions up.
@@ -28,6 +29,7 @@
 #include "farbound/core/shape.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/detail/lanes.hpp"
+#include "farbound/nn/detail/max_pool_2x2.hpp"
 #include "farbound/nn/detail/max_unpool_2x2.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/layer.hpp"
@@ -155,6 +157,14 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   // registers.
   template <class PlaneT>
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
+    if constexpr (PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && std::is_same_v<T, float> &&
+                  detail::has_simd_max_pool_2x2) {
+      for (std::int64_t p = 0; p < pl.out_height; ++p) {
+        const T* top = x + pl.origin(p, 0);
+        detail::max_pool_2x2_row(pl.out_width, top, top + pl.width, y + p * pl.out_width);
+      }
+      return;
+    }
     if constexpr (PlaneT::fixed_kernel == 0) {
       if (whole_rows(pl)) {
         for (std::int64_t p = 0; p < pl.out_height; ++p) y[p] = contiguous_window_max(pl, x + pl.origin(p, 0));

@@ -18,10 +18,8 @@
 // The last out_width mod L windows of a row run through the same kernel on zero-padded
 // copies (a padded lane wins with gradient 0 and is not copied back): LeNet's second pooling
 // layer has 5 windows a row, and the scalar loop took 4.7 ns per input element there.
-// Only where xsimd 8.1 has a float swizzle (AVX, AVX2, AVX-512); elsewhere the caller keeps
-// the scalar loop. On AVX-512 the kernel uses AVX2's 8 lanes: a batch of 16 outputs would
-// skip ResNet9's 16 x 16 and LeNet's 28 x 28 planes (8 and 14 windows a row), and the work
-// is loads, compares and stores, not arithmetic.
+// Only where xsimd 8.1 has a float swizzle (AVX, AVX2); elsewhere the caller keeps the
+// scalar loop. AVX-512 has its own version below, on mask registers.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -30,14 +28,43 @@
 
 namespace farbound::detail {
 
-using MaxUnpoolArch = std::conditional_t<std::is_base_of_v<xsimd::avx512f, xsimd::default_arch>, xsimd::avx2,
-                                         xsimd::default_arch>;
-
 template <class T>
 inline constexpr bool has_simd_max_unpool_2x2 =
     std::is_same_v<T, float> && (std::is_base_of_v<xsimd::avx, xsimd::default_arch> ||
                                  std::is_base_of_v<xsimd::avx512f, xsimd::default_arch>);
 
+// Writes the gradient of every input position of the out_width windows of output row (x0, x1:
+// its two input rows; d0, d1: their gradient rows; y, g: the row's outputs and output
+// gradients).
+#if defined(__AVX512F__)
+// AVX-512: 8 windows per register, the hits as 16-bit masks (bit 2k: a window's left
+// column, bit 2k + 1: its right one), and the row's last windows through masked loads and
+// stores instead of padded copies (LeNet's 10 x 10 planes have 5 windows a row).
+inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
+                               const float* __restrict y, const float* __restrict g, float* __restrict d0,
+                               float* __restrict d1) {
+  const __m512i duplicate = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  constexpr unsigned left = 0x5555u;
+  const auto hits = [](__m512 v, __m512 m) {
+    return unsigned(_mm512_cmp_ps_mask(v, m, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));
+  };
+  const auto windows = [&](std::int64_t q, __mmask16 inputs, __mmask8 outputs) {
+    const __m512 ys = _mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_maskz_loadu_ps(outputs, y + q)));
+    const __m512 gs = _mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_maskz_loadu_ps(outputs, g + q)));
+    const unsigned t = hits(_mm512_maskz_loadu_ps(inputs, x0 + 2 * q), ys);
+    const unsigned b = hits(_mm512_maskz_loadu_ps(inputs, x1 + 2 * q), ys);
+    const unsigned top_hit = (t | (t >> 1)) & left, top_in_window = top_hit | (top_hit << 1);
+    const unsigned top_wins = t & ~((t & left) << 1);
+    const unsigned bottom_wins = b & ~((b & left) << 1) & ~top_in_window;
+    _mm512_mask_storeu_ps(d0 + 2 * q, inputs, _mm512_maskz_mov_ps(__mmask16(top_wins), gs));
+    _mm512_mask_storeu_ps(d1 + 2 * q, inputs, _mm512_maskz_mov_ps(__mmask16(bottom_wins), gs));
+  };
+  std::int64_t q = 0;
+  for (; q + 8 <= out_width; q += 8) windows(q, 0xFFFF, 0xFF);
+  if (const std::int64_t n = out_width - q; n > 0) windows(q, __mmask16((1u << (2 * n)) - 1), __mmask8((1u << n) - 1));
+}
+#else
+using MaxUnpoolArch = xsimd::default_arch;
 struct DuplicateLowHalf {
   static constexpr unsigned get(unsigned i, unsigned) { return i / 2; }
 };
@@ -45,9 +72,6 @@ struct DuplicateHighHalf {
   static constexpr unsigned get(unsigned i, unsigned n) { return n / 2 + i / 2; }
 };
 
-// Writes the gradient of every input position of the out_width windows of output row (x0, x1:
-// its two input rows; d0, d1: their gradient rows; y, g: the row's outputs and output
-// gradients).
 inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
                                const float* __restrict y, const float* __restrict g, float* __restrict d0,
                                float* __restrict d1) {
@@ -87,5 +111,6 @@ inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x
     std::copy_n(td1, 2 * n, d1 + 2 * q);
   }
 }
+#endif
 
 }  // namespace farbound::detail
