@@ -108,6 +108,7 @@ std::vector<LayerCase> cases() {
       conv("resnet9", {rb, 512, 8, 8}, 512, 3, 1),
       max_pool("resnet9", {rb, 512, 8, 8}, 8),
       dense("resnet9", rb, 512, 10),
+      max_pool("other", {rb, 64, 32, 32}, 4),  // a run-time window that spans part of each row
   };
 }
 

@@ -49,6 +49,8 @@ inline void max_pool_2x2_row(std::int64_t out_width, const float* __restrict x0,
 }
 #else
 inline constexpr bool has_simd_max_pool_2x2 = false;
+// Declared for pool.hpp's discarded `if constexpr` branch only; never called or defined.
+void max_pool_2x2_row(std::int64_t out_width, const float* x0, const float* x1, float* y);
 #endif
 
 }  // namespace farbound::detail
