@@ -21,7 +21,9 @@
 //
 // The per-anchor kernel (detail/smoothness_kernel.hpp) is written once over lanes; the
 // public function runs it on xsimd batches, and detail::smoothness_loss_with<ScalarBlocks>
-// runs it one element at a time with libm as the reference the tests compare against.
+// runs it one element at a time with libm as the reference the tests compare against. With
+// 16 classes or fewer the public function runs blocks of anchors side by side on the lanes
+// instead (detail/smoothness_lanes.hpp), and the last B mod W anchors row by row.
 // Work is split over anchors in chunks fixed by the shapes, whose partial sums are added in
 // chunk order, so the result is the same on any thread count. Nothing is allocated.
 #include <algorithm>
