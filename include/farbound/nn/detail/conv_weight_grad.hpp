@@ -75,8 +75,9 @@ void add_weight_grad(std::int64_t C, std::int64_t P, std::int64_t Q, const T* xp
 }
 
 // Calls f(V{}) with the narrowest vector of at least O lanes (the widest if none is) among
-// the widths the target has with a fused fma (gemm_kernel.hpp's fused_fma).
-template <class T, std::int64_t W = std::int64_t(xsimd::batch<T>::size) / 4, class F>
+// the widths the target has with a fused fma (gemm_kernel.hpp's fused_fma). W starts at 1 or
+// more: from 0 (double on SSE2, 2 lanes) it would double to 0 forever.
+template <class T, std::int64_t W = std::max<std::int64_t>(1, std::int64_t(xsimd::batch<T>::size) / 4), class F>
 void with_lane_vector(std::int64_t O, F&& f) {
   constexpr std::int64_t widest = xsimd::batch<T>::size;
   if constexpr (W >= widest) {
