@@ -11,8 +11,8 @@
 // and r from the input, so it depends on nothing but its arguments.
 //
 // Planes run in parallel; each plane's sums run in a fixed order in double (a float sum over
-// a 128x128 plane would lose digits), and the per-plane parameter gradients are added over
-// n in order: results do not depend on the thread count.
+// a 128x128 plane would lose digits; detail/plane_sums.hpp), and the per-plane parameter
+// gradients are added over n in order: results do not depend on the thread count.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -21,25 +21,10 @@
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/format_number.hpp"
+#include "farbound/nn/detail/plane_sums.hpp"
 #include "farbound/nn/layer.hpp"
 
 namespace farbound {
-
-namespace detail {
-
-// sum_{i < m} term(i) in double, in eight interleaved partial sums: a fixed order (the same
-// on every thread) that the compiler maps onto SIMD lanes, 3-4x faster than one running sum.
-template <class F>
-double lane_sum(std::int64_t m, F term) {
-  double acc[8] = {};
-  std::int64_t i = 0;
-  for (; i + 8 <= m; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += term(i + j);
-  for (int j = 0; i < m; ++i, ++j) acc[j] += term(i);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-}  // namespace detail
 
 // Instance normalisation over each item's channels, without affine parameters by default.
 template <class T>
@@ -109,8 +94,8 @@ class InstanceNorm2d final : public Layer<T> {
       const T* x = in.data() + p * m;
       const T* dy = grad_out.data() + p * m;
       const PlaneStats s = stats(x, m);
-      const double sum_dy = detail::lane_sum(m, [&](std::int64_t i) { return double(dy[i]); });
-      const double sum_dy_xc = detail::lane_sum(m, [&](std::int64_t i) { return double(dy[i]) * (double(x[i]) - s.mean); });
+      const auto [sum_dy, sum_dy_xc] = detail::plane_sums<T>(
+          m, [&](auto at) { return at(dy); }, [&](auto at) { return at(dy) * (at(x) - s.mean); });
       const double sum_dy_xhat = sum_dy_xc * s.rstd;
       plane_sums_[2 * p] = sum_dy;
       plane_sums_[2 * p + 1] = sum_dy_xhat;
@@ -154,11 +139,11 @@ class InstanceNorm2d final : public Layer<T> {
 
   // Mean and 1/sqrt(biased variance + eps) of one plane, two-pass (no cancellation).
   PlaneStats stats(const T* x, std::int64_t m) const {
-    const double mean = detail::lane_sum(m, [&](std::int64_t i) { return double(x[i]); }) / double(m);
-    const double sq = detail::lane_sum(m, [&](std::int64_t i) {
-      const double d = double(x[i]) - mean;
+    const double mean = detail::plane_sums<T>(m, [&](auto at) { return at(x); })[0] / double(m);
+    const double sq = detail::plane_sums<T>(m, [&](auto at) {
+      const auto d = at(x) - mean;
       return d * d;
-    });
+    })[0];
     return {mean, 1.0 / std::sqrt(sq / double(m) + eps_)};
   }
 
