@@ -43,7 +43,13 @@ struct Lanes<T, T> {
   static constexpr std::int64_t width = 1;
   static T load(const T* p) { return *p; }
   static void store(T v, T* p) { *p = v; }
-  static T fma(T a, T b, T c) { return std::fma(a, b, c); }
+  // Rounded as the target's widest batch rounds, so that an element in a scalar tail gets
+  // the bits it would get in a vector tile: without a fused fma (SSE2, say) the batches
+  // round the product before adding, and so does this.
+  static T fma(T a, T b, T c) {
+    if constexpr (fused_fma<xsimd::default_arch>) return std::fma(a, b, c);
+    else return a * b + c;
+  }
 };
 
 // The packed micro-kernel's register tile: MR rows by NV vectors of C. Per step of k it
