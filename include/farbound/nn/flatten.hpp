@@ -1,11 +1,14 @@
 #pragma once
 // Flatten: [N, d1, d2, ...] -> [N, d1*d2*...], as PyTorch's nn.Flatten(). The elements keep
-// their row-major order, so forward and backward are copies.
+// their row-major order, so forward and backward are copies: item by item in parallel, with
+// the static split the layers around use, so each thread copies the items it wrote (one
+// thread copying everything read half the batch from the other core's cache).
 #include <cstdint>
 #include <cstring>
 #include <string>
 
 #include "farbound/core/error.hpp"
+#include "farbound/core/parallel.hpp"
 #include "farbound/core/shape.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/layer.hpp"
@@ -26,7 +29,7 @@ class Flatten final : public Layer<T> {
 
   void forward(TensorView<const T> in, Tensor<T>& out) override {
     out.resize(output_shape(in.shape()));
-    std::memcpy(out.data(), in.data(), std::size_t(in.numel()) * sizeof(T));
+    copy_items(in.data(), out.data(), in.size(0), in.shape().item_numel());
   }
 
   void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
@@ -36,7 +39,14 @@ class Flatten final : public Layer<T> {
     require_same_shape(grad_out.shape(), expected, "Flatten::backward (grad_out vs layer output)");
     if (!grad_in) return;
     grad_in->resize(in.shape());
-    std::memcpy(grad_in->data(), grad_out.data(), std::size_t(grad_out.numel()) * sizeof(T));
+    copy_items(grad_out.data(), grad_in->data(), expected[0], expected[1]);
+  }
+
+ private:
+  static void copy_items(const T* from, T* to, std::int64_t items, std::int64_t item_numel) {
+    parallel_for(items, [&](std::int64_t n) {
+      std::memcpy(to + n * item_numel, from + n * item_numel, std::size_t(item_numel) * sizeof(T));
+    });
   }
 };
 
