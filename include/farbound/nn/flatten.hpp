@@ -3,6 +3,7 @@
 // their row-major order, so forward and backward are copies: item by item in parallel, with
 // the static split the layers around use, so each thread copies the items it wrote (one
 // thread copying everything read half the batch from the other core's cache).
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -43,10 +44,16 @@ class Flatten final : public Layer<T> {
   }
 
  private:
+  // Below 64 KB in all one thread copies: starting the other would cost more.
   static void copy_items(const T* from, T* to, std::int64_t items, std::int64_t item_numel) {
-    parallel_for(items, [&](std::int64_t n) {
-      std::memcpy(to + n * item_numel, from + n * item_numel, std::size_t(item_numel) * sizeof(T));
-    });
+    const std::int64_t item_bytes = item_numel * std::int64_t(sizeof(T));
+    const std::int64_t min_parallel = std::max<std::int64_t>(2, (std::int64_t(1) << 16) / item_bytes);
+    parallel_for(
+        items,
+        [&](std::int64_t n) {
+          std::memcpy(to + n * item_numel, from + n * item_numel, std::size_t(item_numel) * sizeof(T));
+        },
+        min_parallel);
   }
 };
 
