@@ -107,11 +107,17 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
   // odd leftovers, rows longer than one chunk of columns; 2 x 2 windows (float: the vector
   // forward, rows of 37 and 5 windows).
   for (const Case& c : {Case{8, {2, 3, 8, 8}}, Case{4, {1, 2, 9, 4}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
-                        Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}}) {
+                        Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}, Case{2, {1, 1, 2, 1250}}}) {
     INFO("kernel " << c.kernel << " input " << c.input.to_string());
     Tensor<T> x(c.input);
     for (std::int64_t i = 0; i < x.numel(); ++i)
       x[i] = i % 97 == 5 ? std::numeric_limits<T>::quiet_NaN() : values[(i * 7 + i / 3) % 5];
+    if (c.input[3] == 1250)  // all 5^4 2 x 2 windows of {-1, -0, 0, 1, NaN}: every tie and zero sign
+      for (std::int64_t w = 0; w < 625; ++w)
+        for (std::int64_t e = 0, digits = w; e < 4; ++e, digits /= 5) {
+          const T v = digits % 5 == 4 ? std::numeric_limits<T>::quiet_NaN() : values[digits % 5];
+          x[(e / 2) * 1250 + 2 * w + e % 2] = v;
+        }
     if (c.input[3] == 6)  // two windows whose first zero (row-major) is -0, while by columns +0 comes first
       x = tensor_of<T>(c.input, {-1, T(-0.0), -1, -1, T(-0.0), -1,  //
                                  0, -1, -1, 0, -1, -1,              //
