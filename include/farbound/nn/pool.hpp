@@ -152,16 +152,18 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   static constexpr bool simd_unpool =
       PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_unpool_2x2<T>;
+  template <class PlaneT>
+  static constexpr bool simd_pool =
+      PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_pool_2x2<T>;
 
   // The plane is taken by value: a local copy cannot alias y, so its extents stay in
   // registers.
   template <class PlaneT>
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
-    if constexpr (PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && std::is_same_v<T, float> &&
-                  detail::has_simd_max_pool_2x2) {
+    if constexpr (simd_pool<PlaneT>) {
       for (std::int64_t p = 0; p < pl.out_height; ++p) {
         const T* top = x + pl.origin(p, 0);
-        detail::max_pool_2x2_row(pl.out_width, top, top + pl.width, y + p * pl.out_width);
+        detail::MaxPool2x2<T>::row(pl.out_width, top, top + pl.width, y + p * pl.out_width);
       }
       return;
     }

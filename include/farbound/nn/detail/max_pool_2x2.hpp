@@ -20,37 +20,46 @@
 
 namespace farbound::detail {
 
-#if defined(__AVX512F__)
-inline constexpr bool has_simd_max_pool_2x2 = true;
-
-// y[q] for q < out_width from input rows x0 (top) and x1 (bottom).
-inline void max_pool_2x2_row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
-                             float* __restrict y) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-  const __m512 nan = _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN());
-  // The maximum of (v[2k], v[2k + 1]) in lane 2k, the later one only if greater; and whether
-  // either is NaN.
-  const auto pair_max = [](__m512 v, __mmask16& has_nan) {
-    const __m512 next = _mm512_permute_ps(v, 0xB1);  // swaps the lanes of each pair
-    has_nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(next, next, _CMP_UNORD_Q);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(next, v, _CMP_GT_OQ), v, next);
-  };
-  const auto windows = [&](std::int64_t q, __mmask16 inputs, __mmask8 outputs) {
-    __mmask16 has_nan = 0;
-    const __m512 top = pair_max(_mm512_maskz_loadu_ps(inputs, x0 + 2 * q), has_nan);
-    const __m512 bottom = pair_max(_mm512_maskz_loadu_ps(inputs, x1 + 2 * q), has_nan);
-    __m512 m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ), top, bottom);
-    m = _mm512_mask_blend_ps(has_nan, m, nan);
-    _mm256_mask_storeu_ps(y + q, outputs, _mm512_castps512_ps256(_mm512_permutexvar_ps(even, m)));
-  };
-  std::int64_t q = 0;
-  for (; q + 8 <= out_width; q += 8) windows(q, 0xFFFF, 0xFF);
-  if (const std::int64_t n = out_width - q; n > 0) windows(q, __mmask16((1u << (2 * n)) - 1), __mmask8((1u << n) - 1));
-}
-#else
+// The row kernel for element type T where the target has one (float with AVX-512):
+// MaxPool2x2<T>::row. Elsewhere the template is only declared: pool.hpp names it in an
+// `if constexpr (has_simd_max_pool_2x2<T>)` branch, as a dependent name that a discarded
+// branch never instantiates.
+template <class T>
+struct MaxPool2x2;
+template <class T>
 inline constexpr bool has_simd_max_pool_2x2 = false;
-// Declared for pool.hpp's discarded `if constexpr` branch only; never called or defined.
-void max_pool_2x2_row(std::int64_t out_width, const float* x0, const float* x1, float* y);
+
+#if defined(__AVX512F__)
+template <>
+inline constexpr bool has_simd_max_pool_2x2<float> = true;
+
+template <>
+struct MaxPool2x2<float> {
+  // y[q] for q < out_width from input rows x0 (top) and x1 (bottom).
+  static void row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
+                  float* __restrict y) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512 nan = _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN());
+    // The maximum of (v[2k], v[2k + 1]) in lane 2k, the later one only if greater; and whether
+    // either is NaN.
+    const auto pair_max = [](__m512 v, __mmask16& has_nan) {
+      const __m512 next = _mm512_permute_ps(v, 0xB1);  // swaps the lanes of each pair
+      has_nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(next, next, _CMP_UNORD_Q);
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(next, v, _CMP_GT_OQ), v, next);
+    };
+    const auto windows = [&](std::int64_t q, __mmask16 inputs, __mmask8 outputs) {
+      __mmask16 has_nan = 0;
+      const __m512 top = pair_max(_mm512_maskz_loadu_ps(inputs, x0 + 2 * q), has_nan);
+      const __m512 bottom = pair_max(_mm512_maskz_loadu_ps(inputs, x1 + 2 * q), has_nan);
+      __m512 m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ), top, bottom);
+      m = _mm512_mask_blend_ps(has_nan, m, nan);
+      _mm256_mask_storeu_ps(y + q, outputs, _mm512_castps512_ps256(_mm512_permutexvar_ps(even, m)));
+    };
+    std::int64_t q = 0;
+    for (; q + 8 <= out_width; q += 8) windows(q, 0xFFFF, 0xFF);
+    if (const std::int64_t n = out_width - q; n > 0) windows(q, __mmask16((1u << (2 * n)) - 1), __mmask8((1u << n) - 1));
+  }
+};
 #endif
 
 }  // namespace farbound::detail
