@@ -123,10 +123,18 @@ void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<co
                                 TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
                                 TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
   check_smoothness_shapes(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad, neighbour_grad);
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (!label_is_valid(labels[i], anchor_logits.size(1))) throw_bad_label(labels[i], std::int64_t(i), anchor_logits.size(1));
-  for (std::int64_t j = 0; j < r.numel(); ++j)
-    if (!squared_distance_is_valid(r[j])) throw_bad_squared_distance(r[j], j);
+  // Branch-free passes that vectorise (at C = 10 an early-exit loop over r cost 5% of the
+  // call); only a failing one is walked again to name the first bad value.
+  const std::int64_t C = anchor_logits.size(1);
+  bool labels_valid = true, r_valid = true;
+  for (const std::int32_t label : labels) labels_valid &= label_is_valid(label, C);
+  for (const T value : r.span()) r_valid &= squared_distance_is_valid(value);
+  if (!labels_valid)
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (!label_is_valid(labels[i], C)) throw_bad_label(labels[i], std::int64_t(i), C);
+  if (!r_valid)
+    for (std::int64_t j = 0; j < r.numel(); ++j)
+      if (!squared_distance_is_valid(r[j])) throw_bad_squared_distance(r[j], j);
 }
 
 // The batch loss from the sums over anchors of CE_i (labelled only) and GR_i, in double.
@@ -165,9 +173,14 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   // with at least min_chunk_logits logits so that small batches (a few microseconds of
   // work) do not pay for waking threads. Each chunk sums its anchors in order (in double,
   // for the logged values), then the chunks are summed in order.
+  // With anchors on the lanes (below), chunks are whole lane groups, so that only the
+  // batch's last B mod W anchors take the slower row-by-row kernel.
   constexpr std::int64_t max_chunks = 64, min_chunk_logits = std::int64_t(1) << 14;
-  const std::int64_t chunk =
+  constexpr std::int64_t group = std::is_same_v<Blocks, SimdBlocks> ? std::int64_t(xsimd::batch<T>::size) : 1;
+  const bool on_lanes = C <= std::int64_t(lane_anchor_max_classes);
+  const std::int64_t least =
       std::max((B + max_chunks - 1) / max_chunks, (min_chunk_logits + (K + 1) * C - 1) / ((K + 1) * C));
+  const std::int64_t chunk = on_lanes ? (least + group - 1) / group * group : least;
   std::array<double, max_chunks> ce_part{}, gr_part{};
   parallel_chunks(B, chunk, [&](std::int64_t begin, std::int64_t end) {
     // Room for the neighbours' exp(z - max), kept for as many of each anchor's neighbours as
@@ -178,8 +191,8 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     std::int64_t i = begin;
     // Few classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
     if constexpr (std::is_same_v<Blocks, SimdBlocks>) {
-      constexpr std::int64_t W = xsimd::batch<T>::size;
-      if (C <= std::int64_t(lane_anchor_max_classes))
+      constexpr std::int64_t W = group;
+      if (on_lanes)
         for (; i + W <= end; i += W) {
           AnchorTerms<T> terms[W];
           smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,

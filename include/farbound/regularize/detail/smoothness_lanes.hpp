@@ -48,8 +48,8 @@ constexpr bool in_registers = std::is_same_v<T, float> && Batch<T>::size == 16;
 
 #if defined(__AVX512F__)
 // m[i] = row i, for i < 16, becomes m[j] = column j: within 128-bit lanes by pairs of rows,
-// then across lanes.
-inline void transpose_16x16(__m512 m[16]) {
+// then across lanes. Always inlined: as a call, its 16 rows went through memory both ways.
+[[gnu::always_inline]] inline void transpose_16x16(__m512 m[16]) {
   __m512 t[16], u[16];
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_ps(m[2 * i], m[2 * i + 1]);
