@@ -239,8 +239,9 @@ TEST_CASE("Conv2d<float>'s weight gradient with lanes over the output channels m
     std::int64_t n, c, o, k, pad, h, w;
   };
   std::uint32_t salt = 300;
+  // 70 items: more than the 32 partial gradients, so 3 items share each and the last has 1.
   for (const Case& c : {Case{2, 1, 6, 5, 0, 32, 32}, Case{3, 6, 16, 5, 0, 14, 14}, Case{2, 3, 20, 3, 1, 9, 7},
-                        Case{1, 2, 9, 4, 1, 7, 11}}) {
+                        Case{1, 2, 9, 4, 1, 7, 11}, Case{70, 6, 16, 5, 0, 14, 14}}) {
     Conv2d<float> conv(c.c, c.o, c.k, 1, c.pad);
     conv.reset_parameters(5, salt);
     const auto x = random_tensor<float>({c.n, c.c, c.h, c.w}, ++salt);
@@ -328,6 +329,7 @@ TEST_CASE("Conv2d gives the same bits on 1 and 2 threads", "[conv2d]") {
   lenet2.reset_parameters(1, 2);
   testing::require_thread_invariant(lenet2, random_tensor<float>({8, 6, 14, 14}, 1));
   testing::require_thread_invariant(lenet2, random_tensor<float>({1, 6, 14, 14}, 2));
+  testing::require_thread_invariant(lenet2, random_tensor<float>({70, 6, 14, 14}, 7));  // shared partials
   Conv2d<float> strided(3, 5, 3, 2, 1);
   strided.reset_parameters(1, 3);
   testing::require_thread_invariant(strided, random_tensor<float>({5, 3, 9, 8}, 3));
