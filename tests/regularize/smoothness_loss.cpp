@@ -347,7 +347,7 @@ TEST_CASE("Results do not depend on the thread count", "[smoothness]") {
     CHECK(one.value.smoothness == two.value.smoothness);
     CHECK(std::equal(one.anchor_grad.span().begin(), one.anchor_grad.span().end(), two.anchor_grad.span().begin()));
     CHECK(std::equal(one.neighbour_grad.span().begin(), one.neighbour_grad.span().end(), two.neighbour_grad.span().begin()));
-    // Several chunks of whole lane groups, each anchor on the lanes but the last B mod W.
+    // At B = 3000: six chunks of whole lane groups, every anchor on the lanes but the last B mod W.
     const auto reference = run<detail::ScalarBlocks>(p, 100.0f);
     CHECK(normwise_error<float>(two.anchor_grad.view(), reference.anchor_grad.view()) < 1e-5);
     CHECK(normwise_error<float>(two.neighbour_grad.view(), reference.neighbour_grad.view()) < 1e-5);

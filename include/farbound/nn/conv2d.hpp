@@ -236,11 +236,7 @@ class Conv2d final : public Layer<T> {
         T* wide = products_.data() + slots.index() * O * L;
         detail::gemm<T>(O, L, R, {weight.value.data(), R, 1}, rows, wide, L, detail::GemmOutput::overwrite);
         for (std::int64_t o = 0; o < O; ++o)
-          for (std::int64_t p = 0; p < P; ++p) {
-            const T* src = wide + o * L + p * pitch;
-            T* dst = y + (o * P + p) * Q;
-            for (std::int64_t q = 0; q < Q; ++q) dst[q] = src[q] + bias.value[o];
-          }
+          for (std::int64_t p = 0; p < P; ++p) detail::copy_run_plus(wide + o * L + p * pitch, bias.value[o], y + (o * P + p) * Q, Q);
       }
     });
   }

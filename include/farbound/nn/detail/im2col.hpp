@@ -14,11 +14,17 @@
 
 namespace farbound::detail {
 
-// dst[e] = src[e] and dst[e] += src[e] for e in [0, n): the short runs (a few dozen
-// elements) of image rows, as inline vectors rather than calls to memcpy.
+// dst[e] = src[e], dst[e] = src[e] + value and dst[e] += src[e] for e in [0, n): the short
+// runs (a few dozen elements) of image rows, as inline vectors rather than calls to memcpy.
 template <class T>
 void copy_run(const T* src, T* dst, std::int64_t n) {
   SimdBlocks::for_each<T>(std::size_t(n), [&](auto lanes, std::size_t e) { lanes.store(lanes.load(src + e), dst + e); });
+}
+template <class T>
+void copy_run_plus(const T* src, T value, T* dst, std::int64_t n) {
+  SimdBlocks::for_each<T>(std::size_t(n), [&]<class L>(L lanes, std::size_t e) {
+    lanes.store(lanes.load(src + e) + typename L::vec(value), dst + e);
+  });
 }
 template <class T>
 void add_run(const T* src, T* dst, std::int64_t n) {
