@@ -176,11 +176,11 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   // With anchors on the lanes (below), chunks are whole lane groups, so that only the
   // batch's last B mod W anchors take the slower row-by-row kernel.
   constexpr std::int64_t max_chunks = 64, min_chunk_logits = std::int64_t(1) << 14;
-  constexpr std::int64_t group = std::is_same_v<Blocks, SimdBlocks> ? std::int64_t(xsimd::batch<T>::size) : 1;
-  const bool on_lanes = C <= std::int64_t(lane_anchor_max_classes);
+  constexpr std::int64_t W = xsimd::batch<T>::size;
+  const bool on_lanes = std::is_same_v<Blocks, SimdBlocks> && C <= std::int64_t(lane_anchor_max_classes);
   const std::int64_t least =
       std::max((B + max_chunks - 1) / max_chunks, (min_chunk_logits + (K + 1) * C - 1) / ((K + 1) * C));
-  const std::int64_t chunk = on_lanes ? (least + group - 1) / group * group : least;
+  const std::int64_t chunk = on_lanes ? (least + W - 1) / W * W : least;
   std::array<double, max_chunks> ce_part{}, gr_part{};
   parallel_chunks(B, chunk, [&](std::int64_t begin, std::int64_t end) {
     // Room for the neighbours' exp(z - max), kept for as many of each anchor's neighbours as
@@ -190,20 +190,17 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     double ce = 0, gr = 0;
     std::int64_t i = begin;
     // Few classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
-    if constexpr (std::is_same_v<Blocks, SimdBlocks>) {
-      constexpr std::int64_t W = group;
-      if (on_lanes)
-        for (; i + W <= end; i += W) {
-          AnchorTerms<T> terms[W];
-          smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
-                                  std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
-                                  anchor_grad.data() + i * C, neighbour_grad.data() + i * K * C, terms);
-          for (const AnchorTerms<T>& t : terms) {
-            ce += t.cross_entropy;
-            gr += t.smoothness;
-          }
+    if (on_lanes)
+      for (; i + W <= end; i += W) {
+        AnchorTerms<T> terms[W];
+        smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
+                                std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
+                                anchor_grad.data() + i * C, neighbour_grad.data() + i * K * C, terms);
+        for (const AnchorTerms<T>& t : terms) {
+          ce += t.cross_entropy;
+          gr += t.smoothness;
         }
-    }
+      }
     for (; i < end; ++i) {
       const std::int64_t next = i + 1 < end ? i + 1 : i;
       const AnchorAids<T> aids{q_store, std::size(q_store), anchor_logits.data() + next * C,
