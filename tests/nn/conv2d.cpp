@@ -151,6 +151,30 @@ Tensor<double> direct_weight_grad(const Conv2d<double>& conv, const Tensor<doubl
   return dw;
 }
 
+// dL/dx[n,c,h,w] = sum_{o,i,j} g[n,o,(h+pad-i)/s,(w+pad-j)/s] W[o,c,i,j], over the terms
+// whose output position is whole and inside.
+Tensor<double> direct_input_grad(const Conv2d<double>& conv, const Tensor<double>& g, const Shape& input) {
+  const std::int64_t N = input[0], C = input[1], H = input[2], W = input[3];
+  const std::int64_t O = g.size(1), P = g.size(2), Q = g.size(3), k = conv.window().kernel;
+  const std::int64_t s = conv.window().stride, pad = conv.window().padding;
+  Tensor<double> dx(input, 0.0);
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t w = 0; w < W; ++w) {
+          double sum = 0;
+          for (std::int64_t o = 0; o < O; ++o)
+            for (std::int64_t i = 0; i < k; ++i)
+              for (std::int64_t j = 0; j < k; ++j) {
+                const std::int64_t ps = h + pad - i, qs = w + pad - j;
+                if (ps < 0 || qs < 0 || ps % s || qs % s || ps / s >= P || qs / s >= Q) continue;
+                sum += g[((n * O + o) * P + ps / s) * Q + qs / s] * conv.weight.value[((o * C + c) * k + i) * k + j];
+              }
+          dx[((n * C + c) * H + h) * W + w] = sum;
+        }
+  return dx;
+}
+
 TEST_CASE("Conv2d's Winograd lowering (3x3, stride 1, 128 -> 512 channels) matches the direct sums", "[conv2d]") {
   // Odd output sizes leave half tiles at the right and bottom edges; padding 0 .. 2.
   for (std::int64_t pad : {0, 1, 2}) {
@@ -168,21 +192,8 @@ TEST_CASE("Conv2d's Winograd lowering (3x3, stride 1, 128 -> 512 channels) match
     conv.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
     const auto dw = direct_weight_grad(conv, x, g);
     for (std::int64_t i = 0; i < dw.numel(); ++i) REQUIRE(conv.weight.grad[i] == Approx(dw[i]).margin(1e-12));
-    // dL/dx[n,c,h,w] = sum_{o,i,j} g[n,o,h+pad-i,w+pad-j] W[o,c,i,j].
-    const std::int64_t C = 128, O = 512, H = 5, W = 6, P = y.size(2), Q = y.size(3);
-    for (std::int64_t n = 0; n < 2; ++n)
-      for (std::int64_t c = 0; c < C; c += 7)
-        for (std::int64_t h = 0; h < H; ++h)
-          for (std::int64_t w = 0; w < W; ++w) {
-            double s = 0;
-            for (std::int64_t o = 0; o < O; ++o)
-              for (std::int64_t i = 0; i < 3; ++i)
-                for (std::int64_t j = 0; j < 3; ++j) {
-                  const std::int64_t p = h + pad - i, q = w + pad - j;
-                  if (p >= 0 && p < P && q >= 0 && q < Q) s += g[((n * O + o) * P + p) * Q + q] * conv.weight.value[((o * C + c) * 3 + i) * 3 + j];
-                }
-            REQUIRE(dx[((n * C + c) * H + h) * W + w] == Approx(s).margin(1e-12));
-          }
+    const auto expected_dx = direct_input_grad(conv, g, x.shape());
+    for (std::int64_t i = 0; i < dx.numel(); ++i) REQUIRE(dx[i] == Approx(expected_dx[i]).margin(1e-12));
   }
 }
 
@@ -255,6 +266,35 @@ TEST_CASE("Conv2d<float>'s weight gradient with lanes over the output channels m
     const auto expected = direct_weight_grad(Conv2d<double>(c.c, c.o, c.k, 1, c.pad), xd, gd);
     INFO(conv.describe() << " on " << x.shape().to_string());
     for (std::int64_t i = 0; i < expected.numel(); ++i) REQUIRE(conv.weight.grad[i] == Approx(expected[i]).margin(1e-4));
+  }
+}
+
+TEST_CASE("Conv2d<float>'s input gradient matches the direct sum", "[conv2d]") {
+  // Stride 1 gathers dcol's rows with masked vectors of 16 floats (AVX-512) or 8: images
+  // narrower than one, exactly one (16 wide, and 32 with padding 2 on 28), ragged over two;
+  // LeNet's conv2; padding up to k-1; 1x1 and 7x7 kernels. Stride 2 runs col2im.
+  struct Case {
+    std::int64_t n, c, o, k, s, pad, h, w;
+  };
+  std::uint32_t salt = 400;
+  for (const Case& c : {Case{3, 6, 16, 5, 1, 0, 14, 14}, Case{2, 1, 6, 5, 1, 2, 28, 28}, Case{2, 2, 3, 3, 1, 1, 16, 16},
+                        Case{1, 3, 5, 7, 1, 3, 9, 37}, Case{2, 4, 3, 1, 1, 0, 5, 19}, Case{1, 2, 4, 2, 1, 1, 3, 5},
+                        Case{1, 2, 3, 4, 1, 3, 6, 17}, Case{2, 3, 4, 3, 2, 1, 9, 11}}) {
+    Conv2d<float> conv(c.c, c.o, c.k, c.s, c.pad);
+    conv.reset_parameters(6, salt);
+    const auto x = random_tensor<float>({c.n, c.c, c.h, c.w}, ++salt);
+    Tensor<float> y, dx;
+    conv.forward(x.view(), y);
+    const auto g = random_tensor<float>(y.shape(), ++salt);
+    conv.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::skip);
+    Conv2d<double> reference(c.c, c.o, c.k, c.s, c.pad);
+    for (std::int64_t i = 0; i < conv.weight.value.numel(); ++i) reference.weight.value[i] = conv.weight.value[i];
+    Tensor<double> gd(g.shape());
+    for (std::int64_t i = 0; i < g.numel(); ++i) gd[i] = g[i];
+    const auto expected = direct_input_grad(reference, gd, x.shape());
+    INFO(conv.describe() << " on " << x.shape().to_string());
+    REQUIRE(dx.shape() == expected.shape());
+    for (std::int64_t i = 0; i < expected.numel(); ++i) REQUIRE(dx[i] == Approx(expected[i]).margin(1e-4));
   }
 }
 

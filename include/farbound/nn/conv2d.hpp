@@ -256,7 +256,9 @@ class Conv2d final : public Layer<T> {
     const std::int64_t partial_size = Op * R + O;  // one chunk's dL/dW then dL/db
     const std::int64_t chunk = params ? gradient_chunk(N, partial_size) : 1;
     const std::int64_t chunks = chunk_count(N, chunk);
-    const bool wide_grad = !direct && (grad_in || !over_outputs);  // whether g is needed in the product layout
+    // The weight gradient by gemm_nt reads g in the product layout; the input gradient's
+    // product reads g's rows of P*Q (no gap columns), padded to whole vectors.
+    const bool wide_grad = !direct && params && !over_outputs;
     const detail::ThreadSlots slots;
     inputs_.resize({slots.count(), std::max<std::int64_t>(1, lowering.input_buffer_numel())});
     products_.resize({slots.count(), wide_grad ? O * L : 1});
@@ -265,6 +267,11 @@ class Conv2d final : public Layer<T> {
     if (wide_grad) products_.zero();
     transposed_grads_.resize({slots.count(), params && over_outputs ? P * Q * Op : 1});
     if (params) partials_.resize({chunks, partial_size});
+    // g with each row's P*Q columns followed by zeros up to the lowering's dcol columns.
+    const std::int64_t D = lowering.dcol_columns();
+    const bool padded_grad = grad_in && D != P * Q;
+    padded_grads_.resize({slots.count(), padded_grad ? O * D : 1});
+    if (padded_grad) padded_grads_.zero();
     if (grad_in) {
       column_grads_.resize({slots.count(), lowering.grad_buffer_numel()});
       for (std::int64_t s = 0; s < slots.count(); ++s) lowering.clear_margins(column_grads_.data() + s * column_grads_.size(1));
@@ -299,7 +306,13 @@ class Conv2d final : public Layer<T> {
         }
         if (grad_in) {
           T* grad_buffer = column_grads_.data() + slot * column_grads_.size(1);
-          detail::gemm<T>(R, L, O, {weight.value.data(), 1, R}, detail::StridedRows<T>{gw, L},
+          const T* g_rows = gy;
+          if (padded_grad) {
+            T* padded = padded_grads_.data() + slot * O * D;
+            for (std::int64_t o = 0; o < O; ++o) detail::copy_run(gy + o * P * Q, padded + o * D, P * Q);
+            g_rows = padded;
+          }
+          detail::gemm<T>(R, D, O, {weight.value.data(), 1, R}, detail::StridedRows<T>{g_rows, D},
                           grad_buffer + lowering.dcol_offset(), lowering.dcol_stride(), detail::GemmOutput::overwrite);
           lowering.write_input_grad(grad_buffer, offsets_.data(), grad_in->data() + n * g.item_numel());
         }
@@ -340,6 +353,7 @@ class Conv2d final : public Layer<T> {
   // Per-thread workspaces: the lowered (padded or im2col) input, the wide product or wide
   // gradient, and the rows' gradient W^T g (with what the lowering needs to add it back).
   Tensor<T> inputs_, products_, column_grads_;
+  Tensor<T> padded_grads_;      // g with its rows padded to the lowering's dcol columns
   Tensor<T> transposed_grads_;  // g transposed to [P*Q, Op] (the weight gradient over outputs)
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
   Tensor<T> partials_;      // [chunks, Op*C*k*k + O]: parameter gradients per chunk of items

@@ -19,15 +19,16 @@
 // Im2col (any stride): the rows are the im2col matrix (detail/im2col.hpp), L = P*Q, pitch Q,
 // already the output layout.
 //
-// Each lowering also maps the rows' gradient dcol [R, L] back onto the image (the adjoint),
-// writing the item's input gradient. Im2col does it by col2im into a zeroed gradient.
-// ShiftedRows gathers instead of scattering, so it writes every element once: for each
-// padded image position t, dxpad[c, t] = sum_{i,j} dcol[(c,i,j), t - i*Wp - j], summed in
-// registers.
+// Each lowering also maps the rows' gradient dcol [R, P*Q] back onto the image (the adjoint),
+// writing the item's input gradient. dcol = W^T g is taken on g as the layer gives it, P*Q
+// columns with no gaps (the gaps would be a third of conv2's columns in LeNet). Im2col adds
+// it back by col2im into a zeroed gradient. ShiftedRows gathers instead of scattering, so
+// it writes every element once: dx[c, h, w] = sum_{i,j} dcol[(c,i,j), p*Q + q] with
+// p = h + pad - i, q = w + pad - j, summed in registers over a vector of w. A vector of q
+// crosses the ends of dcol's rows, so each shift j selects its lanes with 0 <= q < Q (a
+// mask), and the rows sit in a buffer with room around them for the vectors' overhang.
 // (Adding each run at its offset instead reloads, one element further on, the vector just
-// stored by the previous run, and misses store-to-load forwarding every time.) Its dcol rows
-// therefore sit in a buffer with zero margins around them: (k-1)*Wp + k-1 before each row
-// and enough after it for the last vector of the padded plane.
+// stored by the previous run, and misses store-to-load forwarding every time.)
 #include <algorithm>
 #include <cstdint>
 
@@ -43,7 +44,9 @@ struct ShiftedRowsLowering {
   std::int64_t padded_height, padded_width;
   std::int64_t rows_length;   // L rounded up to whole vectors
   std::int64_t plane_length;  // Hp*Wp rounded up to whole vectors
-  std::int64_t margin;        // zeros between (and around) the rows of dcol
+  std::int64_t product_columns;  // P*Q rounded up to whole vectors
+  std::int64_t grad_pitch;    // W rounded up to whole vectors: a row of the gathered gradient
+  std::int64_t grad_margin;   // room between (and around) the rows of dcol
 
   template <class T>
   static ShiftedRowsLowering make(const ConvItemGeometry& geometry) {
@@ -52,8 +55,9 @@ struct ShiftedRowsLowering {
     const std::int64_t k = geometry.window.kernel, pad = geometry.window.padding;
     const std::int64_t Hp = geometry.height + 2 * pad, Wp = geometry.width + 2 * pad;
     const std::int64_t L = round_up((geometry.out_height - 1) * Wp + geometry.out_width);
-    const std::int64_t plane = round_up(Hp * Wp);
-    return {geometry, Hp, Wp, L, plane, std::max((k - 1) * Wp + k - 1, plane - L)};
+    const std::int64_t pitch = round_up(geometry.width);
+    // The gather reads k-1 numbers before a row of dcol and up to pitch + pad after it.
+    return {geometry, Hp, Wp, L, round_up(Hp * Wp), round_up(geometry.col_cols()), pitch, std::max(k - 1, pitch + pad)};
   }
 
   std::int64_t length() const { return rows_length; }
@@ -61,14 +65,18 @@ struct ShiftedRowsLowering {
   static constexpr bool output_layout = false;  // gap columns: the product needs a wide buffer
   // Workspace elements per thread for the padded image, with slack for the last row's run.
   std::int64_t input_buffer_numel() const { return g.channels * padded_height * padded_width + plane_length; }
-  // Where dcol's rows go in the gradient buffer, which also holds one padded plane.
-  std::int64_t dcol_offset() const { return margin; }
-  std::int64_t dcol_stride() const { return rows_length + margin; }
-  std::int64_t grad_buffer_numel() const { return margin + g.col_rows() * dcol_stride() + plane_length; }
-  // Zeros the margins of a gradient buffer; the rows and the plane are written before use.
+  // Where dcol's rows go in the gradient buffer, which also holds the gathered gradient.
+  std::int64_t dcol_offset() const { return grad_margin; }
+  // dcol has P*Q columns rounded up to whole vectors: the product W^T g has no ragged tail
+  // (the 4 of LeNet's conv2's 100 ran on narrow vectors as slowly as the 32 before them).
+  std::int64_t dcol_columns() const { return product_columns; }
+  std::int64_t dcol_stride() const { return product_columns + grad_margin; }
+  std::int64_t grad_buffer_numel() const { return grad_margin + g.col_rows() * dcol_stride() + g.height * grad_pitch; }
+  // Zeros the room around dcol's rows (the gather masks what it reads there, but reads only
+  // numbers that were written).
   template <class T>
   void clear_margins(T* grad_buffer) const {
-    for (std::int64_t r = 0; r <= g.col_rows(); ++r) std::fill_n(grad_buffer + r * dcol_stride(), margin, T(0));
+    for (std::int64_t r = 0; r <= g.col_rows(); ++r) std::fill_n(grad_buffer + r * dcol_stride(), grad_margin, T(0));
   }
 
   // off_r for every row r = (c, i, j).
@@ -92,32 +100,45 @@ struct ShiftedRowsLowering {
     return {buffer, offsets};
   }
 
-  // dx = adjoint of input_rows applied to the dcol rows in `grad_buffer` (margins zero):
-  // every element of dx is written once, so it needs no zeroing first.
+  // dx = adjoint of input_rows applied to the dcol rows in `grad_buffer`: every element of
+  // dx is written once, so it needs no zeroing first.
   template <class T>
   void write_input_grad(T* grad_buffer, const std::int64_t*, T* dx) const {
     using V = xsimd::batch<T>;
-    const std::int64_t k = g.window.kernel, pad = g.window.padding;
-    T* plane = grad_buffer + margin + g.col_rows() * dcol_stride();
+    constexpr std::int64_t W = V::size;
+    const std::int64_t k = g.window.kernel, pad = g.window.padding, P = g.out_height, Q = g.out_width;
+    alignas(64) T lane_numbers[W];
+    for (std::int64_t l = 0; l < W; ++l) lane_numbers[l] = T(l);
+    constexpr std::int64_t max_shifts = 8;
+    T* gathered = grad_buffer + grad_margin + g.col_rows() * dcol_stride();  // [H, grad_pitch]
     for (std::int64_t c = 0; c < g.channels; ++c) {
-      const T* rows = grad_buffer + margin + c * k * k * dcol_stride();  // row (c, 0, 0)
-      // Four vectors of t at a time: four independent chains of adds instead of one.
-      const auto gather = [&]<int NV>(std::int64_t t) {
-        V sum[NV];
-        for (int v = 0; v < NV; ++v) sum[v] = V(T(0));
-        for (std::int64_t i = 0; i < k; ++i)
-          for (std::int64_t j = 0; j < k; ++j) {
-            const T* row = rows + (i * k + j) * dcol_stride() + (t - i * padded_width - j);
-            for (int v = 0; v < NV; ++v) sum[v] += V::load_unaligned(row + v * std::int64_t(V::size));
+      const T* rows = grad_buffer + grad_margin + c * k * k * dcol_stride();  // row (c, 0, 0)
+      for (std::int64_t w = 0; w < grad_pitch; w += W)
+        // Up to max_shifts shifts j at a time, their lane masks computed once for all rows.
+        for (std::int64_t j0 = 0; j0 < k; j0 += max_shifts) {
+          const std::int64_t shifts = std::min(max_shifts, k - j0);
+          xsimd::batch_bool<T> inside[max_shifts];
+          for (std::int64_t j = 0; j < shifts; ++j) {
+            const V q = V::load_aligned(lane_numbers) + V(T(w + pad - j0 - j));
+            inside[j] = q >= V(T(0)) && q < V(T(Q));
           }
-        for (int v = 0; v < NV; ++v) sum[v].store_unaligned(plane + t + v * std::int64_t(V::size));
-      };
-      constexpr std::int64_t W = V::size;
-      std::int64_t t = 0;
-      for (; t + 4 * W <= plane_length; t += 4 * W) gather.template operator()<4>(t);
-      for (; t < plane_length; t += W) gather.template operator()<1>(t);
-      for (std::int64_t h = 0; h < g.height; ++h)
-        copy_run(plane + (h + pad) * padded_width + pad, dx + (c * g.height + h) * g.width, g.width);
+          for (std::int64_t h = 0; h < g.height; ++h) {
+            T* out = gathered + h * grad_pitch + w;
+            V sum = j0 == 0 ? V(T(0)) : V::load_unaligned(out);
+            // Shifts i with 0 <= p = h + pad - i < P; each sums its shifts j in a chain of
+            // its own (one chain over all the terms would wait on the add latency).
+            const std::int64_t first_i = std::max<std::int64_t>(0, h + pad - P + 1), last_i = std::min(k, h + pad + 1);
+            for (std::int64_t i = first_i; i < last_i; ++i) {
+              const T* row = rows + (i * k + j0) * dcol_stride() + (h + pad - i) * Q + w + pad - j0;
+              V sum_i = xsimd::select(inside[0], V::load_unaligned(row), V(T(0)));
+              for (std::int64_t j = 1; j < shifts; ++j)
+                sum_i += xsimd::select(inside[j], V::load_unaligned(row + j * (dcol_stride() - 1)), V(T(0)));
+              sum += sum_i;
+            }
+            sum.store_unaligned(out);
+          }
+        }
+      for (std::int64_t h = 0; h < g.height; ++h) copy_run(gathered + h * grad_pitch, dx + (c * g.height + h) * g.width, g.width);
     }
   }
 };
@@ -129,6 +150,7 @@ struct Im2colLowering {
   std::int64_t pitch() const { return g.out_width; }
   static constexpr bool output_layout = true;  // the product is the output itself
   std::int64_t input_buffer_numel() const { return g.col_rows() * g.col_cols(); }
+  std::int64_t dcol_columns() const { return g.col_cols(); }
   std::int64_t dcol_offset() const { return 0; }
   std::int64_t dcol_stride() const { return length(); }
   std::int64_t grad_buffer_numel() const { return g.col_rows() * g.col_cols(); }

@@ -201,6 +201,18 @@ void nt_tile_dispatch(int mr, int nr, std::int64_t K, ARows A, BRows B, T* c, st
   nt_tile<MR, NR>(K, A, B, c, ldc, output);
 }
 
+// A panel of nr < tile_vectors whole vectors: one tile over all of them has nr times the
+// independent chains of one tile per vector (one vector's 6 chains leave the fma units
+// waiting on their latency).
+template <class V, int NR, class T, class BRows>
+void vector_panel(int nr, std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc,
+                  GemmOutput output) {
+  if constexpr (NR > 1) {
+    if (nr < NR) return vector_panel<V, NR - 1>(nr, M, K, A, B, c, ldc, output);
+  }
+  panel<V, tile_rows, NR>(M, K, A, B, c, ldc, output);
+}
+
 // gemm without packing: for products with few rows of C (see worth_packing).
 template <class T, class BRows>
 void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
@@ -210,7 +222,9 @@ void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
   std::int64_t n = 0;
   for (; n + tile_vectors * W <= N; n += tile_vectors * W)
     panel<V, tile_rows, tile_vectors>(M, K, A, B.from_col(n), C + n, ldc, output);
-  for (; n + W <= N; n += W) panel<V, tile_rows, 1>(M, K, A, B.from_col(n), C + n, ldc, output);
+  const std::int64_t vectors_left = (N - n) / W;
+  if (vectors_left > 0) vector_panel<V, tile_vectors - 1>(int(vectors_left), M, K, A, B.from_col(n), C + n, ldc, output);
+  n += vectors_left * W;
   column_tail<T, W / 2>(n, M, N, K, A, B, C, ldc, output);
 }
 
