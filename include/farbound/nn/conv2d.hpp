@@ -17,8 +17,9 @@
 //                                     stride-1 kernels of 2-7 instead with lanes over the output
 //                                     channels, detail/conv_weight_grad.hpp)
 //   dL/db   += g 1                    bias gradient
-//   dL/dx[n] = adjoint(W^T g)         input gradient (gemm; skipped when not asked for, which
-//                                     is the first layer of every training step)
+//   dL/dx[n] = adjoint(W^T g)         input gradient (gemm on g's own P*Q columns, no gaps;
+//                                     skipped when not asked for, which is the first layer of
+//                                     every training step)
 // Items run in parallel, each thread on its own workspaces. Parameter gradients are summed
 // per fixed chunk of items into a partial buffer, and the partials are added in chunk order
 // into the first, then onto the gradient: the chunks depend only on the batch and layer
@@ -351,7 +352,8 @@ class Conv2d final : public Layer<T> {
   detail::WindowGeometry window_;
   std::int64_t in_, out_;
   // Per-thread workspaces: the lowered (padded or im2col) input, the wide product or wide
-  // gradient, and the rows' gradient W^T g (with what the lowering needs to add it back).
+  // gradient (for gemm_nt's weight gradient), and the rows' gradient W^T g (with what the
+  // lowering needs to add it back).
   Tensor<T> inputs_, products_, column_grads_;
   Tensor<T> padded_grads_;      // g with its rows padded to the lowering's dcol columns
   Tensor<T> transposed_grads_;  // g transposed to [P*Q, Op] (the weight gradient over outputs)

@@ -19,9 +19,10 @@
 //   spend more time packing B than multiplying, and run unpacked: "broadcast A, stream B",
 //   a register tile of MR rows by NR SIMD vectors of C in registers for the whole k loop;
 //   each step loads NR vectors of row k of B, broadcasts MR elements of A and issues MR*NR
-//   fused multiply-adds. Columns that do not fill a tile run as single vectors, then as one
-//   narrower vector of each width the target has (16, 8, 4 floats on AVX-512), then one at a
-//   time (std::fma), so every element is still one chain on targets with FMA.
+//   fused multiply-adds. Columns that do not fill a tile run as one tile of their whole
+//   vectors, then as one narrower vector of each width the target has (8 and 4 floats on
+//   AVX-512), then one at a time (std::fma), so every element is still one chain on targets
+//   with FMA.
 //
 // Since the bits depend neither on the tile an element falls into nor on how C is split,
 // callers may split C between threads any way they like: results never depend on the thread
