@@ -30,6 +30,21 @@ void parallel_for(std::int64_t n, F&& f, std::int64_t min_parallel = 2) {
   for (std::int64_t i = 0; i < n; ++i) f(i);
 }
 
+// parallel_for for a few dozen heavy items (tens of microseconds each, such as a
+// convolution's images): handed out one at a time, so a thread whose core runs slower at
+// the moment (a shared machine's vCPU) takes fewer of them. Which thread runs an item must
+// not matter to the result, as for parallel_for.
+template <class F>
+void parallel_for_balanced(std::int64_t n, F&& f) {
+  if (n <= 0) return;
+  if (n < 2 || omp_in_parallel() || omp_get_max_threads() == 1) {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t i = 0; i < n; ++i) f(i);
+}
+
 // Number of fixed-size chunks of `chunk` items covering n items.
 inline std::int64_t chunk_count(std::int64_t n, std::int64_t chunk) { return (n + chunk - 1) / chunk; }
 

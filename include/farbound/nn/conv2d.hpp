@@ -278,7 +278,10 @@ class Conv2d final : public Layer<T> {
       for (std::int64_t s = 0; s < slots.count(); ++s) lowering.clear_margins(column_grads_.data() + s * column_grads_.size(1));
     }
 
-    parallel_for(chunks, [&](std::int64_t c) {
+    // Chunks go to whichever thread is free: on a shared machine one core can take 1.5x as
+    // long over an equal share (docs/performance.md). Each chunk has its own partial and each
+    // thread its own slot, so who runs a chunk does not change a bit.
+    parallel_for_balanced(chunks, [&](std::int64_t c) {
       const int slot = slots.index();
       T* partial = params ? partials_.data() + c * partial_size : nullptr;
       if (params) std::fill_n(partial, partial_size, T(0));
