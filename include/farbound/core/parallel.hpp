@@ -4,7 +4,8 @@
 // parallel_for splits [0, n) into contiguous chunks in a fixed way (static schedule), and
 // every item is computed independently; reductions are left to the caller, who combines
 // per-item or per-chunk results in a fixed order. Results therefore never depend on the
-// thread count.
+// thread count. parallel_for_balanced hands the items out one at a time instead (for a few
+// dozen heavy ones); the same rule makes its results independent of who ran what.
 #include <algorithm>
 #include <cstdint>
 
