@@ -18,12 +18,19 @@ inline int max_threads() { return omp_get_max_threads(); }
 // Sets the number of OpenMP threads (at least 1); results do not depend on it.
 inline void set_threads(int n) { omp_set_num_threads(std::max(1, n)); }
 
+namespace detail {
+// Whether a loop of n items runs on the calling thread, in order: fewer than min_parallel
+// items, already inside a parallel region, or one thread.
+inline bool runs_serially(std::int64_t n, std::int64_t min_parallel) {
+  return n < std::max<std::int64_t>(1, min_parallel) || omp_in_parallel() || omp_get_max_threads() == 1;
+}
+}  // namespace detail
+
 // Calls f(i) for every i in [0, n), in parallel when n >= min_parallel and we are not
 // already inside a parallel region.
 template <class F>
 void parallel_for(std::int64_t n, F&& f, std::int64_t min_parallel = 2) {
-  if (n <= 0) return;
-  if (n < min_parallel || omp_in_parallel() || omp_get_max_threads() == 1) {
+  if (detail::runs_serially(n, min_parallel)) {
     for (std::int64_t i = 0; i < n; ++i) f(i);
     return;
   }
@@ -37,8 +44,7 @@ void parallel_for(std::int64_t n, F&& f, std::int64_t min_parallel = 2) {
 // not matter to the result, as for parallel_for.
 template <class F>
 void parallel_for_balanced(std::int64_t n, F&& f) {
-  if (n <= 0) return;
-  if (n < 2 || omp_in_parallel() || omp_get_max_threads() == 1) {
+  if (detail::runs_serially(n, 2)) {
     for (std::int64_t i = 0; i < n; ++i) f(i);
     return;
   }
