@@ -278,7 +278,7 @@ class Conv2d final : public Layer<T> {
       for (std::int64_t s = 0; s < slots.count(); ++s) lowering.clear_margins(column_grads_.data() + s * column_grads_.size(1));
     }
 
-    // Chunks go to whichever thread is free: on a shared machine one core can take 1.5x as
+    // Chunks go to whichever thread is free: on a shared machine one core can take 1.8x as
     // long over an equal share (docs/performance.md). Each chunk has its own partial and each
     // thread its own slot, so who runs a chunk does not change a bit.
     parallel_for_balanced(chunks, [&](std::int64_t c) {
