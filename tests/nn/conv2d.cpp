@@ -232,6 +232,31 @@ class WinogradConv final : public Layer<double> {
 };
 }  // namespace
 
+TEST_CASE("Conv2d's Winograd backward reuses its forward's transformed input for that input only", "[conv2d]") {
+  // The forward keeps V = B^T x B for the backward. A backward on another input, or a second
+  // backward after the first overwrote V with dL/dV, must transform x again.
+  Conv2d<float> conv(64, 64, 3, 1, 1);
+  conv.reset_parameters(3, 0);
+  const auto x1 = random_tensor<float>({2, 64, 6, 7}, 91), x2 = random_tensor<float>({2, 64, 6, 7}, 92);
+  Tensor<float> y, dx;
+  conv.forward(x2.view(), y);
+  const auto g = random_tensor<float>(y.shape(), 93);
+  const auto gradients = [&](const Tensor<float>& x, bool input_grad) {
+    conv.weight.grad.zero();
+    conv.backward(x.view(), y.view(), g.view(), input_grad ? &dx : nullptr, ParamGrads::accumulate);
+    return conv.weight.grad.clone();
+  };
+  const Tensor<float> expected = gradients(x2, true);  // V from the forward, then dL/dV
+  const Tensor<float> expected_dx = dx.clone();
+  CHECK(testing::bitwise_equal(gradients(x2, true), expected));  // V made again
+  CHECK(testing::bitwise_equal(dx, expected_dx));
+  conv.forward(x1.view(), y);
+  CHECK(testing::bitwise_equal(gradients(x2, false), expected));  // V of x1 kept, x2 transformed
+  conv.forward(x2.view(), y);
+  CHECK(testing::bitwise_equal(gradients(x2, false), expected));  // V kept (no dL/dV asked)
+  CHECK(testing::bitwise_equal(gradients(x2, false), expected));
+}
+
 TEST_CASE("Winograd F(2x2, 3x3) passes gradient checks", "[conv2d]") {
   // Even and odd output sizes (half tiles at the edges), padding 0 .. 2; 37 columns make two
   // strips of tiles (16 + 2 or 3).

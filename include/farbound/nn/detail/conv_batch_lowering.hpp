@@ -26,6 +26,8 @@ namespace farbound::detail {
 struct BatchConvGeometry {
   std::int64_t items, channels, height, width, kernel, padding, out_height, out_width;
 
+  bool operator==(const BatchConvGeometry&) const = default;
+
   std::int64_t rows() const { return channels * kernel * kernel; }
   std::int64_t positions() const { return out_height * out_width; }
   std::int64_t columns() const { return items * positions(); }

@@ -63,9 +63,17 @@ struct WinogradGeometry {
 // The transformed operands, each 16 matrices winograd_impl::matrix_stride apart.
 // weights: U [16][O, C]; inputs: V [16][C, tiles] (in backward also dL/dV); products: M or dM
 // [16][O, tiles]; weight_grads: dL/dU [16][O, C].
+// `inputs` keeps the forward's V until the backward overwrites it with dL/dV, and
+// `inputs_from` records which input (address and geometry) that V was made from: the
+// backward that follows its forward (the layer contract) reuses it instead of transforming x
+// again, a tenth of ResNet9's step.
 template <class T>
 struct WinogradWorkspace {
   Tensor<T> weights, inputs, products, weight_grads;
+  const T* inputs_from = nullptr;  // null: `inputs` holds no V
+  BatchConvGeometry inputs_geometry{};
+
+  bool holds_inputs_of(const WinogradGeometry& wg, const T* x) const { return inputs_from == x && inputs_geometry == wg.g; }
 };
 
 // Resizes `buffer` to 16 matrices of rows x cols.
@@ -328,6 +336,8 @@ void winograd_forward(const WinogradGeometry& wg, const T* x, const T* w, const 
   const std::int64_t C = wg.g.channels, tiles = wg.tiles();
   winograd_weights(w, O, C, ws.weights);
   winograd_inputs(wg, x, ws.inputs);
+  ws.inputs_from = x;
+  ws.inputs_geometry = wg.g;
   resize_matrices(ws.products, O, tiles);
   winograd_products<T>(
       O, tiles, C, [&](std::int64_t xi) { return StridedMatrix<T>{ws.weights.data() + xi * matrix_stride(O, C), C, 1}; },
@@ -345,7 +355,7 @@ void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const
   winograd_output_grads(wg, grad_out, O, ws.products);
   T* const dM = ws.products.data();
   if (grad_w) {
-    winograd_inputs(wg, x, ws.inputs);
+    if (!ws.holds_inputs_of(wg, x)) winograd_inputs(wg, x, ws.inputs);
     resize_matrices(ws.weight_grads, O, C);
     winograd_products<T>(
         O, C, tiles, [&](std::int64_t xi) { return StridedMatrix<T>{dM + xi * matrix_stride(O, tiles), tiles, 1}; },
@@ -358,6 +368,7 @@ void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const
   if (!grad_in) return;
   winograd_weights(w, O, C, ws.weights);
   resize_matrices(ws.inputs, C, tiles);  // now dL/dV
+  ws.inputs_from = nullptr;
   winograd_products<T>(
       C, tiles, O, [&](std::int64_t xi) { return StridedMatrix<T>{ws.weights.data() + xi * matrix_stride(O, C), 1, C}; },
       [&](std::int64_t xi) { return StridedRows<T>{dM + xi * matrix_stride(O, tiles), tiles}; },
