@@ -33,6 +33,7 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
+#include "farbound/nn/detail/transpose.hpp"
 
 namespace farbound::detail {
 
@@ -89,6 +90,9 @@ struct StridedMatrix {
 template <class T>
 void pack_a(const StridedMatrix<T>& A, std::int64_t m0, int rows, std::int64_t k0, std::int64_t kc, T* dst) {
   constexpr int MR = gemm_impl::packed_rows;
+  // A row-major A (most products) is a transpose of the sliver: by register blocks.
+  if (A.col_stride == 1)
+    return transpose_strided(A.data + m0 * A.row_stride + k0, A.row_stride, std::int64_t(rows), kc, dst, MR, MR);
   for (int i = 0; i < MR; ++i) {
     if (i >= rows) {
       for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
@@ -132,13 +136,19 @@ void pack_b(const Rows& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, in
 template <class T, class Rows>
 void pack_b(const Transposed<Rows>& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, int cols, T* dst) {
   constexpr std::int64_t NR = gemm_impl::packed_cols<T>;
-  for (std::int64_t j = 0; j < NR; ++j) {
-    if (j >= cols) {
-      for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = T(0);
-      continue;
+  // Rows a fixed stride apart (Winograd's weight gradient reads V [C, tiles] so) go by the
+  // 8 x 8 register transposes: element by element this copy was a third of that product.
+  if constexpr (requires { B.rows.stride; }) {
+    transpose_strided(B.rows[n0] + k0, B.rows.stride, std::int64_t(cols), kc, dst, NR, NR);
+  } else {
+    for (std::int64_t j = 0; j < NR; ++j) {
+      if (j >= cols) {
+        for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = T(0);
+        continue;
+      }
+      const T* src = B.rows[n0 + j] + k0;
+      for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k];
     }
-    const T* src = B.rows[n0 + j] + k0;
-    for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k];
   }
 }
 

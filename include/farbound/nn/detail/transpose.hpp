@@ -1,14 +1,16 @@
 #pragma once
 // A matrix transposed, with zero rows added: the layout change before a product that needs
-// the other operand order (Dense's W^T, the convolution weight gradient's g^T).
+// the other operand order (Dense's W^T, the convolution weight gradient's g^T, the packed
+// GEMM's slivers of a transposed operand).
 //
-//   dst[c * ld + r] = src[r * cols + c]   for r < rows
-//                   = 0                   for rows <= r < padded_rows,   c < cols
+//   dst[c * ld + r] = src[r * src_ld + c]   for r < rows
+//                   = 0                     for rows <= r < padded_rows,   c < cols
 //
+// (transpose: src_ld = cols.)
 // Element by element the strided writes cost about a nanosecond each. With AVX, floats go
 // by 8 x 8 blocks in registers (eight row loads, 24 shuffles, eight stores; rows past `rows`
-// load as zeros), 4-6x faster at the layers' shapes; the edges, other types and targets go
-// element by element.
+// load as zeros), 4-6x faster at the layers' shapes, and a last group of 4 rows by 4 x 4
+// blocks; the edges, other types and targets go element by element.
 #include <cstdint>
 #include <type_traits>
 
@@ -17,8 +19,9 @@
 namespace farbound::detail {
 
 template <class T>
-void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, std::int64_t ld, std::int64_t padded_rows) {
-  const auto element = [&](std::int64_t r, std::int64_t c) { dst[c * ld + r] = r < rows ? src[r * cols + c] : T(0); };
+void transpose_strided(const T* src, std::int64_t src_ld, std::int64_t rows, std::int64_t cols, T* dst, std::int64_t ld,
+                       std::int64_t padded_rows) {
+  const auto element = [&](std::int64_t r, std::int64_t c) { dst[c * ld + r] = r < rows ? src[r * src_ld + c] : T(0); };
   std::int64_t r0 = 0;
 #if XSIMD_WITH_AVX
   if constexpr (std::is_same_v<T, float>) {
@@ -26,7 +29,7 @@ void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, std::
       std::int64_t c0 = 0;
       for (; c0 + 8 <= cols; c0 += 8) {
         __m256 in[8], pairs[8], quads[8];
-        for (int i = 0; i < 8; ++i) in[i] = r0 + i < rows ? _mm256_loadu_ps(src + (r0 + i) * cols + c0) : _mm256_setzero_ps();
+        for (int i = 0; i < 8; ++i) in[i] = r0 + i < rows ? _mm256_loadu_ps(src + (r0 + i) * src_ld + c0) : _mm256_setzero_ps();
         // Pairs of rows interleaved, then quadruples, then the 128-bit halves exchanged.
         for (int i = 0; i < 4; ++i) {
           pairs[2 * i] = _mm256_unpacklo_ps(in[2 * i], in[2 * i + 1]);
@@ -46,10 +49,27 @@ void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, std::
       for (; c0 < cols; ++c0)
         for (std::int64_t r = r0; r < r0 + 8; ++r) element(r, c0);
     }
+    // A last group of 4 rows (the packed GEMM's 12-row slivers) by 4 x 4 blocks.
+    for (; r0 + 4 <= padded_rows; r0 += 4) {
+      std::int64_t c0 = 0;
+      for (; c0 + 4 <= cols; c0 += 4) {
+        __m128 in[4];
+        for (int i = 0; i < 4; ++i) in[i] = r0 + i < rows ? _mm_loadu_ps(src + (r0 + i) * src_ld + c0) : _mm_setzero_ps();
+        _MM_TRANSPOSE4_PS(in[0], in[1], in[2], in[3]);
+        for (int i = 0; i < 4; ++i) _mm_storeu_ps(dst + (c0 + i) * ld + r0, in[i]);
+      }
+      for (; c0 < cols; ++c0)
+        for (std::int64_t r = r0; r < r0 + 4; ++r) element(r, c0);
+    }
   }
 #endif
   for (; r0 < padded_rows; ++r0)
     for (std::int64_t c = 0; c < cols; ++c) element(r0, c);
+}
+
+template <class T>
+void transpose(const T* src, std::int64_t rows, std::int64_t cols, T* dst, std::int64_t ld, std::int64_t padded_rows) {
+  transpose_strided(src, cols, rows, cols, dst, ld, padded_rows);
 }
 
 }  // namespace farbound::detail
