@@ -255,6 +255,14 @@ TEST_CASE("Conv2d's Winograd backward reuses its forward's transformed input for
   conv.forward(x2.view(), y);
   CHECK(testing::bitwise_equal(gradients(x2, false), expected));  // V kept (no dL/dV asked)
   CHECK(testing::bitwise_equal(gradients(x2, false), expected));
+#ifndef NDEBUG
+  // Debug builds (the sanitizer run) check the contract: an input changed in place after
+  // its forward is caught, not differentiated at the old numbers.
+  Tensor<float> x3 = x2.clone();
+  conv.forward(x3.view(), y);
+  x3[0] += 1;
+  CHECK_THROWS_AS(gradients(x3, false), argument_error);
+#endif
 }
 
 TEST_CASE("Winograd F(2x2, 3x3) passes gradient checks", "[conv2d]") {

@@ -22,7 +22,9 @@
 // of F(2x2, 3x3) have entries 0, +-1, +-1/2).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
+#include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/conv_batch_lowering.hpp"
@@ -346,6 +348,18 @@ void winograd_forward(const WinogradGeometry& wg, const T* x, const T* w, const 
   winograd_outputs(wg, ws.products, bias, O, y);
 }
 
+// V kept from the forward equals V made from x now: the input did not change in between.
+template <class T>
+void require_inputs_unchanged(const WinogradGeometry& wg, const T* x, const Tensor<T>& V) {
+  const std::int64_t C = wg.g.channels, tiles = wg.tiles(), stride = winograd_impl::matrix_stride(C, tiles);
+  Tensor<T> fresh;
+  winograd_inputs(wg, x, fresh);
+  for (std::int64_t xi = 0; xi < winograd_impl::positions; ++xi)
+    if (std::memcmp(V.data() + xi * stride, fresh.data() + xi * stride, std::size_t(C * tiles) * sizeof(T)) != 0)
+      throw argument_error("Conv2d (Winograd) backward: the input changed after its forward (nn/layer.hpp: a layer "
+                           "may keep what its forward computed from the input)");
+}
+
 // dL/dw += (when grad_w) and dL/dx = (when grad_in) for g = dL/dy.
 template <class T>
 void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const T* grad_out, std::int64_t O,
@@ -356,6 +370,9 @@ void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const
   T* const dM = ws.products.data();
   if (grad_w) {
     if (!ws.holds_inputs_of(wg, x)) winograd_inputs(wg, x, ws.inputs);
+#ifndef NDEBUG
+    else require_inputs_unchanged(wg, x, ws.inputs);  // debug builds check the layer contract
+#endif
     resize_matrices(ws.weight_grads, O, C);
     winograd_products<T>(
         O, C, tiles, [&](std::int64_t xi) { return StridedMatrix<T>{dM + xi * matrix_stride(O, tiles), tiles, 1}; },
