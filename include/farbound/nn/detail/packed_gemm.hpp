@@ -107,13 +107,18 @@ void pack_a(const StridedMatrix<T>& A, std::int64_t m0, int rows, std::int64_t k
 template <class T, class Rows, class = decltype(std::declval<const Rows&>()[0])>
 void pack_a(const Rows& A, std::int64_t m0, int rows, std::int64_t k0, std::int64_t kc, T* dst) {
   constexpr int MR = gemm_impl::packed_rows;
-  for (int i = 0; i < MR; ++i) {
-    if (i >= rows) {
-      for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
-      continue;
+  // Rows a fixed stride apart: by register transposes, as the row-major StridedMatrix above.
+  if constexpr (requires { A.stride; }) {
+    transpose_strided(A[m0] + k0, A.stride, std::int64_t(rows), kc, dst, MR, MR);
+  } else {
+    for (int i = 0; i < MR; ++i) {
+      if (i >= rows) {
+        for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
+        continue;
+      }
+      const T* src = A[m0 + i] + k0;
+      for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
     }
-    const T* src = A[m0 + i] + k0;
-    for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
   }
 }
 
