@@ -87,6 +87,27 @@ struct StridedMatrix {
   StridedMatrix from_row(std::int64_t m) const { return {data + m * row_stride, row_stride, col_stride}; }
 };
 
+// dst[k * width + j] = rows[first + j][k0 + k] for j < count, 0 for count <= j < width: a
+// sliver of operand rows that run along k, laid out across (gemm_nt's A, a Transposed B).
+// Rows a fixed stride apart go by register transposes (Winograd's V^T: element by element,
+// this copy was a third of its weight-gradient product).
+template <class T, class Rows>
+void pack_rows_across(const Rows& rows, std::int64_t first, std::int64_t count, std::int64_t k0, std::int64_t kc, T* dst,
+                      std::int64_t width) {
+  if constexpr (requires { rows.stride; }) {
+    transpose_strided(rows[first] + k0, rows.stride, count, kc, dst, width, width);
+  } else {
+    for (std::int64_t j = 0; j < width; ++j) {
+      if (j >= count) {
+        for (std::int64_t k = 0; k < kc; ++k) dst[k * width + j] = T(0);
+        continue;
+      }
+      const T* src = rows[first + j] + k0;
+      for (std::int64_t k = 0; k < kc; ++k) dst[k * width + j] = src[k];
+    }
+  }
+}
+
 template <class T>
 void pack_a(const StridedMatrix<T>& A, std::int64_t m0, int rows, std::int64_t k0, std::int64_t kc, T* dst) {
   constexpr int MR = gemm_impl::packed_rows;
@@ -106,20 +127,7 @@ void pack_a(const StridedMatrix<T>& A, std::int64_t m0, int rows, std::int64_t k
 // A(m, k) = rows[m][k] (gemm_nt's first operand).
 template <class T, class Rows, class = decltype(std::declval<const Rows&>()[0])>
 void pack_a(const Rows& A, std::int64_t m0, int rows, std::int64_t k0, std::int64_t kc, T* dst) {
-  constexpr int MR = gemm_impl::packed_rows;
-  // Rows a fixed stride apart: by register transposes, as the row-major StridedMatrix above.
-  if constexpr (requires { A.stride; }) {
-    transpose_strided(A[m0] + k0, A.stride, std::int64_t(rows), kc, dst, MR, MR);
-  } else {
-    for (int i = 0; i < MR; ++i) {
-      if (i >= rows) {
-        for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
-        continue;
-      }
-      const T* src = A[m0 + i] + k0;
-      for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
-    }
-  }
+  pack_rows_across(A, m0, rows, k0, kc, dst, gemm_impl::packed_rows);
 }
 
 // B(k, n) = rows[k][n]: StridedRows or OffsetRows.
@@ -140,21 +148,7 @@ void pack_b(const Rows& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, in
 
 template <class T, class Rows>
 void pack_b(const Transposed<Rows>& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, int cols, T* dst) {
-  constexpr std::int64_t NR = gemm_impl::packed_cols<T>;
-  // Rows a fixed stride apart (Winograd's weight gradient reads V [C, tiles] so) go by the
-  // 8 x 8 register transposes: element by element this copy was a third of that product.
-  if constexpr (requires { B.rows.stride; }) {
-    transpose_strided(B.rows[n0] + k0, B.rows.stride, std::int64_t(cols), kc, dst, NR, NR);
-  } else {
-    for (std::int64_t j = 0; j < NR; ++j) {
-      if (j >= cols) {
-        for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = T(0);
-        continue;
-      }
-      const T* src = B.rows[n0 + j] + k0;
-      for (std::int64_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k];
-    }
-  }
+  pack_rows_across(B.rows, n0, cols, k0, kc, dst, gemm_impl::packed_cols<T>);
 }
 
 // C[m_begin:m_end, n_begin:n_end] (+)= A B over the whole of K, on the calling thread.
