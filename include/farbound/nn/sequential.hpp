@@ -99,11 +99,15 @@ class Sequential {
     if (range_inputs_.size() <= first)
       throw argument_error("Sequential::backward_range: layer " + std::to_string(first) + " has not run forward");
     require_same_shape(grad_out.shape(), outputs_[last - 1].shape(), "Sequential::backward (grad_out vs output)");
+    // Without d(loss)/d(input), the layers before the first with parameters need no backward
+    // pass, and that layer no input gradient (LeNet's first convolution, after Normalize).
+    const std::size_t stop = input_grad == InputGrad::compute ? first : first_with_parameters(first, last);
+    if (stop == last) return {};
     TensorView<const T> g = grad_out;
     int buffer = first_buffer_for(g);
-    for (std::size_t i = last; i-- > first;) {
+    for (std::size_t i = last; i-- > stop;) {
       const TensorView<const T> in = i == first ? range_inputs_[first] : outputs_[i - 1].view();
-      const bool need_grad_in = i > first || input_grad == InputGrad::compute;
+      const bool need_grad_in = i > stop || input_grad == InputGrad::compute;
       Tensor<T>* grad_in = need_grad_in ? &grad_buffers_[buffer] : nullptr;
       layers_[i]->backward(in, outputs_[i].view(), g, grad_in, param_grads);
       if (!need_grad_in) return {};
@@ -162,6 +166,17 @@ class Sequential {
     return last;
   }
 
+  // The first layer in [first, last) with trainable parameters, or last if none has any.
+  // The list is collected into a kept buffer: a training step allocates nothing here.
+  std::size_t first_with_parameters(std::size_t first, std::size_t last) {
+    for (std::size_t i = first; i < last; ++i) {
+      parameter_probe_.clear();
+      layers_[i]->collect_parameters(parameter_probe_);
+      if (!parameter_probe_.empty()) return i;
+    }
+    return last;
+  }
+
   // The ping-pong buffer to write first: not the one grad_out lives in (a gradient that
   // backward_range returned may be passed back in for the next range).
   int first_buffer_for(TensorView<const T> grad_out) const {
@@ -172,7 +187,7 @@ class Sequential {
   std::vector<Tensor<T>> outputs_;  // outputs_[i]: output of layer i in the last forward
   Tensor<T> grad_buffers_[2];       // ping-pong buffers for input gradients
   std::vector<TensorView<const T>> range_inputs_;  // range_inputs_[i]: input of the range that started at layer i
-  std::vector<Parameter<T>*> zero_grad_list_;
+  std::vector<Parameter<T>*> zero_grad_list_, parameter_probe_;
   std::size_t run_first_ = 0, run_last_ = 0;
   bool training_ = true;
 };
