@@ -2,8 +2,9 @@
 //
 // The zoo's ResNet9 (CELU, InstanceNorm without affine, 3 x 32 x 32 inputs, 10 classes) on a
 // [32, 3, 32, 32] float batch. One step is zeroing the gradients, the forward pass and the
-// backward pass from a fixed dL/dlogits; the first layer (Normalize) skips its input gradient,
-// as in training. benchmarks/resnet9_step_torch.py is the same step in PyTorch.
+// backward pass from a fixed dL/dlogits, which, as in training, stops at the first layer with
+// parameters (the 3 -> 32 convolution after Normalize) and skips that layer's input gradient.
+// benchmarks/resnet9_step_torch.py is the same step in PyTorch.
 //
 // Reported: the median step time over runs (wall clock), images/s, the FLOP rate of the
 // convolutions and the dense layer (2 flops per multiply-add, forward + weight gradient +
@@ -11,6 +12,7 @@
 // runs; a residual block is one line).
 //
 // Usage: resnet9_step [threads = 2] [runs = 5] [steps per run = 3]
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -25,10 +27,11 @@ namespace {
 using namespace farbound;
 using namespace farbound::bench;
 
-// Multiply-adds of one forward pass: every Conv2d (also inside residual blocks) and Dense.
-double forward_macs(const Sequential<float>& net, Shape s) {
+// Multiply-adds of one forward pass through layers [0, last): every Conv2d (also inside
+// residual blocks) and Dense.
+double forward_macs(const Sequential<float>& net, Shape s, std::size_t last = Sequential<float>::end) {
   double macs = 0;
-  for (std::size_t i = 0; i < net.size(); ++i) {
+  for (std::size_t i = 0; i < std::min(last, net.size()); ++i) {
     const Layer<float>& layer = net.layer(i);
     const Shape out = layer.output_shape(s);
     if (const auto* conv = dynamic_cast<const Conv2d<float>*>(&layer)) {
@@ -61,8 +64,9 @@ int main(int argc, char** argv) {
   FixedBatchStep step(net, {batch, 3, 32, 32}, 10);
   step();  // workspaces
 
-  // The first layer's input gradient is skipped: 3 products everywhere but Normalize's (none).
-  const double flops = 2.0 * 3.0 * forward_macs(net, step.x.shape());
+  // 3 products per layer, but Normalize has none and the first convolution (layer 1) no
+  // input gradient: Sequential's backward stops there.
+  const double flops = 2.0 * (3.0 * forward_macs(net, step.x.shape()) - forward_macs(net, step.x.shape(), 2));
   std::vector<double> step_s;
   for (int r = 0; r < runs; ++r) {
     const Instant t0 = Instant::now();

@@ -89,12 +89,16 @@ struct FixedBatchStep {
 };
 
 // Each layer's forward and backward run alone (wall clock, fastest of `runs`), in the order
-// of a training step; the first layer skips its input gradient as in training. Composite
-// layers (a residual block) are timed as one.
+// of a training step and as Sequential runs them in training: the layers before the first
+// with parameters have no backward pass (0 in the table) and that layer no input gradient.
+// Composite layers (a residual block) are timed as one.
 inline void print_layer_times(Sequential<float>& net, const Tensor<float>& x, const Tensor<float>& g, int runs) {
   const std::size_t n = net.size();
+  std::size_t first_trained = 0;
+  while (first_trained + 1 < n && net.layer(first_trained).parameters().empty()) ++first_trained;
   std::vector<Tensor<float>> outs(n), grads(n);
   std::vector<double> fwd(n, 1e30), bwd(n, 1e30);
+  std::fill_n(bwd.begin(), first_trained, 0.0);
   for (int r = 0; r < runs; ++r) {
     TensorView<const float> in = x.view();
     for (std::size_t i = 0; i < n; ++i) {
@@ -104,12 +108,13 @@ inline void print_layer_times(Sequential<float>& net, const Tensor<float>& x, co
       in = outs[i].view();
     }
     TensorView<const float> grad = g.view();
-    for (std::size_t i = n; i-- > 0;) {
+    for (std::size_t i = n; i-- > first_trained;) {
       const TensorView<const float> layer_in = i == 0 ? x.view() : outs[i - 1].view();
+      const bool input_grad = i > first_trained;
       const Instant t0 = Instant::now();
-      net.layer(i).backward(layer_in, outs[i].view(), grad, i == 0 ? nullptr : &grads[i], ParamGrads::accumulate);
+      net.layer(i).backward(layer_in, outs[i].view(), grad, input_grad ? &grads[i] : nullptr, ParamGrads::accumulate);
       bwd[i] = std::min(bwd[i], since(t0).wall);
-      if (i > 0) grad = grads[i].view();
+      if (input_grad) grad = grads[i].view();
     }
   }
   double total = 0;
