@@ -2,8 +2,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <memory>
-
 #include "farbound/nn/activation.hpp"
 #include "farbound/nn/dense.hpp"
 #include "support/layer_checks.hpp"

@@ -82,7 +82,7 @@ class Sequential {
 
   // Back-propagates d(loss)/d(output of the last forward) through the same layers in
   // reverse. Returns d(loss)/d(input) when asked (valid until the next backward), else an
-  // empty view.
+  // empty view; then the layers before the first with parameters are not run backward.
   TensorView<const T> backward(TensorView<const T> grad_out, InputGrad input_grad = InputGrad::skip,
                                ParamGrads param_grads = ParamGrads::accumulate) {
     return backward_range(grad_out, run_first_, run_last_, input_grad, param_grads);
