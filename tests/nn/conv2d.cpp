@@ -51,6 +51,9 @@ const ConvCase cases[] = {
     // short of a vector, exactly one, and more than one with a ragged last.
     {1, 2, 6, 5, 1, 0, 8, 7}, {2, 3, 20, 3, 1, 1, 5, 6}, {2, 1, 3, 7, 1, 3, 5, 5}, {1, 2, 9, 4, 1, 1, 6, 6},
     {2, 2, 32, 3, 1, 1, 5, 6}, {3, 1, 33, 3, 1, 0, 6, 5}, {1, 2, 32, 3, 1, 2, 3, 4}, {2, 1, 32, 1, 1, 0, 4, 3},
+    // 5-8 output channels, stride 1: on AVX-512 the double forward runs with lanes over them,
+    // here in runs of 11 and 10 positions per output row.
+    {2, 3, 8, 3, 1, 1, 6, 21},
 };
 
 }  // namespace
@@ -299,6 +302,32 @@ TEST_CASE("Conv2d<float>'s weight gradient with lanes over the output channels m
     const auto expected = direct_weight_grad(Conv2d<double>(c.c, c.o, c.k, 1, c.pad), xd, gd);
     INFO(conv.describe() << " on " << x.shape().to_string());
     for (std::int64_t i = 0; i < expected.numel(); ++i) REQUIRE(conv.weight.grad[i] == Approx(expected[i]).margin(1e-4));
+  }
+}
+
+TEST_CASE("Conv2d<float>'s forward with lanes over the output channels matches the direct sum", "[conv2d]") {
+  // 9-16 output channels fill one AVX-512 register (elsewhere these run the GEMM): LeNet's
+  // conv2, output rows in runs of 13, 13 and 11 positions, padding, and a 7 x 7 kernel.
+  struct Case {
+    std::int64_t n, c, o, k, pad, h, w;
+  };
+  std::uint32_t salt = 400;
+  for (const Case& c : {Case{3, 6, 16, 5, 0, 14, 14}, Case{2, 3, 9, 3, 1, 20, 37}, Case{1, 2, 12, 7, 3, 9, 5},
+                        Case{2, 1, 16, 2, 0, 6, 19}}) {
+    Conv2d<float> conv(c.c, c.o, c.k, 1, c.pad);
+    conv.reset_parameters(6, salt);
+    const auto x = random_tensor<float>({c.n, c.c, c.h, c.w}, ++salt);
+    Tensor<float> y;
+    conv.forward(x.view(), y);
+    Conv2d<double> reference(c.c, c.o, c.k, 1, c.pad);
+    for (std::int64_t i = 0; i < conv.weight.value.numel(); ++i) reference.weight.value[i] = conv.weight.value[i];
+    for (std::int64_t i = 0; i < conv.bias.value.numel(); ++i) reference.bias.value[i] = conv.bias.value[i];
+    Tensor<double> xd(x.shape());
+    for (std::int64_t i = 0; i < x.numel(); ++i) xd[i] = x[i];
+    const auto expected = direct_conv(reference, xd);
+    INFO(conv.describe() << " on " << x.shape().to_string());
+    REQUIRE(y.shape() == expected.shape());
+    for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-5));
   }
 }
 

@@ -12,7 +12,9 @@
 // R = C*k*k rows of length L (stride 1: shifted runs of the image read in place; other
 // strides: im2col), its outputs P rows of `pitch` columns (the first Q real). With g the
 // output gradient laid out the same way (zeros in the gap columns):
-//   y[n]     = b 1^T + W rows         forward                   (gemm)
+//   y[n]     = b 1^T + W rows         forward                   (gemm; stride-1 kernels of 2-7 with
+//                                     9-16 output channels (on AVX-512) instead with lanes over
+//                                     them, detail/conv_forward_over_outputs.hpp)
 //   dL/dW   += g rows^T               weight gradient           (gemm_nt: both contiguous along L;
 //                                     stride-1 kernels of 2-7 instead with lanes over the output
 //                                     channels, detail/conv_weight_grad.hpp)
@@ -38,6 +40,7 @@
 #include "farbound/detail/thread_slots.hpp"
 #include "farbound/nn/detail/gemm.hpp"
 #include "farbound/nn/detail/conv_batch_lowering.hpp"
+#include "farbound/nn/detail/conv_forward_over_outputs.hpp"
 #include "farbound/nn/detail/conv_lowering.hpp"
 #include "farbound/nn/detail/conv_weight_grad.hpp"
 #include "farbound/nn/detail/im2col.hpp"
@@ -219,6 +222,8 @@ class Conv2d final : public Layer<T> {
   template <class Lowering>
   void forward_items(const Lowering& lowering, TensorView<const T> in, Tensor<T>& out) {
     const detail::ConvItemGeometry& g = lowering.g;
+    if constexpr (std::is_same_v<Lowering, detail::ShiftedRowsLowering>)
+      if (detail::forward_over_outputs<T>(window_.kernel, window_.stride, out_)) return forward_over_outputs(lowering, in, out);
     const std::int64_t O = out_, R = g.col_rows(), L = lowering.length(), pitch = lowering.pitch();
     const std::int64_t P = g.out_height, Q = g.out_width;
     // The product lands in the output directly, or in a wide buffer with gap columns.
@@ -239,6 +244,27 @@ class Conv2d final : public Layer<T> {
         for (std::int64_t o = 0; o < O; ++o)
           for (std::int64_t p = 0; p < P; ++p) detail::copy_run_plus(wide + o * L + p * pitch, bias.value[o], y + (o * P + p) * Q, Q);
       }
+    });
+  }
+
+  // The forward pass with lanes over the output channels (detail/conv_forward_over_outputs.hpp).
+  void forward_over_outputs(const detail::ShiftedRowsLowering& lowering, TensorView<const T> in, Tensor<T>& out) {
+    const detail::ConvItemGeometry& g = lowering.g;
+    constexpr std::int64_t lanes = detail::forward_lanes<T>;
+    const std::int64_t R = g.col_rows(), P = g.out_height, Q = g.out_width;
+    transposed_weights_.resize({R + 1, lanes});  // W^T, then the bias, zero past O
+    detail::transpose(weight.value.data(), out_, R, transposed_weights_.data(), lanes, lanes);
+    T* bias_lanes = transposed_weights_.data() + R * lanes;
+    std::fill_n(std::copy_n(bias.value.data(), out_, bias_lanes), lanes - out_, T(0));
+    const detail::ThreadSlots slots;
+    inputs_.resize({slots.count(), lowering.input_buffer_numel()});
+    products_.resize({slots.count(), P * Q * lanes});
+    parallel_for(in.size(0), [&](std::int64_t n) {
+      const auto rows = lowering.input_rows(in.data() + n * g.item_numel(), inputs_.data() + slots.index() * inputs_.size(1),
+                                            offsets_.data());
+      detail::conv_forward_over_outputs(window_.kernel, g.channels, out_, P, Q, rows.data, lowering.padded_height,
+                                        lowering.padded_width, transposed_weights_.data(), bias_lanes,
+                                        products_.data() + slots.index() * products_.size(1), out.data() + n * out_ * P * Q);
     });
   }
 
@@ -360,6 +386,7 @@ class Conv2d final : public Layer<T> {
   Tensor<T> inputs_, products_, column_grads_;
   Tensor<T> padded_grads_;      // g with its rows padded to the lowering's dcol columns
   Tensor<T> transposed_grads_;  // g transposed to [P*Q, Op] (the weight gradient over outputs)
+  Tensor<T> transposed_weights_;  // [C*k*k + 1, lanes]: W^T and b (the forward over outputs)
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
   Tensor<T> partials_;      // [chunks, Op*C*k*k + O]: parameter gradients per chunk of items
   Tensor<T> flipped_;       // [C, O*k*k]: the flipped kernel (batch lowering's input gradient)

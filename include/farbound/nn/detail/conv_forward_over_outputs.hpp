@@ -1,0 +1,108 @@
+#pragma once
+// The forward pass of a stride-1 convolution whose output channels fill one SIMD register
+// (LeNet's second layer: 16 floats on AVX-512), one item at a time, with the vector lanes
+// over the output channels:
+//   y[o, p, q] = b[o] + sum_{c, i, j} W[o, c, i, j] xpad[c, p + i, q + j]
+//
+// The shifted-rows GEMM (conv_lowering.hpp) runs this as a 16 x L x C*k*k product: its
+// 6 x 64 register tile leaves a third of the rows' tiles short at M = 16, and its rows
+// carry Wp - Q gap columns per output row (4 of LeNet's conv2's 14). Here a register tile is
+// a run of up to `max_run` output positions of one output row, one accumulator (a vector
+// over o) each, started at the bias. For every weight position (c, i, j) it loads the
+// weights' vector W^T[(c, i, j)] once and adds the input number under each position,
+// broadcast from memory into the fma: one load per fma and no gap columns. The result is y
+// transposed, [P*Q][lanes], turned into [O][P*Q] at the end (transpose.hpp).
+//
+// Each output is one fma chain over (c, i, j) in order, started at the bias: the bits depend
+// on the shapes only, never on the thread count.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include <xsimd/xsimd.hpp>
+
+#include "farbound/nn/detail/gemm_kernel.hpp"
+#include "farbound/nn/detail/transpose.hpp"
+
+namespace farbound::detail {
+
+namespace conv_forward_impl {
+
+// Positions per register tile: one accumulator each, beside the weights' vector (the
+// broadcasts are memory operands), within AVX-512's 32 vector registers.
+inline constexpr int max_run = 16;
+
+// Output positions [q0, q0 + N) of one output row: x at xpad[0, p, q0], yt at yt[p*Q + q0].
+// Without GCC's predictive commoning, as conv_weight_grad.hpp's tile: weight position j + 1
+// reads the numbers j read one place further on, and GCC would carry them in registers the
+// accumulators need.
+template <class V, int N, class T>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-predictive-commoning")))
+#endif
+void run_tile(std::int64_t C, std::int64_t K, const T* x, std::int64_t Hp, std::int64_t Wp, const T* wt, const T* bias,
+              T* yt) {
+  constexpr std::int64_t lanes = V::size;
+  V acc[N];
+  const V b = V::load_unaligned(bias);
+  for (int t = 0; t < N; ++t) acc[t] = b;
+  for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t i = 0; i < K; ++i) {
+      const T* row = x + (c * Hp + i) * Wp;
+      const T* w = wt + (c * K + i) * K * lanes;
+      for (std::int64_t j = 0; j < K; ++j) {
+        const V wj = V::load_unaligned(w + j * lanes);
+        for (int t = 0; t < N; ++t) acc[t] = gemm_impl::fused_multiply_add(V(row[j + t]), wj, acc[t]);
+      }
+    }
+  for (int t = 0; t < N; ++t) acc[t].store_unaligned(yt + t * lanes);
+}
+
+// run_tile<V, n> for a run-time n in [1, max_run].
+template <class V, class T, int... M>
+void run_tile_of(int n, std::integer_sequence<int, M...>, std::int64_t C, std::int64_t K, const T* x, std::int64_t Hp,
+                 std::int64_t Wp, const T* wt, const T* bias, T* yt) {
+  (void)((n == M + 1 ? (run_tile<V, M + 1>(C, K, x, Hp, Wp, wt, bias, yt), true) : false) || ...);
+}
+
+}  // namespace conv_forward_impl
+
+// Whether a convolution runs its forward pass here: AVX-512, stride 1, a kernel of 2-7, and
+// output channels that fill more than half of a register (9-16 floats, 5-8 doubles). As
+// measured (docs/performance.md): LeNet's conv2 (16 channels) in 4.4 us per image instead of
+// the GEMM's 7.0; its conv1 (6 channels, 784 positions) in 8.3 us on 16 lanes and 5.3 on 8,
+// where the GEMM takes 2.7. Narrower targets were not measured and keep the GEMM.
+template <class T>
+bool forward_over_outputs(std::int64_t kernel, std::int64_t stride, std::int64_t out_channels) {
+  using V = xsimd::batch<T>;
+  constexpr std::int64_t lanes = V::size;
+  if constexpr (!std::is_base_of_v<xsimd::avx512f, typename V::arch_type>) return false;
+  return stride == 1 && kernel >= 2 && kernel <= 7 && 2 * out_channels > lanes && out_channels <= lanes;
+}
+
+// Lanes of the transposed weights and outputs below: the widest register's.
+template <class T>
+inline constexpr std::int64_t forward_lanes = xsimd::batch<T>::size;
+
+// y[O][P*Q] = the item's output (see the top of this file): xpad is its [C, Hp, Wp] zero-
+// padded input, wt the weights transposed to [C*k*k][forward_lanes] (zero lanes past O),
+// bias [forward_lanes] (likewise), yt a workspace of P*Q*forward_lanes numbers.
+template <class T>
+void conv_forward_over_outputs(std::int64_t kernel, std::int64_t C, std::int64_t O, std::int64_t P, std::int64_t Q,
+                               const T* xpad, std::int64_t Hp, std::int64_t Wp, const T* wt, const T* bias, T* yt, T* y) {
+  using V = xsimd::batch<T>;
+  constexpr std::int64_t lanes = V::size;
+  using conv_forward_impl::max_run;
+  // Q in runs of nearly equal length: 28 as 14 + 14 rather than 16 + 12.
+  const std::int64_t runs = (Q + max_run - 1) / max_run, run = (Q + runs - 1) / runs;
+  for (std::int64_t p = 0; p < P; ++p)
+    for (std::int64_t q0 = 0; q0 < Q; q0 += run) {
+      const int n = int(std::min(run, Q - q0));
+      conv_forward_impl::run_tile_of<V>(n, std::make_integer_sequence<int, max_run>{}, C, kernel, xpad + p * Wp + q0, Hp,
+                                        Wp, wt, bias, yt + (p * Q + q0) * lanes);
+    }
+  transpose_strided(yt, lanes, P * Q, O, y, P * Q, P * Q);
+}
+
+}  // namespace farbound::detail
