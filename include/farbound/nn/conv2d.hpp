@@ -12,9 +12,9 @@
 // R = C*k*k rows of length L (stride 1: shifted runs of the image read in place; other
 // strides: im2col), its outputs P rows of `pitch` columns (the first Q real). With g the
 // output gradient laid out the same way (zeros in the gap columns):
-//   y[n]     = b 1^T + W rows         forward                   (gemm; stride-1 kernels of 2-7 with
-//                                     9-16 output channels (on AVX-512) instead with lanes over
-//                                     them, detail/conv_forward_over_outputs.hpp)
+//   y[n]     = b 1^T + W rows         forward                   (gemm; on AVX-512, stride-1 kernels
+//                                     of 2-7 whose output channels fill more than half a register
+//                                     instead with lanes over them, detail/conv_forward_over_outputs.hpp)
 //   dL/dW   += g rows^T               weight gradient           (gemm_nt: both contiguous along L;
 //                                     stride-1 kernels of 2-7 instead with lanes over the output
 //                                     channels, detail/conv_weight_grad.hpp)
