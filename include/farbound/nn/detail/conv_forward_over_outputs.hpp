@@ -22,6 +22,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/simd.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/transpose.hpp"
 
@@ -81,13 +82,9 @@ bool forward_over_outputs(std::int64_t kernel, std::int64_t stride, std::int64_t
   return stride == 1 && kernel >= 2 && kernel <= 7 && 2 * out_channels > lanes && out_channels <= lanes;
 }
 
-// Lanes of the transposed weights and outputs below: the widest register's.
-template <class T>
-inline constexpr std::int64_t forward_lanes = xsimd::batch<T>::size;
-
 // y[O][P*Q] = the item's output (see the top of this file): xpad is its [C, Hp, Wp] zero-
-// padded input, wt the weights transposed to [C*k*k][forward_lanes] (zero lanes past O),
-// bias [forward_lanes] (likewise), yt a workspace of P*Q*forward_lanes numbers.
+// padded input, wt the weights transposed to [C*k*k][simd::width<T>] (zero lanes past O),
+// bias [simd::width<T>] (likewise), yt a workspace of P*Q*simd::width<T> numbers.
 template <class T>
 void conv_forward_over_outputs(std::int64_t kernel, std::int64_t C, std::int64_t O, std::int64_t P, std::int64_t Q,
                                const T* xpad, std::int64_t Hp, std::int64_t Wp, const T* wt, const T* bias, T* yt, T* y) {
