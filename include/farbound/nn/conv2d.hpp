@@ -259,10 +259,11 @@ class Conv2d final : public Layer<T> {
     const detail::ThreadSlots slots;
     inputs_.resize({slots.count(), lowering.input_buffer_numel()});
     products_.resize({slots.count(), P * Q * lanes});
+    // Without padding the kernel reads the image in place (its runs end inside each row).
     parallel_for(in.size(0), [&](std::int64_t n) {
-      const auto rows = lowering.input_rows(in.data() + n * g.item_numel(), inputs_.data() + slots.index() * inputs_.size(1),
-                                            offsets_.data());
-      detail::conv_forward_over_outputs(window_.kernel, g.channels, out_, P, Q, rows.data, lowering.padded_height,
+      const T* x = in.data() + n * g.item_numel();
+      if (window_.padding > 0) x = lowering.input_rows(x, inputs_.data() + slots.index() * inputs_.size(1), offsets_.data()).data;
+      detail::conv_forward_over_outputs(window_.kernel, g.channels, out_, P, Q, x, lowering.padded_height,
                                         lowering.padded_width, transposed_weights_.data(), bias_lanes,
                                         products_.data() + slots.index() * products_.size(1), out.data() + n * out_ * P * Q);
     });
