@@ -107,17 +107,17 @@ TEST_CASE("Dense gives the same bits on 1 and 2 threads", "[dense]") {
 }
 
 TEST_CASE("Dense<float> forward matches the direct sum, and an item's outputs do not depend on the batch", "[dense]") {
-  // W^T is made by 8 x 8 register blocks (AVX) with element-by-element edges: sizes on and
-  // off multiples of 8. The products sum every element in one fixed order, so a batch of
-  // 1 and a batch of 64 give an item the same bits.
+  // Batches of up to 8 transpose W's rows in registers (16 x 16 blocks on AVX-512), larger
+  // ones copy W^T by 8 x 8 register blocks (AVX) with element-by-element edges: sizes on and
+  // off multiples of 8 and 16. Both sum every element in one fixed order, so batches of 1,
+  // 2, 8, 9 and 64 give an item the same bits.
   std::uint32_t salt = 20;
-  for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{400, 120}, {13, 21}, {84, 10}, {8, 8}}) {
+  for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{400, 120}, {13, 21}, {84, 10}, {8, 8}, {33, 17}}) {
     Dense<float> d(in, out);
     d.reset_parameters(3, salt);
     const auto x = random_tensor<float>({64, in}, ++salt);
-    Tensor<float> y, y1;
+    Tensor<float> y;
     d.forward(x.view(), y);
-    d.forward(x.view().slice(5, 1), y1);
     INFO(d.describe());
     for (std::int64_t n = 0; n < 64; ++n)
       for (std::int64_t o = 0; o < out; ++o) {
@@ -125,6 +125,11 @@ TEST_CASE("Dense<float> forward matches the direct sum, and an item's outputs do
         for (std::int64_t i = 0; i < in; ++i) expected += double(d.weight.value[o * in + i]) * double(x[n * in + i]);
         REQUIRE(y[n * out + o] == Approx(expected).margin(1e-4));
       }
-    for (std::int64_t o = 0; o < out; ++o) REQUIRE(y1[o] == y[5 * out + o]);
+    for (auto [first, count] : {std::pair<std::int64_t, std::int64_t>{5, 1}, {3, 2}, {10, 8}, {20, 9}}) {
+      Tensor<float> part;
+      d.forward(x.view().slice(first, count), part);
+      INFO("rows " << first << " .. " << first + count - 1);
+      for (std::int64_t i = 0; i < count * out; ++i) REQUIRE(part[i] == y[first * out + i]);
+    }
   }
 }

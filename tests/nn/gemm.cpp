@@ -1,4 +1,5 @@
 #include "farbound/nn/detail/gemm.hpp"
+#include "farbound/nn/detail/gemm_nt_few_rows.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,7 +29,7 @@ TEST_CASE("gemm matches the definition on every tile and tail shape", "[gemm]") 
   std::uint32_t salt = 0;
   for (std::int64_t M : {1, 2, 5, 6, 7, 13})
     for (std::int64_t N : {1, 3, 4, 8, 15, 16, 17, 25, 63, 64, 65, 100, 150})
-      for (std::int64_t K : {0, 1, 7, 25}) {
+      for (std::int64_t K : {0, 1, 2, 4, 7, 25}) {
         for (bool transposed : {false, true}) {
           for (bool accumulate : {false, true}) {
             const auto a = random_tensor<float>({std::max<std::int64_t>(1, M * K)}, ++salt);
@@ -52,6 +53,68 @@ TEST_CASE("gemm matches the definition on every tile and tail shape", "[gemm]") 
         }
       }
 }
+
+TEST_CASE("gemm with a short K gives every element the bits of its fma chain", "[gemm]") {
+  // K <= 4 walks C row by row (gemm.hpp, short_k_rows): each element must still be the chain
+  // c <- fma(a(m, k), b(k, n), c) for k = 0 .. K-1 from 0 or the old C, as in a register tile.
+  using Scalar = detail::gemm_impl::Lanes<float, float>;
+  std::uint32_t salt = 900;
+  for (std::int64_t K : {1, 2, 3, 4, 5})
+    for (std::int64_t N : {7, 16, 64, 83, 400})
+      for (bool accumulate : {false, true}) {
+        const std::int64_t M = 9;
+        const auto a = random_tensor<float>({K, M}, ++salt);  // read transposed, as g^T in Dense
+        const auto b = random_tensor<float>({K, N}, ++salt);
+        auto c = random_tensor<float>({M, N}, ++salt);
+        std::vector<float> expected(std::size_t(M * N));
+        for (std::int64_t m = 0; m < M; ++m)
+          for (std::int64_t n = 0; n < N; ++n) {
+            float s = accumulate ? c[m * N + n] : 0.0f;
+            for (std::int64_t k = 0; k < K; ++k) s = Scalar::fma(a[k * M + m], b[k * N + n], s);
+            expected[std::size_t(m * N + n)] = s;
+          }
+        detail::parallel_gemm<float>(M, N, K, {a.data(), 1, M}, detail::StridedRows<float>{b.data(), N}, c.data(), N,
+                                     accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
+        INFO("K " << K << " N " << N << " accumulate " << accumulate);
+        REQUIRE(std::memcmp(c.data(), expected.data(), expected.size() * sizeof(float)) == 0);
+      }
+}
+
+namespace {
+// A template, so that the call is not compiled for targets without the kernel.
+template <class T>
+void require_few_rows_chains() {
+  if constexpr (!detail::gemm_nt_few_rows_available<T>) {
+    WARN("gemm_nt_few_rows needs AVX-512: not built for this target");
+  } else {
+    // Rows 1 .. 8, columns and k on and off the 16 x 16 blocks.
+    using Scalar = detail::gemm_impl::Lanes<T, T>;
+    std::uint32_t salt = 1000;
+    for (std::int64_t M = 1; M <= detail::gemm_nt_few_rows_max; ++M)
+      for (std::int64_t N : {1, 10, 16, 17, 120})
+        for (std::int64_t K : {1, 15, 16, 17, 84})
+          for (bool accumulate : {false, true}) {
+            const std::int64_t lda = K + 1, ldb = K + 3, ldc = N + 2;
+            const auto a = random_tensor<T>({M, lda}, ++salt);
+            const auto b = random_tensor<T>({N, ldb}, ++salt);
+            auto c = random_tensor<T>({M, ldc}, ++salt);
+            std::vector<T> expected(c.data(), c.data() + c.numel());
+            for (std::int64_t m = 0; m < M; ++m)
+              for (std::int64_t n = 0; n < N; ++n) {
+                T s = accumulate ? c[m * ldc + n] : T(0);
+                for (std::int64_t k = 0; k < K; ++k) s = Scalar::fma(a[m * lda + k], b[n * ldb + k], s);
+                expected[std::size_t(m * ldc + n)] = s;
+              }
+            detail::gemm_nt_few_rows<T>(M, N, K, a.data(), lda, b.data(), ldb, c.data(), ldc,
+                                        accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
+            INFO("M " << M << " N " << N << " K " << K << " accumulate " << accumulate);
+            REQUIRE(std::memcmp(c.data(), expected.data(), expected.size() * sizeof(T)) == 0);  // padding too
+          }
+  }
+}
+}  // namespace
+
+TEST_CASE("gemm_nt_few_rows gives every element the bits of its fma chain", "[gemm]") { require_few_rows_chains<float>(); }
 
 TEST_CASE("gemm gives every element the same bits however C is split", "[gemm]") {
   const std::int64_t M = 37, N = 203, K = 150;

@@ -3,7 +3,9 @@
 //
 // x is [N, in] (or any [N, ...] whose items hold `in` numbers, read flattened), W is
 // [out, in] as in PyTorch, b is [out], y is [N, out]. With g = dL/dy:
-//   y     = x W^T + 1 b^T   [N, in] [in, out]    (W^T copied once per call: B must be row-major)
+//   y     = x W^T + 1 b^T   [N, in] [in, out]    (W^T copied once per call: B must be row-major;
+//                                                at a batch of up to 8, W's rows are transposed
+//                                                in registers instead, detail/gemm_nt_few_rows.hpp)
 //   dL/dW = g^T x           [out, N] [N, in]
 //   dL/db = sum_n g[n, :]
 //   dL/dx = g W             [N, out] [out, in]
@@ -18,6 +20,7 @@
 #include "farbound/core/shape.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/gemm.hpp"
+#include "farbound/nn/detail/gemm_nt_few_rows.hpp"
 #include "farbound/nn/detail/transpose.hpp"
 #include "farbound/nn/init.hpp"
 #include "farbound/nn/layer.hpp"
@@ -53,9 +56,14 @@ class Dense final : public Layer<T> {
   void forward(TensorView<const T> in, Tensor<T>& out) override {
     out.resize(output_shape(in.shape()));
     const std::int64_t N = in.size(0);
+    for (std::int64_t n = 0; n < N; ++n) std::copy_n(bias.value.data(), out_, out.data() + n * out_);
+    if constexpr (detail::gemm_nt_few_rows_available<T>) {
+      if (N <= detail::gemm_nt_few_rows_max)
+        return detail::gemm_nt_few_rows<T>(N, out_, in_, in.data(), in_, weight.value.data(), in_, out.data(), out_,
+                                           detail::GemmOutput::accumulate);
+    }
     weight_t_.resize({in_, out_});
     detail::transpose(weight.value.data(), out_, in_, weight_t_.data(), out_, out_);
-    for (std::int64_t n = 0; n < N; ++n) std::copy_n(bias.value.data(), out_, out.data() + n * out_);
     detail::parallel_gemm<T>(N, out_, in_, {in.data(), in_, 1}, detail::StridedRows<T>{weight_t_.data(), out_},
                              out.data(), out_, detail::GemmOutput::accumulate);
   }

@@ -214,12 +214,66 @@ void vector_panel(int nr, std::int64_t M, std::int64_t K, StridedMatrix<T> A, BR
   panel<V, tile_rows, NR>(M, K, A, B, c, ldc, output);
 }
 
+// Products with K <= short_k (a dense layer's weight gradient at batch 1 or 2: C += g^T x)
+// do K fmas per load and store of C, so C's traffic is all the work. The register tiles
+// above keep their accumulators in an array that GCC parks on the stack on the way into and
+// out of the k loop, twice the memory traffic of C itself; this walks C row by row instead,
+// four vectors at a time in named registers, with row m's K numbers of A broadcast once.
+// Columns past the last whole vector go to column_tail. Same chains, so the same bits.
+inline constexpr std::int64_t short_k = 4;
+
+template <int K, class T, class BRows>
+void short_k_rows(std::int64_t M, std::int64_t N, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc, GemmOutput output) {
+  using V = xsimd::batch<T>;
+  constexpr std::int64_t W = V::size;
+  const T* b[K];
+  for (int k = 0; k < K; ++k) b[k] = B[k];
+  const bool accumulate = output == GemmOutput::accumulate;
+  for (std::int64_t m = 0; m < M; ++m) {
+    V a[K];
+    for (int k = 0; k < K; ++k) a[k] = V(A.data[m * A.row_stride + k * A.col_stride]);
+    T* c = C + m * ldc;
+    const auto start = [&](std::int64_t n) { return accumulate ? V::load_unaligned(c + n) : V(T(0)); };
+    std::int64_t n = 0;
+    for (; n + 4 * W <= N; n += 4 * W) {
+      V c0 = start(n), c1 = start(n + W), c2 = start(n + 2 * W), c3 = start(n + 3 * W);
+      for (int k = 0; k < K; ++k) {
+        c0 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n), c0);
+        c1 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n + W), c1);
+        c2 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n + 2 * W), c2);
+        c3 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n + 3 * W), c3);
+      }
+      c0.store_unaligned(c + n);
+      c1.store_unaligned(c + n + W);
+      c2.store_unaligned(c + n + 2 * W);
+      c3.store_unaligned(c + n + 3 * W);
+    }
+    for (; n + W <= N; n += W) {
+      V c0 = start(n);
+      for (int k = 0; k < K; ++k) c0 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n), c0);
+      c0.store_unaligned(c + n);
+    }
+  }
+  column_tail<T, W / 2>(N - N % W, M, N, K, A, B, C, ldc, output);
+}
+
+// Calls short_k_rows<k> for the run-time k = K <= KMax.
+template <int KMax = short_k, class T, class BRows>
+void short_k_dispatch(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
+                      std::int64_t ldc, GemmOutput output) {
+  if constexpr (KMax > 1) {
+    if (K < KMax) return short_k_dispatch<KMax - 1>(M, N, K, A, B, C, ldc, output);
+  }
+  short_k_rows<KMax>(M, N, A, B, C, ldc, output);
+}
+
 // gemm without packing: for products with few rows of C (see worth_packing).
 template <class T, class BRows>
 void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
                    GemmOutput output) {
   using V = xsimd::batch<T>;
   constexpr std::int64_t W = V::size;
+  if (K >= 1 && K <= short_k) return short_k_dispatch(M, N, K, A, B, C, ldc, output);
   std::int64_t n = 0;
   for (; n + tile_vectors * W <= N; n += tile_vectors * W)
     panel<V, tile_rows, tile_vectors>(M, K, A, B.from_col(n), C + n, ldc, output);
