@@ -39,6 +39,7 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include <xsimd/xsimd.hpp>
 
@@ -75,25 +76,30 @@ enum class GemmOutput { overwrite, accumulate };
 
 namespace gemm_impl {
 
-// gemm register tile: rows [0, MR) x columns [0, NR * width) of C at c.
+// gemm register tile: rows [0, MR) x columns [0, NR * width) of C at c. The MR * NR
+// accumulators are a lambda's parameters (acc number t = i * NR + j is row i, vector j), not
+// an array: GCC keeps an array of vectors in registers only inside the k loop and parks it
+// on the stack before and after, four extra loads and stores per accumulator and tile, which
+// cost as much as the fmas at short K.
+template <class V, int MR, int NR, class T, class BRows, std::size_t... I>
+inline void tile_chains(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output,
+                        std::index_sequence<I...>) {
+  using L = Lanes<V, T>;
+  const auto at = [&](std::size_t t) { return c + std::int64_t(t / NR) * ldc + std::int64_t(t % NR) * L::width; };
+  [&](auto... acc) {
+    for (std::int64_t k = 0; k < K; ++k) {
+      const T* bk_row = B[k];
+      V bk[NR];
+      for (int j = 0; j < NR; ++j) bk[j] = L::load(bk_row + j * L::width);
+      ((acc = L::fma(V(A.data[std::int64_t(I / NR) * A.row_stride + k * A.col_stride]), bk[I % NR], acc)), ...);
+    }
+    (L::store(acc, at(I)), ...);
+  }((output == GemmOutput::accumulate ? L::load(at(I)) : V(T(0)))...);
+}
+
 template <class V, int MR, int NR, class T, class BRows>
 inline void tile(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
-  using L = Lanes<V, T>;
-  V acc[MR][NR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j)
-      acc[i][j] = output == GemmOutput::accumulate ? L::load(c + i * ldc + j * L::width) : V(T(0));
-  for (std::int64_t k = 0; k < K; ++k) {
-    const T* bk_row = B[k];
-    V bk[NR];
-    for (int j = 0; j < NR; ++j) bk[j] = L::load(bk_row + j * L::width);
-    for (int i = 0; i < MR; ++i) {
-      const V aik(A.data[i * A.row_stride + k * A.col_stride]);
-      for (int j = 0; j < NR; ++j) acc[i][j] = L::fma(aik, bk[j], acc[i][j]);
-    }
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) L::store(acc[i][j], c + i * ldc + j * L::width);
+  tile_chains<V, MR, NR>(K, A, B, c, ldc, output, std::make_index_sequence<std::size_t(MR * NR)>{});
 }
 
 // A column panel of width NR * width over all M rows, MR rows at a time.
