@@ -1,5 +1,5 @@
-// Each layer's forward and backward alone, at the shapes it has in LeNet (batch 64) and
-// ResNet9 (batch 32), on 1 thread and on every core. Convolutions and dense layers report
+// Each layer's forward and backward alone, at the shapes it has in LeNet (batch 64; its dense
+// layers also at batch 2) and ResNet9 (batch 32), on 1 thread and on every core. Convolutions and dense layers report
 // flops (forward: the product; backward: weight and input gradient, twice the forward's);
 // the memory-bound layers report bytes, copy and copy_share against a copy of the same size
 // run after each call (micro/rates.hpp), counting each tensor the layer's pass reads or
@@ -87,6 +87,10 @@ std::vector<LayerCase> cases() {
       dense("lenet", lb, 400, 120),
       dense("lenet", lb, 120, 84),
       dense("lenet", lb, 84, 10),
+      // The training benchmark's batch 1: one anchor and its neighbour.
+      dense("lenet_batch2", 2, 400, 120),
+      dense("lenet_batch2", 2, 120, 84),
+      dense("lenet_batch2", 2, 84, 10),
       memory("resnet9/normalize", {rb, 3, 32, 32},
              maker<Normalize<float>>(std::vector<double>{0.4914, 0.4822, 0.4465}, std::vector<double>{0.2470, 0.2435, 0.2616}), 2,
              2),
