@@ -6,16 +6,21 @@
 // of W doubles, or on the last few elements p[i] as one double; it returns that run's
 // contribution, e.g. [&](auto at) { return at(dy) * (at(x) - mean); }.
 //
-// Each sum keeps `accumulators` batches of partial sums (run r goes to batch r % 4), so four
+// Each sum keeps plane_sum_chains batches of partial sums (run r goes to batch r % 4), so four
 // chains of adds run side by side: with one chain, the adds' latency set the pace. At the end
 // the batches add pairwise, the lanes add in xsimd's fixed order, and the scalar tail last.
 #include <array>
 #include <cstdint>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include <xsimd/xsimd.hpp>
 
 namespace farbound::detail {
+
+// Chains of adds per sum.
+inline constexpr std::size_t plane_sum_chains = 4;
 
 template <class T>
 xsimd::batch<double> load_widened(const T* p) {
@@ -30,34 +35,42 @@ xsimd::batch<double> load_widened(const T* p) {
   }
 }
 
-template <class T, class... Term>
-std::array<double, sizeof...(Term)> plane_sums(std::int64_t m, Term... terms) {
+// Accumulator I is chain I % accumulators of term I / accumulators. The accumulators are a
+// lambda's parameters, not an array, which GCC parks on the stack between the loops (a
+// store and a reload per accumulator and plane: at 8 x 8 planes, as long as the loop).
+template <class T, std::size_t... I, class Terms>
+auto plane_sums_chains(std::int64_t m, std::index_sequence<I...>, const Terms& terms) {
   using D = xsimd::batch<double>;
   constexpr std::int64_t W = D::size;
-  constexpr int accumulators = 4;
-  constexpr std::size_t n = sizeof...(Term);
-  D acc[n][accumulators];
-  for (auto& sums : acc)
-    for (D& a : sums) a = D(0.0);
+  constexpr std::int64_t chains = plane_sum_chains;
+  constexpr std::size_t n = std::tuple_size_v<Terms>;
+  return [&](auto... acc) {
+    std::int64_t i = 0;
+    for (; i + chains * W <= m; i += chains * W)
+      ((acc += std::get<I / chains>(terms)([&](const T* p) { return load_widened(p + i + std::int64_t(I % chains) * W); })),
+       ...);
+    for (std::int64_t a = 0; i + W <= m; ++a, i += W)
+      ((std::int64_t(I % chains) == a ? void(acc += std::get<I / chains>(terms)([&](const T* p) { return load_widened(p + i); }))
+                                      : void()),
+       ...);
+    const D all[] = {acc...};
+    std::array<double, n> totals;
+    for (std::size_t t = 0; t < n; ++t)
+      totals[t] = xsimd::hadd((all[chains * t] + all[chains * t + 1]) + (all[chains * t + 2] + all[chains * t + 3]));
+    for (; i < m; ++i) {
+      const auto at = [&](const T* p) { return double(p[i]); };
+      std::apply([&](const auto&... term) {
+        std::size_t t = 0;
+        ((totals[t++] += term(at)), ...);
+      }, terms);
+    }
+    return totals;
+  }(((void)I, D(0.0))...);
+}
 
-  std::int64_t i = 0;
-  const auto add_run = [&](int a) {
-    const auto at = [&](const T* p) { return load_widened(p + i); };
-    std::size_t t = 0;
-    ((acc[t++][a] += terms(at)), ...);
-  };
-  while (i + accumulators * W <= m)
-    for (int a = 0; a < accumulators; ++a, i += W) add_run(a);
-  for (int a = 0; i + W <= m; ++a, i += W) add_run(a);
-
-  std::array<double, n> totals;
-  for (std::size_t t = 0; t < n; ++t) totals[t] = xsimd::hadd((acc[t][0] + acc[t][1]) + (acc[t][2] + acc[t][3]));
-  for (; i < m; ++i) {
-    const auto at = [&](const T* p) { return double(p[i]); };
-    std::size_t t = 0;
-    ((totals[t++] += terms(at)), ...);
-  }
-  return totals;
+template <class T, class... Term>
+std::array<double, sizeof...(Term)> plane_sums(std::int64_t m, Term... terms) {
+  return plane_sums_chains<T>(m, std::make_index_sequence<sizeof...(Term) * plane_sum_chains>{}, std::tuple<Term...>(terms...));
 }
 
 }  // namespace farbound::detail
