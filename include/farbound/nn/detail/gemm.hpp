@@ -85,8 +85,10 @@ template <class V, int MR, int NR, class T, class BRows, std::size_t... I>
 inline void tile_chains(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output,
                         std::index_sequence<I...>) {
   using L = Lanes<V, T>;
-  const auto at = [&](std::size_t t) { return c + std::int64_t(t / NR) * ldc + std::int64_t(t % NR) * L::width; };
-  [&](auto... acc) {
+  // By value: with references, every store to C could have changed c and ldc, and GCC
+  // reloaded them through the closure before each of the tile's stores.
+  const auto at = [c, ldc](std::size_t t) { return c + std::int64_t(t / NR) * ldc + std::int64_t(t % NR) * L::width; };
+  [=](auto... acc) {
     for (std::int64_t k = 0; k < K; ++k) {
       const T* bk_row = B[k];
       V bk[NR];
@@ -221,11 +223,11 @@ void vector_panel(int nr, std::int64_t M, std::int64_t K, StridedMatrix<T> A, BR
 }
 
 // Products with K <= short_k (a dense layer's weight gradient at batch 1 or 2: C += g^T x)
-// do K fmas per load and store of C, so C's traffic is all the work. The register tiles
-// above keep their accumulators in an array that GCC parks on the stack on the way into and
-// out of the k loop, twice the memory traffic of C itself; this walks C row by row instead,
-// four vectors at a time in named registers, with row m's K numbers of A broadcast once.
-// Columns past the last whole vector go to column_tail. Same chains, so the same bits.
+// do K fmas per load and store of C, so C's traffic is all the work. This walks C row by
+// row, one contiguous stream, four vectors at a time, with row m's K numbers of A broadcast
+// once; the register tiles' MR rows lie ldc apart and each tile sets up its K loop for a few
+// steps. LeNet's 400 -> 120 dense backward at batch 2: 5.9-6.1 us this way, 6.5-6.7 through
+// the tiles. Columns past the last whole vector go to column_tail. Same chains, same bits.
 inline constexpr std::int64_t short_k = 4;
 
 template <int K, class T, class BRows>

@@ -12,6 +12,7 @@
 // broadcast, as gemm's register tiles do: the same chains, so the same bits as before.
 //
 // AVX-512 floats only (gemm_nt_few_rows_available); elsewhere callers copy B^T and call gemm.
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
