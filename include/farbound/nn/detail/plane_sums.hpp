@@ -35,7 +35,7 @@ xsimd::batch<double> load_widened(const T* p) {
   }
 }
 
-// Accumulator I is chain I % accumulators of term I / accumulators. The accumulators are a
+// Accumulator I is chain I % plane_sum_chains of term I / plane_sum_chains. They are a
 // lambda's parameters, not an array, which GCC parks on the stack between the loops (a
 // store and a reload per accumulator and plane: at 8 x 8 planes, as long as the loop).
 template <class T, std::size_t... I, class Terms>
@@ -44,6 +44,7 @@ auto plane_sums_chains(std::int64_t m, std::index_sequence<I...>, const Terms& t
   constexpr std::int64_t W = D::size;
   constexpr std::int64_t chains = plane_sum_chains;
   constexpr std::size_t n = std::tuple_size_v<Terms>;
+  static_assert(chains == 4, "the chains are added pairwise below");
   return [&](auto... acc) {
     std::int64_t i = 0;
     for (; i + chains * W <= m; i += chains * W)
