@@ -48,11 +48,13 @@ auto plane_sums_chains(std::int64_t m, std::index_sequence<I...>, const Terms& t
   return [&](auto... acc) {
     std::int64_t i = 0;
     for (; i + chains * W <= m; i += chains * W)
-      ((acc += std::get<I / chains>(terms)([&](const T* p) { return load_widened(p + i + std::int64_t(I % chains) * W); })),
+      ((acc += std::get<I / chains>(terms)(
+            [&](const T* p) { return load_widened(p + i + std::int64_t(I % chains) * W); })),
        ...);
     for (std::int64_t a = 0; i + W <= m; ++a, i += W)
-      ((std::int64_t(I % chains) == a ? void(acc += std::get<I / chains>(terms)([&](const T* p) { return load_widened(p + i); }))
-                                      : void()),
+      ((std::int64_t(I % chains) == a
+            ? void(acc += std::get<I / chains>(terms)([&](const T* p) { return load_widened(p + i); }))
+            : void()),
        ...);
     const D all[] = {acc...};
     std::array<double, n> totals;
@@ -71,7 +73,8 @@ auto plane_sums_chains(std::int64_t m, std::index_sequence<I...>, const Terms& t
 
 template <class T, class... Term>
 std::array<double, sizeof...(Term)> plane_sums(std::int64_t m, Term... terms) {
-  return plane_sums_chains<T>(m, std::make_index_sequence<sizeof...(Term) * plane_sum_chains>{}, std::tuple<Term...>(terms...));
+  return plane_sums_chains<T>(m, std::make_index_sequence<sizeof...(Term) * plane_sum_chains>{},
+                              std::tuple<Term...>(terms...));
 }
 
 }  // namespace farbound::detail
