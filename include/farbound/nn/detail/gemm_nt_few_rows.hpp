@@ -50,13 +50,13 @@ void column_block(std::int64_t K, const float* A, std::int64_t lda, const float*
     __m512 b[16];
     for (int i = 0; i < 16; ++i) b[i] = i < cols ? _mm512_maskz_loadu_ps(k_mask, B + i * ldb + k0) : _mm512_setzero_ps();
     transpose_16x16(b);  // b[j]: B[n0 + i][k0 + j] in lane i
-    if (ks == 16) {
-      for (int j = 0; j < 16; ++j)
+    // A full block's count known at compile time, so that its loop unrolls.
+    const auto add_columns = [&](auto count) {
+      for (std::int64_t j = 0; j < count; ++j)
         for (int m = 0; m < MR; ++m) acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(A[m * lda + k0 + j]), b[j], acc[m]);
-    } else {
-      for (std::int64_t j = 0; j < ks; ++j)
-        for (int m = 0; m < MR; ++m) acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(A[m * lda + k0 + j]), b[j], acc[m]);
-    }
+    };
+    if (ks == 16) add_columns(std::integral_constant<std::int64_t, 16>{});
+    else add_columns(ks);
   }
   for (int m = 0; m < MR; ++m) _mm512_mask_storeu_ps(C + m * ldc, col_mask, acc[m]);
 }
