@@ -1,9 +1,9 @@
 // Each layer's forward and backward alone, at the shapes it has in LeNet (batch 64; its dense
-// layers also at batch 2) and ResNet9 (batch 32), on 1 thread and on every core. Convolutions and dense layers report
-// flops (forward: the product; backward: weight and input gradient, twice the forward's);
-// the memory-bound layers report bytes, copy and copy_share against a copy of the same size
-// run after each call (micro/rates.hpp), counting each tensor the layer's pass reads or
-// writes once:
+// layers also at batch 2) and ResNet9 (batch 32), on 1 thread and on every core. Convolutions
+// and dense layers report flops (forward: the product; backward: weight and input gradient,
+// twice the forward's); the memory-bound layers report bytes, copy and copy_share against a
+// copy of the same size run after each call (micro/rates.hpp), counting each tensor the
+// layer's pass reads or writes once:
 //   activation     forward in + out (2n floats); backward in, out, grad_out, grad_in (4n)
 //   InstanceNorm   forward 2n; backward in, grad_out, grad_in (3n; the statistics are recomputed)
 //   max-pool k     forward n + n/k^2; backward in, out, grad_out, grad_in (2n + 2n/k^2)
