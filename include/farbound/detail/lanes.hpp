@@ -14,6 +14,7 @@
 //                 registers instead of falling entirely into a scalar tail.
 // The order of blocks depends only on n, so every result is deterministic.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -36,6 +37,7 @@ struct ScalarLanes {
   FARBOUND_HOST_DEVICE static vec max(vec a, vec b) { return std::max(a, b); }
   FARBOUND_HOST_DEVICE static T sum(vec v) { return v; }
   FARBOUND_HOST_DEVICE static T max_lane(vec v) { return v; }
+  FARBOUND_HOST_DEVICE static vec without_lane(vec, std::size_t) { return T(0); }
   FARBOUND_HOST_DEVICE static void prefetch(const T*) {}
 };
 
@@ -43,6 +45,7 @@ template <class Batch>
 struct BatchLanes {
   using value_type = typename Batch::value_type;
   using vec = Batch;
+  using register_type = typename Batch::register_type;
   static constexpr std::size_t width = Batch::size;
   static vec load(const value_type* p) { return Batch::load_unaligned(p); }
   static void store(vec v, value_type* p) { v.store_unaligned(p); }
@@ -50,9 +53,34 @@ struct BatchLanes {
   static vec max(vec a, vec b) { return xsimd::max(a, b); }
   static value_type sum(vec v) { return xsimd::hadd(v); }
   static value_type max_lane(vec v) {
+#if defined(__AVX512F__)
+    // Shuffles instead of a scan of the lanes through memory (a maximum is exact in any order).
+    if constexpr (std::is_same_v<register_type, __m512>) return _mm512_reduce_max_ps(v);
+    if constexpr (std::is_same_v<register_type, __m512d>) return _mm512_reduce_max_pd(v);
+#endif
     alignas(64) value_type lanes[width];
     v.store_aligned(lanes);
     return *std::max_element(lanes, lanes + width);
+  }
+  // v with lane i set to +0, in registers where the target can (a store of the zero and a
+  // reload of the block would stall on the store's forwarding).
+  static vec without_lane(vec v, std::size_t i) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<register_type, __m512>) return _mm512_maskz_mov_ps(__mmask16(~(1u << i)), v);
+    if constexpr (std::is_same_v<register_type, __m512d>) return _mm512_maskz_mov_pd(__mmask8(~(1u << i)), v);
+#endif
+    alignas(64) value_type lanes[width];
+    v.store_aligned(lanes);
+    lanes[i] = value_type(0);
+    return vec::load_aligned(lanes);
+  }
+  // The first lane where `hits` holds (width if none).
+  static std::size_t first_lane(typename vec::batch_bool_type hits) {
+    using mask_register = typename vec::batch_bool_type::register_type;
+    if constexpr (std::is_integral_v<mask_register>) return std::size_t(std::countr_zero(unsigned(mask_register(hits)) | (1u << width)));
+    alignas(64) bool lanes[width];
+    hits.store_aligned(lanes);
+    return std::size_t(std::find(lanes, lanes + width, true) - lanes);
   }
   // Asks for the cache line at p in L2 (prefetcht1): for data the next call will use.
   static void prefetch(const value_type* p) { __builtin_prefetch(p, 0, 2); }
@@ -138,13 +166,16 @@ struct SimdBlocks {
   }
 
   // The first c in [0, n) where holds(L, c) is true for element c (n if none): the widest
-  // batches find the block, single elements the place in it.
+  // batches find the block and the place in it, single elements the place in the tail.
   template <class T, class F>
   FARBOUND_HOST_DEVICE static std::size_t find_first(std::size_t n, F&& holds) {
     std::size_t c = 0;
 #if !defined(__CUDA_ARCH__)
     using widest = BatchLanes<xsimd::batch<T>>;
-    while (c + widest::width <= n && !xsimd::any(holds(widest{}, c))) c += widest::width;
+    for (; c + widest::width <= n; c += widest::width) {
+      const auto hits = holds(widest{}, c);
+      if (xsimd::any(hits)) return c + widest::first_lane(hits);
+    }
 #endif
     return c + ScalarBlocks::find_first<T>(n - c, [&]<class L>(L, std::size_t i) { return holds(L{}, c + i); });
   }

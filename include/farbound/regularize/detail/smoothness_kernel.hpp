@@ -52,8 +52,12 @@ namespace farbound::detail {
 template <class T>
 struct SoftmaxRow {
   const T* z;
-  T shift, inv_sum, log_sum_exp;
+  T shift, sum, inv_sum;
   std::size_t top;
+
+  // Only the labelled anchor's cross-entropy needs it: a log per neighbour row would cost as
+  // much as a pass over the row at C = 100.
+  FARBOUND_HOST_DEVICE T log_sum_exp() const { return shift + std::log(sum); }
 
   template <class L>
   FARBOUND_HOST_DEVICE typename L::vec at(L, std::size_t c) const {
@@ -73,7 +77,7 @@ FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C, T* exp
   });
   const std::size_t top = Blocks::template find_first<T>(
       C, [&]<class L>(L, std::size_t c) { return L::load(z + c) == typename L::vec(shift); });
-  return {z, shift, T(1) / sum, shift + std::log(sum), std::min(top, C - 1)};
+  return {z, shift, sum, T(1) / sum, std::min(top, C - 1)};
 }
 
 // For a row that sums to zero: row[top] = -sum_{c != top} row[c].
@@ -88,13 +92,9 @@ FARBOUND_HOST_DEVICE void complete_zero_sum_row(std::size_t top, T* row, std::si
 template <class Blocks, class T, class F>
 FARBOUND_HOST_DEVICE void write_zero_sum_row(std::size_t top, T* row, std::size_t C, F&& value) {
   const T others = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
-    auto v = value(L{}, c);
+    const auto v = value(L{}, c);
     L::store(v, row + c);
-    if (c <= top && top < c + L::width) {
-      row[top] = T(0);
-      v = L::load(row + c);
-    }
-    return v;
+    return c <= top && top < c + L::width ? L::without_lane(v, top - c) : v;
   });
   row[top] = -others;
 }
@@ -204,7 +204,7 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
     });
   }
 
-  const T ce = label >= 0 ? p.log_sum_exp - z[label] : T(0);
+  const T ce = label >= 0 ? p.log_sum_exp() - z[label] : T(0);
   const T gr = K > 0 ? weighted_squares / T(K * C) : T(0);
   return {ce, gr};
 }
