@@ -2,9 +2,13 @@
 // FARBOUND_HOST_DEVICE marks the functions that the CPU code and the CUDA kernels share
 // (the CuTe / mdspan pattern): under nvcc it is __host__ __device__, elsewhere nothing. So
 // the per-element math exists once, the CPU tests exercise the very code the GPU runs,
-// and a build without CUDA never sees a CUDA keyword.
+// and a build without CUDA never sees a CUDA keyword. FARBOUND_FORCE_INLINE is for the
+// shared functions whose call costs more than their body saves by being one (a struct
+// returned through memory and reloaded at another width stalls the load).
 #if defined(__CUDACC__)
 #define FARBOUND_HOST_DEVICE __host__ __device__
+#define FARBOUND_FORCE_INLINE __forceinline__
 #else
 #define FARBOUND_HOST_DEVICE
+#define FARBOUND_FORCE_INLINE [[gnu::always_inline]] inline
 #endif

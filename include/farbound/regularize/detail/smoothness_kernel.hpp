@@ -68,7 +68,7 @@ struct SoftmaxRow {
 
 // With `exps`, also writes exp(z_c - shift) there (C values).
 template <class Blocks, class T>
-FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C, T* exps = nullptr) {
+FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C, T* exps = nullptr) {
   const T shift = Blocks::template reduce<Max, T>(C, [&]<class L>(L, std::size_t c) { return L::load(z + c); });
   const T sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
     const auto e = L::exp(L::load(z + c) - typename L::vec(shift));
