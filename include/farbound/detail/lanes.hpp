@@ -45,8 +45,11 @@ template <class Batch>
 struct BatchLanes {
   using value_type = typename Batch::value_type;
   using vec = Batch;
-  using register_type = typename Batch::register_type;
   static constexpr std::size_t width = Batch::size;
+  // Whether vec is one AVX-512 register of U (its register type's attributes keep it out of
+  // std::is_same).
+  template <class U>
+  static constexpr bool is_zmm = std::is_same_v<value_type, U> && sizeof(vec) == 64;
   static vec load(const value_type* p) { return Batch::load_unaligned(p); }
   static void store(vec v, value_type* p) { v.store_unaligned(p); }
   static vec exp(vec v) { return xsimd::exp(v); }
@@ -55,8 +58,8 @@ struct BatchLanes {
   static value_type max_lane(vec v) {
 #if defined(__AVX512F__)
     // Shuffles instead of a scan of the lanes through memory (a maximum is exact in any order).
-    if constexpr (std::is_same_v<register_type, __m512>) return _mm512_reduce_max_ps(v);
-    if constexpr (std::is_same_v<register_type, __m512d>) return _mm512_reduce_max_pd(v);
+    if constexpr (is_zmm<float>) return _mm512_reduce_max_ps(v);
+    if constexpr (is_zmm<double>) return _mm512_reduce_max_pd(v);
 #endif
     alignas(64) value_type lanes[width];
     v.store_aligned(lanes);
@@ -66,8 +69,8 @@ struct BatchLanes {
   // reload of the block would stall on the store's forwarding).
   static vec without_lane(vec v, std::size_t i) {
 #if defined(__AVX512F__)
-    if constexpr (std::is_same_v<register_type, __m512>) return _mm512_maskz_mov_ps(__mmask16(~(1u << i)), v);
-    if constexpr (std::is_same_v<register_type, __m512d>) return _mm512_maskz_mov_pd(__mmask8(~(1u << i)), v);
+    if constexpr (is_zmm<float>) return _mm512_maskz_mov_ps(__mmask16(~(1u << i)), v);
+    if constexpr (is_zmm<double>) return _mm512_maskz_mov_pd(__mmask8(~(1u << i)), v);
 #endif
     alignas(64) value_type lanes[width];
     v.store_aligned(lanes);
@@ -77,7 +80,9 @@ struct BatchLanes {
   // The first lane where `hits` holds (width if none).
   static std::size_t first_lane(typename vec::batch_bool_type hits) {
     using mask_register = typename vec::batch_bool_type::register_type;
-    if constexpr (std::is_integral_v<mask_register>) return std::size_t(std::countr_zero(unsigned(mask_register(hits)) | (1u << width)));
+    // AVX-512's comparisons give a bit mask (__mmask16); the others give a vector of lanes.
+    if constexpr (sizeof(mask_register) <= sizeof(unsigned))
+      return std::size_t(std::countr_zero(unsigned(mask_register(hits)) | (1u << width)));
     alignas(64) bool lanes[width];
     hits.store_aligned(lanes);
     return std::size_t(std::find(lanes, lanes + width, true) - lanes);
