@@ -68,10 +68,9 @@ class InstanceNorm2d final : public Layer<T> {
   void forward(TensorView<const T> in, Tensor<T>& out) override {
     out.resize(output_shape(in.shape()));
     const std::int64_t m = plane_size(in.shape());
-    parallel_for(in.size(0) * channels_, [&](std::int64_t p) {
+    for_each_plane(in.size(0) * channels_, m, in.data(), [&](std::int64_t p, const PlaneStats& s) {
       const T* x = in.data() + p * m;
       T* y = out.data() + p * m;
-      const PlaneStats s = stats(x, m);
       const std::int64_t c = p % channels_;
       const T a = T(s.rstd) * weight(c), b = bias(c), mu = T(s.mean);
       for (std::int64_t i = 0; i < m; ++i) y[i] = (x[i] - mu) * a + b;
@@ -90,10 +89,9 @@ class InstanceNorm2d final : public Layer<T> {
     if (grad_in) grad_in->resize(in.shape());
     // Per plane: sum dy and sum dy xhat, for the parameter gradients.
     plane_sums_.resize(Shape{planes, 2});
-    parallel_for(planes, [&](std::int64_t p) {
+    for_each_plane(planes, m, in.data(), [&](std::int64_t p, const PlaneStats& s) {
       const T* x = in.data() + p * m;
       const T* dy = grad_out.data() + p * m;
-      const PlaneStats s = stats(x, m);
       const auto [sum_dy, sum_dy_xc] = detail::plane_sums<T>(
           m, [&](auto at) { return at(dy); }, [&](auto at) { return at(dy) * (at(x) - s.mean); });
       const double sum_dy_xhat = sum_dy_xc * s.rstd;
@@ -137,14 +135,47 @@ class InstanceNorm2d final : public Layer<T> {
     double mean, rstd;
   };
 
-  // Mean and 1/sqrt(biased variance + eps) of one plane, two-pass (no cancellation).
-  PlaneStats stats(const T* x, std::int64_t m) const {
+  // A plane's mean and biased variance, two-pass (no cancellation).
+  struct MeanVariance {
+    double mean, variance;
+  };
+  static MeanVariance mean_variance(const T* x, std::int64_t m) {
     const double mean = detail::plane_sums<T>(m, [&](auto at) { return at(x); })[0] / double(m);
     const double sq = detail::plane_sums<T>(m, [&](auto at) {
       const auto d = at(x) - mean;
       return d * d;
     })[0];
-    return {mean, 1.0 / std::sqrt(sq / double(m) + eps_)};
+    return {mean, sq / double(m)};
+  }
+
+  // Calls f(p, stats of plane p) for every plane p of x, in parallel: the plane's mean and
+  // r = 1/sqrt(variance + eps). Planes of up to small_plane values (ResNet9's 8 x 8) go in
+  // groups of a vector's width of doubles, whose square roots and divisions run as one
+  // vector (the same bits) instead of two scalar operations of 15-20 cycles' latency per
+  // plane: 1.9x faster on two threads. Larger planes go one by one: a group falls out of L1
+  // between its statistics and f (1.7x slower at 32 x 32, no faster at 16 x 16).
+  static constexpr std::int64_t small_plane = 128;
+  template <class F>
+  void for_each_plane(std::int64_t planes, std::int64_t m, const T* x, F&& f) const {
+    if (m > small_plane) {
+      parallel_for(planes, [&](std::int64_t p) {
+        const MeanVariance s = mean_variance(x + p * m, m);
+        f(p, PlaneStats{s.mean, 1.0 / std::sqrt(s.variance + eps_)});
+      });
+      return;
+    }
+    using D = xsimd::batch<double>;
+    constexpr std::int64_t group = std::int64_t(D::size);
+    parallel_chunks(planes, group, [&](std::int64_t begin, std::int64_t end) {
+      alignas(64) double mean[group] = {}, variance[group] = {}, rstd[group];
+      for (std::int64_t p = begin; p < end; ++p) {
+        const MeanVariance s = mean_variance(x + p * m, m);
+        mean[p - begin] = s.mean;
+        variance[p - begin] = s.variance;
+      }
+      (D(1.0) / xsimd::sqrt(D::load_aligned(variance) + D(eps_))).store_aligned(rstd);
+      for (std::int64_t p = begin; p < end; ++p) f(p, PlaneStats{mean[p - begin], rstd[p - begin]});
+    });
   }
 
   static std::int64_t plane_size(const Shape& s) { return s[2] * s[3]; }
