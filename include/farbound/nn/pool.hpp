@@ -8,13 +8,11 @@
 //            window position (i, j in row-major order) holding that maximum, found again
 //            in backward by comparing x with y instead of storing indices. A NaN counts
 //            as the maximum (as in PyTorch); its gradient goes to the window's first NaN.
-//            Both passes are free of data-dependent branches: with random data a branch
-//            on "is this larger" mispredicts about once per window. (Gathering windows
-//            into SIMD vectors was 2-3x slower still: gathers are slow on current Intel
-//            cores since the GDS microcode mitigation.) For 2 x 2 windows at stride 2 on
-//            float, forward and backward compare whole rows of windows in SIMD registers
-//            instead (detail/max_pool_2x2.hpp, detail/max_unpool_2x2.hpp): no gather, the
-//            same result.
+//            Both passes are free of data-dependent branches (with random data a branch
+//            on "is this larger" mispredicts about once per window) and of gathers (2-3x
+//            slower still). For 2 x 2 windows at stride 2 on float, forward and backward
+//            compare whole rows of windows in SIMD registers instead
+//            (detail/max_pool_2x2.hpp, detail/max_unpool_2x2.hpp): the same result.
 //   average: y[p, q] = 1/k^2 sum_{i,j} x[p*s + i, q*s + j]; dL/dx[window] += g[p, q] / k^2.
 //   global:  y[c] = 1/(H W) sum_{h,w} x[c, h, w], output [N, C]; dL/dx[c, h, w] = g[c] / (H W).
 // Overlapping windows (stride < kernel) add their contributions up.
@@ -195,11 +193,9 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   }
 
   // Windows that span whole rows and do not overlap (ResNet9's 8 x 8 pool over 8 x 8
-  // planes) are contiguous runs of k * W values: one pass of whole vectors keeps the
-  // lane-wise maximum and notes NaNs, the few values after them are taken one by one, and
-  // the window is walked in order only where the maximum is a zero (its sign, see above).
-  // (The lane walkers' reduction and search, two passes with a tail of narrower blocks, took
-  // 2.5x as long on 8 x 8 planes.)
+  // planes) are contiguous runs of k * W values: one pass of whole vectors for the lane-wise
+  // maximum and NaNs (the lane walkers' two passes took 2.5x as long), the rest one by one,
+  // and the walk in order only where the maximum is a zero (its sign, see above).
   template <class PlaneT>
   static bool whole_rows(const PlaneT pl) {
     return pl.kernel() == pl.width && pl.stride() == pl.kernel();
@@ -209,7 +205,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
     using B = xsimd::batch<T>;
     const std::size_t n = std::size_t(pl.kernel() * pl.width);
     B lanes(-std::numeric_limits<T>::infinity());
-    auto nan_lanes = B(T(0)) != B(T(0));
+    auto nan_lanes = B(T(0)) != B(T(0));  // all false
     std::size_t e = 0;
     for (; e + B::size <= n; e += B::size) {
       const B v = B::load_unaligned(window + e);
