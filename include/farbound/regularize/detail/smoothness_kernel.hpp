@@ -16,7 +16,8 @@
 //
 // Storage: the anchor's gradient row holds p, then v, and the neighbour's holds delta_k,
 // until they are overwritten by dL/dz and dL/dz_k; p is evaluated again where it is needed
-// after v took its place (C exponentials, a K-th of the neighbours'). q_k is needed three
+// after v took its place, from the anchor's exp(z - max) where the caller's store below has
+// room for them after the neighbours' (C exponentials otherwise). q_k is needed three
 // times (delta_k, s_k and dL/dz_k): the caller's q_store keeps exp(z_k - max) for as many
 // neighbours as it has room for, so those cost one exponential per logit; the others (all
 // of them on the GPU, which passes no store) evaluate q_k again from the row's (max, 1/sum),
@@ -124,7 +125,6 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
                                  T ce_weight, T gr_weight, T* dz, T* dzn, const AnchorAids<T>& aids = {}) {
   const auto each = [C](auto&& f) { Blocks::template for_each<T>(C, f); };
   const auto sum = [C](auto&& f) { return Blocks::template reduce<Sum, T>(C, f); };
-  const SoftmaxRow<T> p = softmax_row<Blocks>(z, C);
   const auto delta_row = [&](std::size_t k) { return dzn + k * C; };
 
   // The first neighbours' (max, 1/sum) and w_k are kept for the passes below; the first
@@ -138,6 +138,15 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   const auto q_at = [&]<class L>(L, const SoftmaxRow<T>& q, const T* exps, std::size_t c) {
     return exps ? L::load(exps + c) * typename L::vec(q.inv_sum) : q.at(L{}, c);
   };
+  // The anchor's exp(z - max) follow the stored neighbours' where they fit; p is then one
+  // product away in the vector blocks. (In the single elements of a row's tail the compiler
+  // would fuse that product into the sums around it otherwise than into exp(...) * (1/sum):
+  // other bits.)
+  T* const anchor_exps = stored_rows > 0 && (stored_rows + 1) * C <= aids.q_capacity ? aids.q_store + stored_rows * C : nullptr;
+  const SoftmaxRow<T> p = softmax_row<Blocks>(z, C, anchor_exps);
+  const auto p_at = [&]<class L>(L, std::size_t c) {
+    return L::width > 1 ? q_at(L{}, p, anchor_exps, c) : p.at(L{}, c);
+  };
   const auto neighbour_softmax = [&](std::size_t k) {
     return k < kept_rows ? kept[k] : softmax_row<Blocks>(zn + k * C, C);
   };
@@ -146,7 +155,7 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   // neighbour's gradient row while the next anchor's logits are asked for.
   const T* const next_zn = aids.next_zn ? aids.next_zn : zn;
   const T* const next_dzn = aids.next_dzn ? aids.next_dzn : dzn;
-  each([&]<class L>(L, std::size_t c) { L::store(p.at(L{}, c), dz + c); });
+  each([&]<class L>(L, std::size_t c) { L::store(p_at(L{}, c), dz + c); });
   for (std::size_t k = 0; k < K; ++k) {
     T* const exps = stored_exps(k);
     const SoftmaxRow<T> q = softmax_row<Blocks>(zn + k * C, C, exps);
@@ -174,7 +183,7 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
     L::store(v, dz + c);
     return squares;
   });
-  const T t = sum([&]<class L>(L, std::size_t c) { return p.at(L{}, c) * L::load(dz + c); });
+  const T t = sum([&]<class L>(L, std::size_t c) { return p_at(L{}, c) * L::load(dz + c); });
 
   // dL/dz for the anchor.
   const T* const next_z = aids.next_z ? aids.next_z : z;
@@ -183,7 +192,7 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
     using V = typename L::vec;
     L::prefetch(next_z + c);
     L::prefetch(next_dz + c);
-    const V pc = p.at(L{}, c);
+    const V pc = p_at(L{}, c);
     L::store(V(gr_weight) * pc * (L::load(dz + c) - V(t)) + V(ce_weight) * pc, dz + c);
   });
   if (label >= 0) dz[label] -= ce_weight;
