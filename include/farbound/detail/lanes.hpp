@@ -17,6 +17,7 @@
 #include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -81,8 +82,9 @@ struct BatchLanes {
   static std::size_t first_lane(typename vec::batch_bool_type hits) {
     using mask_register = typename vec::batch_bool_type::register_type;
     // AVX-512's comparisons give a bit mask (__mmask16); the others give a vector of lanes.
-    if constexpr (sizeof(mask_register) <= sizeof(unsigned))
-      return std::size_t(std::countr_zero(unsigned(mask_register(hits)) | (1u << width)));
+    // (64 bits for the sentinel: a mask of 32 lanes would shift a 32-bit one out of range.)
+    if constexpr (sizeof(mask_register) <= sizeof(std::uint32_t))
+      return std::size_t(std::countr_zero(std::uint64_t(mask_register(hits)) | (std::uint64_t(1) << width)));
     alignas(64) bool lanes[width];
     hits.store_aligned(lanes);
     return std::size_t(std::find(lanes, lanes + width, true) - lanes);
