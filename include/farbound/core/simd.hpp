@@ -10,6 +10,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/exp_nonpositive.hpp"
+
 namespace farbound::simd {
 
 // A SIMD register of T for the build's target architecture (xsimd).
@@ -90,7 +92,8 @@ T max(const T* x, std::size_t n) {
   return m;
 }
 
-// y[i] = exp(x[i] - shift); returns sum_i y[i].
+// y[i] = exp(x[i] - shift); returns sum_i y[i]. For a softmax, shift = max x: the arguments
+// are then <= 0, exp_nonpositive's range.
 template <class T>
 T exp_shifted(const T* x, T shift, T* y, std::size_t n) {
   constexpr std::size_t w = width<T>;
@@ -98,7 +101,7 @@ T exp_shifted(const T* x, T shift, T* y, std::size_t n) {
   batch<T> acc(T(0));
   std::size_t i = 0;
   for (; i + w <= n; i += w) {
-    const batch<T> e = xsimd::exp(batch<T>::load_unaligned(x + i) - sv);
+    const batch<T> e = exp_nonpositive(batch<T>::load_unaligned(x + i) - sv);
     e.store_unaligned(y + i);
     acc += e;
   }

@@ -23,6 +23,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/exp_nonpositive.hpp"
 #include "farbound/core/host_device.hpp"
 
 namespace farbound::detail {
@@ -34,7 +35,7 @@ struct ScalarLanes {
   static constexpr std::size_t width = 1;
   FARBOUND_HOST_DEVICE static vec load(const T* p) { return *p; }
   FARBOUND_HOST_DEVICE static void store(vec v, T* p) { *p = v; }
-  FARBOUND_HOST_DEVICE static vec exp(vec v) { return std::exp(v); }
+  FARBOUND_HOST_DEVICE static vec exp_nonpositive(vec v) { return std::exp(v); }
   FARBOUND_HOST_DEVICE static vec max(vec a, vec b) { return std::max(a, b); }
   FARBOUND_HOST_DEVICE static T sum(vec v) { return v; }
   FARBOUND_HOST_DEVICE static T max_lane(vec v) { return v; }
@@ -53,7 +54,8 @@ struct BatchLanes {
   static constexpr bool is_zmm = std::is_same_v<value_type, U> && sizeof(vec) == 64;
   static vec load(const value_type* p) { return Batch::load_unaligned(p); }
   static void store(vec v, value_type* p) { v.store_unaligned(p); }
-  static vec exp(vec v) { return xsimd::exp(v); }
+  // exp(v) for lanes <= 0 (every use is a softmax's exp(z - max z)): xsimd::exp's bits.
+  static vec exp_nonpositive(vec v) { return simd::exp_nonpositive(v); }
   static vec max(vec a, vec b) { return xsimd::max(a, b); }
   static value_type sum(vec v) { return xsimd::hadd(v); }
   static value_type max_lane(vec v) {

@@ -63,7 +63,7 @@ struct SoftmaxRow {
   template <class L>
   FARBOUND_HOST_DEVICE typename L::vec at(L, std::size_t c) const {
     using V = typename L::vec;
-    return L::exp(L::load(z + c) - V(shift)) * V(inv_sum);
+    return L::exp_nonpositive(L::load(z + c) - V(shift)) * V(inv_sum);
   }
 };
 
@@ -72,7 +72,7 @@ template <class Blocks, class T>
 FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z, std::size_t C, T* exps = nullptr) {
   const T shift = Blocks::template reduce<Max, T>(C, [&]<class L>(L, std::size_t c) { return L::load(z + c); });
   const T sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
-    const auto e = L::exp(L::load(z + c) - typename L::vec(shift));
+    const auto e = L::exp_nonpositive(L::load(z + c) - typename L::vec(shift));
     if (exps) L::store(e, exps + c);
     return e;
   });

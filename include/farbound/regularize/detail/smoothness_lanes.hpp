@@ -27,6 +27,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/exp_nonpositive.hpp"
 #include "farbound/detail/transpose_16x16.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 
@@ -138,7 +139,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
     V sum(T(0)), top(T(C - 1));
     for (std::size_t c = Cn; c-- > 0;) top = xsimd::select(x[c] == shift, V(T(c)), top);
     for (std::size_t c = 0; c < Cn; ++c) {
-      e[c] = xsimd::exp(x[c] - shift);
+      e[c] = simd::exp_nonpositive(x[c] - shift);
       sum += e[c];
     }
     return LaneSoftmax{shift, sum, top};

@@ -1,0 +1,68 @@
+#include "farbound/core/exp_nonpositive.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace {
+
+// The values whose exp_nonpositive and xsimd::exp differ in any bit, batch by batch.
+template <class T>
+std::vector<T> exp_mismatches(const std::vector<T>& xs) {
+  using B = xsimd::batch<T>;
+  std::vector<T> padded = xs, bad;
+  padded.resize((xs.size() + B::size - 1) / B::size * B::size, T(0));
+  for (std::size_t i = 0; i < padded.size(); i += B::size) {
+    alignas(64) T ours[B::size], theirs[B::size];
+    const B x = B::load_unaligned(padded.data() + i);
+    farbound::simd::exp_nonpositive(x).store_aligned(ours);
+    xsimd::exp(x).store_aligned(theirs);
+    for (std::size_t l = 0; l < B::size; ++l)
+      if (std::memcmp(ours + l, theirs + l, sizeof(T)) != 0) bad.push_back(padded[i + l]);
+  }
+  return bad;
+}
+
+}  // namespace
+
+TEST_CASE("exp_nonpositive gives xsimd::exp's bits for non-positive floats", "[simd]") {
+  std::vector<float> xs;
+  // Every 61st sign-bit pattern: -0 to -inf and the negative NaNs; every float from -90 to
+  // -86, where the result leaves the normal range; and the positive NaNs.
+  for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  for (float x = -90.0f; x <= -86.0f; x = std::nextafter(x, 0.0f)) xs.push_back(x);
+  for (float x : {0.0f, -0.0f, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                  -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min()})
+    xs.push_back(x);
+  const std::vector<float> bad = exp_mismatches(xs);
+  INFO("first mismatch at x = " << (bad.empty() ? 0.0f : bad.front()));
+  CHECK(bad.empty());
+}
+
+TEST_CASE("exp_nonpositive gives xsimd::exp's bits for non-positive doubles", "[simd]") {
+  std::vector<double> xs;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> anywhere(-760.0, 0.0), small(-1e-3, 0.0);
+  for (int i = 0; i < 400000; ++i) xs.push_back(anywhere(rng));
+  for (int i = 0; i < 100000; ++i) xs.push_back(small(rng));
+  // Both sides of where xsimd returns 0 (x <= -1022 ln 2) and of the subnormal results' end.
+  for (double edge : {xsimd::constants::minlog<double>(), -745.1332191019412}) {
+    double below = edge, above = edge;
+    for (int i = 0; i < 65536; ++i, below = std::nextafter(below, -1e9), above = std::nextafter(above, 0.0)) {
+      xs.push_back(below);
+      xs.push_back(above);
+    }
+  }
+  for (double x : {0.0, -0.0, -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(),
+                   -std::numeric_limits<double>::denorm_min(), -std::numeric_limits<double>::min()})
+    xs.push_back(x);
+  const std::vector<double> bad = exp_mismatches(xs);
+  INFO("first mismatch at x = " << (bad.empty() ? 0.0 : bad.front()));
+  CHECK(bad.empty());
+}
