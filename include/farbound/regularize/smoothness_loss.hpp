@@ -194,9 +194,12 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     if (on_lanes)
       for (; i + W <= end; i += W) {
         AnchorTerms<T> terms[W];
+        const bool next_block = i + 2 * W <= end;  // in this chunk: the other threads' rows are not touched
         smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
                                 std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
-                                anchor_grad.data() + i * C, neighbour_grad.data() + i * K * C, terms);
+                                anchor_grad.data() + i * C, neighbour_grad.data() + i * K * C, terms,
+                                next_block ? neighbour_logits.data() + (i + W) * K * C : nullptr,
+                                next_block ? neighbour_grad.data() + (i + W) * K * C : nullptr);
         for (const AnchorTerms<T>& t : terms) {
           ce += t.cross_entropy;
           gr += t.smoothness;

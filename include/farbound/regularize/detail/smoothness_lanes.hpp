@@ -113,11 +113,16 @@ void store(const Batch<T>* columns, std::size_t C, T* first, std::size_t stride)
 // Anchors a .. a + W - 1 with C <= lane_anchor_max_classes classes and K neighbours each;
 // z, zn, r, labels, dz and dzn point at anchor a's rows (layout as in smoothness_anchor).
 // Writes dL/dz and dL/dz_k, and each anchor's terms into terms[W]; ce_weight applies to
-// labelled anchors, gr_weight is smoothness_anchor's.
+// labelled anchors, gr_weight is smoothness_anchor's. next_zn and next_dzn, where not null,
+// are the next block's neighbour rows: a slice of them is asked for with each neighbour, the
+// logits into L1 and the gradient rows with the intent to write (prefetchw). Without the
+// latter every masked store of a row waited for its lines to be read for ownership: from
+// memory the block took twice as long as in cache, and prefetching the logits alone did not
+// change that (docs/performance.md).
 template <std::size_t Cn, class T>
 void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C,
                                     const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
-                                    AnchorTerms<T>* terms) {
+                                    AnchorTerms<T>* terms, const T* next_zn, T* next_dzn) {
   using V = xsimd::batch<T>;
   constexpr std::size_t W = V::size;
   const auto lane_values = [](auto value) {  // a vector whose lane l holds value(l)
@@ -163,7 +168,13 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // Each neighbour: delta_k = p - q_k; v += w_k delta_k and GR's sum; then its gradient
   // dL/dz_kc = -a w_k q_kc (delta_kc - s_k), s_k = sum_c q_kc delta_kc.
   V weighted_squares(T(0));
+  const std::size_t block_bytes = W * K * C * sizeof(T), slice_bytes = (block_bytes / std::max<std::size_t>(K, 1) + 63) / 64 * 64;
   for (std::size_t k = 0; k < K; ++k) {
+    if (next_zn)
+      for (std::size_t b = k * slice_bytes; b < std::min(block_bytes, (k + 1) * slice_bytes); b += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(next_zn) + b, 0, 3);
+        __builtin_prefetch(reinterpret_cast<char*>(next_dzn) + b, 1, 3);
+      }
     lane_rows::load<Cn>(zn + k * C, K * C, C, delta);
     const LaneSoftmax qs = softmax(delta, q);
     const V q_inv_sum = V(T(1)) / qs.sum;
@@ -208,9 +219,9 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
 template <class T>
 void smoothness_anchor_lanes(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C,
                              const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
-                             AnchorTerms<T>* terms) {
+                             AnchorTerms<T>* terms, const T* next_zn = nullptr, T* next_dzn = nullptr) {
   const auto run = [&]<std::size_t Cn>() {
-    smoothness_anchor_lanes_padded<Cn>(z, zn, r, K, C, labels, ce_weight, gr_weight, dz, dzn, terms);
+    smoothness_anchor_lanes_padded<Cn>(z, zn, r, K, C, labels, ce_weight, gr_weight, dz, dzn, terms, next_zn, next_dzn);
   };
   if (C <= 4) run.template operator()<4>();
   else if (C <= 8) run.template operator()<8>();
