@@ -13,6 +13,9 @@
 #     images/s
 #   PGD-10 adversarial training step on LeNet at batch 64 (issue 13, mode advtrain, not in the
 #     default list): adversarial_step vs adversarial_step_torch.py, images/s
+# On 2 or more threads each farbound rate comes with the round trip of a cache line between the
+# first two CPUs just before and after it (benchmarks/core_round_trip): a shared machine that
+# moved its vCPUs apart explains a slow round.
 #
 # Usage: benchmarks/compare_with_pytorch.sh [BUILD_DIR=build/release] [ROUNDS=3] [THREADS=2]
 #          [WHAT=train,pgd,resnet9]   (WHAT may also name advtrain)
@@ -52,17 +55,27 @@ images_per_s() { sed -n "s/.*$1: median .* -> \\([0-9.]*\\) images\\/s.*/\\1/p";
 # Median of the numbers on stdin.
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
+# The two first CPUs' cache-line round trip in ns (benchmarks/core_round_trip), where there are
+# two threads and the build has it: about 50 ns with a shared machine's two vCPUs on one core
+# complex, about 330 on two, where farbound's small parallel loops run up to 3x slower.
+round_trip() {
+  ((threads > 1)) && [[ -x $build/benchmarks/core_round_trip ]] || return 0
+  "$build/benchmarks/core_round_trip" 2>/dev/null | sed -n 's/.*: \([0-9]*\) ns$/\1/p' || true
+}
+
 torch_version() { "$1" -c 'import torch; print(torch.__version__)'; }
 
 # compare NAME OURS THEIRS: OURS prints farbound's rate; THEIRS prints PyTorch's under the
 # interpreter in $torch_python, which compare sets to each of TORCH_PYTHONS in turn.
 compare() {
-  local name=$1 ours=$2 theirs=$3 a b best line i
+  local name=$1 ours=$2 theirs=$3 a b best line i before
   rm -f "$work"/rate.* "$work"/ratio.*
   for ((r = 1; r <= rounds; ++r)); do
+    before=$(round_trip)
     a=$($ours) && [[ -n $a ]] || { echo "compare_with_pytorch: $name: farbound's benchmark failed or printed no rate" >&2; exit 1; }
     echo "$a" >>"$work/rate.ours"
     line="  $name round $r: farbound $a" best=0
+    [[ -z $before ]] || line+=" (core round trip $before / $(round_trip) ns before / after)"
     for i in "${!torch_pythons[@]}"; do
       torch_python=${torch_pythons[i]}
       b=$($theirs) && [[ -n $b ]] || { echo "compare_with_pytorch: $name: $torch_python failed or printed no rate" >&2; exit 1; }
