@@ -48,7 +48,7 @@ simd::batch<T> sigmoid(simd::batch<T> x) {
 template <class T>
 simd::batch<T> softplus(simd::batch<T> x) {
   using B = simd::batch<T>;
-  return xsimd::max(x, B(T(0))) + xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
+  return xsimd::max(x, B(T(0))) + xsimd::log1p(simd::exp_nonpositive(-xsimd::abs(x)));
 }
 
 inline void require_finite(double v, const char* what) {
@@ -136,8 +136,8 @@ struct CELUOp {
   std::string describe() const { return "CELU(alpha " + detail::format_number(double(alpha)) + ")"; }
   // x for x > 0, alpha (exp(x / alpha) - 1) otherwise.
   B value(B x) const { return xsimd::select(x > B(T(0)), x, B(alpha) * xsimd::expm1(x * B(inv_alpha))); }
-  // 1 for x > 0, exp(x / alpha) otherwise.
-  B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), xsimd::exp(x * B(inv_alpha))); }
+  // 1 for x > 0, exp(x / alpha) otherwise (the exponential's lanes with x > 0 are not used).
+  B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), simd::exp_nonpositive(x * B(inv_alpha))); }
 };
 
 // Softplus as PyTorch: y = log(1 + e^(beta x)) / beta, and y = x where beta x > threshold
