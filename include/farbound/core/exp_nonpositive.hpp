@@ -1,5 +1,6 @@
 #pragma once
-// exp(x) of a SIMD batch whose lanes are all <= 0 or NaN: every softmax's exp(z - max z).
+// exp(x) of a SIMD batch whose lanes are all <= 0 or NaN: every softmax's exp(z - max z),
+// softplus's exp(-|x|), CELU's derivative exp(x / alpha) where x <= 0.
 //
 // The same bits as xsimd::exp for every such input, in fewer instructions for floats on
 // AVX-512. xsimd computes exp(x) = 2^k * P(r), k = nearbyint(x / ln 2), r = x - k ln 2 (in
