@@ -205,7 +205,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
     using B = xsimd::batch<T>;
     const std::size_t n = std::size_t(pl.kernel() * pl.width);
     B lanes(-std::numeric_limits<T>::infinity());
-    auto nan_lanes = B(T(0)) != B(T(0));  // all false
+    typename B::batch_bool_type nan_lanes(false);
     std::size_t e = 0;
     for (; e + B::size <= n; e += B::size) {
       const B v = B::load_unaligned(window + e);

@@ -170,12 +170,14 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // Each neighbour: delta_k = p - q_k; v += w_k delta_k and GR's sum; then its gradient
   // dL/dz_kc = -a w_k q_kc (delta_kc - s_k), s_k = sum_c q_kc delta_kc.
   V weighted_squares(T(0));
-  const std::size_t block_bytes = W * K * C * sizeof(T), slice_bytes = (block_bytes / std::max<std::size_t>(K, 1) + 63) / 64 * 64;
+  // The next block's rows, a K-th of them (whole cache lines) with each neighbour.
+  constexpr std::size_t line = 64 / sizeof(T);
+  const std::size_t block = W * K * C, slice = K > 0 ? (block / K + line - 1) / line * line : 0;
   for (std::size_t k = 0; k < K; ++k) {
     if (next_zn)
-      for (std::size_t b = k * slice_bytes; b < std::min(block_bytes, (k + 1) * slice_bytes); b += 64) {
-        __builtin_prefetch(reinterpret_cast<const char*>(next_zn) + b, 0, 3);
-        __builtin_prefetch(reinterpret_cast<char*>(next_dzn) + b, 1, 3);
+      for (std::size_t e = k * slice; e < std::min(block, (k + 1) * slice); e += line) {
+        __builtin_prefetch(next_zn + e, 0, 3);
+        __builtin_prefetch(next_dzn + e, 1, 3);
       }
     lane_rows::load<Cn>(zn + k * C, K * C, C, delta);
     const LaneSoftmax qs = softmax(delta, q);
