@@ -10,7 +10,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "farbound/core/exp_nonpositive.hpp"
+#include "farbound/core/exp.hpp"
 
 namespace farbound::simd {
 

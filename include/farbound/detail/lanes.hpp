@@ -23,7 +23,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "farbound/core/exp_nonpositive.hpp"
+#include "farbound/core/exp.hpp"
 #include "farbound/core/host_device.hpp"
 
 namespace farbound::detail {

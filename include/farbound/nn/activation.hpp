@@ -36,11 +36,12 @@ concept ElementwiseOp = requires(const Op op, simd::batch<T> x) {
 namespace detail {
 
 // 1 / (1 + e^-x): for x -> -inf, e^-x overflows to inf and the quotient is exactly 0;
-// for x -> +inf, e^-x underflows to 0 and the quotient is 1. No NaN either way.
+// for x -> +inf, e^-x underflows to 0 and the quotient is 1. No NaN either way. The
+// exponential is xsimd's, bit for bit (core/exp.hpp).
 template <class T>
 simd::batch<T> sigmoid(simd::batch<T> x) {
   using B = simd::batch<T>;
-  return B(T(1)) / (B(T(1)) + xsimd::exp(-x));
+  return B(T(1)) / (B(T(1)) + simd::exp_full_range(-x));
 }
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): the exponential never overflows and log1p
@@ -203,7 +204,7 @@ struct MishOp {
   }
 
  private:
-  static B clamped_exp(B x) { return xsimd::exp(xsimd::min(x, B(linear_above))); }
+  static B clamped_exp(B x) { return simd::exp_full_range(xsimd::min(x, B(linear_above))); }
 };
 
 // The layer: y = f(x) element by element, any shape; no parameters.

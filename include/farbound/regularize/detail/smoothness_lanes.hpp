@@ -27,7 +27,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "farbound/core/exp_nonpositive.hpp"
+#include "farbound/core/exp.hpp"
 #include "farbound/core/host_device.hpp"
 #include "farbound/detail/transpose_16x16.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"

@@ -1,0 +1,79 @@
+#include "farbound/core/exp.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace {
+
+// The values whose exp (exp_nonpositive or exp_full_range) and xsimd::exp differ in any
+// bit, batch by batch.
+template <class T, class Exp>
+std::vector<T> exp_mismatches(const std::vector<T>& xs, Exp exp) {
+  using B = xsimd::batch<T>;
+  std::vector<T> padded = xs, bad;
+  padded.resize((xs.size() + B::size - 1) / B::size * B::size, T(0));
+  for (std::size_t i = 0; i < padded.size(); i += B::size) {
+    alignas(64) T ours[B::size], theirs[B::size];
+    const B x = B::load_unaligned(padded.data() + i);
+    exp(x).store_aligned(ours);
+    xsimd::exp(x).store_aligned(theirs);
+    for (std::size_t l = 0; l < B::size; ++l)
+      if (std::memcmp(ours + l, theirs + l, sizeof(T)) != 0) bad.push_back(padded[i + l]);
+  }
+  return bad;
+}
+
+constexpr auto nonpositive = [](auto x) { return farbound::simd::exp_nonpositive(x); };
+constexpr auto full_range = [](auto x) { return farbound::simd::exp_full_range(x); };
+
+}  // namespace
+
+TEST_CASE("exp_nonpositive gives xsimd::exp's bits for non-positive floats", "[simd]") {
+  std::vector<float> xs;
+  // Every 61st sign-bit pattern: -0 to -inf and the negative NaNs; every float from -90 to
+  // -86, where the result leaves the normal range; and the positive NaNs.
+  for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  for (float x = -90.0f; x <= -86.0f; x = std::nextafter(x, 0.0f)) xs.push_back(x);
+  for (float x : {0.0f, -0.0f, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                  -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min()})
+    xs.push_back(x);
+  const std::vector<float> bad = exp_mismatches(xs, nonpositive);
+  INFO("first mismatch at x = " << (bad.empty() ? 0.0f : bad.front()));
+  CHECK(bad.empty());
+}
+
+TEST_CASE("exp_nonpositive is xsimd::exp for doubles", "[simd]") {
+  std::vector<double> xs;
+  for (int i = 0; i <= 1000; ++i) xs.push_back(-0.75 * i);
+  xs.push_back(-std::numeric_limits<double>::infinity());
+  CHECK(exp_mismatches(xs, nonpositive).empty());
+}
+
+TEST_CASE("exp_full_range gives xsimd::exp's bits for every float", "[simd]") {
+  std::vector<float> xs;
+  // Every 61st bit pattern of either sign; every float from -90 to -86 and from 86 to 90,
+  // where the result leaves the normal range or overflows.
+  for (std::uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  for (float x = -90.0f; x <= -86.0f; x = std::nextafter(x, 0.0f)) xs.push_back(x);
+  for (float x = 86.0f; x <= 90.0f; x = std::nextafter(x, 100.0f)) xs.push_back(x);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float x : {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::max()})
+    xs.push_back(x);
+  const std::vector<float> bad = exp_mismatches(xs, full_range);
+  INFO("first mismatch at x = " << (bad.empty() ? 0.0f : bad.front()));
+  CHECK(bad.empty());
+}
+
+TEST_CASE("exp_full_range is xsimd::exp for doubles", "[simd]") {
+  std::vector<double> xs;
+  for (int i = -1000; i <= 1000; ++i) xs.push_back(0.75 * i);
+  xs.push_back(std::numeric_limits<double>::infinity());
+  xs.push_back(-std::numeric_limits<double>::infinity());
+  CHECK(exp_mismatches(xs, full_range).empty());
+}
