@@ -29,51 +29,55 @@ std::vector<T> exp_mismatches(const std::vector<T>& xs, Exp exp) {
   return bad;
 }
 
+// CHECKs that exp gives xsimd::exp's bits at every value of xs, naming the first that differs.
+template <class T, class Exp>
+void check_xsimd_bits(const std::vector<T>& xs, Exp exp) {
+  const std::vector<T> bad = exp_mismatches(xs, exp);
+  INFO(bad.size() << " mismatches, the first at x = " << (bad.empty() ? T(0) : bad.front()));
+  CHECK(bad.empty());
+}
+
+// Every float from `from` up to `to`, both included.
+std::vector<float> floats_between(float from, float to) {
+  std::vector<float> xs;
+  for (float x = from; x <= to; x = std::nextafter(x, to + 1.0f)) xs.push_back(x);
+  return xs;
+}
+
 constexpr auto nonpositive = [](auto x) { return farbound::simd::exp_nonpositive(x); };
 constexpr auto full_range = [](auto x) { return farbound::simd::exp_full_range(x); };
 
 }  // namespace
 
 TEST_CASE("exp_nonpositive gives xsimd::exp's bits for non-positive floats", "[simd]") {
-  std::vector<float> xs;
   // Every 61st sign-bit pattern: -0 to -inf and the negative NaNs; every float from -90 to
   // -86, where the result leaves the normal range; and the positive NaNs.
+  std::vector<float> xs = floats_between(-90.0f, -86.0f);
   for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
-  for (float x = -90.0f; x <= -86.0f; x = std::nextafter(x, 0.0f)) xs.push_back(x);
   for (float x : {0.0f, -0.0f, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
                   -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min()})
     xs.push_back(x);
-  const std::vector<float> bad = exp_mismatches(xs, nonpositive);
-  INFO("first mismatch at x = " << (bad.empty() ? 0.0f : bad.front()));
-  CHECK(bad.empty());
-}
-
-TEST_CASE("exp_nonpositive is xsimd::exp for doubles", "[simd]") {
-  std::vector<double> xs;
-  for (int i = 0; i <= 1000; ++i) xs.push_back(-0.75 * i);
-  xs.push_back(-std::numeric_limits<double>::infinity());
-  CHECK(exp_mismatches(xs, nonpositive).empty());
+  check_xsimd_bits(xs, nonpositive);
 }
 
 TEST_CASE("exp_full_range gives xsimd::exp's bits for every float", "[simd]") {
-  std::vector<float> xs;
   // Every 61st bit pattern of either sign; every float from -90 to -86 and from 86 to 90,
   // where the result leaves the normal range or overflows.
+  std::vector<float> xs = floats_between(-90.0f, -86.0f), high = floats_between(86.0f, 90.0f);
+  xs.insert(xs.end(), high.begin(), high.end());
   for (std::uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
-  for (float x = -90.0f; x <= -86.0f; x = std::nextafter(x, 0.0f)) xs.push_back(x);
-  for (float x = 86.0f; x <= 90.0f; x = std::nextafter(x, 100.0f)) xs.push_back(x);
   const float inf = std::numeric_limits<float>::infinity();
   for (float x : {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::max()})
     xs.push_back(x);
-  const std::vector<float> bad = exp_mismatches(xs, full_range);
-  INFO("first mismatch at x = " << (bad.empty() ? 0.0f : bad.front()));
-  CHECK(bad.empty());
+  check_xsimd_bits(xs, full_range);
 }
 
-TEST_CASE("exp_full_range is xsimd::exp for doubles", "[simd]") {
+TEST_CASE("Both exponentials are xsimd::exp for doubles", "[simd]") {
   std::vector<double> xs;
   for (int i = -1000; i <= 1000; ++i) xs.push_back(0.75 * i);
   xs.push_back(std::numeric_limits<double>::infinity());
   xs.push_back(-std::numeric_limits<double>::infinity());
-  CHECK(exp_mismatches(xs, full_range).empty());
+  check_xsimd_bits(xs, full_range);
+  xs.resize(1001);  // -750 to 0
+  check_xsimd_bits(xs, nonpositive);
 }
