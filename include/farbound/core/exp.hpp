@@ -57,7 +57,10 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_nonpositive(const xsimd::batch<T, A
   return xsimd::exp(x);
 }
 
-// Always inlined, as exp_nonpositive.
+// Always inlined, as exp_nonpositive. It calls exp_nonpositive on lanes of any sign because
+// that computation is xsimd's below maxlog too (only its name says <= 0). Moving it into a
+// helper on __m512 that both call gave other bits in one case of the smoothness kernel (the
+// compiler fused products across the call otherwise), so it stays here.
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>& x) {
 #if defined(__AVX512F__)
