@@ -1,5 +1,6 @@
-// Winograd F(2x2, 3x3) against the whole-batch implicit-im2col GEMM at ResNet9's 3x3 layers:
-// the measurement behind Conv2d's choice of lowering (docs/performance.md).
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the whole-batch implicit-im2col GEMM at
+// ResNet9's 3x3 layers: the measurement behind Conv2d's choice of lowering
+// (docs/performance.md).
 //
 // Per layer shape (batch 32, padding 1), each part alone: the weight transform, the input
 // transform, the output transform, the whole Winograd forward and backward (weight and input
@@ -40,14 +41,14 @@ double fastest_ms(int reps, F&& f) {
   return best * 1e3;
 }
 
-void compare(std::int64_t C, std::int64_t O, std::int64_t H, int reps) {
+void compare(std::int64_t C, std::int64_t O, std::int64_t H, std::int64_t tile, int reps) {
   const std::int64_t N = 32;
   Tensor<float> x({N, C, H, H}), w({O, C, 3, 3}), y({N, O, H, H}), dx({N, C, H, H}), dw({O, C, 3, 3});
   for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = float(i % 17) * 0.1f - 0.8f;
   for (std::int64_t i = 0; i < w.numel(); ++i) w[i] = float(i % 13) * 0.01f;
   const std::vector<float> bias(std::size_t(O), 0.f);
   const detail::BatchConvGeometry g{N, C, H, H, 3, 1, H, H};
-  const detail::WinogradGeometry wg{g};
+  const detail::WinogradGeometry wg{g, tile};
   detail::WinogradWorkspace<float> ws;
   const auto forward = [&] { detail::winograd_forward(wg, x.data(), w.data(), bias.data(), O, y.data(), ws); };
   const auto backward = [&] {
@@ -55,7 +56,7 @@ void compare(std::int64_t C, std::int64_t O, std::int64_t H, int reps) {
   };
   forward();
   backward();
-  const double weights = fastest_ms(reps, [&] { detail::winograd_weights(w.data(), O, C, ws.weights); });
+  const double weights = fastest_ms(reps, [&] { detail::winograd_weights(wg, w.data(), O, ws.weights); });
   const double inputs = fastest_ms(reps, [&] { detail::winograd_inputs(wg, x.data(), ws.inputs); });
   const double outputs = fastest_ms(reps, [&] { detail::winograd_outputs(wg, ws.products, bias.data(), O, y.data()); });
   const double fwd = fastest_ms(reps, forward), bwd = fastest_ms(reps, backward);
@@ -65,8 +66,8 @@ void compare(std::int64_t C, std::int64_t O, std::int64_t H, int reps) {
                                         detail::ItemMatrix<float>{y.data(), O, g.positions()}, false);
   });
   const double gflop = 2.0 * double(N * H * H) * double(C * O * 9) / 1e9;  // one direct product
-  std::printf("  %4lld -> %-4lld @ %2lldx%-2lld %8.2f %8.2f %8.2f %9.2f %9.2f %9.2f %7.2fx   %6.1f %6.1f\n", (long long)C,
-              (long long)O, (long long)H, (long long)H, weights, inputs, outputs, fwd, bwd, direct, direct / fwd,
+  std::printf("  F(%lld) %4lld -> %-4lld @ %2lldx%-2lld %8.2f %8.2f %8.2f %9.2f %9.2f %9.2f %7.2fx   %6.1f %6.1f\n", (long long)tile,
+              (long long)C, (long long)O, (long long)H, (long long)H, weights, inputs, outputs, fwd, bwd, direct, direct / fwd,
               gflop / fwd * 1e3, 2 * gflop / bwd * 1e3);
 }
 }  // namespace
@@ -76,14 +77,14 @@ int main(int argc, char** argv) {
   const std::vector<int> args = positive_args(argc, argv, {2, 5}, "winograd [threads] [reps]");
   if (args.empty()) return 2;
   set_threads(args[0]);
-  std::printf("Winograd F(2x2, 3x3) vs the whole-batch GEMM, batch 32, float, %d threads on %s\n", args[0],
+  std::printf("Winograd F(2x2, 3x3) and F(4x4, 3x3) vs the whole-batch GEMM, batch 32, float, %d threads on %s\n", args[0],
               cpu_name().c_str());
   print_run_conditions();
-  std::printf("  ms of process CPU, fastest of %d        weights   inputs  outputs   forward  backward  direct fwd"
+  std::printf("  ms of process CPU, fastest of %d             weights   inputs  outputs   forward  backward  direct fwd"
               "   ratio  GFLOP/s fwd bwd\n",
               args[1]);
   for (const auto& [C, O, H] : std::vector<std::array<std::int64_t, 3>>{
            {32, 64, 32}, {64, 64, 16}, {64, 128, 16}, {128, 128, 8}, {128, 512, 8}, {512, 512, 8}})
-    compare(C, O, H, args[1]);
+    for (const std::int64_t tile : {2, 4}) compare(C, O, H, tile, args[1]);
   return 0;
 }

@@ -223,12 +223,14 @@ namespace {
 class WinogradConv final : public Layer<double> {
  public:
   Parameter<double> weight{"weight", {3, 2, 3, 3}};
-  std::int64_t padding;
+  std::int64_t padding, tile;
 
-  explicit WinogradConv(std::int64_t pad) : padding(pad) {
+  WinogradConv(std::int64_t pad, std::int64_t tile_size) : padding(pad), tile(tile_size) {
     testing::fill_uniform(weight.value.view(), 80 + std::uint32_t(pad));
   }
-  std::string describe() const override { return "Winograd F(2x2, 3x3), 2 -> 3 channels"; }
+  std::string describe() const override {
+    return "Winograd F(" + std::to_string(tile) + "x" + std::to_string(tile) + ", 3x3), 2 -> 3 channels";
+  }
   Shape output_shape(const Shape& s) const override { return {s[0], 3, s[2] + 2 * padding - 2, s[3] + 2 * padding - 2}; }
   void forward(TensorView<const double> in, Tensor<double>& out) override {
     out.resize(output_shape(in.shape()));
@@ -245,15 +247,15 @@ class WinogradConv final : public Layer<double> {
 
  private:
   detail::WinogradGeometry geometry(const Shape& s) const {
-    return {{s[0], s[1], s[2], s[3], 3, padding, s[2] + 2 * padding - 2, s[3] + 2 * padding - 2}};
+    return {{s[0], s[1], s[2], s[3], 3, padding, s[2] + 2 * padding - 2, s[3] + 2 * padding - 2}, tile};
   }
   detail::WinogradWorkspace<double> ws_;
 };
 }  // namespace
 
 TEST_CASE("Conv2d's Winograd backward reuses its forward's transformed input for that input only", "[conv2d]") {
-  // The forward keeps V = B^T x B for the backward. A backward on another input, or a second
-  // backward after the first overwrote V with dL/dV, must transform x again.
+  // The forward keeps V = B^T x B (and U = G w G^T) for the backward. A backward on another
+  // input, or a second backward after the first overwrote V with dL/dV, must transform x again.
   Conv2d<float> conv(64, 64, 3, 1, 1);
   conv.reset_parameters(3, 0);
   const auto x1 = random_tensor<float>({2, 64, 6, 7}, 91), x2 = random_tensor<float>({2, 64, 6, 7}, 92);
@@ -281,18 +283,50 @@ TEST_CASE("Conv2d's Winograd backward reuses its forward's transformed input for
   conv.forward(x3.view(), y);
   x3[0] += 1;
   CHECK_THROWS_AS(gradients(x3, false), argument_error);
+  // The same for the transformed weights, which the input gradient reuses.
+  conv.forward(x2.view(), y);
+  conv.weight.value[0] += 1;
+  CHECK_THROWS_AS(gradients(x2, true), argument_error);
 #endif
 }
 
-TEST_CASE("Winograd F(2x2, 3x3) passes gradient checks", "[conv2d]") {
-  // Even and odd output sizes (half tiles at the edges), padding 0 .. 2; 37 columns make two
-  // strips of tiles (16 + 2 or 3).
-  for (const Shape& shape : {Shape{2, 2, 5, 6}, Shape{1, 2, 4, 37}})
+TEST_CASE("Winograd F(2x2, 3x3) and F(4x4, 3x3) pass gradient checks", "[conv2d]") {
+  // Even and odd output sizes (part tiles at the edges), padding 0 .. 2. F(2x2): 37 columns
+  // make two strips of tiles (16 + 2 or 3). F(4x4): 5 items of 6 x 6 run in blocks of 4 items
+  // and 1, 68 or 70 columns in strips of 16 + 1 or 2 tiles of one item.
+  for (const std::int64_t tile : {2, 4})
+    for (const Shape& shape : {Shape{2, 2, 5, 6}, Shape{1, 2, 4, 37}, Shape{5, 2, 6, 6}, Shape{1, 2, 3, 70}})
+      for (std::int64_t pad : {0, 1, 2}) {
+        WinogradConv conv(pad, tile);
+        auto x = random_tensor<double>(shape, 70 + std::uint32_t(pad));
+        INFO(conv.describe() << ", padding " << pad << ", input " << shape.to_string());
+        CHECK(testing::gradcheck(conv, x) < 1e-6);
+      }
+}
+
+TEST_CASE("Winograd F(2x2, 3x3) and F(4x4, 3x3) match the direct sums", "[conv2d]") {
+  // Whichever variant Conv2d would pick: 7 items of 5 x 5, padding 0 .. 2, so outputs of 3 x
+  // 3 to 7 x 7 with part tiles of both; F(4x4) runs blocks of 7 items, then of 4 + 3.
+  for (const std::int64_t tile : {2, 4})
     for (std::int64_t pad : {0, 1, 2}) {
-      WinogradConv conv(pad);
-      auto x = random_tensor<double>(shape, 70 + std::uint32_t(pad));
-      INFO("padding " << pad << ", input " << shape.to_string());
-      CHECK(testing::gradcheck(conv, x) < 1e-6);
+      Conv2d<double> conv(40, 24, 3, 1, pad);
+      conv.reset_parameters(15, std::uint32_t(pad));
+      const auto x = random_tensor<double>({7, 40, 5, 5}, 55 + std::uint32_t(pad));
+      const std::int64_t P = 3 + 2 * pad, Q = P;
+      const detail::WinogradGeometry wg{{7, 40, 5, 5, 3, pad, P, Q}, tile};
+      detail::WinogradWorkspace<double> ws;
+      Tensor<double> y({7, 24, P, Q}), dx(x.shape()), dw(conv.weight.value.shape());
+      detail::winograd_forward(wg, x.data(), conv.weight.value.data(), conv.bias.value.data(), 24, y.data(), ws);
+      INFO("F(" << tile << "x" << tile << ", 3x3), padding " << pad);
+      const auto expected = direct_conv(conv, x);
+      for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+      const auto g = random_tensor<double>(y.shape(), 65 + std::uint32_t(pad));
+      dw.zero();
+      detail::winograd_backward(wg, x.data(), conv.weight.value.data(), g.data(), 24, dw.data(), dx.data(), ws);
+      const auto expected_dw = direct_weight_grad(conv, x, g);
+      for (std::int64_t i = 0; i < dw.numel(); ++i) REQUIRE(dw[i] == Approx(expected_dw[i]).margin(1e-12));
+      const auto expected_dx = direct_input_grad(conv, g, x.shape());
+      for (std::int64_t i = 0; i < dx.numel(); ++i) REQUIRE(dx[i] == Approx(expected_dx[i]).margin(1e-12));
     }
 }
 

@@ -5,13 +5,13 @@
 //   P = (H + 2*pad - k) / s + 1,  Q = (W + 2*pad - k) / s + 1
 //   y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] x[n, c, p*s - pad + i, q*s - pad + j]
 // Wide 3x3 stride-1 layers (many channels on both sides) run the whole batch by Winograd's
-// F(2x2, 3x3) (detail/winograd.hpp; see lowers_by_winograd), other wide stride-1 layers (32+
-// output channels) as three packed GEMMs (detail/conv_batch_lowering.hpp; see
-// lowers_whole_batch). Otherwise each item is
-// lowered to matrix products (detail/conv_lowering.hpp): its input becomes
-// R = C*k*k rows of length L (stride 1: shifted runs of the image read in place; other
-// strides: im2col), its outputs P rows of `pitch` columns (the first Q real). With g the
-// output gradient laid out the same way (zeros in the gap columns):
+// F(4x4, 3x3) or F(2x2, 3x3) (detail/winograd.hpp; see lowers_by_winograd), other wide
+// stride-1 layers (32+ output channels) as three packed GEMMs
+// (detail/conv_batch_lowering.hpp; see lowers_whole_batch). Otherwise each item is lowered
+// to matrix products (detail/conv_lowering.hpp): its input becomes R = C*k*k rows of length
+// L (stride 1: shifted runs of the image read in place; other strides: im2col), its outputs
+// P rows of `pitch` columns (the first Q real). With g the output gradient laid out the same
+// way (zeros in the gap columns):
 //   y[n]     = b 1^T + W rows         forward                   (gemm; on AVX-512, stride-1 kernels
 //                                     of 2-7 whose output channels fill more than half a register
 //                                     instead with lanes over them, detail/conv_forward_over_outputs.hpp)
@@ -130,18 +130,16 @@ class Conv2d final : public Layer<T> {
 
  private:
   // Partial parameter-gradient buffers: at most partial_budget elements in all and at most
-  // max_partial_chunks of them, so the chunk size follows from the batch size and the layer
-  // size alone. Each is zeroed and summed once per backward pass (at LeNet's 128 images a
-  // step, one per image cost about 3% of the step); 32 still split evenly over the threads
-  // of a large machine.
+  // max_partial_chunks of them, so the chunk size follows from the batch and layer sizes
+  // alone. Each is zeroed and summed once per backward pass (one per image cost about 3% of
+  // LeNet's step at 128 images); 32 still split evenly over the threads of a large machine.
   static constexpr std::int64_t partial_budget = std::int64_t(1) << 22, max_partial_chunks = 32;
 
   // Layers with many output channels that Winograd does not take (below; in ResNet9 the RGB
-  // input layer, 3 -> 32) run as three GEMMs over the whole batch
-  // (detail/conv_batch_lowering.hpp); few output channels (LeNet's 6 and 16) would make
-  // packing B cost more than it saves, and those run image by image below. Which runs
-  // where was measured: docs/performance.md. The batch lowering needs stride 1 and
-  // padding < kernel (its input gradient is a convolution with padding k-1-pad).
+  // input layer, 3 -> 32) run as three GEMMs over the whole batch; few output channels
+  // (LeNet's 6 and 16) would make packing B cost more than it saves, and those run image by
+  // image (measured: docs/performance.md). The batch lowering needs stride 1 and padding <
+  // kernel (its input gradient is a convolution with padding k-1-pad).
   static constexpr std::int64_t min_batch_lowering_channels = 32;
   bool lowers_whole_batch() const {
     return out_ >= min_batch_lowering_channels && window_.stride == 1 && window_.padding < window_.kernel;
@@ -155,17 +153,21 @@ class Conv2d final : public Layer<T> {
     });
   }
 
-  // 3x3 stride-1 layers with many channels on both sides run by Winograd's F(2x2, 3x3)
-  // (detail/winograd.hpp): 2.25x fewer multiply-adds than any direct lowering, in 16 products
-  // with K = in channels (forward), out channels (input gradient) or the number of 2x2 tiles
-  // (weight gradient). Its transforms cost about (1/C + 1/O) of the products' work, C and O
-  // the channel counts; measured in ResNet9 (docs/performance.md), Winograd wins at every
-  // layer with 1/C + 1/O <= 1/21, from 32 -> 64 channels on; the RGB input layer (3 -> 32)
-  // stays with the whole-batch lowering.
+  // 3x3 stride-1 layers with many channels on both sides run by Winograd's minimal filtering
+  // (detail/winograd.hpp), 2.25x or 4x fewer multiply-adds than a direct lowering. Its
+  // transforms cost about (1/C + 1/O) of the products' work; measured in ResNet9
+  // (docs/performance.md), Winograd wins at every layer with 1/C + 1/O <= 1/21, from 32 -> 64
+  // channels on; the RGB input layer (3 -> 32) stays with the whole-batch lowering.
   bool lowers_by_winograd() const {
     return window_.kernel == 3 && window_.stride == 1 && window_.padding <= 2 && 21 * (in_ + out_) <= in_ * out_;
   }
-  detail::WinogradGeometry winograd_geometry(const Shape& input) const { return {batch_geometry(input)}; }
+  // F(4x4, 3x3) where its products take fewer multiply-adds than F(2x2, 3x3)'s (36 per 4x4
+  // tile against 16 per 2x2): faster at every 3x3 layer of ResNet9 (benchmarks/winograd); on
+  // a tie (5 x 5 and 6 x 6 outputs) F(2x2, 3x3), which rounds less.
+  detail::WinogradGeometry winograd_geometry(const Shape& input) const {
+    const detail::WinogradGeometry small{batch_geometry(input), 2}, large{batch_geometry(input), 4};
+    return 36 * large.tiles_per_item() < 16 * small.tiles_per_item() ? large : small;
+  }
 
   detail::BatchConvGeometry batch_geometry(const Shape& input) const {
     return {input[0], input[1], input[2], input[3], window_.kernel, window_.padding, window_.out_extent(input[2]),

@@ -4,9 +4,10 @@
 // A layer maps an input batch to an output batch. backward receives what forward saw
 // (input) and produced (output), plus d(loss)/d(output), writes d(loss)/d(input) when
 // asked, and *adds* d(loss)/d(parameter) into each parameter's gradient. A layer may keep
-// what its forward computed from the input for the backward that follows (Conv2d's Winograd
-// lowering keeps the transformed input; given another tensor, it transforms that one), so
-// the input's numbers must not change in between. Output tensors are resized by the layer;
+// what its forward computed from the input and its parameters for the backward that follows
+// (Conv2d's Winograd lowering keeps the transformed input and weights; given another input
+// tensor, it transforms that one), so neither the input's numbers nor the parameters' may
+// change in between. Output tensors are resized by the layer;
 // since Tensor::resize keeps large-enough allocations, a steady-state training step
 // allocates nothing.
 #include <cstdint>

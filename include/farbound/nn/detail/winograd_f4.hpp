@@ -1,0 +1,272 @@
+#pragma once
+// The transforms of Winograd's F(4x4, 3x3) (winograd.hpp): 4x4 output tiles, 6x6 input
+// patches, 36 positions, so 36 C multiply-adds per 16 outputs where F(2x2, 3x3) takes 64 C
+// and the direct sum 144 C. Along each axis (Lavin and Gray's interpolation points 0, +-1,
+// +-2 and infinity):
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// Their entries up to 8 cost accuracy: an output's rounding error is several times
+// F(2x2, 3x3)'s (tests/nn/conv2d.cpp bounds both against the direct sum).
+//
+// A transform's work is (channel, block of tiles): a block holds whole items where an item
+// has fewer tiles than a strip (an 8 x 8 image has 4), else one item, so the patches that
+// the input gradient adds up overlap only within a block. A strip's tiles are gathered one
+// lane at a time, with the image's bounds checked per element (at ResNet9's 8 x 8 images
+// every patch crosses an edge), and transformed on all lanes at once.
+#include <algorithm>
+#include <cstdint>
+
+#include "farbound/core/host_device.hpp"
+#include "farbound/core/parallel.hpp"
+#include "farbound/core/tensor.hpp"
+#include "farbound/nn/detail/im2col.hpp"
+#include "farbound/nn/detail/winograd_geometry.hpp"
+
+namespace farbound::detail::winograd4 {
+
+using winograd_impl::matrix_stride, winograd_impl::strip;
+inline constexpr std::int64_t positions = 36;  // the 6x6 transformed tile
+
+// y[k * y_step + s] = f(x[0 * x_step + s], ..., x[(In - 1) * x_step + s])[k] on every lane s
+// of a strip: a 1-D transform of In values into Out, which the compiler runs on vectors.
+template <int In, int Out, class T, class F>
+FARBOUND_FORCE_INLINE void on_lanes(const T* x, std::int64_t x_step, T* y, std::int64_t y_step, F f) {
+  for (std::int64_t s = 0; s < strip; ++s) {
+    T in[In], out[Out];
+    for (int k = 0; k < In; ++k) in[k] = x[k * x_step + s];
+    f(in, out);
+    for (int k = 0; k < Out; ++k) y[k * y_step + s] = out[k];
+  }
+}
+
+// B^T d, and its adjoint B v.
+struct Input {
+  template <class T>
+  FARBOUND_FORCE_INLINE void operator()(const T* d, T* v) const {
+    v[0] = T(4) * d[0] - T(5) * d[2] + d[4];
+    v[1] = (d[3] + d[4]) - T(4) * (d[1] + d[2]);
+    v[2] = (d[4] - d[3]) + T(4) * (d[1] - d[2]);
+    v[3] = (d[4] - d[2]) + T(2) * (d[3] - d[1]);
+    v[4] = (d[4] - d[2]) - T(2) * (d[3] - d[1]);
+    v[5] = T(4) * d[1] - T(5) * d[3] + d[5];
+  }
+};
+struct InputGrad {
+  template <class T>
+  FARBOUND_FORCE_INLINE void operator()(const T* v, T* d) const {
+    d[0] = T(4) * v[0];
+    d[1] = T(4) * (v[2] - v[1] + v[5]) + T(2) * (v[4] - v[3]);
+    d[2] = -T(5) * v[0] - T(4) * (v[1] + v[2]) - (v[3] + v[4]);
+    d[3] = (v[1] - v[2]) + T(2) * (v[3] - v[4]) - T(5) * v[5];
+    d[4] = v[0] + v[1] + v[2] + v[3] + v[4];
+    d[5] = v[5];
+  }
+};
+// G w, and its adjoint G^T u.
+struct Weight {
+  template <class T>
+  FARBOUND_FORCE_INLINE void operator()(const T* w, T* u) const {
+    const T even = w[0] + w[2], outer = T(1) / T(24) * w[0] + T(1) / T(6) * w[2], middle = T(1) / T(12) * w[1];
+    u[0] = T(1) / T(4) * w[0];
+    u[1] = -T(1) / T(6) * (even + w[1]);
+    u[2] = -T(1) / T(6) * (even - w[1]);
+    u[3] = outer + middle;
+    u[4] = outer - middle;
+    u[5] = w[2];
+  }
+};
+struct WeightGrad {
+  template <class T>
+  FARBOUND_FORCE_INLINE void operator()(const T* u, T* w) const {
+    const T sum12 = u[1] + u[2], sum34 = u[3] + u[4];
+    w[0] = T(1) / T(4) * u[0] - T(1) / T(6) * sum12 + T(1) / T(24) * sum34;
+    w[1] = T(1) / T(6) * (u[2] - u[1]) + T(1) / T(12) * (u[3] - u[4]);
+    w[2] = T(1) / T(6) * (sum34 - sum12) + u[5];
+  }
+};
+// A^T m, and its adjoint A y.
+struct Output {
+  template <class T>
+  FARBOUND_FORCE_INLINE void operator()(const T* m, T* y) const {
+    const T a = m[1] + m[2], b = m[1] - m[2], c = m[3] + m[4], e = m[3] - m[4];
+    y[0] = m[0] + a + c;
+    y[1] = b + T(2) * e;
+    y[2] = a + T(4) * c;
+    y[3] = b + T(8) * e + m[5];
+  }
+};
+struct OutputGrad {
+  template <class T>
+  FARBOUND_FORCE_INLINE void operator()(const T* y, T* m) const {
+    const T even = y[0] + y[2], odd = y[1] + y[3], even4 = y[0] + T(4) * y[2], odd8 = T(2) * y[1] + T(8) * y[3];
+    m[0] = y[0];
+    m[1] = even + odd;
+    m[2] = even - odd;
+    m[3] = even4 + odd8;
+    m[4] = even4 - odd8;
+    m[5] = y[3];
+  }
+};
+
+// Calls f(c, first tile, tile count, first item, item count) for every (channel, block)
+// of `channels` channels in parallel; f walks the block's strips.
+template <class F>
+void for_each_block(const WinogradGeometry& wg, std::int64_t channels, F f) {
+  const std::int64_t per_item = wg.tiles_per_item(), items = wg.g.items;
+  const std::int64_t block_items = std::max<std::int64_t>(1, strip / per_item);
+  const std::int64_t blocks = (items + block_items - 1) / block_items;
+  parallel_for(channels * blocks, [&](std::int64_t cb) {
+    const std::int64_t c = cb / blocks, n0 = cb % blocks * block_items, n = std::min(block_items, items - n0);
+    f(c, n0 * per_item, n * per_item, n0, n);
+  });
+}
+
+// Where lane s of a strip starting at tile t lies: item n, corner (row, col) of its tile.
+struct TileCorner {
+  std::int64_t n, row, col;
+};
+inline TileCorner tile_corner(const WinogradGeometry& wg, std::int64_t t) {
+  const std::int64_t per_item = wg.tiles_per_item(), r = t % per_item;
+  return {t / per_item, 4 * (r / wg.tile_cols()), 4 * (r % wg.tile_cols())};
+}
+
+// U = G w G^T for every (o, c) of w [O, C, 3, 3].
+template <class T>
+void weights(const T* w, std::int64_t O, std::int64_t C, Tensor<T>& U) {
+  resize_matrices(U, positions, O, C);
+  const std::int64_t stride = matrix_stride(O, C);
+  parallel_for(O, [&](std::int64_t o) {
+    for (std::int64_t c0 = 0; c0 < C; c0 += strip) {
+      const std::int64_t nc = std::min(strip, C - c0);
+      T k[3][3][strip] = {}, rows[3][6][strip], u[positions][strip];
+      for (std::int64_t s = 0; s < nc; ++s)
+        for (int e = 0; e < 9; ++e) k[e / 3][e % 3][s] = w[(o * C + c0 + s) * 9 + e];
+      for (int i = 0; i < 3; ++i) on_lanes<3, 6>(k[i][0], strip, rows[i][0], strip, Weight{});
+      for (int b = 0; b < 6; ++b) on_lanes<3, 6>(rows[0][b], 6 * strip, u[b], 6 * strip, Weight{});
+      for (int xi = 0; xi < positions; ++xi) copy_run(u[xi], U.data() + xi * stride + o * C + c0, nc);
+    }
+  });
+}
+
+// dL/dw[o, c] += G^T dU G.
+template <class T>
+void add_weight_grads(const Tensor<T>& dU, std::int64_t O, std::int64_t C, T* grad_w) {
+  const std::int64_t stride = matrix_stride(O, C);
+  parallel_for(O, [&](std::int64_t o) {
+    for (std::int64_t c0 = 0; c0 < C; c0 += strip) {
+      const std::int64_t nc = std::min(strip, C - c0);
+      T u[positions][strip] = {}, rows[3][6][strip], k[3][3][strip];
+      for (int xi = 0; xi < positions; ++xi) copy_run(dU.data() + xi * stride + o * C + c0, u[xi], nc);
+      for (int b = 0; b < 6; ++b) on_lanes<6, 3>(u[b], 6 * strip, rows[0][b], 6 * strip, WeightGrad{});
+      for (int i = 0; i < 3; ++i) on_lanes<6, 3>(rows[i][0], strip, k[i][0], strip, WeightGrad{});
+      for (std::int64_t s = 0; s < nc; ++s)
+        for (int e = 0; e < 9; ++e) grad_w[(o * C + c0 + s) * 9 + e] += k[e / 3][e % 3][s];
+    }
+  });
+}
+
+// V = B^T d B for every tile and channel of x [N, C, H, W].
+template <class T>
+void inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
+  const BatchConvGeometry& g = wg.g;
+  const std::int64_t tiles = wg.tiles(), C = g.channels, stride = matrix_stride(C, tiles);
+  resize_matrices(V, positions, C, tiles);
+  for_each_block(wg, C, [&](std::int64_t c, std::int64_t first, std::int64_t count, std::int64_t, std::int64_t) {
+    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
+      const std::int64_t nt = std::min(strip, first + count - t0);
+      T d[6][6][strip] = {}, rows[6][6][strip], v[positions][strip];
+      for (std::int64_t s = 0; s < nt; ++s) {
+        const TileCorner at = tile_corner(wg, t0 + s);
+        const T* plane = x + (at.n * C + c) * g.height * g.width;
+        for (int i = 0; i < 6; ++i) {
+          const std::int64_t h = at.row - g.padding + i;
+          if (h < 0 || h >= g.height) continue;
+          for (int j = 0; j < 6; ++j) {
+            const std::int64_t col = at.col - g.padding + j;
+            if (col >= 0 && col < g.width) d[i][j][s] = plane[h * g.width + col];
+          }
+        }
+      }
+      for (int i = 0; i < 6; ++i) on_lanes<6, 6>(d[i][0], strip, rows[i][0], strip, Input{});
+      for (int b = 0; b < 6; ++b) on_lanes<6, 6>(rows[0][b], 6 * strip, v[b], 6 * strip, Input{});
+      for (int xi = 0; xi < positions; ++xi) copy_run(v[xi], V.data() + xi * stride + c * tiles + t0, nt);
+    }
+  });
+}
+
+// dL/dx = the sum over tiles of B dV B^T, each added where its patch lies in the image.
+template <class T>
+void input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* grad_in) {
+  const BatchConvGeometry& g = wg.g;
+  const std::int64_t tiles = wg.tiles(), C = g.channels, stride = matrix_stride(C, tiles), HW = g.height * g.width;
+  for_each_block(wg, C, [&](std::int64_t c, std::int64_t first, std::int64_t count, std::int64_t n0, std::int64_t n) {
+    for (std::int64_t item = n0; item < n0 + n; ++item) std::fill_n(grad_in + (item * C + c) * HW, HW, T(0));
+    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
+      const std::int64_t nt = std::min(strip, first + count - t0);
+      T v[positions][strip] = {}, rows[6][6][strip], d[6][6][strip];
+      for (int xi = 0; xi < positions; ++xi) copy_run(dV.data() + xi * stride + c * tiles + t0, v[xi], nt);
+      for (int b = 0; b < 6; ++b) on_lanes<6, 6>(v[b], 6 * strip, rows[0][b], 6 * strip, InputGrad{});
+      for (int i = 0; i < 6; ++i) on_lanes<6, 6>(rows[i][0], strip, d[i][0], strip, InputGrad{});
+      for (std::int64_t s = 0; s < nt; ++s) {
+        const TileCorner at = tile_corner(wg, t0 + s);
+        T* plane = grad_in + (at.n * C + c) * HW;
+        for (int i = 0; i < 6; ++i) {
+          const std::int64_t h = at.row - g.padding + i;
+          if (h < 0 || h >= g.height) continue;
+          for (int j = 0; j < 6; ++j) {
+            const std::int64_t col = at.col - g.padding + j;
+            if (col >= 0 && col < g.width) plane[h * g.width + col] += d[i][j][s];
+          }
+        }
+      }
+    }
+  });
+}
+
+// y = b + A^T M A for every tile, cropped to the output.
+template <class T>
+void outputs(const WinogradGeometry& wg, const Tensor<T>& M, const T* bias, std::int64_t O, T* y) {
+  const BatchConvGeometry& g = wg.g;
+  const std::int64_t tiles = wg.tiles(), P = g.out_height, Q = g.out_width, stride = matrix_stride(O, tiles);
+  for_each_block(wg, O, [&](std::int64_t o, std::int64_t first, std::int64_t count, std::int64_t, std::int64_t) {
+    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
+      const std::int64_t nt = std::min(strip, first + count - t0);
+      T m[positions][strip] = {}, rows[6][4][strip], out[4][4][strip];
+      for (int xi = 0; xi < positions; ++xi) copy_run(M.data() + xi * stride + o * tiles + t0, m[xi], nt);
+      for (int a = 0; a < 6; ++a) on_lanes<6, 4>(m[6 * a], strip, rows[a][0], strip, Output{});
+      for (int j = 0; j < 4; ++j) on_lanes<6, 4>(rows[0][j], 4 * strip, out[0][j], 4 * strip, Output{});
+      for (std::int64_t s = 0; s < nt; ++s) {
+        const TileCorner at = tile_corner(wg, t0 + s);
+        T* plane = y + (at.n * O + o) * P * Q;
+        for (int i = 0; i < 4 && at.row + i < P; ++i)
+          for (int j = 0; j < 4 && at.col + j < Q; ++j) plane[(at.row + i) * Q + at.col + j] = out[i][j][s] + bias[o];
+      }
+    }
+  });
+}
+
+// dM = A g A^T for every tile of g = dL/dy [N, O, P, Q] (zero past the output's edge).
+template <class T>
+void output_grads(const WinogradGeometry& wg, const T* grad_out, std::int64_t O, Tensor<T>& dM) {
+  const BatchConvGeometry& g = wg.g;
+  const std::int64_t tiles = wg.tiles(), P = g.out_height, Q = g.out_width, stride = matrix_stride(O, tiles);
+  resize_matrices(dM, positions, O, tiles);
+  for_each_block(wg, O, [&](std::int64_t o, std::int64_t first, std::int64_t count, std::int64_t, std::int64_t) {
+    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
+      const std::int64_t nt = std::min(strip, first + count - t0);
+      T gt[4][4][strip] = {}, rows[4][6][strip], m[positions][strip];
+      for (std::int64_t s = 0; s < nt; ++s) {
+        const TileCorner at = tile_corner(wg, t0 + s);
+        const T* plane = grad_out + (at.n * O + o) * P * Q;
+        for (int i = 0; i < 4 && at.row + i < P; ++i)
+          for (int j = 0; j < 4 && at.col + j < Q; ++j) gt[i][j][s] = plane[(at.row + i) * Q + at.col + j];
+      }
+      for (int i = 0; i < 4; ++i) on_lanes<4, 6>(gt[i][0], strip, rows[i][0], strip, OutputGrad{});
+      for (int b = 0; b < 6; ++b) on_lanes<4, 6>(rows[0][b], 6 * strip, m[b], 6 * strip, OutputGrad{});
+      for (int xi = 0; xi < positions; ++xi) copy_run(m[xi], dM.data() + xi * stride + o * tiles + t0, nt);
+    }
+  });
+}
+
+}  // namespace farbound::detail::winograd4
