@@ -353,11 +353,11 @@ class Conv2d final : public Layer<T> {
     });
 
     if (params) {
-      // Element-wise, each element summing the chunks in order into the first chunk's.
-      T* total = partials_.data();
-      parallel_chunks(partial_size, 1024, [&](std::int64_t first, std::int64_t last) {
-        for (std::int64_t c = 1; c < chunks; ++c) detail::add_run(total + c * partial_size + first, total + first, last - first);
-      });
+      T* total = partials_.data();  // each element sums the chunks in order into the first chunk's
+      if (chunks > 1)                 // (one chunk at a few images: no threads to wake)
+        parallel_chunks(partial_size, 1024, [&](std::int64_t first, std::int64_t last) {
+          for (std::int64_t c = 1; c < chunks; ++c) detail::add_run(total + c * partial_size + first, total + first, last - first);
+        });
       if (!over_outputs) detail::add_run(total, weight.grad.data(), O * R);
       else
         for (std::int64_t o = 0; o < O; ++o)
