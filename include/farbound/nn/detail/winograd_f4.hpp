@@ -127,16 +127,27 @@ void store_positions(const T (&lanes)[positions][strip], T* at, std::int64_t str
   }
 }
 
-// Calls f(c, first tile, tile count, first item, item count) for every (channel, block)
-// of `channels` channels in parallel; f walks the block's strips.
+// A transform's work item: `tiles` tiles from `first_tile` on, those of items [first_item,
+// first_item + items), in channel `channel`.
+struct TileBlock {
+  std::int64_t channel, first_tile, tiles, first_item, items;
+
+  // Calls f(first tile, tile count) for each strip of the block.
+  template <class F>
+  void for_each_strip(F f) const {
+    for (std::int64_t t0 = first_tile; t0 < first_tile + tiles; t0 += strip) f(t0, std::min(strip, first_tile + tiles - t0));
+  }
+};
+
+// Calls f(TileBlock) for every (channel, block) of `channels` channels, in parallel.
 template <class F>
 void for_each_block(const WinogradGeometry& wg, std::int64_t channels, F f) {
   const std::int64_t per_item = wg.tiles_per_item(), items = wg.g.items;
   const std::int64_t block_items = std::max<std::int64_t>(1, strip / per_item);
   const std::int64_t blocks = (items + block_items - 1) / block_items;
   parallel_for(channels * blocks, [&](std::int64_t cb) {
-    const std::int64_t c = cb / blocks, n0 = cb % blocks * block_items, n = std::min(block_items, items - n0);
-    f(c, n0 * per_item, n * per_item, n0, n);
+    const std::int64_t n0 = cb % blocks * block_items, n = std::min(block_items, items - n0);
+    f(TileBlock{cb / blocks, n0 * per_item, n * per_item, n0, n});
   });
 }
 
@@ -190,9 +201,9 @@ void inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), C = g.channels, stride = matrix_stride(C, tiles);
   resize_matrices(V, positions, C, tiles);
-  for_each_block(wg, C, [&](std::int64_t c, std::int64_t first, std::int64_t count, std::int64_t, std::int64_t) {
-    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
-      const std::int64_t nt = std::min(strip, first + count - t0);
+  for_each_block(wg, C, [&](const TileBlock& block) {
+    const std::int64_t c = block.channel;
+    block.for_each_strip([&](std::int64_t t0, std::int64_t nt) {
       T d[6][6][strip] = {}, rows[6][6][strip], v[positions][strip];
       for (std::int64_t s = 0; s < nt; ++s) {
         const TileCorner at = tile_corner(wg, t0 + s);
@@ -209,7 +220,7 @@ void inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
       for (int i = 0; i < 6; ++i) on_lanes<6, 6>(d[i][0], strip, rows[i][0], strip, Input{});
       for (int b = 0; b < 6; ++b) on_lanes<6, 6>(rows[0][b], 6 * strip, v[b], 6 * strip, Input{});
       store_positions(v, V.data() + c * tiles + t0, stride, nt);
-    }
+    });
   });
 }
 
@@ -218,10 +229,11 @@ template <class T>
 void input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* grad_in) {
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), C = g.channels, stride = matrix_stride(C, tiles), HW = g.height * g.width;
-  for_each_block(wg, C, [&](std::int64_t c, std::int64_t first, std::int64_t count, std::int64_t n0, std::int64_t n) {
-    for (std::int64_t item = n0; item < n0 + n; ++item) std::fill_n(grad_in + (item * C + c) * HW, HW, T(0));
-    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
-      const std::int64_t nt = std::min(strip, first + count - t0);
+  for_each_block(wg, C, [&](const TileBlock& block) {
+    const std::int64_t c = block.channel;
+    for (std::int64_t n = block.first_item; n < block.first_item + block.items; ++n)
+      std::fill_n(grad_in + (n * C + c) * HW, HW, T(0));
+    block.for_each_strip([&](std::int64_t t0, std::int64_t nt) {
       T v[positions][strip] = {}, rows[6][6][strip], d[6][6][strip];
       load_positions(dV.data() + c * tiles + t0, stride, nt, v);
       for (int b = 0; b < 6; ++b) on_lanes<6, 6>(v[b], 6 * strip, rows[0][b], 6 * strip, InputGrad{});
@@ -238,7 +250,7 @@ void input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* grad_in) {
           }
         }
       }
-    }
+    });
   });
 }
 
@@ -247,9 +259,9 @@ template <class T>
 void outputs(const WinogradGeometry& wg, const Tensor<T>& M, const T* bias, std::int64_t O, T* y) {
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), P = g.out_height, Q = g.out_width, stride = matrix_stride(O, tiles);
-  for_each_block(wg, O, [&](std::int64_t o, std::int64_t first, std::int64_t count, std::int64_t, std::int64_t) {
-    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
-      const std::int64_t nt = std::min(strip, first + count - t0);
+  for_each_block(wg, O, [&](const TileBlock& block) {
+    const std::int64_t o = block.channel;
+    block.for_each_strip([&](std::int64_t t0, std::int64_t nt) {
       T m[positions][strip] = {}, rows[6][4][strip], out[4][4][strip];
       load_positions(M.data() + o * tiles + t0, stride, nt, m);
       for (int a = 0; a < 6; ++a) on_lanes<6, 4>(m[6 * a], strip, rows[a][0], strip, Output{});
@@ -260,7 +272,7 @@ void outputs(const WinogradGeometry& wg, const Tensor<T>& M, const T* bias, std:
         for (int i = 0; i < 4 && at.row + i < P; ++i)
           for (int j = 0; j < 4 && at.col + j < Q; ++j) plane[(at.row + i) * Q + at.col + j] = out[i][j][s] + bias[o];
       }
-    }
+    });
   });
 }
 
@@ -270,9 +282,9 @@ void output_grads(const WinogradGeometry& wg, const T* grad_out, std::int64_t O,
   const BatchConvGeometry& g = wg.g;
   const std::int64_t tiles = wg.tiles(), P = g.out_height, Q = g.out_width, stride = matrix_stride(O, tiles);
   resize_matrices(dM, positions, O, tiles);
-  for_each_block(wg, O, [&](std::int64_t o, std::int64_t first, std::int64_t count, std::int64_t, std::int64_t) {
-    for (std::int64_t t0 = first; t0 < first + count; t0 += strip) {
-      const std::int64_t nt = std::min(strip, first + count - t0);
+  for_each_block(wg, O, [&](const TileBlock& block) {
+    const std::int64_t o = block.channel;
+    block.for_each_strip([&](std::int64_t t0, std::int64_t nt) {
       T gt[4][4][strip] = {}, rows[4][6][strip], m[positions][strip];
       for (std::int64_t s = 0; s < nt; ++s) {
         const TileCorner at = tile_corner(wg, t0 + s);
@@ -283,7 +295,7 @@ void output_grads(const WinogradGeometry& wg, const T* grad_out, std::int64_t O,
       for (int i = 0; i < 4; ++i) on_lanes<4, 6>(gt[i][0], strip, rows[i][0], strip, OutputGrad{});
       for (int b = 0; b < 6; ++b) on_lanes<4, 6>(rows[0][b], 6 * strip, m[b], 6 * strip, OutputGrad{});
       store_positions(m, dM.data() + o * tiles + t0, stride, nt);
-    }
+    });
   });
 }
 
