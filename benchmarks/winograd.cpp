@@ -41,34 +41,36 @@ double fastest_ms(int reps, F&& f) {
   return best * 1e3;
 }
 
-void compare(std::int64_t C, std::int64_t O, std::int64_t H, std::int64_t tile, int reps) {
+void compare(std::int64_t C, std::int64_t O, std::int64_t H, int reps) {
   const std::int64_t N = 32;
   Tensor<float> x({N, C, H, H}), w({O, C, 3, 3}), y({N, O, H, H}), dx({N, C, H, H}), dw({O, C, 3, 3});
   for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = float(i % 17) * 0.1f - 0.8f;
   for (std::int64_t i = 0; i < w.numel(); ++i) w[i] = float(i % 13) * 0.01f;
   const std::vector<float> bias(std::size_t(O), 0.f);
   const detail::BatchConvGeometry g{N, C, H, H, 3, 1, H, H};
-  const detail::WinogradGeometry wg{g, tile};
-  detail::WinogradWorkspace<float> ws;
-  const auto forward = [&] { detail::winograd_forward(wg, x.data(), w.data(), bias.data(), O, y.data(), ws); };
-  const auto backward = [&] {
-    detail::winograd_backward(wg, x.data(), w.data(), y.data(), O, dw.data(), dx.data(), ws);
-  };
-  forward();
-  backward();
-  const double weights = fastest_ms(reps, [&] { detail::winograd_weights(wg, w.data(), O, ws.weights); });
-  const double inputs = fastest_ms(reps, [&] { detail::winograd_inputs(wg, x.data(), ws.inputs); });
-  const double outputs = fastest_ms(reps, [&] { detail::winograd_outputs(wg, ws.products, bias.data(), O, y.data()); });
-  const double fwd = fastest_ms(reps, forward), bwd = fastest_ms(reps, backward);
   const double direct = fastest_ms(reps, [&] {
     detail::parallel_packed_gemm<float>(O, g.columns(), g.rows(), detail::StridedMatrix<float>{w.data(), g.rows(), 1},
                                         detail::ImplicitIm2col<float>{g, x.data()},
                                         detail::ItemMatrix<float>{y.data(), O, g.positions()}, false);
   });
   const double gflop = 2.0 * double(N * H * H) * double(C * O * 9) / 1e9;  // one direct product
-  std::printf("  F(%lld) %4lld -> %-4lld @ %2lldx%-2lld %8.2f %8.2f %8.2f %9.2f %9.2f %9.2f %7.2fx   %6.1f %6.1f\n", (long long)tile,
-              (long long)C, (long long)O, (long long)H, (long long)H, weights, inputs, outputs, fwd, bwd, direct, direct / fwd,
-              gflop / fwd * 1e3, 2 * gflop / bwd * 1e3);
+  for (const std::int64_t tile : {2, 4}) {
+    const detail::WinogradGeometry wg{g, tile};
+    detail::WinogradWorkspace<float> ws;
+    const auto forward = [&] { detail::winograd_forward(wg, x.data(), w.data(), bias.data(), O, y.data(), ws); };
+    const auto backward = [&] {
+      detail::winograd_backward(wg, x.data(), w.data(), y.data(), O, dw.data(), dx.data(), ws);
+    };
+    forward();
+    backward();
+    const double weights = fastest_ms(reps, [&] { detail::winograd_weights(wg, w.data(), O, ws.weights); });
+    const double inputs = fastest_ms(reps, [&] { detail::winograd_inputs(wg, x.data(), ws.inputs); });
+    const double outputs = fastest_ms(reps, [&] { detail::winograd_outputs(wg, ws.products, bias.data(), O, y.data()); });
+    const double fwd = fastest_ms(reps, forward), bwd = fastest_ms(reps, backward);
+    std::printf("  F(%lld) %4lld -> %-4lld @ %2lldx%-2lld %8.2f %8.2f %8.2f %9.2f %9.2f %9.2f %7.2fx   %6.1f %6.1f\n",
+                (long long)tile, (long long)C, (long long)O, (long long)H, (long long)H, weights, inputs, outputs, fwd, bwd,
+                direct, direct / fwd, gflop / fwd * 1e3, 2 * gflop / bwd * 1e3);
+  }
 }
 }  // namespace
 
@@ -85,6 +87,6 @@ int main(int argc, char** argv) {
               args[1]);
   for (const auto& [C, O, H] : std::vector<std::array<std::int64_t, 3>>{
            {32, 64, 32}, {64, 64, 16}, {64, 128, 16}, {128, 128, 8}, {128, 512, 8}, {512, 512, 8}})
-    for (const std::int64_t tile : {2, 4}) compare(C, O, H, tile, args[1]);
+    compare(C, O, H, args[1]);
   return 0;
 }

@@ -166,7 +166,7 @@ class Conv2d final : public Layer<T> {
   // a tie (5 x 5 and 6 x 6 outputs) F(2x2, 3x3), which rounds less.
   detail::WinogradGeometry winograd_geometry(const Shape& input) const {
     const detail::WinogradGeometry small{batch_geometry(input), 2}, large{batch_geometry(input), 4};
-    return 36 * large.tiles_per_item() < 16 * small.tiles_per_item() ? large : small;
+    return large.multiply_adds_per_item() < small.multiply_adds_per_item() ? large : small;
   }
 
   detail::BatchConvGeometry batch_geometry(const Shape& input) const {

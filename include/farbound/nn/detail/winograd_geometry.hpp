@@ -33,6 +33,8 @@ struct WinogradGeometry {
   std::int64_t tile_cols() const { return (g.out_width + tile - 1) / tile; }
   std::int64_t tiles_per_item() const { return tile_rows() * tile_cols(); }
   std::int64_t tiles() const { return g.items * tiles_per_item(); }
+  // The products' multiply-adds per item and per pair of input and output channels.
+  std::int64_t multiply_adds_per_item() const { return positions() * tiles_per_item(); }
   // Tile (n, ty, tx) is column n * tiles_per_item() + ty * tile_cols() + tx.
   std::int64_t tile_index(std::int64_t n, std::int64_t ty, std::int64_t tx) const {
     return n * tiles_per_item() + ty * tile_cols() + tx;
