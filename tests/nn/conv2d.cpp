@@ -194,6 +194,19 @@ Tensor<double> direct_input_grad(const Conv2d<double>& conv, const Tensor<double
   return dx;
 }
 
+// y, dL/dw and dL/dx of conv's weights at input x and output gradient g, each within 1e-12
+// of the direct sums.
+void require_direct_sums(const Conv2d<double>& conv, const Tensor<double>& x, const Tensor<double>& g,
+                         const Tensor<double>& y, const Tensor<double>& dw, const Tensor<double>& dx) {
+  const auto expected = direct_conv(conv, x);
+  REQUIRE(y.shape() == expected.shape());
+  for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+  const auto expected_dw = direct_weight_grad(conv, x, g);
+  for (std::int64_t i = 0; i < dw.numel(); ++i) REQUIRE(dw[i] == Approx(expected_dw[i]).margin(1e-12));
+  const auto expected_dx = direct_input_grad(conv, g, x.shape());
+  for (std::int64_t i = 0; i < dx.numel(); ++i) REQUIRE(dx[i] == Approx(expected_dx[i]).margin(1e-12));
+}
+
 TEST_CASE("Conv2d's Winograd lowering (3x3, stride 1, 128 -> 512 channels) matches the direct sums", "[conv2d]") {
   // Odd output sizes leave half tiles at the right and bottom edges; padding 0 .. 2.
   for (std::int64_t pad : {0, 1, 2}) {
@@ -202,17 +215,11 @@ TEST_CASE("Conv2d's Winograd lowering (3x3, stride 1, 128 -> 512 channels) match
     const auto x = random_tensor<double>({2, 128, 5, 6}, 50 + std::uint32_t(pad));
     Tensor<double> y, dx;
     conv.forward(x.view(), y);
-    const auto expected = direct_conv(conv, x);
     INFO("padding " << pad);
-    REQUIRE(y.shape() == expected.shape());
-    for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
     const auto g = random_tensor<double>(y.shape(), 60 + std::uint32_t(pad));
     conv.weight.grad.zero();
     conv.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
-    const auto dw = direct_weight_grad(conv, x, g);
-    for (std::int64_t i = 0; i < dw.numel(); ++i) REQUIRE(conv.weight.grad[i] == Approx(dw[i]).margin(1e-12));
-    const auto expected_dx = direct_input_grad(conv, g, x.shape());
-    for (std::int64_t i = 0; i < dx.numel(); ++i) REQUIRE(dx[i] == Approx(expected_dx[i]).margin(1e-12));
+    require_direct_sums(conv, x, g, y, conv.weight.grad, dx);
   }
 }
 
@@ -318,15 +325,10 @@ TEST_CASE("Winograd F(2x2, 3x3) and F(4x4, 3x3) match the direct sums", "[conv2d
       Tensor<double> y({7, 24, P, Q}), dx(x.shape()), dw(conv.weight.value.shape());
       detail::winograd_forward(wg, x.data(), conv.weight.value.data(), conv.bias.value.data(), 24, y.data(), ws);
       INFO("F(" << tile << "x" << tile << ", 3x3), padding " << pad);
-      const auto expected = direct_conv(conv, x);
-      for (std::int64_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
       const auto g = random_tensor<double>(y.shape(), 65 + std::uint32_t(pad));
       dw.zero();
       detail::winograd_backward(wg, x.data(), conv.weight.value.data(), g.data(), 24, dw.data(), dx.data(), ws);
-      const auto expected_dw = direct_weight_grad(conv, x, g);
-      for (std::int64_t i = 0; i < dw.numel(); ++i) REQUIRE(dw[i] == Approx(expected_dw[i]).margin(1e-12));
-      const auto expected_dx = direct_input_grad(conv, g, x.shape());
-      for (std::int64_t i = 0; i < dx.numel(); ++i) REQUIRE(dx[i] == Approx(expected_dx[i]).margin(1e-12));
+      require_direct_sums(conv, x, g, y, dw, dx);
     }
 }
 
