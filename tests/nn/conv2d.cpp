@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -57,8 +58,9 @@ struct ConvCase {
   std::int64_t n, c, o, k, s, pad, h, w;
 };
 
-// Batch 1, odd sizes, 1x1 kernels, stride 2, padding, non-square images; the last four have
-// 32+ output channels and stride 1, and run the whole-batch lowering (padding 0 .. k-1).
+// Batch 1, odd sizes, 1x1 kernels, stride 2, padding, non-square images, 32+ output
+// channels image by image; the two with 64 input channels and at most 36 output positions
+// run the whole-batch lowering (Conv2d::lowers_whole_batch).
 const ConvCase cases[] = {
     {1, 1, 1, 1, 1, 0, 1, 1}, {1, 1, 2, 3, 1, 0, 5, 5}, {2, 3, 2, 3, 1, 1, 5, 6}, {1, 2, 3, 3, 2, 0, 7, 7},
     {3, 2, 2, 2, 2, 1, 5, 4}, {2, 1, 3, 5, 1, 2, 9, 7}, {2, 3, 4, 1, 2, 0, 5, 3}, {1, 2, 2, 3, 3, 2, 4, 8},
@@ -67,6 +69,7 @@ const ConvCase cases[] = {
     // short of a vector, exactly one, and more than one with a ragged last.
     {1, 2, 6, 5, 1, 0, 8, 7}, {2, 3, 20, 3, 1, 1, 5, 6}, {2, 1, 3, 7, 1, 3, 5, 5}, {1, 2, 9, 4, 1, 1, 6, 6},
     {2, 2, 32, 3, 1, 1, 5, 6}, {3, 1, 33, 3, 1, 0, 6, 5}, {1, 2, 32, 3, 1, 2, 3, 4}, {2, 1, 32, 1, 1, 0, 4, 3},
+    {2, 64, 32, 1, 1, 0, 2, 3}, {1, 64, 33, 2, 1, 1, 3, 2},  // whole batch
     // 5-8 output channels, stride 1: on AVX-512 the double forward runs with lanes over them,
     // here in runs of 11 and 10 positions per output row.
     {2, 3, 8, 3, 1, 1, 6, 21},
@@ -138,12 +141,14 @@ TEST_CASE("Conv2d passes gradient checks", "[conv2d]") {
   }
 }
 
-TEST_CASE("Conv2d's whole-batch input gradient (32+ input channels) passes a gradient check", "[conv2d]") {
-  // Parameter gradients of the whole-batch lowering are checked above (fewer input channels).
-  for (std::int64_t pad : {0, 1, 2}) {
-    Conv2d<double> conv(32, 32, 3, 1, pad);
+TEST_CASE("Conv2d's whole-batch input gradient passes a gradient check at every padding", "[conv2d]") {
+  // Parameter gradients of the whole-batch lowering are checked above (smaller kernels). A
+  // 5 x 5 kernel with 64 input channels on images small enough for at most 36 outputs.
+  for (std::int64_t pad : {0, 1, 2, 3, 4}) {
+    Conv2d<double> conv(64, 32, 5, 1, pad);
     conv.reset_parameters(13, std::uint32_t(pad));
-    auto x = random_tensor<double>({2, 32, 3, 4}, 40 + std::uint32_t(pad));
+    const std::int64_t side = std::max<std::int64_t>(1, 5 - 2 * pad);
+    auto x = random_tensor<double>({2, 64, side, side}, 40 + std::uint32_t(pad));
     INFO("padding " << pad);
     CHECK(testing::gradcheck(conv, x, {.check_params = false}) < 1e-6);
   }
@@ -480,9 +485,9 @@ TEST_CASE("Conv2d gives the same bits on 1 and 2 threads", "[conv2d]") {
   wide.reset_parameters(1, 4);
   testing::require_thread_invariant(wide, random_tensor<float>({31, 128, 3, 3}, 4));
   // The whole-batch lowering: columns split between the threads, tiles across items.
-  Conv2d<float> batch_lowered(32, 40, 3, 1, 1);
+  Conv2d<float> batch_lowered(64, 40, 2, 1, 1);
   batch_lowered.reset_parameters(1, 5);
-  testing::require_thread_invariant(batch_lowered, random_tensor<float>({5, 32, 7, 9}, 5));
+  testing::require_thread_invariant(batch_lowered, random_tensor<float>({5, 64, 4, 5}, 5));
   // Winograd: the 16 products shared between the threads, overlapping patches added back.
   Conv2d<float> winograd(128, 512, 3, 1, 1);
   winograd.reset_parameters(1, 6);

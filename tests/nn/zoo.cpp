@@ -50,8 +50,8 @@ TEST_CASE("bad specs are argument errors", "[zoo][errors]") {
 }
 
 TEST_CASE("a ResNet9 training step gives the same bits on 1 and 2 threads", "[zoo][threads]") {
-  // Every kind of product at once: whole-batch packed convolutions (32-512 channels), the
-  // per-image input gradient of the RGB layer, the unpacked dense layer.
+  // Every kind of product at once: Winograd's (32-512 channels), the RGB layer's image by
+  // image, the unpacked dense layer.
   ModelSpec spec{.arch = "resnet9", .activation = "celu", .in_channels = 3, .mean = {0.5, 0.5, 0.5}, .stddev = {0.25, 0.25, 0.25}};
   Tensor<float> x({2, 3, 32, 32}), g({2, 10});
   RandomStream(3, Purpose::user, 0).uniform(x.span());

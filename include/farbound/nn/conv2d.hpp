@@ -5,9 +5,9 @@
 //   P = (H + 2*pad - k) / s + 1,  Q = (W + 2*pad - k) / s + 1
 //   y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] x[n, c, p*s - pad + i, q*s - pad + j]
 // Wide 3x3 stride-1 layers (many channels on both sides) run the whole batch by Winograd's
-// F(4x4, 3x3) or F(2x2, 3x3) (detail/winograd.hpp; see lowers_by_winograd), other wide
-// stride-1 layers (32+ output channels) as three packed GEMMs
-// (detail/conv_batch_lowering.hpp; see lowers_whole_batch). Otherwise each item is lowered
+// F(4x4, 3x3) or F(2x2, 3x3) (detail/winograd.hpp; see lowers_by_winograd), stride-1 layers
+// with many channels on small planes as three packed GEMMs (detail/conv_batch_lowering.hpp;
+// see lowers_whole_batch). Otherwise each item is lowered
 // to matrix products (detail/conv_lowering.hpp): its input becomes R = C*k*k rows of length
 // L (stride 1: shifted runs of the image read in place; other strides: im2col), its outputs
 // P rows of `pitch` columns (the first Q real). With g the output gradient laid out the same
@@ -89,7 +89,7 @@ class Conv2d final : public Layer<T> {
     if (lowers_by_winograd())
       return detail::winograd_forward(winograd_geometry(in.shape()), in.data(), weight.value.data(), bias.value.data(),
                                       out_, out.data(), winograd_);
-    if (lowers_whole_batch()) return forward_batch(in, out);
+    if (lowers_whole_batch(in.shape())) return forward_batch(in, out);
     with_lowering(in.shape(), [&](const auto& lowering) { forward_items(lowering, in, out); });
   }
 
@@ -107,16 +107,8 @@ class Conv2d final : public Layer<T> {
       if (params) add_bias_grad(grad_out);
       return;
     }
-    if (!lowers_whole_batch()) {
-      with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, params); });
-      return;
-    }
-    // The input gradient's product has M = in channels: with few (an RGB input layer),
-    // packing all of g for 3 rows of A costs more than the image-by-image lowering.
-    const bool wide_input = in_ >= min_batch_lowering_channels;
-    backward_batch(in, grad_out, wide_input ? grad_in : nullptr, params);
-    if (grad_in && !wide_input)
-      with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, false); });
+    if (lowers_whole_batch(in.shape())) return backward_batch(in, grad_out, grad_in, params);
+    with_lowering(in.shape(), [&](const auto& lowering) { backward_items(lowering, in, grad_out, grad_in, params); });
   }
 
   void collect_parameters(std::vector<Parameter<T>*>& ps) override {
@@ -135,14 +127,19 @@ class Conv2d final : public Layer<T> {
   // LeNet's step at 128 images); 32 still split evenly over the threads of a large machine.
   static constexpr std::int64_t partial_budget = std::int64_t(1) << 22, max_partial_chunks = 32;
 
-  // Layers with many output channels that Winograd does not take (below; in ResNet9 the RGB
-  // input layer, 3 -> 32) run as three GEMMs over the whole batch; few output channels
-  // (LeNet's 6 and 16) would make packing B cost more than it saves, and those run image by
-  // image (measured: docs/performance.md). The batch lowering needs stride 1 and padding <
-  // kernel (its input gradient is a convolution with padding k-1-pad).
-  static constexpr std::int64_t min_batch_lowering_channels = 32;
-  bool lowers_whole_batch() const {
-    return out_ >= min_batch_lowering_channels && window_.stride == 1 && window_.padding < window_.kernel;
+  // Layers that Winograd does not take run as three GEMMs over the whole batch where each
+  // image's products would be too narrow to pay for their packing: 64+ input and 32+ output
+  // channels on planes of at most 36 outputs (N = P*Q per image; e.g. 512 -> 512, 1 x 1 on
+  // 4 x 4: 2.8x faster over the batch). Elsewhere the image-by-image kernels were as fast or
+  // faster at every shape measured (docs/performance.md): ResNet9's RGB input layer, 3 -> 32
+  // on 32 x 32, 3.3x. The batch lowering needs stride 1 and padding < kernel (its input
+  // gradient is a convolution with padding k-1-pad).
+  static constexpr std::int64_t min_batch_lowering_inputs = 64, min_batch_lowering_outputs = 32,
+                                max_batch_lowering_positions = 36;
+  bool lowers_whole_batch(const Shape& input) const {
+    const std::int64_t positions = window_.out_extent(input[2]) * window_.out_extent(input[3]);
+    return in_ >= min_batch_lowering_inputs && out_ >= min_batch_lowering_outputs &&
+           positions <= max_batch_lowering_positions && window_.stride == 1 && window_.padding < window_.kernel;
   }
 
   // dL/db[o] += the sum of g over items and positions, item by item.
@@ -157,7 +154,7 @@ class Conv2d final : public Layer<T> {
   // (detail/winograd.hpp), 2.25x or 4x fewer multiply-adds than a direct lowering. Its
   // transforms cost about (1/C + 1/O) of the products' work; measured in ResNet9
   // (docs/performance.md), Winograd wins at every layer with 1/C + 1/O <= 1/21, from 32 -> 64
-  // channels on; the RGB input layer (3 -> 32) stays with the whole-batch lowering.
+  // channels on; the RGB input layer (3 -> 32) runs image by image.
   bool lowers_by_winograd() const {
     return window_.kernel == 3 && window_.stride == 1 && window_.padding <= 2 && 21 * (in_ + out_) <= in_ * out_;
   }
