@@ -12,8 +12,9 @@
 //   dL/dx        = the same convolution applied to g with the weights W'[c, (o, i, j)] =
 //                  W[o, c, k-1-i, k-1-j] and padding k-1-pad (the adjoint of a stride-1
 //                  convolution is a full convolution with the flipped kernel); M = C.
-// Each product sees the whole batch along N or K, so even an 8x8 image with 512 channels
-// gives the micro-kernel long panels, where one image at a time gives it 64 columns.
+// Each product sees the whole batch along N or K, so even a 4x4 image with 512 channels
+// gives the micro-kernel long panels, where one image at a time gives it 16 columns
+// (Conv2d::lowers_whole_batch says where that pays).
 // y(o, f) is element y[n, o, p, q]: C runs along pq inside an item (ItemC).
 #include <algorithm>
 #include <cstdint>
