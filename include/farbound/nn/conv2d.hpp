@@ -130,10 +130,10 @@ class Conv2d final : public Layer<T> {
   // Layers that Winograd does not take run as three GEMMs over the whole batch where each
   // image's products would be too narrow to pay for their packing: 64+ input and 32+ output
   // channels on planes of at most 36 outputs (N = P*Q per image; e.g. 512 -> 512, 1 x 1 on
-  // 4 x 4: 2.8x faster over the batch). Elsewhere the image-by-image kernels were as fast or
-  // faster at every shape measured (docs/performance.md): ResNet9's RGB input layer, 3 -> 32
-  // on 32 x 32, 3.3x. The batch lowering needs stride 1 and padding < kernel (its input
-  // gradient is a convolution with padding k-1-pad).
+  // 4 x 4: 2.8x faster over the batch). Elsewhere the image-by-image kernels were within 3 %
+  // or faster at every shape measured (docs/performance.md): ResNet9's RGB input layer,
+  // 3 -> 32 on 32 x 32, 3.5x. The batch lowering needs stride 1 and padding < kernel (its
+  // input gradient is a convolution with padding k-1-pad).
   static constexpr std::int64_t min_batch_lowering_inputs = 64, min_batch_lowering_outputs = 32,
                                 max_batch_lowering_positions = 36;
   bool lowers_whole_batch(const Shape& input) const {
