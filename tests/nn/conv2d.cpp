@@ -143,11 +143,11 @@ TEST_CASE("Conv2d passes gradient checks", "[conv2d]") {
 
 TEST_CASE("Conv2d's whole-batch input gradient passes a gradient check at every padding", "[conv2d]") {
   // Parameter gradients of the whole-batch lowering are checked above (smaller kernels). A
-  // 5 x 5 kernel with 64 input channels on images small enough for at most 36 outputs.
-  for (std::int64_t pad : {0, 1, 2, 3, 4}) {
-    Conv2d<double> conv(64, 32, 5, 1, pad);
+  // 4 x 4 kernel with 64 input channels on images small enough for at most 36 outputs.
+  for (std::int64_t pad : {0, 1, 2, 3}) {
+    Conv2d<double> conv(64, 32, 4, 1, pad);
     conv.reset_parameters(13, std::uint32_t(pad));
-    const std::int64_t side = std::max<std::int64_t>(1, 5 - 2 * pad);
+    const std::int64_t side = std::max<std::int64_t>(1, 4 - 2 * pad);
     auto x = random_tensor<double>({2, 64, side, side}, 40 + std::uint32_t(pad));
     INFO("padding " << pad);
     CHECK(testing::gradcheck(conv, x, {.check_params = false}) < 1e-6);
