@@ -16,6 +16,11 @@
 // every patch crosses an edge), and transformed on all lanes at once.
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "farbound/core/host_device.hpp"
 #include "farbound/core/parallel.hpp"
@@ -127,6 +132,33 @@ void store_positions(const T (&lanes)[positions][strip], T* at, std::int64_t str
   }
 }
 
+// U = G w G^T is written once and read by the 36 products after the whole transform. Where
+// it is larger than a core complex's L3 could keep for them (ResNet9's 512 -> 512: 37.7 MB),
+// it is written past the caches in whole lines (non-temporal stores), so no line is first
+// read for ownership: that transform 2.7-3.1 -> 1.4 ms on two threads, the 512-channel
+// block's forward 39-40 -> 37 ms (docs/performance.md). AVX-512 floats, C a multiple of
+// the strip (whole aligned lines).
+inline constexpr std::int64_t streamed_weights_bytes = std::int64_t(8) << 20;
+
+template <class T>
+bool streams_weights([[maybe_unused]] std::int64_t O, [[maybe_unused]] std::int64_t C) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float> && strip == 16)
+    return C % strip == 0 && positions * matrix_stride(O, C) * std::int64_t(sizeof(T)) >= streamed_weights_bytes;
+#endif
+  return false;
+}
+
+// A strip's positions as whole lines past the caches (streams_weights said it may).
+template <class T>
+void stream_positions([[maybe_unused]] const T (&lanes)[positions][strip], [[maybe_unused]] T* at,
+                      [[maybe_unused]] std::int64_t stride) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float> && strip == 16)
+    for (int xi = 0; xi < positions; ++xi) _mm512_stream_ps(at + xi * stride, _mm512_loadu_ps(lanes[xi]));
+#endif
+}
+
 // A transform's work item: `tiles` tiles from `first_tile` on, those of items [first_item,
 // first_item + items), in channel `channel`.
 struct TileBlock {
@@ -165,6 +197,7 @@ template <class T>
 void weights(const T* w, std::int64_t O, std::int64_t C, Tensor<T>& U) {
   resize_matrices(U, positions, O, C);
   const std::int64_t stride = matrix_stride(O, C);
+  const bool streamed = streams_weights<T>(O, C);
   parallel_for(O, [&](std::int64_t o) {
     for (std::int64_t c0 = 0; c0 < C; c0 += strip) {
       const std::int64_t nc = std::min(strip, C - c0);
@@ -173,8 +206,14 @@ void weights(const T* w, std::int64_t O, std::int64_t C, Tensor<T>& U) {
         for (int e = 0; e < 9; ++e) k[e / 3][e % 3][s] = w[(o * C + c0 + s) * 9 + e];
       for (int i = 0; i < 3; ++i) on_lanes<3, 6>(k[i][0], strip, rows[i][0], strip, Weight{});
       for (int b = 0; b < 6; ++b) on_lanes<3, 6>(rows[0][b], 6 * strip, u[b], 6 * strip, Weight{});
-      store_positions(u, U.data() + o * C + c0, stride, nc);
+      if (streamed)
+        stream_positions(u, U.data() + o * C + c0, stride);
+      else
+        store_positions(u, U.data() + o * C + c0, stride, nc);
     }
+#if defined(__AVX512F__)
+    if (streamed) _mm_sfence();  // the streamed lines are visible before the products read them
+#endif
   });
 }
 
