@@ -135,9 +135,9 @@ void store_positions(const T (&lanes)[positions][strip], T* at, std::int64_t str
 // U = G w G^T is written once and read by the 36 products after the whole transform. Where
 // it is larger than a core complex's L3 could keep for them (ResNet9's 512 -> 512: 37.7 MB),
 // it is written past the caches in whole lines (non-temporal stores), so no line is first
-// read for ownership: that transform 2.7-3.1 -> 1.4 ms on two threads, the 512-channel
-// block's forward 39-40 -> 37 ms (docs/performance.md). AVX-512 floats, C a multiple of
-// the strip (whole aligned lines).
+// read for ownership: that transform 2.8-3.1 -> 1.3-1.4 ms on two threads, the 512-channel
+// block's forward 38 -> 36 ms (docs/performance.md). AVX-512 floats, C a multiple of the
+// strip (whole aligned lines).
 inline constexpr std::int64_t streamed_weights_bytes = std::int64_t(8) << 20;
 
 template <class T>
