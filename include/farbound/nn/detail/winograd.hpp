@@ -42,9 +42,7 @@ struct KeptFrom {
   const T* from = nullptr;  // null: nothing kept
   WinogradGeometry geometry{};
 
-  bool holds(const WinogradGeometry& wg, const T* source) const {
-    return from == source && geometry.g == wg.g && geometry.tile == wg.tile;
-  }
+  bool holds(const WinogradGeometry& wg, const T* source) const { return from == source && geometry == wg; }
 };
 
 // The transformed operands, each P matrices winograd_impl::matrix_stride apart.
@@ -131,6 +129,26 @@ void require_unchanged(const WinogradGeometry& wg, const Tensor<T>& kept, const 
                            "from them)");
 }
 
+// Makes sure `buffer` holds the transform of `source` (rows x cols per position): kept from
+// the forward when `kept` says so (debug builds check that it still matches, the layer
+// contract), else transform(buffer) now.
+template <class T, class Transform>
+void reuse_or_transform(const WinogradGeometry& wg, KeptFrom<T>& kept, const T* source, Tensor<T>& buffer,
+                        std::int64_t rows, std::int64_t cols, const char* what, Transform transform) {
+  if (!kept.holds(wg, source)) {
+    transform(buffer);
+    kept = {source, wg};
+    return;
+  }
+#ifndef NDEBUG
+  Tensor<T> fresh;
+  transform(fresh);
+  require_unchanged(wg, buffer, fresh, rows, cols, what);
+#else
+  (void)rows, (void)cols, (void)what;
+#endif
+}
+
 // dL/dw += (when grad_w) and dL/dx = (when grad_in) for g = dL/dy.
 template <class T>
 void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const T* grad_out, std::int64_t O,
@@ -140,14 +158,8 @@ void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const
   winograd_output_grads(wg, grad_out, O, ws.products);
   T* const dM = ws.products.data();
   if (grad_w) {
-    if (!ws.inputs_from.holds(wg, x)) winograd_inputs(wg, x, ws.inputs);
-#ifndef NDEBUG
-    else {  // debug builds check the layer contract
-      Tensor<T> fresh;
-      winograd_inputs(wg, x, fresh);
-      require_unchanged(wg, ws.inputs, fresh, C, tiles, "input");
-    }
-#endif
+    reuse_or_transform(wg, ws.inputs_from, x, ws.inputs, C, tiles, "input",
+                       [&](Tensor<T>& V) { winograd_inputs(wg, x, V); });
     resize_matrices(ws.weight_grads, wg.positions(), O, C);
     winograd_products<T>(
         wg, O, C, tiles, [&](std::int64_t xi) { return StridedMatrix<T>{dM + xi * matrix_stride(O, tiles), tiles, 1}; },
@@ -158,17 +170,8 @@ void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const
     winograd_add_weight_grads(wg, ws.weight_grads, O, grad_w);
   }
   if (!grad_in) return;
-  if (!ws.weights_from.holds(wg, w)) {
-    winograd_weights(wg, w, O, ws.weights);
-    ws.weights_from = {w, wg};
-  }
-#ifndef NDEBUG
-  else {
-    Tensor<T> fresh;
-    winograd_weights(wg, w, O, fresh);
-    require_unchanged(wg, ws.weights, fresh, O, C, "weights");
-  }
-#endif
+  reuse_or_transform(wg, ws.weights_from, w, ws.weights, O, C, "weights",
+                     [&](Tensor<T>& U) { winograd_weights(wg, w, O, U); });
   resize_matrices(ws.inputs, wg.positions(), C, tiles);  // now dL/dV
   ws.inputs_from = {};
   winograd_products<T>(

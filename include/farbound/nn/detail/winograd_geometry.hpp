@@ -28,6 +28,8 @@ struct WinogradGeometry {
   BatchConvGeometry g;  // kernel 3, stride 1
   std::int64_t tile = 2;
 
+  bool operator==(const WinogradGeometry&) const = default;
+
   std::int64_t positions() const { return (tile + 2) * (tile + 2); }
   std::int64_t tile_rows() const { return (g.out_height + tile - 1) / tile; }
   std::int64_t tile_cols() const { return (g.out_width + tile - 1) / tile; }
