@@ -137,9 +137,9 @@ class Conv2d final : public Layer<T> {
   static constexpr std::int64_t min_batch_lowering_inputs = 64, min_batch_lowering_outputs = 32,
                                 max_batch_lowering_positions = 36;
   bool lowers_whole_batch(const Shape& input) const {
-    const std::int64_t positions = window_.out_extent(input[2]) * window_.out_extent(input[3]);
     return in_ >= min_batch_lowering_inputs && out_ >= min_batch_lowering_outputs &&
-           positions <= max_batch_lowering_positions && window_.stride == 1 && window_.padding < window_.kernel;
+           batch_geometry(input).positions() <= max_batch_lowering_positions && window_.stride == 1 &&
+           window_.padding < window_.kernel;
   }
 
   // dL/db[o] += the sum of g over items and positions, item by item.
