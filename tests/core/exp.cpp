@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -80,4 +81,64 @@ TEST_CASE("Both exponentials are xsimd::exp for doubles", "[simd]") {
   check_xsimd_bits(xs, full_range);
   xs.resize(1001);  // -750 to 0
   check_xsimd_bits(xs, nonpositive);
+}
+
+namespace {
+
+// How many representable floats lie between a and b (0 for two NaNs).
+std::int64_t ulps_apart(float a, float b) {
+  if (std::isnan(a) && std::isnan(b)) return 0;
+  if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<std::int64_t>::max();
+  // Bit patterns mapped to one line that orders the floats, -0 and +0 next to each other.
+  const auto line = [](float x) {
+    const auto bits = std::int64_t(std::bit_cast<std::int32_t>(x));
+    return bits < 0 ? std::int64_t(std::numeric_limits<std::int32_t>::min()) - bits : bits;
+  };
+  return std::abs(line(a) - line(b));
+}
+
+}  // namespace
+
+TEST_CASE("expm1_nonpositive is within 2 ulp of e^x - 1 for non-positive floats", "[simd]") {
+  using B = xsimd::batch<float>;
+  // How far the results over xs are from the correctly rounded ones: the worst, where, and
+  // how many are off at all.
+  struct Errors {
+    std::int64_t worst = 0, inexact = 0;
+    float worst_at = 0;
+  };
+  const auto measure = [](std::vector<float> xs) {
+    xs.resize((xs.size() + B::size - 1) / B::size * B::size, -1.0f);
+    Errors e;
+    for (std::size_t i = 0; i < xs.size(); i += B::size) {
+      alignas(64) float ours[B::size];
+      farbound::simd::expm1_nonpositive(B::load_unaligned(xs.data() + i)).store_aligned(ours);
+      for (std::size_t l = 0; l < B::size; ++l) {
+        const std::int64_t off = ulps_apart(ours[l], float(std::expm1(double(xs[i + l]))));
+        e.inexact += off > 0;
+        if (off > e.worst) e.worst = off, e.worst_at = xs[i + l];
+      }
+    }
+    return e;
+  };
+  // Every 61st sign-bit pattern: -0 to -inf and the negative NaNs.
+  std::vector<float> sample;
+  for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) sample.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  const Errors all = measure(sample);
+  INFO("sample: worst " << all.worst << " ulp at x = " << all.worst_at << ", " << all.inexact << " of " << sample.size()
+                        << " inexact");
+  CHECK(all.worst <= 2);
+  CHECK(double(all.inexact) < 0.01 * double(sample.size()));
+  // Every float where k goes from 0 to -1, where the result becomes -1, where the input is
+  // clamped; and the edge cases.
+  for (const auto& [from, to] : {std::pair{-0.36f, -0.33f}, std::pair{-17.0f, -15.0f}, std::pair{-105.0f, -103.0f}}) {
+    const Errors e = measure(floats_between(from, to));
+    INFO("from " << from << " to " << to << ": worst " << e.worst << " ulp at x = " << e.worst_at);
+    CHECK(e.worst <= 2);
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  const Errors edges = measure({0.0f, -0.0f, -inf, std::numeric_limits<float>::quiet_NaN(),
+                                -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min(), -1e-7f});
+  INFO("edge cases: worst " << edges.worst << " ulp at x = " << edges.worst_at);
+  CHECK(edges.worst == 0);
 }

@@ -136,7 +136,7 @@ struct CELUOp {
   // Its name and alpha in layer descriptions.
   std::string describe() const { return "CELU(alpha " + detail::format_number(double(alpha)) + ")"; }
   // x for x > 0, alpha (exp(x / alpha) - 1) otherwise.
-  B value(B x) const { return xsimd::select(x > B(T(0)), x, B(alpha) * xsimd::expm1(x * B(inv_alpha))); }
+  B value(B x) const { return xsimd::select(x > B(T(0)), x, B(alpha) * simd::expm1_nonpositive(x * B(inv_alpha))); }
   // 1 for x > 0, exp(x / alpha) otherwise (the exponential's lanes with x > 0 are not used).
   B derivative(B x, B /*y*/) const { return xsimd::select(x > B(T(0)), B(T(1)), simd::exp_nonpositive(x * B(inv_alpha))); }
 };
