@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -111,6 +112,44 @@ TEST_CASE("InstanceNorm2d in float stays accurate on large planes with a large o
   double worst = 0;
   for (std::int64_t i = 0; i < xd.numel(); ++i) worst = std::max(worst, std::abs(double(yf[i]) - yd[i]));
   CHECK(worst < 1e-3);
+}
+
+TEST_CASE("InstanceNorm2d stays accurate when a plane's first element is far from the rest", "[instance_norm]") {
+  // The sums are taken around the first element: here it is the plane's one outlier, the
+  // case where that costs the most digits (a factor of M at worst, see the header).
+  for (const Shape& s : {Shape{1, 1, 32, 32}, Shape{1, 1, 8, 8}}) {
+    Tensor<double> xd(s);
+    fill_uniform(xd.view(), 9, 999.0, 1001.0);
+    xd[0] = 5000.0;
+    Tensor<double> dyd(s);
+    fill_uniform(dyd.view(), 10);
+    Tensor<float> xf(s), yf, dyf(s), dxf;
+    for (std::int64_t i = 0; i < xd.numel(); ++i) xf[i] = float(xd[i]), xd[i] = double(xf[i]), dyf[i] = float(dyd[i]);
+    InstanceNorm2d<float> norm(1);
+    norm.forward(xf.view(), yf);
+    norm.backward(xf.view(), yf.view(), dyf.view(), &dxf, ParamGrads::skip);
+    // The textbook's two passes in long double.
+    const long double m = static_cast<long double>(xd.numel());
+    long double mean = 0, var = 0, sum_dy = 0, sum_dy_xhat = 0;
+    for (std::int64_t i = 0; i < xd.numel(); ++i) mean += xd[i];
+    mean /= m;
+    for (std::int64_t i = 0; i < xd.numel(); ++i) var += (xd[i] - mean) * (xd[i] - mean);
+    const long double r = 1 / std::sqrt(var / m + 1e-5L);
+    for (std::int64_t i = 0; i < xd.numel(); ++i) {
+      sum_dy += dyf[i];
+      sum_dy_xhat += dyf[i] * (xd[i] - mean) * r;
+    }
+    double worst_y = 0, worst_dx = 0;
+    for (std::int64_t i = 0; i < xd.numel(); ++i) {
+      const long double xhat = (xd[i] - mean) * r;
+      const long double dx = r * (dyf[i] - sum_dy / m - xhat * sum_dy_xhat / m);
+      worst_y = std::max(worst_y, double(std::abs(yf[i] - xhat)) / std::max(1.0, double(std::abs(xhat))));
+      worst_dx = std::max(worst_dx, double(std::abs(dxf[i] - dx)));
+    }
+    INFO(s.to_string() << ": worst error of y " << worst_y << ", of dx " << worst_dx);
+    CHECK(worst_y < 1e-6);
+    CHECK(worst_dx < 1e-8);
+  }
 }
 
 TEST_CASE("InstanceNorm2d gradients match finite differences", "[instance_norm][gradcheck]") {
