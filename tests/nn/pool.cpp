@@ -104,9 +104,11 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
     Shape input;
   };
   // 8 x 8 planes (ResNet9's last pool) and 4-wide ones with two windows down (both whole rows),
-  // odd leftovers, rows longer than one chunk of columns; 2 x 2 windows (float: the vector
+  // odd leftovers, rows longer than one chunk of columns, short rows several to a chunk (the
+  // backward: 7 rows of 36 columns, then the eighth); 2 x 2 windows (float: the vector
   // forward, rows of 37 and 5 windows).
   for (const Case& c : {Case{8, {2, 3, 8, 8}}, Case{4, {1, 2, 9, 4}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
+                        Case{4, {2, 2, 35, 38}},
                         Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}, Case{2, {1, 1, 2, 1250}}}) {
     INFO("kernel " << c.kernel << " input " << c.input.to_string());
     Tensor<T> x(c.input);

@@ -20,7 +20,6 @@
 #include <cstdint>
 #include <limits>
 #include <string>
-#include <type_traits>
 
 #include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
@@ -28,6 +27,7 @@
 #include "farbound/core/tensor.hpp"
 #include "farbound/detail/lanes.hpp"
 #include "farbound/nn/detail/max_pool_2x2.hpp"
+#include "farbound/nn/detail/max_pool_by_columns.hpp"
 #include "farbound/nn/detail/max_unpool_2x2.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/layer.hpp"
@@ -170,7 +170,8 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
         for (std::int64_t p = 0; p < pl.out_height; ++p) y[p] = contiguous_window_max(pl, x + pl.origin(p, 0));
         return;
       }
-      if (pl.stride() == pl.kernel() && pl.kernel() <= column_chunk) return pool_by_columns(pl, x, y);
+      if (by_columns(pl))
+        return detail::max_pool_by_columns(pl, x, y, [pl](const T* window) { return window_max(pl, window); });
     }
     for (std::int64_t p = 0; p < pl.out_height; ++p)
       for (std::int64_t q = 0; q < pl.out_width; ++q) y[p * pl.out_width + q] = window_max(pl, x + pl.origin(p, q));
@@ -190,6 +191,13 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
         nan |= v != v;
       }
     return nan ? std::numeric_limits<T>::quiet_NaN() : m;
+  }
+
+  // Windows of a run-time size that do not overlap (other than whole rows, below) run by
+  // columns (detail/max_pool_by_columns.hpp).
+  template <class PlaneT>
+  static bool by_columns(const PlaneT pl) {
+    return pl.stride() == pl.kernel() && pl.kernel() <= detail::max_pool_column_chunk;
   }
 
   // Windows that span whole rows and do not overlap (ResNet9's 8 x 8 pool over 8 x 8
@@ -222,49 +230,6 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
     return m == T(0) ? window_max(pl, window) : m;
   }
 
-  // Windows of a run-time size that do not overlap (other than whole rows, above):
-  // window_max above walks each window's rows of k values one by one, k^2 dependent steps
-  // per output. Here the maximum of every column of a row of windows is taken first, over
-  // whole rows of up to column_chunk values (which vectorises), then the maximum of each
-  // window's k column maxima. That is the same maximum; only a zero maximum can come out
-  // with the other sign, so such a window is walked again in order.
-  static constexpr std::int64_t column_chunk = 256;
-  template <class PlaneT>
-  static void pool_by_columns(const PlaneT pl, const T* __restrict x, T* __restrict y) {
-    using Flag = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;  // vectorises beside T
-    const std::int64_t k = pl.kernel(), windows_per_chunk = column_chunk / k;
-    T column_max[column_chunk];
-    Flag column_nan[column_chunk];
-    for (std::int64_t p = 0; p < pl.out_height; ++p)
-      for (std::int64_t q0 = 0; q0 < pl.out_width; q0 += windows_per_chunk) {
-        const std::int64_t windows = std::min(windows_per_chunk, pl.out_width - q0), n = windows * k;
-        const T* top = x + pl.origin(p, q0);
-        for (std::int64_t w = 0; w < n; ++w) {
-          column_max[w] = top[w];
-          column_nan[w] = -Flag(top[w] != top[w]);
-        }
-        for (std::int64_t i = 1; i < k; ++i) {
-          const T* row = top + i * pl.width;
-          for (std::int64_t w = 0; w < n; ++w) {
-            const T v = row[w];
-            column_max[w] = v > column_max[w] ? v : column_max[w];
-            column_nan[w] |= -Flag(v != v);
-          }
-        }
-        for (std::int64_t q = 0; q < windows; ++q) {
-          T m = -std::numeric_limits<T>::infinity();
-          Flag nan = 0;
-          for (std::int64_t j = q * k; j < (q + 1) * k; ++j) {
-            m = column_max[j] > m ? column_max[j] : m;
-            nan |= column_nan[j];
-          }
-          T& out = y[p * pl.out_width + q0 + q];
-          out = nan ? std::numeric_limits<T>::quiet_NaN() : m;
-          if (m == T(0) && !nan) out = window_max(pl, top + q * k);
-        }
-      }
-  }
-
   // For each output, the first window position (in forward order) equal to the maximum, or
   // the first NaN, takes the whole gradient. The window is walked backwards so that the
   // first hit is selected last, with bit masks: compilers turn `hit ? a : b` into branches,
@@ -287,6 +252,8 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
         }
         return;
       }
+    if constexpr (PlaneT::fixed_kernel == 0)
+      if (by_columns(pl)) return detail::max_unpool_by_columns(pl, x, y, g, dx);
     for (std::int64_t p = 0; p < pl.out_height; ++p) {
       if constexpr (simd_unpool<PlaneT>) {
         const T* x0 = x + pl.origin(p, 0);
