@@ -3,8 +3,9 @@
 // Shapes: support/gemm_shapes.hpp (1024^3, LeNet's and ResNet9's products), float, row-major.
 // Per thread count, per run, every shape is timed for farbound then Eigen (interleaved, so
 // both see the same machine), each the fastest of `reps` calls; the figures are medians over
-// runs. Rates are per CPU second of our threads (see `fastest`). The peak is a loop of independent FMA chains (12 accumulator vectors per thread, 2 per
-// FMA unit times the FMA latency) run on the same threads in every run.
+// runs. Rates are per wall-clock second (see `fastest`). The peak is a loop of independent
+// FMA chains (12 accumulator vectors per thread, 2 per FMA unit times the FMA latency) run on
+// the same threads in every run.
 //
 // Usage: gemm [runs = 5] [reps = 3] [max threads = 2]
 #include <algorithm>
@@ -45,22 +46,23 @@ double fma_peak(int threads) {
       for (int c = 0; c < chains; ++c) acc[c] = detail::gemm_impl::fused_multiply_add(acc[c], a, b);
     for (int c = 0; c < chains; ++c) sink += xsimd::hadd(acc[c]);
   }
-  const double seconds = since(t0).cpu / threads;
+  const double seconds = since(t0).wall;
   if (sink == 12345.f) std::printf(" ");  // keeps the chains alive
   return 2.0 * chains * V::size * double(steps) * threads / seconds / 1e9;
 }
 
-// Fastest of `reps` calls of f on `threads` threads, in seconds of our own cores: process
-// CPU seconds / threads. (On a machine shared with other work, wall time also counts the
-// time our threads wait for a core; run with OMP_WAIT_POLICY=passive so that waiting
-// threads sleep instead of spinning on CPU time.)
+// Fastest of `reps` calls of f, in wall-clock seconds. Not process CPU seconds / threads:
+// with tick-based CPU accounting (Linux without VIRT_CPU_ACCOUNTING, as on the machines
+// measured since 2026-12-02) a thread running on another CPU has its time added only at the
+// next tick, so calls of a few milliseconds counted little of the second thread's time and
+// rates on two threads came out up to twice too high (the FMA peak four times one thread's).
 template <class F>
-double fastest(int reps, int threads, F&& f) {
+double fastest(int reps, F&& f) {
   double best = 1e30;
   for (int r = 0; r < reps; ++r) {
     const Instant t0 = Instant::now();
     f();
-    best = std::min(best, since(t0).cpu / threads);
+    best = std::min(best, since(t0).wall);
   }
   return best;
 }
@@ -95,11 +97,11 @@ int main(int argc, char** argv) {
         const GemmShape& s = all[i];
         Operands& o = operands[i];
         const double flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
-        ours[i].push_back(flops / 1e9 / fastest(reps, threads, [&] {
+        ours[i].push_back(flops / 1e9 / fastest(reps, [&] {
           detail::parallel_gemm<float>(s.M, s.N, s.K, {o.a.data(), s.K, 1}, detail::StridedRows<float>{o.b.data(), s.N},
                                        o.c_ours.data(), s.N, detail::GemmOutput::overwrite);
         }));
-        eigen[i].push_back(flops / 1e9 / fastest(reps, threads, [&] { o.c_eigen.noalias() = o.a * o.b; }));
+        eigen[i].push_back(flops / 1e9 / fastest(reps, [&] { o.c_eigen.noalias() = o.a * o.b; }));
       }
     }
     const double peak_rate = median(peak);

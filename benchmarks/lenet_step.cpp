@@ -16,7 +16,9 @@
 //   - each rate twice: per wall-clock second, and per CPU second of the process times the
 //     thread count. On a machine shared with other work the wall clock also counts the time
 //     our threads wait for a core; CPU time counts only the time they run (spin-waiting
-//     included), i.e. the rate on cores of our own.
+//     included), i.e. the rate on cores of our own. With tick-based CPU accounting the other
+//     threads' time is counted late (support/driver.hpp): run with OMP_WAIT_POLICY=passive
+//     for that column, or read the wall-clock one.
 //   - heap allocations: global operator new/delete are replaced in this file (every form,
 //     aligned ones included) and count calls; every step after the first must allocate 0.
 //   - where the time goes: each layer's forward and backward alone, fastest of the runs.

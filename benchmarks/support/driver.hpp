@@ -18,7 +18,12 @@ namespace farbound::bench {
 
 using Clock = std::chrono::steady_clock;
 
-// Wall-clock and process CPU seconds.
+// Wall-clock and process CPU seconds. The process's CPU time lags where the kernel accounts
+// CPU time by ticks (Linux without VIRT_CPU_ACCOUNTING, as on the machines measured since
+// 2026-12-02): a thread still running on another CPU, an OpenMP worker spinning after its
+// region, has its time added at its next tick or sleep, so an interval of a few
+// milliseconds counts little of it. Per-CPU-second rates on several threads are then too
+// high unless the workers sleep between regions (OMP_WAIT_POLICY=passive).
 struct Instant {
   Clock::time_point wall;
   std::clock_t cpu;
