@@ -35,25 +35,39 @@
 
 namespace farbound::simd {
 
+#if defined(__AVX512F__)
+// The three functions' common part, xsimd's exp(x) for 16 floats up to its last step:
+// k = nearbyint(x / ln 2) and e^r - 1 for r = x - k ln 2 (in two parts), so that
+// e^x = 2^k (1 + that). xsimd's generic fma and fnma, as its exp calls them, so that the
+// compiler fuses (or does not) the same products as in xsimd::exp.
+template <class A>
+struct ReducedExp {
+  xsimd::batch<float, A> k, expm1_r;
+};
+template <class A>
+FARBOUND_FORCE_INLINE ReducedExp<A> reduced_exp(const xsimd::batch<float, A>& x) {
+  using B = xsimd::batch<float, A>;
+  namespace c = xsimd::constants;
+  const B k(_mm512_roundscale_ps(c::invlog_2<B>() * x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  B r = xsimd::fnma(k, c::log_2hi<B>(), x);
+  r = xsimd::fnma(k, c::log_2lo<B>(), r);
+  B p = xsimd::fma(r, B(0x1.6ef19ep-10f), B(0x1.131b16p-7f));  // xsimd's coefficients
+  p = xsimd::fma(r, p, B(0x1.5552aep-5f));
+  p = xsimd::fma(r, p, B(0x1.55534ap-3f));
+  p = xsimd::fma(r, p, B(0.5f));
+  return {k, xsimd::fma(p, r * r, r)};
+}
+#endif
+
 // Always inlined: as a call its register argument and result go through memory.
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_nonpositive(const xsimd::batch<T, A>& x) {
 #if defined(__AVX512F__)
   using B = xsimd::batch<T, A>;
-  namespace c = xsimd::constants;
-  // xsimd's generic fma and fnma, as its exp calls them, so that the compiler fuses (or
-  // does not) the same products as in xsimd::exp.
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
-    const B k(_mm512_roundscale_ps(c::invlog_2<B>() * x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    B r = xsimd::fnma(k, c::log_2hi<B>(), x);
-    r = xsimd::fnma(k, c::log_2lo<B>(), r);
-    B p = xsimd::fma(r, B(0x1.6ef19ep-10f), B(0x1.131b16p-7f));  // xsimd's coefficients
-    p = xsimd::fma(r, p, B(0x1.5552aep-5f));
-    p = xsimd::fma(r, p, B(0x1.55534ap-3f));
-    p = xsimd::fma(r, p, B(0.5f));
-    p = xsimd::fma(p, r * r, r) + B(1.0f);
+    const auto [k, expm1_r] = reduced_exp(x);
     const __mmask16 kept = _mm512_cmp_ps_mask(k, _mm512_set1_ps(-127.0f), _CMP_NLE_UQ);  // NaN kept
-    return B(_mm512_maskz_scalef_ps(kept, p, k));
+    return B(_mm512_maskz_scalef_ps(kept, expm1_r + B(1.0f), k));
   }
 #endif
   return xsimd::exp(x);
@@ -87,21 +101,12 @@ template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T, A>& x) {
 #if defined(__AVX512F__)
   using B = xsimd::batch<T, A>;
-  namespace c = xsimd::constants;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
     // Below -104 the result is -1 all the same; -inf would make r = -inf + inf. NaN lanes
     // stay NaN (max returns its second operand when either is NaN).
-    const B y(_mm512_max_ps(_mm512_set1_ps(-104.0f), x));
-    const B k(_mm512_roundscale_ps(c::invlog_2<B>() * y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    B r = xsimd::fnma(k, c::log_2hi<B>(), y);
-    r = xsimd::fnma(k, c::log_2lo<B>(), r);
-    B p = xsimd::fma(r, B(0x1.6ef19ep-10f), B(0x1.131b16p-7f));
-    p = xsimd::fma(r, p, B(0x1.5552aep-5f));
-    p = xsimd::fma(r, p, B(0x1.55534ap-3f));
-    p = xsimd::fma(r, p, B(0.5f));
-    p = xsimd::fma(p, r * r, r);  // e^r - 1
+    const auto [k, expm1_r] = reduced_exp(B(_mm512_max_ps(_mm512_set1_ps(-104.0f), x)));
     const B two_to_k(_mm512_scalef_ps(_mm512_set1_ps(1.0f), k));
-    return B(_mm512_scalef_ps(p, k)) + (two_to_k - B(1.0f));
+    return B(_mm512_scalef_ps(expm1_r, k)) + (two_to_k - B(1.0f));
   }
 #endif
   return xsimd::expm1(x);
