@@ -36,6 +36,8 @@
 namespace farbound::simd {
 
 #if defined(__AVX512F__)
+namespace detail {
+
 // The three functions' common part, xsimd's exp(x) for 16 floats up to its last step:
 // k = nearbyint(x / ln 2) and e^r - 1 for r = x - k ln 2 (in two parts), so that
 // e^x = 2^k (1 + that). xsimd's generic fma and fnma, as its exp calls them, so that the
@@ -57,6 +59,8 @@ FARBOUND_FORCE_INLINE ReducedExp<A> reduced_exp(const xsimd::batch<float, A>& x)
   p = xsimd::fma(r, p, B(0.5f));
   return {k, xsimd::fma(p, r * r, r)};
 }
+
+}  // namespace detail
 #endif
 
 // Always inlined: as a call its register argument and result go through memory.
@@ -65,7 +69,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_nonpositive(const xsimd::batch<T, A
 #if defined(__AVX512F__)
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
-    const auto [k, expm1_r] = reduced_exp(x);
+    const auto [k, expm1_r] = detail::reduced_exp(x);
     const __mmask16 kept = _mm512_cmp_ps_mask(k, _mm512_set1_ps(-127.0f), _CMP_NLE_UQ);  // NaN kept
     return B(_mm512_maskz_scalef_ps(kept, expm1_r + B(1.0f), k));
   }
@@ -104,7 +108,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T,
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
     // Below -104 the result is -1 all the same; -inf would make r = -inf + inf. NaN lanes
     // stay NaN (max returns its second operand when either is NaN).
-    const auto [k, expm1_r] = reduced_exp(B(_mm512_max_ps(_mm512_set1_ps(-104.0f), x)));
+    const auto [k, expm1_r] = detail::reduced_exp(B(_mm512_max_ps(_mm512_set1_ps(-104.0f), x)));
     const B two_to_k(_mm512_scalef_ps(_mm512_set1_ps(1.0f), k));
     return B(_mm512_scalef_ps(expm1_r, k)) + (two_to_k - B(1.0f));
   }
