@@ -15,7 +15,9 @@
 #     default list): adversarial_step vs adversarial_step_torch.py, images/s
 # On 2 or more threads each farbound rate comes with the round trip of a cache line between the
 # first two CPUs just before and after it (benchmarks/core_round_trip): a shared machine that
-# moved its vCPUs apart explains a slow round.
+# moved its vCPUs apart explains a slow round. The summary then also gives the median ratio
+# over the rounds with both round trips under 200 ns (the vCPUs on one core complex) and over
+# the others.
 #
 # Usage: benchmarks/compare_with_pytorch.sh [BUILD_DIR=build/release] [ROUNDS=3] [THREADS=2]
 #          [WHAT=train,pgd,resnet9]   (WHAT may also name advtrain)
@@ -68,14 +70,19 @@ torch_version() { "$1" -c 'import torch; print(torch.__version__)'; }
 # compare NAME OURS THEIRS: OURS prints farbound's rate; THEIRS prints PyTorch's under the
 # interpreter in $torch_python, which compare sets to each of TORCH_PYTHONS in turn.
 compare() {
-  local name=$1 ours=$2 theirs=$3 a b best line i before
+  local name=$1 ours=$2 theirs=$3 a b best line i before after phase=
   rm -f "$work"/rate.* "$work"/ratio.*
   for ((r = 1; r <= rounds; ++r)); do
     before=$(round_trip)
     a=$($ours) && [[ -n $a ]] || { echo "compare_with_pytorch: $name: farbound's benchmark failed or printed no rate" >&2; exit 1; }
     echo "$a" >>"$work/rate.ours"
     line="  $name round $r: farbound $a" best=0
-    [[ -z $before ]] || line+=" (core round trip $before / $(round_trip) ns before / after)"
+    if [[ -n $before ]]; then
+      after=$(round_trip)
+      line+=" (core round trip $before / $after ns before / after)"
+      # A round is "near" when both round trips read one core complex (under 200 ns).
+      ((before < 200 && after < 200)) && phase=near || phase=far
+    fi
     for i in "${!torch_pythons[@]}"; do
       torch_python=${torch_pythons[i]}
       b=$($theirs) && [[ -n $b ]] || { echo "compare_with_pytorch: $name: $torch_python failed or printed no rate" >&2; exit 1; }
@@ -85,7 +92,7 @@ compare() {
       best=$(awk -v b="$b" -v best="$best" 'BEGIN {print (b > best) ? b : best}')
     done
     echo "$line"
-    awk -v a="$a" -v b="$best" 'BEGIN {print a / b}' >>"$work/ratio.faster"
+    awk -v a="$a" -v b="$best" 'BEGIN {print a / b}' | tee -a "$work/ratio.faster" >>"$work/ratio.faster.${phase:-all}"
   done
   line="$name: farbound median $(median <"$work/rate.ours")"
   for i in "${!torch_pythons[@]}"; do
@@ -93,6 +100,12 @@ compare() {
   done
   printf '%s; median ratio to the faster PyTorch %.2fx (%d rounds, %d threads)\n' "$line" "$(median <"$work/ratio.faster")" \
     "$rounds" "$threads"
+  for phase in near far; do
+    [[ -s $work/ratio.faster.$phase ]] || continue
+    printf '  rounds with the vCPUs %s: median ratio to the faster PyTorch %.2fx (%d rounds)\n' \
+      "$([[ $phase == near ]] && echo 'on one core complex' || echo 'on two core complexes at either end')" \
+      "$(median <"$work/ratio.faster.$phase")" "$(wc -l <"$work/ratio.faster.$phase")"
+  done
 }
 
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
