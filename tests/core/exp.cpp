@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -99,46 +100,72 @@ std::int64_t ulps_apart(float a, float b) {
 
 }  // namespace
 
-TEST_CASE("expm1_nonpositive is within 2 ulp of e^x - 1 for non-positive floats", "[simd]") {
+TEST_CASE("expm1_nonpositive is within an ulp of e^x - 1 for non-positive floats", "[simd]") {
   using B = xsimd::batch<float>;
-  // How far the results over xs are from the correctly rounded ones: the worst, where, and
-  // how many are off at all.
+  // How far the results of f over xs are from the correctly rounded ones: the worst, where,
+  // and how many are off at all.
   struct Errors {
     std::int64_t worst = 0, inexact = 0;
     float worst_at = 0;
+    double mean_signed = 0;  // in ulp of the correctly rounded result, over the finite results
   };
-  const auto measure = [](std::vector<float> xs) {
+  const auto measure = [](std::vector<float> xs, auto f) {
     xs.resize((xs.size() + B::size - 1) / B::size * B::size, -1.0f);
     Errors e;
+    std::int64_t finite = 0;
     for (std::size_t i = 0; i < xs.size(); i += B::size) {
-      alignas(64) float ours[B::size];
-      farbound::simd::expm1_nonpositive(B::load_unaligned(xs.data() + i)).store_aligned(ours);
+      alignas(64) float got[B::size];
+      f(B::load_unaligned(xs.data() + i)).store_aligned(got);
       for (std::size_t l = 0; l < B::size; ++l) {
-        const std::int64_t off = ulps_apart(ours[l], float(std::expm1(double(xs[i + l]))));
+        const double exact = std::expm1(double(xs[i + l]));
+        const float rounded = float(exact);
+        const std::int64_t off = ulps_apart(got[l], rounded);
         e.inexact += off > 0;
         if (off > e.worst) e.worst = off, e.worst_at = xs[i + l];
+        if (std::isfinite(exact) && rounded != 0) {
+          e.mean_signed += (double(got[l]) - exact) / std::abs(double(std::nextafter(rounded, 0.0f)) - double(rounded));
+          ++finite;
+        }
       }
     }
+    e.mean_signed /= double(std::max<std::int64_t>(finite, 1));
     return e;
   };
+  const auto ours = [](B x) { return farbound::simd::expm1_nonpositive(x); };
+  const auto theirs = [](B x) { return xsimd::expm1(x); };
   // Every 61st sign-bit pattern: -0 to -inf and the negative NaNs.
   std::vector<float> sample;
   for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) sample.push_back(std::bit_cast<float>(std::uint32_t(bits)));
-  const Errors all = measure(sample);
+  const Errors all = measure(sample, ours);
   INFO("sample: worst " << all.worst << " ulp at x = " << all.worst_at << ", " << all.inexact << " of " << sample.size()
                         << " inexact");
-  CHECK(all.worst <= 2);
-  CHECK(double(all.inexact) < 0.01 * double(sample.size()));
-  // Every float where k goes from 0 to -1, where the result becomes -1, where the input is
-  // clamped; and the edge cases.
-  for (const auto& [from, to] : {std::pair{-0.36f, -0.33f}, std::pair{-17.0f, -15.0f}, std::pair{-105.0f, -103.0f}}) {
-    const Errors e = measure(floats_between(from, to));
-    INFO("from " << from << " to " << to << ": worst " << e.worst << " ulp at x = " << e.worst_at);
-    CHECK(e.worst <= 2);
+  CHECK(all.worst <= 1);
+  // Where CELU's inputs lie, stretch by stretch, every fifth float: within an ulp, off by
+  // less than 0.05 ulp on average, and not much more often inexact than xsimd::expm1 (at
+  // most 2 % of the stretch more; [-0.7, -0.35], where 2^k - 1 = -1/2, has 16.3 % against
+  // xsimd's 15.2 %). The average caught a polynomial fitted for e^r, whose results in
+  // [-0.35, -0.1] were 0.6 ulp off on average (63 % inexact).
+  const float edges[] = {0.0f, -0.01f, -0.1f, -0.35f, -0.7f, -1.0f, -2.0f, -4.0f, -8.0f, -20.0f};
+  for (std::size_t e = 0; e + 1 < std::size(edges); ++e) {
+    std::vector<float> xs;
+    std::int64_t n = 0;
+    for (float x = edges[e + 1]; x < edges[e]; x = std::nextafter(x, 0.0f))
+      if (n++ % 5 == 0) xs.push_back(x);
+    const Errors got = measure(xs, ours), reference = measure(xs, theirs);
+    INFO("[" << edges[e + 1] << ", " << edges[e] << "): worst " << got.worst << " ulp at x = " << got.worst_at << ", "
+             << got.inexact << " inexact, xsimd::expm1 " << reference.inexact << ", of " << xs.size()
+             << "; on average " << got.mean_signed << " ulp off");
+    CHECK(got.worst <= 1);
+    CHECK(std::abs(got.mean_signed) < 0.05);
+    CHECK(double(got.inexact) <= double(reference.inexact) + 0.02 * double(xs.size()));
   }
+  // Every float where the input is clamped; and the edge cases.
+  const Errors clamped = measure(floats_between(-105.0f, -103.0f), ours);
+  CHECK(clamped.worst == 0);
   const float inf = std::numeric_limits<float>::infinity();
-  const Errors edges = measure({0.0f, -0.0f, -inf, std::numeric_limits<float>::quiet_NaN(),
-                                -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min(), -1e-7f});
-  INFO("edge cases: worst " << edges.worst << " ulp at x = " << edges.worst_at);
-  CHECK(edges.worst == 0);
+  const Errors edge_cases = measure({0.0f, -0.0f, -inf, std::numeric_limits<float>::quiet_NaN(),
+                                     -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min(), -1e-7f},
+                                    ours);
+  INFO("edge cases: worst " << edge_cases.worst << " ulp at x = " << edge_cases.worst_at);
+  CHECK(edge_cases.worst == 0);
 }

@@ -23,6 +23,7 @@
 // xsimd::exp itself: the same rewrite for doubles gave other bits inside the smoothness
 // kernel, where the compiler fused its products otherwise than in xsimd::exp, and its
 // division outweighs the saving.
+#include <cstddef>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
@@ -38,27 +39,40 @@ namespace farbound::simd {
 #if defined(__AVX512F__)
 namespace detail {
 
-// The three functions' common part, xsimd's exp(x) for 16 floats up to its last step:
-// k = nearbyint(x / ln 2) and e^r - 1 for r = x - k ln 2 (in two parts), so that
-// e^x = 2^k (1 + that). xsimd's generic fma and fnma, as its exp calls them, so that the
-// compiler fuses (or does not) the same products as in xsimd::exp.
+// xsimd's range reduction for exp(x), 16 floats: k = nearbyint(x / ln 2) and r = x - k ln 2
+// (ln 2 in two parts), |r| <= ln(2)/2, so that e^x = 2^k e^r. xsimd's generic fma and fnma,
+// as its exp calls them, so that the compiler fuses (or does not) the same products as in
+// xsimd::exp.
 template <class A>
-struct ReducedExp {
-  xsimd::batch<float, A> k, expm1_r;
+struct ReducedByLn2 {
+  xsimd::batch<float, A> k, r;
 };
 template <class A>
-FARBOUND_FORCE_INLINE ReducedExp<A> reduced_exp(const xsimd::batch<float, A>& x) {
+FARBOUND_FORCE_INLINE ReducedByLn2<A> reduce_by_ln2(const xsimd::batch<float, A>& x) {
   using B = xsimd::batch<float, A>;
   namespace c = xsimd::constants;
   const B k(_mm512_roundscale_ps(c::invlog_2<B>() * x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   B r = xsimd::fnma(k, c::log_2hi<B>(), x);
-  r = xsimd::fnma(k, c::log_2lo<B>(), r);
-  B p = xsimd::fma(r, B(0x1.6ef19ep-10f), B(0x1.131b16p-7f));  // xsimd's coefficients
-  p = xsimd::fma(r, p, B(0x1.5552aep-5f));
-  p = xsimd::fma(r, p, B(0x1.55534ap-3f));
-  p = xsimd::fma(r, p, B(0.5f));
-  return {k, xsimd::fma(p, r * r, r)};
+  return {k, xsimd::fnma(k, c::log_2lo<B>(), r)};
 }
+
+// e^r - 1 as r + r^2 S(r), S by Horner's rule from the coefficients given highest first.
+template <std::size_t N, class A>
+FARBOUND_FORCE_INLINE xsimd::batch<float, A> expm1_reduced(const xsimd::batch<float, A>& r, const float (&s)[N]) {
+  using B = xsimd::batch<float, A>;
+  B p(s[0]);
+  for (std::size_t i = 1; i < N; ++i) p = xsimd::fma(r, p, B(s[i]));
+  return xsimd::fma(p, r * r, r);
+}
+
+// xsimd's coefficients for exp (fitted so that 1 + the result is within an ulp of e^r)...
+inline constexpr float xsimd_exp_coefficients[] = {0x1.6ef19ep-10f, 0x1.131b16p-7f, 0x1.5552aep-5f, 0x1.55534ap-3f, 0.5f};
+// ... and Taylor's, one term longer, for e^r - 1 within an ulp of its own size: xsimd's
+// differ from 1/6 by 1.2e-5, which moved e^r - 1 for r in [-0.35, -0.1] 0.6 ulp off on
+// average (63 % of the results inexact, xsimd::expm1 5 %), enough to double ResNet9's
+// logit differences to PyTorch through eight CELUs (tests/interop).
+inline constexpr float taylor_expm1_coefficients[] = {float(1.0 / 5040), float(1.0 / 720), float(1.0 / 120),
+                                                      float(1.0 / 24),   float(1.0 / 6),   0.5f};
 
 }  // namespace detail
 #endif
@@ -69,9 +83,10 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_nonpositive(const xsimd::batch<T, A
 #if defined(__AVX512F__)
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
-    const auto [k, expm1_r] = detail::reduced_exp(x);
+    const auto [k, r] = detail::reduce_by_ln2(x);
+    const B p = detail::expm1_reduced(r, detail::xsimd_exp_coefficients) + B(1.0f);
     const __mmask16 kept = _mm512_cmp_ps_mask(k, _mm512_set1_ps(-127.0f), _CMP_NLE_UQ);  // NaN kept
-    return B(_mm512_maskz_scalef_ps(kept, expm1_r + B(1.0f), k));
+    return B(_mm512_maskz_scalef_ps(kept, p, k));
   }
 #endif
   return xsimd::exp(x);
@@ -93,14 +108,14 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
   return xsimd::exp(x);
 }
 
-// e^x - 1 for lanes <= 0 or NaN (lanes > 0 give unspecified values), within 2 ulp of the
-// correctly rounded result, as xsimd::expm1 is (on a sample of all non-positive floats 0.7 %
-// of the results are off by one or two ulp, xsimd's 0.2 %; tests/core/exp.cpp).
-// With k and r as in exp_nonpositive, e^x - 1 = 2^k (e^r - 1) + (2^k - 1): e^r - 1 is the
-// polynomial above before its + 1, accurate relative to its own size however small r is, and
-// 2^k - 1 is exact for k >= -24, so the sum is one rounding. xsimd::expm1 instead divides
-// by a rational correction and rebuilds 2^k by integer arithmetic: CELU's forward took 1.5x
-// as long with it (docs/performance.md).
+// e^x - 1 for lanes <= 0 or NaN (lanes > 0 give unspecified values), within an ulp of the
+// correctly rounded result, as xsimd::expm1 is (tests/core/exp.cpp: every 61st non-positive
+// float, and every fifth in each stretch of [-20, 0], where no more of them are inexact
+// than of xsimd's). With k and r as in exp_nonpositive, e^x - 1 = 2^k (e^r - 1) + (2^k - 1):
+// e^r - 1 is r + r^2 S(r), accurate relative to its own size however small r is, and 2^k - 1
+// is exact for k >= -24, so the sum is one rounding. xsimd::expm1 instead divides by a
+// rational correction and rebuilds 2^k by integer arithmetic: CELU's forward took 1.5x as
+// long with it (docs/performance.md).
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T, A>& x) {
 #if defined(__AVX512F__)
@@ -108,7 +123,8 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T,
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
     // Below -104 the result is -1 all the same; -inf would make r = -inf + inf. NaN lanes
     // stay NaN (max returns its second operand when either is NaN).
-    const auto [k, expm1_r] = detail::reduced_exp(B(_mm512_max_ps(_mm512_set1_ps(-104.0f), x)));
+    const auto [k, r] = detail::reduce_by_ln2(B(_mm512_max_ps(_mm512_set1_ps(-104.0f), x)));
+    const B expm1_r = detail::expm1_reduced(r, detail::taylor_expm1_coefficients);
     const B two_to_k(_mm512_scalef_ps(_mm512_set1_ps(1.0f), k));
     return B(_mm512_scalef_ps(expm1_r, k)) + (two_to_k - B(1.0f));
   }
