@@ -70,9 +70,10 @@ torch_version() { "$1" -c 'import torch; print(torch.__version__)'; }
 # compare NAME OURS THEIRS: OURS prints farbound's rate; THEIRS prints PyTorch's under the
 # interpreter in $torch_python, which compare sets to each of TORCH_PYTHONS in turn.
 compare() {
-  local name=$1 ours=$2 theirs=$3 a b best line i before after phase=
+  local name=$1 ours=$2 theirs=$3 a b best line i before after phase
   rm -f "$work"/rate.* "$work"/ratio.*
   for ((r = 1; r <= rounds; ++r)); do
+    phase=
     before=$(round_trip)
     a=$($ours) && [[ -n $a ]] || { echo "compare_with_pytorch: $name: farbound's benchmark failed or printed no rate" >&2; exit 1; }
     echo "$a" >>"$work/rate.ours"
@@ -81,7 +82,7 @@ compare() {
       after=$(round_trip)
       line+=" (core round trip $before / $after ns before / after)"
       # A round is "near" when both round trips read one core complex (under 200 ns).
-      ((before < 200 && after < 200)) && phase=near || phase=far
+      if [[ -n $after ]]; then ((before < 200 && after < 200)) && phase=near || phase=far; fi
     fi
     for i in "${!torch_pythons[@]}"; do
       torch_python=${torch_pythons[i]}
