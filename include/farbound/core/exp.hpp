@@ -68,9 +68,9 @@ FARBOUND_FORCE_INLINE xsimd::batch<float, A> expm1_reduced(const xsimd::batch<fl
 // xsimd's coefficients for exp (fitted so that 1 + the result is within an ulp of e^r)...
 inline constexpr float xsimd_exp_coefficients[] = {0x1.6ef19ep-10f, 0x1.131b16p-7f, 0x1.5552aep-5f, 0x1.55534ap-3f, 0.5f};
 // ... and Taylor's, one term longer, for e^r - 1 within an ulp of its own size: xsimd's
-// differ from 1/6 by 1.2e-5, which moved e^r - 1 for r in [-0.35, -0.1] 0.6 ulp off on
-// average (63 % of the results inexact, xsimd::expm1 5 %), enough to double ResNet9's
-// logit differences to PyTorch through eight CELUs (tests/interop).
+// coefficient of r^3 is 1/6 (1 - 2.3e-5), which moved e^r - 1 for r in [-0.35, -0.1] 0.6 ulp
+// off on average (63 % of the results inexact, xsimd::expm1 5 %), enough to raise ResNet9's
+// logit differences to PyTorch by half through eight CELUs (tests/interop).
 inline constexpr float taylor_expm1_coefficients[] = {float(1.0 / 5040), float(1.0 / 720), float(1.0 / 120),
                                                       float(1.0 / 24),   float(1.0 / 6),   0.5f};
 
