@@ -22,6 +22,7 @@
 // one pass instead of the two of the textbook's mean-then-deviations. The backward's
 // sum dy (x - mu) is likewise sum dy d - S1/M sum dy.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -80,7 +81,7 @@ class InstanceNorm2d final : public Layer<T> {
     const std::int64_t m = plane_size(in.shape());
     const T* x_all = in.data();
     const auto sums = [&](std::int64_t p) { return shifted_sums(x_all + p * m, m); };
-    for_each_plane(in.size(0) * channels_, m, x_all, sums, [&](std::int64_t p, const PlaneStats& s, const auto&) {
+    for_each_plane(in.size(0) * channels_, m, sums, [&](std::int64_t p, const PlaneStats& s, const auto&) {
       const T* x = x_all + p * m;
       T* y = out.data() + p * m;
       const std::int64_t c = p % channels_;
@@ -108,11 +109,11 @@ class InstanceNorm2d final : public Layer<T> {
       return shifted_sums(x_all + p * m, m, [&](auto at, auto) { return at(dy); },
                           [&](auto at, auto d) { return at(dy) * d; });
     };
-    for_each_plane(planes, m, x_all, sums, [&](std::int64_t p, const PlaneStats& s, const auto& plane) {
+    for_each_plane(planes, m, sums, [&](std::int64_t p, const PlaneStats& s, const auto& plane) {
       const T* x = x_all + p * m;
       const T* dy = dy_all + p * m;
       // sum dy (x - mu) = sum dy d - (mu - K) sum dy, with mu - K = S1/M.
-      const double sum_dy = plane[2], sum_dy_xhat = (plane[3] - plane[0] / double(m) * sum_dy) * s.rstd;
+      const double sum_dy = plane.sums[2], sum_dy_xhat = (plane.sums[3] - plane.sums[0] / double(m) * sum_dy) * s.rstd;
       plane_sums_[2 * p] = sum_dy;
       plane_sums_[2 * p + 1] = sum_dy_xhat;
       if (!grad_in) return;
@@ -153,28 +154,35 @@ class InstanceNorm2d final : public Layer<T> {
     double mean, rstd;
   };
 
-  // A plane's sums, in one pass over x: [0] S1 = sum d and [1] S2 = sum d^2 with
-  // d = x - x[0], then one per extra term, each called as term(at, d) (detail/plane_sums.hpp).
+  // A plane's sums around its first element K = x[0], in one pass over x: sums[0] S1 = sum d
+  // and sums[1] S2 = sum d^2 with d = x - K, then one per extra term, each called as
+  // term(at, d) (detail/plane_sums.hpp).
+  template <std::size_t N>
+  struct ShiftedSums {
+    double shift;
+    std::array<double, N> sums;
+  };
   template <class... Extra>
-  FARBOUND_FORCE_INLINE static auto shifted_sums(const T* x, std::int64_t m, Extra... extra) {
+  FARBOUND_FORCE_INLINE static ShiftedSums<2 + sizeof...(Extra)> shifted_sums(const T* x, std::int64_t m, Extra... extra) {
     const double shift = double(x[0]);
     const auto d = [=](auto at) { return at(x) - shift; };
-    return detail::plane_sums<T>(
-        m, d, [=](auto at) { return d(at) * d(at); }, [=](auto at) { return extra(at, d(at)); }...);
+    return {shift, detail::plane_sums<T>(
+                       m, d, [=](auto at) { return d(at) * d(at); }, [=](auto at) { return extra(at, d(at)); }...)};
   }
 
-  // A plane's mean and biased variance from its first element and its S1 and S2, given 1/M
-  // (a product where a division would take 13 cycles or more of each plane's 100 at 8 x 8).
+  // A plane's mean and biased variance from its shifted sums, given 1/M (a product where a
+  // division would take 13 cycles or more of each plane's 100 at 8 x 8).
   struct MeanVariance {
     double mean, variance;
   };
-  static MeanVariance mean_variance(T first, double s1, double s2, double inv_m) {
-    const double offset = s1 * inv_m;
-    return {double(first) + offset, std::max(0.0, s2 * inv_m - offset * offset)};
+  template <std::size_t N>
+  static MeanVariance mean_variance(const ShiftedSums<N>& s, double inv_m) {
+    const double offset = s.sums[0] * inv_m;
+    return {s.shift + offset, std::max(0.0, s.sums[1] * inv_m - offset * offset)};
   }
 
-  // Calls f(p, plane p's statistics, sums_of(p)) for every plane p of x, in parallel;
-  // sums_of(p) is shifted_sums of plane p. Planes of up to small_plane values (ResNet9's
+  // Calls f(p, plane p's statistics, sums_of(p)) for every plane p, in parallel; sums_of(p)
+  // is shifted_sums of plane p. Planes of up to small_plane values (ResNet9's
   // 8 x 8) go in groups of a vector's width of doubles, whose square roots and divisions run
   // as one vector (the same bits) instead of two scalar operations of 15-20 cycles' latency
   // per plane: on two threads 8 x 8 planes' forward took 1.2x less time, their backward 1.4x
@@ -182,12 +190,12 @@ class InstanceNorm2d final : public Layer<T> {
   // between its sums and f (1.7x slower at 32 x 32, no faster at 16 x 16).
   static constexpr std::int64_t small_plane = 128;
   template <class SumsOf, class F>
-  void for_each_plane(std::int64_t planes, std::int64_t m, const T* x, SumsOf&& sums_of, F&& f) const {
+  void for_each_plane(std::int64_t planes, std::int64_t m, SumsOf&& sums_of, F&& f) const {
     const double inv_m = 1.0 / double(m);
     if (m > small_plane) {
       parallel_for(planes, [&](std::int64_t p) {
         const auto sums = sums_of(p);
-        const MeanVariance s = mean_variance(x[p * m], sums[0], sums[1], inv_m);
+        const MeanVariance s = mean_variance(sums, inv_m);
         f(p, PlaneStats{s.mean, 1.0 / std::sqrt(s.variance + eps_)}, sums);
       });
       return;
@@ -199,7 +207,7 @@ class InstanceNorm2d final : public Layer<T> {
       decltype(sums_of(begin)) sums[group];
       for (std::int64_t p = begin; p < end; ++p) {
         sums[p - begin] = sums_of(p);
-        const MeanVariance s = mean_variance(x[p * m], sums[p - begin][0], sums[p - begin][1], inv_m);
+        const MeanVariance s = mean_variance(sums[p - begin], inv_m);
         mean[p - begin] = s.mean;
         variance[p - begin] = s.variance;
       }
