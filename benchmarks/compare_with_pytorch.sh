@@ -93,7 +93,8 @@ compare() {
       best=$(awk -v b="$b" -v best="$best" 'BEGIN {print (b > best) ? b : best}')
     done
     echo "$line"
-    awk -v a="$a" -v b="$best" 'BEGIN {print a / b}' | tee -a "$work/ratio.faster" >>"$work/ratio.faster.${phase:-all}"
+    awk -v a="$a" -v b="$best" 'BEGIN {print a / b}' >>"$work/ratio.faster"
+    [[ -z $phase ]] || tail -n 1 "$work/ratio.faster" >>"$work/ratio.faster.$phase"
   done
   line="$name: farbound median $(median <"$work/rate.ours")"
   for i in "${!torch_pythons[@]}"; do

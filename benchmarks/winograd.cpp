@@ -6,8 +6,9 @@
 // transform, the output transform, the whole Winograd forward and backward (weight and input
 // gradients), and the direct lowering's forward product; fastest of `reps` calls, in process
 // CPU seconds (both threads' work; on a shared machine less disturbed by the load than the
-// wall clock; run it with OMP_WAIT_POLICY=passive, see support/driver.hpp). Rates are in "direct" GFLOP: 2 flops per multiply-add of the direct
-// convolution, so a faster lowering shows a higher rate.
+// wall clock; run it with OMP_WAIT_POLICY=passive, see support/driver.hpp). Rates are in
+// "direct" GFLOP: 2 flops per multiply-add of the direct convolution, so a faster lowering
+// shows a higher rate.
 //
 // Usage: winograd [threads = 2] [reps = 5]
 #include <algorithm>
