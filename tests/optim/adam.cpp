@@ -3,8 +3,15 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
 
+#include "farbound/core/simd.hpp"
+#include "farbound/optim/detail/divide_by_constant.hpp"
 #include "optim/quadratic_problem.hpp"
 
 using namespace farbound;
@@ -130,4 +137,48 @@ TEST_CASE("Bad Adam arguments are argument errors naming the value", "[optim][ad
   Adam<double> ok(prob.parameters());
   CHECK_THROWS_AS(ok.set_lr(-1), argument_error);
   CHECK(ok.lr() == 1e-3);
+}
+
+// Adam divides sqrt(v) by sqrt(1 - beta2^t) with a product and Markstein's correction
+// (optim/detail/divide_by_constant.hpp): the same bits as the division, checked on 16 K
+// significands spread over two binades, on the scalar tail's path and the batches', for the
+// constants of steps 1 to 64 and a few later ones at PyTorch's beta2 and at 0.9. (A driver
+// that ran every significand for 148 such constants and 464 others over [2^-15, 1] found no
+// difference.) Zero, the smallest square roots and infinity hold too.
+TEMPLATE_TEST_CASE("Adam's division by its step constant gives the division's bits", "[optim][adam]", float, double) {
+  using T = TestType;
+  using U = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::uint64_t>;
+  using B = simd::batch<T>;
+  constexpr int mantissa_bits = std::numeric_limits<T>::digits - 1;
+  const U one = std::bit_cast<U>(T(1));
+  const U significands = U(1) << mantissa_bits;
+  const U stride = std::is_same_v<T, float> ? U(1021) : (significands >> 13) + 1;
+  std::vector<int> steps;
+  for (int t = 1; t <= 64; ++t) steps.push_back(t);
+  for (int t : {100, 1000, 5000, 40000, 1000000}) steps.push_back(t);
+  std::size_t mismatches = 0, checked = 0;
+  for (double beta2 : {0.999, 0.9}) {
+    for (int t : steps) {
+      const T c = static_cast<T>(std::sqrt(1 - std::pow(beta2, t)));
+      const T inverse_c = T(1) / c;
+      std::array<T, simd::width<T>> x{}, q{};
+      for (U bits = one; bits < one + 2 * significands; bits += stride * U(simd::width<T>)) {
+        for (std::size_t l = 0; l < x.size(); ++l) x[l] = std::bit_cast<T>(U(bits + l * stride));
+        detail::divide_by_constant(B::load_unaligned(x.data()), c, inverse_c).store_unaligned(q.data());
+        for (std::size_t l = 0; l < x.size(); ++l) {
+          mismatches += q[l] != x[l] / c;
+          mismatches += detail::divide_by_constant(x[l], c, inverse_c) != x[l] / c;
+          checked += 2;
+        }
+      }
+      const T inf = std::numeric_limits<T>::infinity();
+      const T smallest_root = std::sqrt(std::numeric_limits<T>::denorm_min());
+      for (T special : {T(0), smallest_root, std::nextafter(smallest_root, T(1)), inf}) {
+        CHECK(detail::divide_by_constant(special, c, inverse_c) == special / c);
+        CHECK(detail::divide_by_constant(B(special), c, inverse_c).get(0) == special / c);
+      }
+    }
+  }
+  INFO(checked << " quotients checked");
+  CHECK(mismatches == 0);
 }

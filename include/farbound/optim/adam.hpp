@@ -21,6 +21,7 @@
 
 #include "farbound/core/error.hpp"
 #include "farbound/nn/layer.hpp"
+#include "farbound/optim/detail/divide_by_constant.hpp"
 #include "farbound/optim/detail/update_elements.hpp"
 #include "farbound/optim/optimizer.hpp"
 
@@ -89,6 +90,7 @@ class AdamOptimizer final : public Optimizer<T> {
     const double lr = this->lr(), t = static_cast<double>(step);
     const T step_size = static_cast<T>(lr / (1 - std::pow(opt_.beta1, t)));
     const T bias_correction2_sqrt = static_cast<T>(std::sqrt(1 - std::pow(opt_.beta2, t)));
+    const T inverse_bias_correction2_sqrt = T(1) / bias_correction2_sqrt;  // correctly rounded
     const T beta1 = static_cast<T>(opt_.beta1), beta2 = static_cast<T>(opt_.beta2);
     const T one_minus_beta1 = static_cast<T>(1 - opt_.beta1), one_minus_beta2 = static_cast<T>(1 - opt_.beta2);
     const T eps = static_cast<T>(opt_.eps), wd = static_cast<T>(opt_.weight_decay);
@@ -105,7 +107,8 @@ class AdamOptimizer final : public Optimizer<T> {
       V& v = s[1];
       m = V(beta1) * m + V(one_minus_beta1) * g;
       v = V(beta2) * v + V(one_minus_beta2) * g * g;
-      p = p - V(step_size) * (m / (xsimd::sqrt(v) / V(bias_correction2_sqrt) + V(eps)));
+      const V v_hat_sqrt = detail::divide_by_constant(xsimd::sqrt(v), bias_correction2_sqrt, inverse_bias_correction2_sqrt);
+      p = p - V(step_size) * (m / (v_hat_sqrt + V(eps)));
     });
   }
 
