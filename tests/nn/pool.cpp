@@ -103,11 +103,12 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
     std::int64_t kernel;
     Shape input;
   };
-  // 8 x 8 planes (ResNet9's last pool) and 4-wide ones with two windows down (both whole rows),
-  // odd leftovers, rows longer than one chunk of columns, short rows several to a chunk (the
+  // 8 x 8 planes (ResNet9's last pool) and 4-wide ones with two windows down, a leftover row
+  // and 5 x 5 windows over 5-wide planes (all whole rows: runs of 64, 16 and 25 values), odd
+  // leftovers, rows longer than one chunk of columns, short rows several to a chunk (the
   // backward: 7 rows of 36 columns, then the eighth); 2 x 2 windows (float: the vector
   // forward, rows of 37 and 5 windows).
-  for (const Case& c : {Case{8, {2, 3, 8, 8}}, Case{4, {1, 2, 9, 4}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
+  for (const Case& c : {Case{8, {2, 3, 8, 8}}, Case{4, {1, 2, 9, 4}}, Case{5, {2, 2, 11, 5}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
                         Case{4, {2, 2, 35, 38}},
                         Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}, Case{2, {1, 1, 2, 1250}}}) {
     INFO("kernel " << c.kernel << " input " << c.input.to_string());
@@ -147,8 +148,9 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
         }
     CHECK(differ == 0);
     // Backward: each window's gradient goes to its first position equal to the maximum or NaN.
-    Tensor<T> g(y.shape()), dx;
-    for (std::int64_t i = 0; i < g.numel(); ++i) g[i] = T(i + 1);
+    Tensor<T> g(y.shape());
+    for (std::int64_t i = 0; i < g.numel(); ++i) g[i] = i % 5 == 3 ? T(-0.0) : T(i + 1);
+    Tensor<T> dx(c.input, T(7));  // every element must be written: the gradient or 0
     pool.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::accumulate);
     Tensor<T> want(c.input, T(0));
     for (std::int64_t plane = 0; plane < c.input[0] * c.input[1]; ++plane)
@@ -166,7 +168,7 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
             }
         }
     std::int64_t wrong = 0;
-    for (std::int64_t i = 0; i < dx.numel(); ++i) wrong += dx[i] != want[i];
+    for (std::int64_t i = 0; i < dx.numel(); ++i) wrong += dx[i] != want[i];  // -0 and +0 alike: the vector versions write g as it is
     CHECK(wrong == 0);
     if (c.input[3] == 6) {
       CHECK(zeros == 2);

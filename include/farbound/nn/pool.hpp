@@ -29,6 +29,7 @@
 #include "farbound/nn/detail/max_pool_2x2.hpp"
 #include "farbound/nn/detail/max_pool_by_columns.hpp"
 #include "farbound/nn/detail/max_unpool_2x2.hpp"
+#include "farbound/nn/detail/max_unpool_whole_rows.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/layer.hpp"
 
@@ -142,10 +143,17 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   void prepare(const PlaneT) {}
 
   // The vector 2 x 2 backward writes g or 0 at every input position its windows cover: all
-  // of them when H and W are even.
+  // of them when H and W are even; so does the one-hot backward of whole-row windows when
+  // they cover every row.
   template <class PlaneT>
   static bool writes_every_input(const PlaneT pl) {
+    if (one_hot_unpool(pl)) return pl.out_height * pl.kernel() == pl.height;
     return simd_unpool<PlaneT> && pl.height % 2 == 0 && pl.width % 2 == 0;
+  }
+  template <class PlaneT>
+  static bool one_hot_unpool(const PlaneT pl) {
+    return detail::has_one_hot_unpool<T> && PlaneT::fixed_kernel == 0 && whole_rows(pl) &&
+           std::size_t(pl.kernel() * pl.width) <= detail::max_one_hot_unpool_run;
   }
   template <class PlaneT>
   static constexpr bool simd_unpool =
@@ -238,6 +246,15 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   void unpool(const PlaneT pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
               T* __restrict dx) const {
+#if defined(__AVX512F__)
+    if constexpr (detail::has_one_hot_unpool<T>)
+      if (one_hot_unpool(pl)) {
+        const std::size_t n = std::size_t(pl.kernel() * pl.width);
+        for (std::int64_t p = 0; p < pl.out_height; ++p)
+          detail::unpool_run_one_hot(x + pl.origin(p, 0), n, y[p], g[p], dx + pl.origin(p, 0));
+        return;
+      }
+#endif
     if constexpr (PlaneT::fixed_kernel == 0)
       if (whole_rows(pl)) {
         const std::size_t n = std::size_t(pl.kernel() * pl.width);
