@@ -17,6 +17,7 @@
 //   global:  y[c] = 1/(H W) sum_{h,w} x[c, h, w], output [N, C]; dL/dx[c, h, w] = g[c] / (H W).
 // Overlapping windows (stride < kernel) add their contributions up.
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -29,7 +30,7 @@
 #include "farbound/nn/detail/max_pool_2x2.hpp"
 #include "farbound/nn/detail/max_pool_by_columns.hpp"
 #include "farbound/nn/detail/max_unpool_2x2.hpp"
-#include "farbound/nn/detail/max_unpool_whole_rows.hpp"
+#include "farbound/nn/detail/max_pool_whole_rows.hpp"
 #include "farbound/nn/detail/window.hpp"
 #include "farbound/nn/layer.hpp"
 
@@ -38,8 +39,9 @@ namespace detail {
 
 // What max and average pooling share: the window, the shapes, the checks and the loop over
 // planes. Derived classes provide prepare(plane) (called once per pass, before the planes
-// run in parallel), pool(x_plane, y_plane) and unpool(x_plane, y_plane, g_plane, dx_plane),
-// where dx_plane arrives zeroed unless writes_every_input(plane) says unpool writes all of it.
+// run in parallel), pool(x, y, planes) for planes_per_pool(plane) consecutive planes (fewer
+// at the end) and unpool(x_plane, y_plane, g_plane, dx_plane), where dx_plane arrives zeroed
+// unless writes_every_input(plane) says unpool writes all of it.
 template <class T, class Derived>
 class WindowPool2d : public Layer<T> {
  public:
@@ -58,8 +60,8 @@ class WindowPool2d : public Layer<T> {
     out.resize(output_shape(in.shape()));
     with_plane(in.shape(), [&](const auto pl) {
       self().prepare(pl);
-      parallel_for(in.size(0) * in.size(1), [&](std::int64_t i) {
-        self().pool(pl, in.data() + i * pl.in_numel(), out.data() + i * pl.out_numel());
+      parallel_chunks(in.size(0) * in.size(1), self().planes_per_pool(pl), [&](std::int64_t first, std::int64_t last) {
+        self().pool(pl, in.data() + first * pl.in_numel(), out.data() + first * pl.out_numel(), last - first);
       });
     });
   }
@@ -147,13 +149,10 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   // they cover every row.
   template <class PlaneT>
   static bool writes_every_input(const PlaneT pl) {
-    if (one_hot_unpool(pl)) return pl.out_height * pl.kernel() == pl.height;
+    if (PlaneT::fixed_kernel == 0 && whole_rows(pl) &&
+        detail::has_one_hot_unpool<T>(std::size_t(pl.kernel() * pl.width)))
+      return pl.out_height * pl.kernel() == pl.height;
     return simd_unpool<PlaneT> && pl.height % 2 == 0 && pl.width % 2 == 0;
-  }
-  template <class PlaneT>
-  static bool one_hot_unpool(const PlaneT pl) {
-    return detail::has_one_hot_unpool<T> && PlaneT::fixed_kernel == 0 && whole_rows(pl) &&
-           std::size_t(pl.kernel() * pl.width) <= detail::max_one_hot_unpool_run;
   }
   template <class PlaneT>
   static constexpr bool simd_unpool =
@@ -162,10 +161,26 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   static constexpr bool simd_pool =
       PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_pool_2x2<T>;
 
+  // Planes per pool() call: 16 where whole-row windows tile the planes and 16 of them
+  // reduce together (detail/max_pool_whole_rows.hpp), else one.
+  template <class PlaneT>
+  static std::int64_t planes_per_pool(const PlaneT pl) {
+    return whole_rows(pl) && pl.out_height * pl.kernel() == pl.height &&
+                   detail::has_max_of_16_runs<T>(std::size_t(pl.kernel() * pl.width))
+               ? 16
+               : 1;
+  }
+
   // The plane is taken by value: a local copy cannot alias y, so its extents stay in
   // registers.
   template <class PlaneT>
-  void pool(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
+  void pool(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t planes) const {
+    if constexpr (PlaneT::fixed_kernel == 0)
+      if (whole_rows(pl)) return pool_whole_rows(pl, x, y, planes * pl.out_height);
+    for (std::int64_t i = 0; i < planes; ++i) pool_plane(pl, x + i * pl.in_numel(), y + i * pl.out_numel());
+  }
+  template <class PlaneT>
+  void pool_plane(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
     if constexpr (simd_pool<PlaneT>) {
       for (std::int64_t p = 0; p < pl.out_height; ++p) {
         const T* top = x + pl.origin(p, 0);
@@ -173,16 +188,29 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
       }
       return;
     }
-    if constexpr (PlaneT::fixed_kernel == 0) {
-      if (whole_rows(pl)) {
-        for (std::int64_t p = 0; p < pl.out_height; ++p) y[p] = contiguous_window_max(pl, x + pl.origin(p, 0));
-        return;
-      }
+    if constexpr (PlaneT::fixed_kernel == 0)
       if (by_columns(pl))
         return detail::max_pool_by_columns(pl, x, y, [pl](const T* window) { return window_max(pl, window); });
-    }
     for (std::int64_t p = 0; p < pl.out_height; ++p)
       for (std::int64_t q = 0; q < pl.out_width; ++q) y[p * pl.out_width + q] = window_max(pl, x + pl.origin(p, q));
+  }
+  // `runs` windows of whole rows from x on (the planes' windows one after another where they
+  // tile the planes, as planes_per_pool asks; else one plane's).
+  template <class PlaneT>
+  static void pool_whole_rows(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t runs) {
+    const std::size_t n = std::size_t(pl.kernel() * pl.width);
+    const auto one_run = [&](std::int64_t r) {
+      y[r] = detail::run_max(x + r * std::int64_t(n), n, [pl](const T* window) { return window_max(pl, window); });
+    };
+    std::int64_t r = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>)
+      if (planes_per_pool(pl) > 1)
+        for (; r + 16 <= runs; r += 16)
+          for (std::uint32_t redo = detail::max_of_16_runs(x + r * std::int64_t(n), n, y + r); redo; redo &= redo - 1)
+            one_run(r + std::countr_zero(redo));
+#endif
+    for (; r < runs; ++r) one_run(r);
   }
 
   // The maximum of one window, or NaN if it holds one. `v > m ? v : m` is one maxss and
@@ -209,35 +237,12 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   }
 
   // Windows that span whole rows and do not overlap (ResNet9's 8 x 8 pool over 8 x 8
-  // planes) are contiguous runs of k * W values: one pass of whole vectors for the lane-wise
-  // maximum and NaNs (the lane walkers' two passes took 2.5x as long), the rest one by one,
-  // and the walk in order only where the maximum is a zero (its sign, see above).
+  // planes) are contiguous runs of k * W values (detail/max_pool_whole_rows.hpp); the walk
+  // in order only where the maximum is a zero (its sign, see above).
   template <class PlaneT>
   static bool whole_rows(const PlaneT pl) {
     return pl.kernel() == pl.width && pl.stride() == pl.kernel();
   }
-  template <class PlaneT>
-  static T contiguous_window_max(const PlaneT pl, const T* window) {
-    using B = xsimd::batch<T>;
-    const std::size_t n = std::size_t(pl.kernel() * pl.width);
-    B lanes(-std::numeric_limits<T>::infinity());
-    typename B::batch_bool_type nan_lanes(false);
-    std::size_t e = 0;
-    for (; e + B::size <= n; e += B::size) {
-      const B v = B::load_unaligned(window + e);
-      lanes = xsimd::max(lanes, v);
-      nan_lanes = nan_lanes | !(v == v);  // xsimd's != is ordered: false for NaN
-    }
-    T m = detail::BatchLanes<B>::max_lane(lanes);
-    bool nan = xsimd::any(nan_lanes);
-    for (; e < n; ++e) {
-      m = window[e] > m ? window[e] : m;
-      nan |= window[e] != window[e];
-    }
-    if (nan) return std::numeric_limits<T>::quiet_NaN();
-    return m == T(0) ? window_max(pl, window) : m;
-  }
-
   // For each output, the first window position (in forward order) equal to the maximum, or
   // the first NaN, takes the whole gradient. The window is walked backwards so that the
   // first hit is selected last, with bit masks: compilers turn `hit ? a : b` into branches,
@@ -246,29 +251,8 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   void unpool(const PlaneT pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
               T* __restrict dx) const {
-#if defined(__AVX512F__)
-    if constexpr (detail::has_one_hot_unpool<T>)
-      if (one_hot_unpool(pl)) {
-        const std::size_t n = std::size_t(pl.kernel() * pl.width);
-        for (std::int64_t p = 0; p < pl.out_height; ++p)
-          detail::unpool_run_one_hot(x + pl.origin(p, 0), n, y[p], g[p], dx + pl.origin(p, 0));
-        return;
-      }
-#endif
     if constexpr (PlaneT::fixed_kernel == 0)
-      if (whole_rows(pl)) {
-        const std::size_t n = std::size_t(pl.kernel() * pl.width);
-        for (std::int64_t p = 0; p < pl.out_height; ++p) {
-          const T* window = x + pl.origin(p, 0);
-          const T m = y[p];
-          const std::size_t winner = detail::SimdBlocks::find_first<T>(n, [&]<class L>(L, std::size_t e) {
-            const auto v = L::load(window + e);
-            return (v == typename L::vec(m)) | !(v == v);
-          });
-          if (winner < n) dx[pl.origin(p, 0) + std::int64_t(winner)] += g[p];
-        }
-        return;
-      }
+      if (whole_rows(pl)) return detail::max_unpool_whole_rows(pl, x, y, g, dx);
     if constexpr (PlaneT::fixed_kernel == 0)
       if (by_columns(pl)) return detail::max_unpool_by_columns(pl, x, y, g, dx);
     for (std::int64_t p = 0; p < pl.out_height; ++p) {
@@ -319,7 +303,11 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
   }
 
   template <class PlaneT>
-  void pool(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
+  static std::int64_t planes_per_pool(const PlaneT) {
+    return 1;
+  }
+  template <class PlaneT>
+  void pool(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t) const {
     const T scale = T(1) / T(pl.kernel() * pl.kernel());
     for (std::int64_t p = 0; p < pl.out_height; ++p)
       for (std::int64_t q = 0; q < pl.out_width; ++q) {

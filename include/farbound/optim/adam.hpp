@@ -107,7 +107,8 @@ class AdamOptimizer final : public Optimizer<T> {
       V& v = s[1];
       m = V(beta1) * m + V(one_minus_beta1) * g;
       v = V(beta2) * v + V(one_minus_beta2) * g * g;
-      const V v_hat_sqrt = detail::divide_by_constant(xsimd::sqrt(v), bias_correction2_sqrt, inverse_bias_correction2_sqrt);
+      const V v_hat_sqrt =
+          detail::divide_by_constant(xsimd::sqrt(v), bias_correction2_sqrt, inverse_bias_correction2_sqrt);
       p = p - V(step_size) * (m / (v_hat_sqrt + V(eps)));
     });
   }
