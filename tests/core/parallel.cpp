@@ -26,3 +26,23 @@ TEST_CASE("parallel_chunks boundaries depend only on n and the chunk size", "[pa
   CHECK(seen[0] == seen[1]);
   CHECK(seen[0].back() == std::make_pair<std::int64_t, std::int64_t>(100, 103));
 }
+
+TEST_CASE("SerialScope runs the loops of its lifetime on the calling thread and restores the thread count", "[parallel]") {
+  set_threads(2);
+  const auto team_sizes = [] {
+    std::vector<int> sizes(64, 0);
+    parallel_for(64, [&](std::int64_t i) { sizes[std::size_t(i)] = omp_get_num_threads(); });
+    return sizes;
+  };
+  {
+    const SerialScope scope(true);
+    CHECK(max_threads() == 1);
+    for (int size : team_sizes()) CHECK(size == 1);
+  }
+  CHECK(max_threads() == 2);
+  {
+    const SerialScope scope(false);
+    CHECK(max_threads() == 2);
+  }
+  CHECK(max_threads() == 2);
+}

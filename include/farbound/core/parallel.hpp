@@ -52,6 +52,26 @@ void parallel_for_balanced(std::int64_t n, F&& f) {
   for (std::int64_t i = 0; i < n; ++i) f(i);
 }
 
+// While it lives (when made with serial = true), the calling thread's parallel loops run on
+// that thread alone; the thread count comes back when it goes. For steps too small to
+// share: on a shared machine's vCPUs a second thread waiting for work can slow the first
+// threefold (docs/performance.md, "Small training steps on one thread"). Results do not
+// change: they never depend on the thread count.
+class SerialScope {
+ public:
+  explicit SerialScope(bool serial) : saved_threads_(serial ? omp_get_max_threads() : 0) {
+    if (serial) omp_set_num_threads(1);
+  }
+  ~SerialScope() {
+    if (saved_threads_ > 0) omp_set_num_threads(saved_threads_);
+  }
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  int saved_threads_;  // 0: nothing to restore
+};
+
 // Number of fixed-size chunks of `chunk` items covering n items.
 inline std::int64_t chunk_count(std::int64_t n, std::int64_t chunk) { return (n + chunk - 1) / chunk; }
 

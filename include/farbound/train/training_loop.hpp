@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "farbound/core/error.hpp"
+#include "farbound/core/parallel.hpp"
 #include "farbound/core/simd.hpp"
 #include "farbound/distributed/gradient_sum.hpp"
 #include "farbound/nn/batches.hpp"
@@ -166,11 +167,18 @@ class TrainingLoop {
   }
 
  private:
+  // Steps over fewer rows than this (anchors and their neighbours) run on one thread: at
+  // LeNet's batch 1 (2 rows) a second thread gained 2 % when it ran well and cost two thirds
+  // of the rate in the machine states where it did not; at batch 4 (8 rows) it gains 30 %
+  // (docs/performance.md, "Small training steps on one thread").
+  static constexpr std::int64_t min_rows_for_threads = 8;
+
   // One optimiser step on the anchors `ids`, the step-th of the epoch: the gradients of this
   // process's shards, their fixed-order sum over all shards, the optimiser step.
   TermLoss step(std::span<const std::uint32_t> ids, std::int64_t step_index) {
     GradientSum<T>& sum = *p_.gradient_sum;
     const std::int64_t shards = sum.shard_count(), b = std::int64_t(ids.size());
+    const SerialScope small_step(b * (1 + p_.neighbours.per_anchor()) < min_rows_for_threads);
     // With one shard (so one process) its gradient is the sum and stays in the parameters.
     const bool summed = shards > 1;
     const ShardRange own = sum.shards();
