@@ -5,9 +5,11 @@
 // labelled image (sigma_u 0.05), K = 1 neighbour per anchor (sigma_n 0.005), lambda 1e4,
 // Adam 1e-3. One epoch over `labelled` images is 2 * labelled anchors; each run trains one
 // epoch and the median anchors/s over the runs is printed (the first epoch, which
-// allocates the workspaces, is a warm-up and not counted).
+// allocates the workspaces, is a warm-up and not counted). The step's rows are shared by
+// `replicas` copies of the model (nn/replicas.hpp; one per thread by default), where there
+// are at least 16 rows for each.
 //
-// Usage: train_throughput BATCH [threads = 2] [labelled = 2048 / max(1, 64 / BATCH)...] [runs = 5]
+// Usage: train_throughput BATCH [threads = 2] [labelled] [runs = 5] [replicas = threads]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -22,15 +24,16 @@
 int main(int argc, char** argv) {
   using namespace farbound;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s BATCH [threads = 2] [labelled images] [runs = 5]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s BATCH [threads = 2] [labelled images] [runs = 5] [replicas = threads]\n", argv[0]);
     return 2;
   }
   const int batch = std::atoi(argv[1]);
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const std::int64_t labelled = argc > 3 ? std::atoll(argv[3]) : (batch >= 64 ? 4096 : 256);
   const int runs = argc > 4 ? std::atoi(argv[4]) : 5;
-  if (batch < 1 || threads < 1 || labelled < 1 || runs < 1) {
-    std::fprintf(stderr, "%s: BATCH, threads, labelled and runs must be positive\n", argv[0]);
+  const int replica_count = argc > 5 ? std::atoi(argv[5]) : threads;
+  if (batch < 1 || threads < 1 || labelled < 1 || runs < 1 || replica_count < 1) {
+    std::fprintf(stderr, "%s: BATCH, threads, labelled, runs and replicas must be positive\n", argv[0]);
     return 2;
   }
   set_threads(threads);
@@ -44,6 +47,10 @@ int main(int argc, char** argv) {
   spec.mean = {0.2860};
   spec.stddev = {0.3530};
   Sequential<float> model = build_model<float>(spec, 1);
+  std::vector<Sequential<float>> copies;
+  std::vector<Sequential<float>*> replicas;
+  for (int r = 1; r < replica_count; ++r) copies.push_back(build_model<float>(spec, 1));
+  for (auto& copy : copies) replicas.push_back(&copy);
   TrainConfig cfg;
   cfg.grad_reg_lambda = 1e4;
   cfg.num_unlabeled_per_labeled = 1;
@@ -55,14 +62,15 @@ int main(int argc, char** argv) {
   cfg.lr = 1e-3;
   ImageBatchOptions images;
   images.resize = ResizeMode::zero_pad;
-  Trainer<float> trainer(model, cfg, image_source<float>(data, images));
+  Trainer<float> trainer(model, cfg, image_source<float>(data, images), nullptr, replicas);
 
   trainer.run_epoch();  // warm-up: workspaces are allocated here
   std::vector<double> rates;
   for (int r = 0; r < runs; ++r) rates.push_back(trainer.run_epoch().anchors_per_second);
   std::sort(rates.begin(), rates.end());
-  std::printf("farbound train step: LeNet/sigmoid, K=1, Nu=1, batch %d, %d threads, %lld labelled: median %.0f anchors/s "
-              "(min %.0f, max %.0f, %d runs)\n",
-              batch, threads, static_cast<long long>(data.size()), rates[rates.size() / 2], rates.front(), rates.back(), runs);
+  std::printf("farbound train step: LeNet/sigmoid, K=1, Nu=1, batch %d, %d threads, %d replicas, %lld labelled: median %.0f "
+              "anchors/s (min %.0f, max %.0f, %d runs)\n",
+              batch, threads, replica_count, static_cast<long long>(data.size()), rates[rates.size() / 2], rates.front(),
+              rates.back(), runs);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "farbound/data/toy.hpp"
+#include "farbound/nn/dense.hpp"
 #include "farbound/nn/zoo.hpp"
 #include "support/flat_parameters.hpp"
 
@@ -97,17 +98,28 @@ TEST_CASE("resuming checks that the settings and the run's metadata match the ch
 
 TEST_CASE("training gives the same model on 1 and 2 threads", "[trainer][determinism]") {
   const auto data = two_clusters<double>(64, 4);
-  std::vector<double> params[2];
-  for (int threads : {1, 2}) {
-    set_threads(threads);
-    auto model = toy_model(1);
-    TrainConfig cfg = gr_config();
-    cfg.num_epochs = 2;
-    Trainer<double> t(model, cfg, plain_source<double>(data));
-    while (!t.finished()) t.run_epoch();
-    params[threads - 1] = flat_parameters(model);
-  }
-  CHECK(params[0] == params[1]);
+  // Without replicas, and with one copy sharing each step's 48 rows (nn/replicas.hpp).
+  std::vector<double> params[2][2];
+  for (int replica_count : {1, 2})
+    for (int threads : {1, 2}) {
+      set_threads(threads);
+      auto model = toy_model(1), copy = toy_model(9);
+      std::vector<Sequential<double>*> copies;
+      if (replica_count == 2) copies.push_back(&copy);
+      TrainConfig cfg = gr_config();
+      cfg.num_epochs = 2;
+      Trainer<double> t(model, cfg, plain_source<double>(data), nullptr, copies);
+      while (!t.finished()) t.run_epoch();
+      params[replica_count - 1][threads - 1] = flat_parameters(model);
+    }
+  set_threads(2);
+  CHECK(params[0][0] == params[0][1]);
+  CHECK(params[1][0] == params[1][1]);
+  // The replicas' run is the same training up to the roundings of its gradient sums.
+  double worst = 0;
+  for (std::size_t i = 0; i < params[0][0].size(); ++i) worst = std::max(worst, std::abs(params[1][0][i] - params[0][0][i]));
+  CHECK(worst < 1e-9);
+  CHECK(params[1][0] != params[0][0]);
 }
 
 TEST_CASE("Jacobian, FGSM and noise-injection variants train and keep train mode", "[trainer]") {
@@ -139,6 +151,15 @@ TEST_CASE("bad configurations and diverged losses are reported", "[trainer][erro
   cfg = gr_config();
   cfg.batch_size = 1000;
   CHECK_THROWS_AS(Trainer<double>(model, cfg, plain_source<double>(data)), argument_error);
+  cfg = gr_config();
+  cfg.inject_noise = 2;
+  auto copy = toy_model(1);
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, {&copy}),
+                    "TrainingLoop: noise injection with model replicas is not supported");
+  auto other = toy_model(1);
+  other.add<Dense<double>>(2, 2);
+  CHECK_THROWS_WITH(Trainer<double>(model, gr_config(), plain_source<double>(data), nullptr, {&other}),
+                    "Replicas: copy 1 does not have the model's layers and parameters");
 
   Trainer<double> t(model, gr_config(), plain_source<double>(data));
   model.parameters()[0]->value[0] = std::numeric_limits<double>::quiet_NaN();

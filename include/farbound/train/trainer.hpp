@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,8 +38,10 @@ class Trainer {
  public:
   // Trains model on train with config (validated; throws argument_error if it does not fit).
   // gradient_sum: which of the config's shards this process computes and how they are summed
-  // (its shard count must be the config's); null: all of them, here.
-  Trainer(Sequential<T>& model, TrainConfig config, BatchSource<T> train, std::unique_ptr<GradientSum<T>> gradient_sum = nullptr)
+  // (its shard count must be the config's); null: all of them, here. replicas: copies of the
+  // model that share each step's rows with it, one thread each (TrainingLoop::Parts).
+  Trainer(Sequential<T>& model, TrainConfig config, BatchSource<T> train, std::unique_ptr<GradientSum<T>> gradient_sum = nullptr,
+          std::vector<Sequential<T>*> replicas = {})
       : model_(model),
         config_(checked(std::move(config), model, train)),
         optimizer_(make_optimizer<T>(config_, model.parameters())),
@@ -57,7 +60,8 @@ class Trainer {
             .batch_size = config_.batch_size,
             .noise_layer = std::max(config_.inject_noise, 0),
             .gradient_sum = gradient_sum ? checked(std::move(gradient_sum), config_)
-                                         : std::make_unique<LocalGradientSum<T>>(config_.shards)}) {}
+                                         : std::make_unique<LocalGradientSum<T>>(config_.shards),
+            .replicas = std::move(replicas)}) {}
 
   // The settings it trains with.
   const TrainConfig& config() const { return config_; }

@@ -44,6 +44,7 @@
 #include "farbound/core/simd.hpp"
 #include "farbound/distributed/gradient_sum.hpp"
 #include "farbound/nn/batches.hpp"
+#include "farbound/nn/replicas.hpp"
 #include "farbound/nn/sequential.hpp"
 #include "farbound/optim/optimizer.hpp"
 #include "farbound/optim/schedule.hpp"
@@ -96,12 +97,17 @@ class TrainingLoop {
     std::int64_t batch_size = 64;  // anchors per step
     int noise_layer = 0;           // > 0: draw the cloud and the neighbours at this layer's input
     std::unique_ptr<GradientSum<T>> gradient_sum = nullptr;  // the shards and their sum; null: one shard, here
+    // Copies of the model that share each step's forward and backward rows with it, each
+    // part on its own thread (nn/replicas.hpp: other roundings than none, the same on any
+    // thread count); not with noise_layer > 0.
+    std::vector<Sequential<T>*> replicas = {};
   };
 
   // Takes the parts; throws argument_error if they do not fit together.
   explicit TrainingLoop(Parts parts)
       : p_(std::move(parts)), stream_(p_.cloud.anchor_count(), p_.cloud.seed()),
-        steps_per_epoch_(stream_.batch_count(p_.batch_size)), params_(p_.model.parameters()) {
+        steps_per_epoch_(stream_.batch_count(p_.batch_size)), params_(p_.model.parameters()),
+        replicas_(p_.model, p_.replicas) {
     if (!p_.gradient_sum) p_.gradient_sum = std::make_unique<LocalGradientSum<T>>(1);
     for (const Parameter<T>* param : params_) gradient_length_ += std::size_t(param->grad.numel());
     if (p_.data.size != p_.cloud.labelled_count())
@@ -113,6 +119,8 @@ class TrainingLoop {
                            std::to_string(p_.model.size()) + " layers");
     if (p_.noise_layer > 0 && p_.adversarial)
       throw argument_error("TrainingLoop: noise injection with adversarial rows is not supported");
+    if (p_.noise_layer > 0 && !p_.replicas.empty())
+      throw argument_error("TrainingLoop: noise injection with model replicas is not supported");
     terms_read_clean_rows_ =
         std::any_of(p_.terms.begin(), p_.terms.end(), [](const auto& term) { return term->reads_clean_rows(); });
   }
@@ -130,7 +138,7 @@ class TrainingLoop {
   // is the step's loss over this process's shards).
   EpochStats run_epoch(const std::function<void(const StepProgress&)>& on_step = {}) {
     const auto start = std::chrono::steady_clock::now();
-    p_.model.set_training(true);
+    replicas_.set_training(true);
     stream_.shuffle(epoch_);
     GradientSum<T>& sum = *p_.gradient_sum;
     const ShardRange own = sum.shards();
@@ -242,7 +250,8 @@ class TrainingLoop {
       p_.neighbours.fill(epoch_, std::span<const std::uint32_t>(neighbour_ids_), TensorView<const T>(batch_.slice(0, anchors)),
                          batch_.slice(anchors, anchors * k), r_.view());
 
-    const auto logits = model.forward(with_clean_rows ? batch_.view() : adversarial_.view(), layer, model.size());
+    const TensorView<const T> rows_in = with_clean_rows ? batch_.view() : adversarial_.view();
+    const auto logits = layer == 0 ? replicas_.forward(rows_in) : model.forward(rows_in, layer, model.size());
     grad_.resize(logits.shape());
     grad_.zero();
     const StepRows<T> rows{logits, b, ba, k, labels_, adversarial_labels_, crafted_from_, r_.view(), with_clean_rows, b_step};
@@ -265,7 +274,7 @@ class TrainingLoop {
       }
 
     if (layer == 0) {
-      model.backward(grad_.view());
+      replicas_.backward(grad_.view());
     } else {
       // Every row is an anchor's features plus constant noise, so the anchor's feature
       // gradient is the sum over its own row and its neighbours' rows.
@@ -308,6 +317,7 @@ class TrainingLoop {
   std::uint32_t epoch_ = 0;
   std::vector<Parameter<T>*> params_;
   std::size_t gradient_length_ = 0;  // the parameters' values, all together
+  Replicas<T> replicas_;             // the model and p_.replicas
 
   // Workspaces, resized per step (no allocation once they are large enough).
   std::vector<std::int64_t> sources_, crafted_from_;
