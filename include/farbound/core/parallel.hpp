@@ -59,9 +59,11 @@ void parallel_for_balanced(std::int64_t n, F&& f) {
 // change: they never depend on the thread count.
 class SerialScope {
  public:
+  // One thread from here on if serial; otherwise nothing changes.
   explicit SerialScope(bool serial) : saved_threads_(serial ? omp_get_max_threads() : 0) {
     if (serial) omp_set_num_threads(1);
   }
+  // The thread count as it was.
   ~SerialScope() {
     if (saved_threads_ > 0) omp_set_num_threads(saved_threads_);
   }
