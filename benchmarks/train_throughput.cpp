@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   cfg.batch_size = batch;
   cfg.num_epochs = runs + 1;
   cfg.lr = 1e-3;
+  cfg.replicas = replica_count;
   ImageBatchOptions images;
   images.resize = ResizeMode::zero_pad;
   Trainer<float> trainer(model, cfg, image_source<float>(data, images), nullptr, replicas);

@@ -108,6 +108,7 @@ TEST_CASE("training gives the same model on 1 and 2 threads", "[trainer][determi
       if (replica_count == 2) copies.push_back(&copy);
       TrainConfig cfg = gr_config();
       cfg.num_epochs = 2;
+      cfg.replicas = replica_count;
       Trainer<double> t(model, cfg, plain_source<double>(data), nullptr, copies);
       while (!t.finished()) t.run_epoch();
       params[replica_count - 1][threads - 1] = flat_parameters(model);
@@ -153,12 +154,18 @@ TEST_CASE("bad configurations and diverged losses are reported", "[trainer][erro
   CHECK_THROWS_AS(Trainer<double>(model, cfg, plain_source<double>(data)), argument_error);
   cfg = gr_config();
   cfg.inject_noise = 2;
+  cfg.replicas = 2;
   auto copy = toy_model(1);
   CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, {&copy}),
-                    "TrainingLoop: noise injection with model replicas is not supported");
+                    Catch::Contains("inject_noise with replicas > 1 is not supported"));
+  cfg = gr_config();
+  cfg.replicas = 3;
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, {&copy}),
+                    "Trainer: the config's replicas 3 need 2 copies of the model, got 1");
   auto other = toy_model(1);
   other.add<Dense<double>>(2, 2);
-  CHECK_THROWS_WITH(Trainer<double>(model, gr_config(), plain_source<double>(data), nullptr, {&other}),
+  cfg.replicas = 2;
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, {&other}),
                     "Replicas: copy 1 does not have the model's layers and parameters");
 
   Trainer<double> t(model, gr_config(), plain_source<double>(data));

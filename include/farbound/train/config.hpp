@@ -55,6 +55,7 @@ struct TrainConfig {
   int num_epochs = 10;
   int batch_size = 64;                  // anchors per step; 1 = the reference
   int shards = 1;                       // S: each batch's shards, summed in a fixed order (data-parallel)
+  int replicas = 1;                     // R: each step's rows shared by the model and R - 1 copies, one thread each
   // Seed of the split, the initialisation and all noise.
   std::uint64_t seed = 27432;
   int checkpoint_every = 1;             // write the checkpoint every this many epochs
@@ -123,6 +124,8 @@ void for_each_setting(F&& f) {
   f(Setting<int>{"batch_size", &C::batch_size, 1, 65536, false, "anchors per step (1 = the reference)"});
   f(Setting<int>{"shards", &C::shards, 1, 65536, false,
                  "S: each batch cut into S shards whose gradients add in a fixed order; the same weights on 1 to S MPI ranks"});
+  f(Setting<int>{"replicas", &C::replicas, 1, 256, false,
+                 "R: each step's rows split over the model and R - 1 copies, one thread each (the same weights on any thread count)"});
   f(Setting<std::uint64_t>{"seed", &C::seed, 0, std::numeric_limits<std::uint64_t>::max(), false, "seed of the split, initialisation and all noise"});
   f(Setting<int>{"checkpoint_every", &C::checkpoint_every, 1, 1000000, false, "write the checkpoint every this many epochs"});
 }
@@ -195,6 +198,7 @@ inline void TrainConfig::validate() const {
        "clean_weight + adv_ratio must be > 0 (else the cross-entropy has no weight)");
   need(!(adversarial == "trades" && adv_norm != "linf"), "adversarial trades needs adv_norm linf (TRADES is L-inf)");
   need(!(inject_noise >= 0 && !regularised), "inject_noise needs grad_reg_lambda > 0 (the injected noise feeds the regulariser)");
+  need(!(inject_noise >= 0 && replicas > 1), "inject_noise with replicas > 1 is not supported");
 }
 
 // Writes every setting.

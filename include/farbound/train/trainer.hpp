@@ -38,8 +38,9 @@ class Trainer {
  public:
   // Trains model on train with config (validated; throws argument_error if it does not fit).
   // gradient_sum: which of the config's shards this process computes and how they are summed
-  // (its shard count must be the config's); null: all of them, here. replicas: copies of the
-  // model that share each step's rows with it, one thread each (TrainingLoop::Parts).
+  // (its shard count must be the config's); null: all of them, here. replicas: the config's
+  // replicas - 1 copies of the model (same architecture; their values are replaced), which
+  // share each step's rows with it, one thread each (nn/replicas.hpp).
   Trainer(Sequential<T>& model, TrainConfig config, BatchSource<T> train, std::unique_ptr<GradientSum<T>> gradient_sum = nullptr,
           std::vector<Sequential<T>*> replicas = {})
       : model_(model),
@@ -61,7 +62,7 @@ class Trainer {
             .noise_layer = std::max(config_.inject_noise, 0),
             .gradient_sum = gradient_sum ? checked(std::move(gradient_sum), config_)
                                          : std::make_unique<LocalGradientSum<T>>(config_.shards),
-            .replicas = std::move(replicas)}) {}
+            .replicas = checked(std::move(replicas), config_)}) {}
 
   // The settings it trains with.
   const TrainConfig& config() const { return config_; }
@@ -159,6 +160,13 @@ class Trainer {
       throw argument_error("Trainer: the gradient sum has " + std::to_string(sum->shard_count()) + " shards, the config " +
                            std::to_string(c.shards));
     return sum;
+  }
+
+  static std::vector<Sequential<T>*> checked(std::vector<Sequential<T>*> copies, const TrainConfig& c) {
+    if (std::int64_t(copies.size()) + 1 != c.replicas)
+      throw argument_error("Trainer: the config's replicas " + std::to_string(c.replicas) + " need " +
+                           std::to_string(c.replicas - 1) + " copies of the model, got " + std::to_string(copies.size()));
+    return copies;
   }
 
   Sequential<T>& model_;
