@@ -59,7 +59,7 @@ T run_max(const T* window, std::size_t n, WindowMax&& window_max) {
   return m == T(0) ? window_max(window) : m;
 }
 
-// Runs of these lengths take the 16-run forward and the one-hot backward below.
+// Whether runs of n values of T take the 16-run forward below (AVX-512 float, whole vectors).
 template <class T>
 constexpr bool has_max_of_16_runs(std::size_t n) {
 #if defined(__AVX512F__)
@@ -68,6 +68,8 @@ constexpr bool has_max_of_16_runs(std::size_t n) {
   return (void)n, false;
 #endif
 }
+
+// Whether runs of n values of T take the one-hot backward below (AVX-512 float, n <= 64).
 template <class T>
 constexpr bool has_one_hot_unpool(std::size_t n) {
 #if defined(__AVX512F__)
@@ -156,7 +158,6 @@ inline void unpool_run_one_hot(const float* window, std::size_t n, float m, floa
     _mm512_mask_storeu_ps(dx + 16 * j, lanes(j), _mm512_maskz_mov_ps(__mmask16(winner >> (16 * j)), gradient));
 }
 #endif
-
 
 // The backward of every whole-row window of a plane: its gradient at its first hit, added
 // into dx (zeroed by the caller unless every row is a window's: the one-hot runs write every

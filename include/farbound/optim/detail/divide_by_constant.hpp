@@ -19,15 +19,22 @@
 
 namespace farbound::detail {
 
-// x / c for a batch or a scalar, given inverse_c = 1 / c rounded correctly.
+// x / c for a batch or a scalar, given inverse_c = 1 / c rounded correctly. Targets without
+// a fused multiply-add instruction divide: xsimd's fma there rounds the product first, and
+// the correction would no longer be exact.
 template <class V, class T>
 V divide_by_constant(const V& x, T c, T inverse_c) {
+#if defined(__FMA__) || defined(__AVX512F__)
   const V q = x * V(inverse_c);
   const V corrected = simd::fused_multiply_add(simd::fused_multiply_add(-q, V(c), x), V(inverse_c), q);
   if constexpr (std::is_floating_point_v<V>)
     return std::isinf(x) ? x : corrected;
   else
     return xsimd::select(xsimd::isinf(x), x, corrected);
+#else
+  (void)inverse_c;
+  return x / V(c);
+#endif
 }
 
 }  // namespace farbound::detail
