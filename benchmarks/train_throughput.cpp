@@ -47,10 +47,8 @@ int main(int argc, char** argv) {
   spec.mean = {0.2860};
   spec.stddev = {0.3530};
   Sequential<float> model = build_model<float>(spec, 1);
-  std::vector<Sequential<float>> copies;
-  std::vector<Sequential<float>*> replicas;
+  std::vector<Sequential<float>> copies;  // the replicas besides the model
   for (int r = 1; r < replica_count; ++r) copies.push_back(build_model<float>(spec, 1));
-  for (auto& copy : copies) replicas.push_back(&copy);
   TrainConfig cfg;
   cfg.grad_reg_lambda = 1e4;
   cfg.num_unlabeled_per_labeled = 1;
@@ -63,7 +61,7 @@ int main(int argc, char** argv) {
   cfg.replicas = replica_count;
   ImageBatchOptions images;
   images.resize = ResizeMode::zero_pad;
-  Trainer<float> trainer(model, cfg, image_source<float>(data, images), nullptr, replicas);
+  Trainer<float> trainer(model, cfg, image_source<float>(data, images), nullptr, copies);
 
   trainer.run_epoch();  // warm-up: workspaces are allocated here
   std::vector<double> rates;

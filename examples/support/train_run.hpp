@@ -95,9 +95,7 @@ inline TrainedModel train_model(const TrainRun& run, const ImageData& data) {
                                                  {"num_val", run.num_val}, {"val_fraction", run.val_fraction}}.dump()}};
   std::vector<Sequential<float>> copies;  // the config's replicas besides the model
   for (int r = 1; r < cfg.replicas; ++r) copies.push_back(build_model<float>(spec, cfg.seed));
-  std::vector<Sequential<float>*> replicas;
-  for (auto& copy : copies) replicas.push_back(&copy);
-  Trainer<float> trainer(model, cfg, train, run.gradient_sum ? run.gradient_sum(cfg.shards) : nullptr, replicas);
+  Trainer<float> trainer(model, cfg, train, run.gradient_sum ? run.gradient_sum(cfg.shards) : nullptr, copies);
   if (!run.resume_file.empty()) resume(trainer, run.resume_file, model_meta);
   if (run.rank != 0) {  // the other ranks train their shards in step with rank 0, silently
     train_to_completion(trainer);

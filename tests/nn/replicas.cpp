@@ -22,10 +22,8 @@ std::vector<float> run(int replica_count, int threads, const Tensor<float>& x, c
   ModelSpec spec;
   Sequential<float> model = build_model<float>(spec, 1);
   std::vector<Sequential<float>> copies;
-  std::vector<Sequential<float>*> pointers;
   for (int r = 1; r < replica_count; ++r) copies.push_back(build_model<float>(spec, 2));
-  for (auto& c : copies) pointers.push_back(&c);
-  Replicas<float> replicas(model, pointers);
+  Replicas<float> replicas(model, copies);
   replicas.set_training(true);
   const TensorView<const float> y = replicas.forward(x.view());
   std::vector<float> out(y.data(), y.data() + y.numel());
@@ -71,14 +69,14 @@ TEST_CASE("Replicas run a batch of fewer than 2 * min_rows rows on the model alo
 TEST_CASE("Replicas reject copies of another architecture and pass the layers' errors on", "[replicas][errors]") {
   ModelSpec spec;
   Sequential<float> model = build_model<float>(spec, 1);
-  Sequential<float> other;
-  other.add<Dense<float>>(3, 2);
-  CHECK_THROWS_AS(Replicas<float>(model, {&other}), argument_error);
-  CHECK_THROWS_WITH(Replicas<float>(model, {&other}),
-                    "Replicas: copy 1 does not have the model's layers and parameters");
+  std::vector<Sequential<float>> other(1);
+  other[0].add<Dense<float>>(3, 2);
+  CHECK_THROWS_AS(Replicas<float>(model, other), argument_error);
+  CHECK_THROWS_WITH(Replicas<float>(model, other), "Replicas: copy 1 does not have the model's layers and parameters");
 
-  Sequential<float> copy = build_model<float>(spec, 1);
-  Replicas<float> replicas(model, {&copy});
+  std::vector<Sequential<float>> copy;
+  copy.push_back(build_model<float>(spec, 1));
+  Replicas<float> replicas(model, copy);
   const Tensor<float> wrong = random_rows({40, 3, 32, 32}, 4);  // LeNet takes one channel
   CHECK_THROWS_AS(replicas.forward(wrong.view()), shape_error);
 }

@@ -103,9 +103,9 @@ TEST_CASE("training gives the same model on 1 and 2 threads", "[trainer][determi
   for (int replica_count : {1, 2})
     for (int threads : {1, 2}) {
       set_threads(threads);
-      auto model = toy_model(1), copy = toy_model(9);
-      std::vector<Sequential<double>*> copies;
-      if (replica_count == 2) copies.push_back(&copy);
+      auto model = toy_model(1);
+      std::vector<Sequential<double>> copies;
+      if (replica_count == 2) copies.push_back(toy_model(9));
       TrainConfig cfg = gr_config();
       cfg.num_epochs = 2;
       cfg.replicas = replica_count;
@@ -155,17 +155,19 @@ TEST_CASE("bad configurations and diverged losses are reported", "[trainer][erro
   cfg = gr_config();
   cfg.inject_noise = 2;
   cfg.replicas = 2;
-  auto copy = toy_model(1);
-  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, {&copy}),
+  std::vector<Sequential<double>> copy;
+  copy.push_back(toy_model(1));
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, copy),
                     Catch::Contains("inject_noise with replicas > 1 is not supported"));
   cfg = gr_config();
   cfg.replicas = 3;
-  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, {&copy}),
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, copy),
                     "Trainer: the config's replicas 3 need 2 copies of the model, got 1");
-  auto other = toy_model(1);
-  other.add<Dense<double>>(2, 2);
+  std::vector<Sequential<double>> other;
+  other.push_back(toy_model(1));
+  other[0].add<Dense<double>>(2, 2);
   cfg.replicas = 2;
-  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, {&other}),
+  CHECK_THROWS_WITH(Trainer<double>(model, cfg, plain_source<double>(data), nullptr, other),
                     "Replicas: copy 1 does not have the model's layers and parameters");
 
   Trainer<double> t(model, gr_config(), plain_source<double>(data));

@@ -111,9 +111,10 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
 // e^x - 1 for lanes <= 0 or NaN (lanes > 0 give unspecified values), within an ulp of the
 // correctly rounded result (xsimd::expm1, which other targets get: two ulp at x = -15.94)
 // and not biased (tests/core/exp.cpp: every 61st non-positive float, and every fifth in each
-// stretch of [-20, 0], where about as many are inexact as of xsimd::expm1's). With k and r as in exp_nonpositive, e^x - 1 = 2^k (e^r - 1) + (2^k - 1):
-// e^r - 1 is r + r^2 S(r), accurate relative to its own size however small r is, and 2^k - 1
-// is exact for k >= -24, so the sum is one rounding. xsimd::expm1 instead divides by a
+// stretch of [-20, 0], where about as many are inexact as of xsimd::expm1's). With k and r
+// as in exp_nonpositive, e^x - 1 = 2^k (e^r - 1) + (2^k - 1): e^r - 1 is r + r^2 S(r),
+// accurate relative to its own size however small r is, and 2^k - 1 is exact for k >= -24,
+// so the sum is one rounding. xsimd::expm1 instead divides by a
 // rational correction and rebuilds 2^k by integer arithmetic: CELU's forward took 1.5x as
 // long with it (docs/performance.md).
 template <class T, class A>

@@ -307,16 +307,17 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
     return 1;
   }
   template <class PlaneT>
-  void pool(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t) const {
+  void pool(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t planes) const {
     const T scale = T(1) / T(pl.kernel() * pl.kernel());
-    for (std::int64_t p = 0; p < pl.out_height; ++p)
-      for (std::int64_t q = 0; q < pl.out_width; ++q) {
-        const T* window = x + pl.origin(p, q);
-        T s = 0;
-        for (std::int64_t i = 0; i < pl.kernel(); ++i)
-          for (std::int64_t j = 0; j < pl.kernel(); ++j) s += window[i * pl.width + j];
-        y[p * pl.out_width + q] = s * scale;
-      }
+    for (std::int64_t plane = 0; plane < planes; ++plane, x += pl.in_numel(), y += pl.out_numel())
+      for (std::int64_t p = 0; p < pl.out_height; ++p)
+        for (std::int64_t q = 0; q < pl.out_width; ++q) {
+          const T* window = x + pl.origin(p, q);
+          T s = 0;
+          for (std::int64_t i = 0; i < pl.kernel(); ++i)
+            for (std::int64_t j = 0; j < pl.kernel(); ++j) s += window[i * pl.width + j];
+          y[p * pl.out_width + q] = s * scale;
+        }
   }
   template <class PlaneT>
   void unpool(const PlaneT pl, const T*, const T*, const T* __restrict g, T* __restrict dx) const {

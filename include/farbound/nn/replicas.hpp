@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,9 @@ template <class T>
 class Replicas {
  public:
   // model: replica 0; copies: models of the same architecture (argument_error otherwise),
-  // which these replicas use as workspaces from now on.
-  Replicas(Sequential<T>& model, std::vector<Sequential<T>*> copies) : models_{&model} {
-    models_.insert(models_.end(), copies.begin(), copies.end());
+  // which these replicas use as workspaces from now on (the caller keeps them alive).
+  Replicas(Sequential<T>& model, std::span<Sequential<T>> copies) : models_{&model} {
+    for (Sequential<T>& copy : copies) models_.push_back(&copy);
     for (Sequential<T>* m : models_) params_.push_back(m->parameters());
     for (std::size_t r = 1; r < models_.size(); ++r) {
       bool same = models_[r]->size() == model.size() && params_[r].size() == params_[0].size();
@@ -60,8 +61,6 @@ class Replicas {
 
   // Replicas, the model included.
   std::int64_t count() const { return std::int64_t(models_.size()); }
-  // The model (replica 0).
-  Sequential<T>& model() { return *models_[0]; }
 
   // Training or evaluation mode, for every replica.
   void set_training(bool on) {
@@ -77,9 +76,10 @@ class Replicas {
     out_.resize(models_[0]->output_shape(x.shape()));
     for_each_replica([&](std::size_t r) {
       if (r > 0)
-        for (std::size_t i = 0; i < params_[0].size(); ++i) std::copy_n(params_[0][i]->value.data(), params_[0][i]->value.numel(), params_[r][i]->value.data());
-      const auto [first, count] = part(r, n);
-      const TensorView<const T> y = models_[r]->forward(x.slice(first, count));
+        for (std::size_t i = 0; i < params_[0].size(); ++i)
+          std::copy_n(params_[0][i]->value.data(), params_[0][i]->value.numel(), params_[r][i]->value.data());
+      const auto [first, rows] = part(r, n);
+      const TensorView<const T> y = models_[r]->forward(x.slice(first, rows));
       std::copy_n(y.data(), y.numel(), out_.data() + first * out_.shape().item_numel());
     });
     return out_.view();
@@ -96,8 +96,8 @@ class Replicas {
     for_each_replica([&](std::size_t r) {
       if (r > 0)
         for (Parameter<T>* p : params_[r]) p->grad.zero();
-      const auto [first, count] = part(r, n);
-      models_[r]->backward(grad.slice(first, count));
+      const auto [first, rows] = part(r, n);
+      models_[r]->backward(grad.slice(first, rows));
     });
     for (std::size_t r = 1; r < std::size_t(used_); ++r)
       for (std::size_t i = 0; i < params_[0].size(); ++i)
@@ -106,26 +106,25 @@ class Replicas {
 
  private:
   struct Part {
-    std::int64_t first, count;
+    std::int64_t first, rows;
   };
   Part part(std::size_t r, std::int64_t n) const {
     const std::int64_t R = used_, first = std::int64_t(r) * n / R;
     return {first, (std::int64_t(r) + 1) * n / R - first};
   }
 
-  // f(r) for every replica the last forward used, on up to one thread each (a plain loop with one thread or inside
-  // a parallel region; the layers' own loops run serially within); the first exception is
-  // rethrown here.
+  // f(r) for every replica the last forward used, on up to one thread each (a plain loop
+  // with one thread or inside a parallel region; the layers' own loops run serially
+  // within); the first exception is rethrown here.
   template <class F>
   void for_each_replica(F&& f) {
     const std::int64_t R = used_;
-    std::vector<std::exception_ptr>& errors = errors_;
-    errors.assign(std::size_t(R), nullptr);
+    errors_.assign(std::size_t(R), nullptr);
     const auto run = [&](std::int64_t r) {
       try {
         f(std::size_t(r));
       } catch (...) {
-        errors[std::size_t(r)] = std::current_exception();
+        errors_[std::size_t(r)] = std::current_exception();
       }
     };
     if (detail::runs_serially(R, 2)) {
@@ -134,7 +133,7 @@ class Replicas {
 #pragma omp parallel for schedule(static) num_threads(int(std::min<std::int64_t>(R, omp_get_max_threads())))
       for (std::int64_t r = 0; r < R; ++r) run(r);
     }
-    for (const std::exception_ptr& e : errors)
+    for (const std::exception_ptr& e : errors_)
       if (e) std::rethrow_exception(e);
   }
 

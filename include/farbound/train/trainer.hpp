@@ -12,8 +12,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -42,7 +42,7 @@ class Trainer {
   // replicas - 1 copies of the model (same architecture; their values are replaced), which
   // share each step's rows with it, one thread each (nn/replicas.hpp).
   Trainer(Sequential<T>& model, TrainConfig config, BatchSource<T> train, std::unique_ptr<GradientSum<T>> gradient_sum = nullptr,
-          std::vector<Sequential<T>*> replicas = {})
+          std::span<Sequential<T>> replicas = {})
       : model_(model),
         config_(checked(std::move(config), model, train)),
         optimizer_(make_optimizer<T>(config_, model.parameters())),
@@ -62,7 +62,7 @@ class Trainer {
             .noise_layer = std::max(config_.inject_noise, 0),
             .gradient_sum = gradient_sum ? checked(std::move(gradient_sum), config_)
                                          : std::make_unique<LocalGradientSum<T>>(config_.shards),
-            .replicas = checked(std::move(replicas), config_)}) {}
+            .replicas = checked(replicas, config_)}) {}
 
   // The settings it trains with.
   const TrainConfig& config() const { return config_; }
@@ -162,7 +162,7 @@ class Trainer {
     return sum;
   }
 
-  static std::vector<Sequential<T>*> checked(std::vector<Sequential<T>*> copies, const TrainConfig& c) {
+  static std::span<Sequential<T>> checked(std::span<Sequential<T>> copies, const TrainConfig& c) {
     if (std::int64_t(copies.size()) + 1 != c.replicas)
       throw argument_error("Trainer: the config's replicas " + std::to_string(c.replicas) + " need " +
                            std::to_string(c.replicas - 1) + " copies of the model, got " + std::to_string(copies.size()));

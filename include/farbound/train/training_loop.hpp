@@ -100,7 +100,7 @@ class TrainingLoop {
     // Copies of the model that share each step's forward and backward rows with it, each
     // part on its own thread (nn/replicas.hpp: other roundings than none, the same on any
     // thread count); not with noise_layer > 0.
-    std::vector<Sequential<T>*> replicas = {};
+    std::span<Sequential<T>> replicas = {};
   };
 
   // Takes the parts; throws argument_error if they do not fit together.
