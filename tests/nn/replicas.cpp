@@ -73,6 +73,17 @@ TEST_CASE("Replicas reject copies of another architecture and pass the layers' e
   other[0].add<Dense<float>>(3, 2);
   CHECK_THROWS_AS(Replicas<float>(model, other), argument_error);
   CHECK_THROWS_WITH(Replicas<float>(model, other), "Replicas: copy 1 does not have the model's layers and parameters");
+  // The same shapes of parameters, other layers: LeNet with ReLU for its sigmoid.
+  spec.activation = "relu";
+  other[0] = build_model<float>(spec, 1);
+  spec.activation = "sigmoid";
+  CHECK_THROWS_WITH(Replicas<float>(model, other), "Replicas: copy 1 does not have the model's layers and parameters");
+  // The model given as its own copy would run on two threads at once.
+  std::vector<Sequential<float>> models(2);
+  models[0] = build_model<float>(spec, 1);
+  models[1] = build_model<float>(spec, 1);
+  CHECK_THROWS_WITH(Replicas<float>(models[0], models), "Replicas: copy 1 is the model itself");
+  CHECK_NOTHROW(Replicas<float>(models[0], std::span(models).subspan(1)));
 
   std::vector<Sequential<float>> copy;
   copy.push_back(build_model<float>(spec, 1));

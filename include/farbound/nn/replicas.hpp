@@ -40,13 +40,20 @@ namespace farbound {
 template <class T>
 class Replicas {
  public:
-  // model: replica 0; copies: models of the same architecture (argument_error otherwise),
-  // which these replicas use as workspaces from now on (the caller keeps them alive).
+  // model: replica 0; copies: models of the same layers, none of them the model itself
+  // (argument_error otherwise: one object run as two replicas would have its workspaces
+  // written by two threads), which these replicas use as workspaces from now on (the caller
+  // keeps them alive).
   Replicas(Sequential<T>& model, std::span<Sequential<T>> copies) : models_{&model} {
-    for (Sequential<T>& copy : copies) models_.push_back(&copy);
+    for (Sequential<T>& copy : copies) {
+      if (&copy == &model)
+        throw argument_error("Replicas: copy " + std::to_string(models_.size()) + " is the model itself");
+      models_.push_back(&copy);
+    }
     for (Sequential<T>* m : models_) params_.push_back(m->parameters());
+    const std::string layers = model.describe();
     for (std::size_t r = 1; r < models_.size(); ++r) {
-      bool same = models_[r]->size() == model.size() && params_[r].size() == params_[0].size();
+      bool same = models_[r]->describe() == layers && params_[r].size() == params_[0].size();
       for (std::size_t i = 0; same && i < params_[0].size(); ++i)
         same = params_[r][i]->value.shape() == params_[0][i]->value.shape();
       if (!same)
