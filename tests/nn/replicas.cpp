@@ -3,11 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/random.hpp"
 #include "farbound/nn/dense.hpp"
+#include "farbound/nn/dropout.hpp"
+#include "farbound/nn/residual.hpp"
 #include "farbound/nn/zoo.hpp"
 
 using namespace farbound;
@@ -84,6 +87,27 @@ TEST_CASE("Replicas reject copies of another architecture and pass the layers' e
   models[1] = build_model<float>(spec, 1);
   CHECK_THROWS_WITH(Replicas<float>(models[0], models), "Replicas: copy 1 is the model itself");
   CHECK_NOTHROW(Replicas<float>(models[0], std::span(models).subspan(1)));
+
+  // Dropout keys its masks by the element's place in the forward's batch: every replica
+  // would draw the first rows' masks, also from inside a residual block.
+  const std::string dropout = "Replicas: the model has a layer that keys random numbers by a row's place in the "
+                              "batch (Dropout): every replica would draw the first rows' numbers";
+  for (bool nested : {false, true}) {
+    std::vector<Sequential<float>> dropping(2);
+    for (Sequential<float>& m : dropping) {
+      m.add<Dense<float>>(4, 4);
+      if (!nested) {
+        m.add<Dropout<float>>(0.5);
+        continue;
+      }
+      Sequential<float> body;
+      body.add<Dropout<float>>(0.5);
+      m.add<Residual<float>>(std::move(body));
+    }
+    INFO("nested " << nested);
+    CHECK_THROWS_WITH(Replicas<float>(dropping[0], std::span(dropping).subspan(1)), dropout);
+    CHECK_NOTHROW(Replicas<float>(dropping[0], std::span<Sequential<float>>()));  // the model alone
+  }
 
   std::vector<Sequential<float>> copy;
   copy.push_back(build_model<float>(spec, 1));

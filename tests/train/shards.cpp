@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "farbound/data/toy.hpp"
+#include "farbound/nn/dropout.hpp"
 #include "farbound/nn/zoo.hpp"
 #include "support/flat_parameters.hpp"
 
@@ -103,4 +104,15 @@ TEST_CASE("the shard count must fit the batch and the gradient sum", "[trainer][
   c.shards = 4;
   CHECK_THROWS_WITH(Trainer<double>(model, c, plain_source<double>(data), std::make_unique<LocalGradientSum<double>>(2)),
                     Catch::Contains("the gradient sum has 2 shards, the config 4"));
+  // Dropout keys its masks by the element's place in the forward's batch: every shard would
+  // draw the first rows' masks. One shard, or no dropping, is fine.
+  model.add<Dropout<double>>(0.5);
+  CHECK_THROWS_WITH(Trainer<double>(model, c, plain_source<double>(data)),
+                    Catch::Contains("keys random numbers by a row's place in the batch (Dropout)"));
+  c.shards = 1;
+  CHECK_NOTHROW(Trainer<double>(model, c, plain_source<double>(data)));
+  Sequential<double> undropped = build_model<double>(spec, 1);
+  undropped.add<Dropout<double>>(0.0);
+  c.shards = 4;
+  CHECK_NOTHROW(Trainer<double>(undropped, c, plain_source<double>(data)));
 }

@@ -39,6 +39,7 @@ class Dropout final : public Layer<T> {
   void set_step(std::uint32_t step) { step_ = step; }
 
   std::string describe() const override { return "Dropout(p " + detail::format_number(p_) + ")"; }
+  bool keys_random_numbers_by_place() const override { return p_ > 0; }
   Shape output_shape(const Shape& input) const override { return input; }
 
   void forward(TensorView<const T> in, Tensor<T>& out) override {

@@ -19,7 +19,8 @@
 // bits on any number of threads (one thread runs the replicas in turn); they differ from a
 // forward and backward of the model alone by rounding, since the gradients' sums over the
 // rows are grouped otherwise. Rows must be independent of each other through the model (no
-// batch statistics).
+// batch statistics, nothing random keyed by a row's place in the batch as Dropout's masks
+// are: argument_error).
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -50,6 +51,9 @@ class Replicas {
         throw argument_error("Replicas: copy " + std::to_string(models_.size()) + " is the model itself");
       models_.push_back(&copy);
     }
+    if (models_.size() > 1 && model.keys_random_numbers_by_place())
+      throw argument_error("Replicas: the model has a layer that keys random numbers by a row's place in the batch "
+                           "(Dropout): every replica would draw the first rows' numbers");
     for (Sequential<T>* m : models_) params_.push_back(m->parameters());
     const std::string layers = model.describe();
     for (std::size_t r = 1; r < models_.size(); ++r) {

@@ -79,6 +79,8 @@ class Residual final : public Layer<T> {
     body_.reset_parameters(body_seed(seed, layer_index));
   }
 
+  bool keys_random_numbers_by_place() const override { return body_.keys_random_numbers_by_place(); }
+
   void set_training(bool on) override {
     Layer<T>::set_training(on);
     body_.set_training(on);

@@ -6,6 +6,7 @@
 // feature-space noise injection and feature maps (g1 of Wang et al.) need.
 // The input passed to forward must stay alive until the matching backward.
 // backward_range runs any range backward that ran forward, e.g. [L, end) then [0, L).
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -148,6 +149,11 @@ class Sequential {
   }
   // Whether the chain is in training mode.
   bool training() const { return training_; }
+  // Whether a layer keys random numbers by an element's place in the batch (Layer says why
+  // that matters).
+  bool keys_random_numbers_by_place() const {
+    return std::any_of(layers_.begin(), layers_.end(), [](const auto& l) { return l->keys_random_numbers_by_place(); });
+  }
 
   // One line per layer.
   std::string describe() const {

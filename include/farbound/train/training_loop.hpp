@@ -27,7 +27,8 @@
 // process takes the same optimiser step, with the same bits on any number of processes. S = 1
 // (no GradientSum given) is the plain step. Models with state that changes every forward
 // (Dropout's step counter, batch statistics) would need that state kept in step across
-// processes; farbound's zoo has none.
+// processes; farbound's zoo has none, and a model whose random numbers are keyed by a row's
+// place in the batch (Dropout) is refused with more than one shard or with replicas.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -121,6 +122,10 @@ class TrainingLoop {
       throw argument_error("TrainingLoop: noise injection with adversarial rows is not supported");
     if (p_.noise_layer > 0 && !p_.replicas.empty())
       throw argument_error("TrainingLoop: noise injection with model replicas is not supported");
+    if (p_.gradient_sum->shard_count() > 1 && p_.model.keys_random_numbers_by_place())
+      throw argument_error("TrainingLoop: the model has a layer that keys random numbers by a row's place in the "
+                           "batch (Dropout): with " + std::to_string(p_.gradient_sum->shard_count()) +
+                           " shards every shard would draw the first rows' numbers");
     terms_read_clean_rows_ =
         std::any_of(p_.terms.begin(), p_.terms.end(), [](const auto& term) { return term->reads_clean_rows(); });
   }
