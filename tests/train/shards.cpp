@@ -93,7 +93,7 @@ TEST_CASE("S shards of a step add up to the whole batch's gradient for every obj
   }
 }
 
-TEST_CASE("the shard count must fit the batch and the gradient sum", "[trainer][shards][errors]") {
+TEST_CASE("the shard count must fit the batch, the gradient sum and the model", "[trainer][shards][errors]") {
   const auto data = two_clusters<double>(32, 1);
   const ModelSpec spec{.arch = "mlp", .activation = "tanh", .in_channels = 2, .image_size = 1, .num_classes = 2,
                        .hidden = {4}, .mean = {0.0, 0.0}, .stddev = {1.0, 1.0}};

@@ -72,14 +72,14 @@ class Layer {
 
   // Training or evaluation behaviour (dropout). Explicit: nothing switches it implicitly.
   virtual void set_training(bool on) { training_ = on; }
+  // Whether the layer is in training mode.
+  bool training() const { return training_; }
 
   // Whether its training forward keys random numbers by an element's place in the batch, as
   // Dropout's masks are: a batch cut into parts that run apart (model replicas, data-parallel
   // shards) would draw the first part's numbers again for every part. Composite layers
   // answer for their children.
   virtual bool keys_random_numbers_by_place() const { return false; }
-  // Whether the layer is in training mode.
-  bool training() const { return training_; }
 
  protected:
   // Training (true) or evaluation mode.
