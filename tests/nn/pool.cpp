@@ -56,8 +56,8 @@ TEST_CASE("MaxPool2d propagates NaN", "[pool]") {
 
 TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version's gradient", "[pool]") {
   // Values from {0, 1, 2, 3} tie often, and NaNs appear: the first hit in window order must
-  // take the gradient. Rows of 37 outputs cover full batches of 8 and a tail of 5 (zero-padded
-  // copies through the same kernel); the odd input width and height leave a column and a row
+  // take the gradient. Rows of 37 outputs cover full batches of 8 and a tail of 5 (the same
+  // kernel on masked loads); the odd input width and height leave a column and a row
   // outside every window. With even ones every input position is written, so the gradient
   // is not zeroed first: it starts out as NaN here to show that nothing stale survives. The
   // double layer runs the scalar loop on the same values.
@@ -107,8 +107,8 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
   // ones with two windows down, a leftover row and 5 x 5 windows over 5-wide planes (all
   // whole rows: runs of 64, 16 and 25 values; 4 x 8 planes tile into runs of 16), odd
   // leftovers, rows longer than one chunk of columns, short rows several to a chunk (the
-  // backward: 7 rows of 36 columns, then the eighth); 2 x 2 windows (float: the vector
-  // forward, rows of 37 and 5 windows).
+  // backward: 7 rows of 36 columns, then the eighth); 2 x 2 windows (float with AVX-512 or
+  // AVX2: the vector forward, rows of 37 and 5 windows).
   for (const Case& c : {Case{8, {3, 7, 8, 8}}, Case{4, {2, 10, 8, 4}}, Case{4, {1, 2, 9, 4}}, Case{5, {2, 2, 11, 5}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
                         Case{4, {2, 2, 35, 38}},
                         Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}, Case{2, {1, 1, 2, 1250}}}) {

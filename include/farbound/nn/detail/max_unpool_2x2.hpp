@@ -15,16 +15,19 @@
 //   top winner    = top & ~(top << 32)
 //   bottom winner = bottom & ~(bottom << 32) & ~(any top hit in the window)
 // and each input position gets g where it wins, else 0 (the same values as the scalar version).
-// The last out_width mod L windows of a row run through the same kernel on zero-padded
-// copies (a padded lane wins with gradient 0 and is not copied back): LeNet's second pooling
-// layer has 5 windows a row, and the scalar loop took 4.7 ns per input element there.
-// Only where xsimd 8.1 has a float swizzle (AVX, AVX2); elsewhere the caller keeps the
-// scalar loop. AVX-512 has its own version below, on mask registers.
+// The last out_width mod L windows of a row run through the same kernel with the lanes past
+// the row zero (avx_row_ends.hpp's masked loads; a zero lane wins with gradient 0 and is not
+// stored): LeNet's second pooling layer has 5 windows a row, and the scalar loop took 4.7 ns
+// per input element there (zero-padded copies of the row's end, as before, 28 ns per row on
+// Zen 3). Only where xsimd 8.1 has a float swizzle (AVX, AVX2); elsewhere the caller keeps
+// the scalar loop. AVX-512 has its own version below, on mask registers.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
+
+#include "farbound/nn/detail/avx_row_ends.hpp"
 
 namespace farbound::detail {
 
@@ -63,7 +66,7 @@ inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x
   for (; q + 8 <= out_width; q += 8) windows(q, 0xFFFF, 0xFF);
   if (const std::int64_t n = out_width - q; n > 0) windows(q, __mmask16((1u << (2 * n)) - 1), __mmask8((1u << n) - 1));
 }
-#else
+#elif defined(__AVX__)
 using MaxUnpoolArch = xsimd::default_arch;
 struct DuplicateLowHalf {
   static constexpr unsigned get(unsigned i, unsigned) { return i / 2; }
@@ -82,35 +85,48 @@ inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x
   constexpr auto high = xsimd::make_batch_constant<xsimd::batch<std::uint32_t, MaxUnpoolArch>, DuplicateHighHalf>();
   const V all_ones = xsimd::bitwise_cast<V>(xsimd::batch<std::uint32_t, MaxUnpoolArch>(0xFFFFFFFFu)), zeros(0.0f);
   const auto hits = [&](V v, V m) { return xsimd::bitwise_cast<U>(xsimd::select((v == m) | xsimd::isnan(v), all_ones, zeros)); };
-  // L windows: their outputs and gradients at yw, gw, their 2L input columns at top, bottom
-  // (rows 2p and 2p + 1), the input gradient's at dtop, dbottom.
-  const auto windows = [&](const float* yw, const float* gw, const float* top, const float* bottom, float* dtop,
-                           float* dbottom) {
-    const V yv = V::load_unaligned(yw), gv = V::load_unaligned(gw);
+  // L windows: their outputs and gradients yv, gv, their 2L input columns top[2],
+  // bottom[2] (rows 2p and 2p + 1); sets the input gradient's, dtop[2] and dbottom[2].
+  const auto windows = [&](V yv, V gv, const V* top, const V* bottom, V* dtop, V* dbottom) {
     const V ys[2] = {xsimd::swizzle(yv, low), xsimd::swizzle(yv, high)};
     const V gs[2] = {xsimd::swizzle(gv, low), xsimd::swizzle(gv, high)};
     for (int half = 0; half < 2; ++half) {
-      const std::int64_t j = half * L;
-      const U t = hits(V::load_unaligned(top + j), ys[half]), b = hits(V::load_unaligned(bottom + j), ys[half]);
+      const U t = hits(top[half], ys[half]), b = hits(bottom[half], ys[half]);
       const U top_wins = t & ~(t << 32);
       const U bottom_wins = b & ~(b << 32) & ~(t | (t << 32) | (t >> 32));
-      (gs[half] & xsimd::bitwise_cast<V>(top_wins)).store_unaligned(dtop + j);
-      (gs[half] & xsimd::bitwise_cast<V>(bottom_wins)).store_unaligned(dbottom + j);
+      dtop[half] = gs[half] & xsimd::bitwise_cast<V>(top_wins);
+      dbottom[half] = gs[half] & xsimd::bitwise_cast<V>(bottom_wins);
     }
   };
   std::int64_t q = 0;
-  for (; q + L <= out_width; q += L) windows(y + q, g + q, x0 + 2 * q, x1 + 2 * q, d0 + 2 * q, d1 + 2 * q);
+  V dtop[2], dbottom[2];
+  for (; q + L <= out_width; q += L) {
+    const V top[2] = {V::load_unaligned(x0 + 2 * q), V::load_unaligned(x0 + 2 * q + L)};
+    const V bottom[2] = {V::load_unaligned(x1 + 2 * q), V::load_unaligned(x1 + 2 * q + L)};
+    windows(V::load_unaligned(y + q), V::load_unaligned(g + q), top, bottom, dtop, dbottom);
+    for (int half = 0; half < 2; ++half) {
+      dtop[half].store_unaligned(d0 + 2 * q + half * L);
+      dbottom[half].store_unaligned(d1 + 2 * q + half * L);
+    }
+  }
+  // The row's last windows: their lanes past the row hold zeros (a zero lane wins with
+  // gradient 0 and is not stored).
   if (const std::int64_t n = out_width - q; n > 0) {
-    alignas(64) float ty[L] = {}, tg[L] = {}, tx0[2 * L] = {}, tx1[2 * L] = {}, td0[2 * L], td1[2 * L];
-    std::copy_n(y + q, n, ty);
-    std::copy_n(g + q, n, tg);
-    std::copy_n(x0 + 2 * q, 2 * n, tx0);
-    std::copy_n(x1 + 2 * q, 2 * n, tx1);
-    windows(ty, tg, tx0, tx1, td0, td1);
-    std::copy_n(td0, 2 * n, d0 + 2 * q);
-    std::copy_n(td1, 2 * n, d1 + 2 * q);
+    const std::int64_t in[2] = {std::min<std::int64_t>(2 * n, L), std::max<std::int64_t>(2 * n - L, 0)};
+    const V top[2] = {V(load_first(x0 + 2 * q, in[0])), V(load_first(x0 + 2 * q + L, in[1]))};
+    const V bottom[2] = {V(load_first(x1 + 2 * q, in[0])), V(load_first(x1 + 2 * q + L, in[1]))};
+    windows(V(load_first(y + q, n)), V(load_first(g + q, n)), top, bottom, dtop, dbottom);
+    for (int half = 0; half < 2; ++half) {
+      store_first(d0 + 2 * q + half * L, dtop[half], in[half]);
+      store_first(d1 + 2 * q + half * L, dbottom[half], in[half]);
+    }
   }
 }
+#else
+// Declared only: pool.hpp calls it where has_simd_max_unpool_2x2 holds.
+void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
+                        const float* __restrict y, const float* __restrict g, float* __restrict d0,
+                        float* __restrict d1);
 #endif
 
 }  // namespace farbound::detail
