@@ -85,9 +85,9 @@ namespace {
 template <class T>
 void require_few_rows_chains() {
   if constexpr (!detail::gemm_nt_few_rows_available<T>) {
-    WARN("gemm_nt_few_rows needs AVX-512: not built for this target");
+    WARN("gemm_nt_few_rows needs AVX-512 or AVX2 + FMA: not built for this target");
   } else {
-    // Rows 1 .. 8, columns and k on and off the 16 x 16 blocks.
+    // Rows 1 .. 8, columns and k on and off the 16 x 16 (AVX-512) and 8 x 8 (AVX2) blocks.
     using Scalar = detail::gemm_impl::Lanes<T, T>;
     std::uint32_t salt = 1000;
     for (std::int64_t M = 1; M <= detail::gemm_nt_few_rows_max; ++M)

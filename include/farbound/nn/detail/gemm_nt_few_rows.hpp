@@ -11,13 +11,17 @@
 // rows in one vector, and every row of C takes its fma per k with its number of A
 // broadcast, as gemm's register tiles do: the same chains, so the same bits as before.
 //
-// AVX-512 floats only (gemm_nt_few_rows_available); elsewhere callers copy B^T and call gemm.
+// AVX-512 floats, and AVX2 + FMA floats with blocks of 8 x 8 (transpose_8x8.hpp) and the
+// row ends of avx_row_ends.hpp (gemm_nt_few_rows_available); elsewhere callers copy B^T and
+// call gemm.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
 #include "farbound/detail/transpose_16x16.hpp"
+#include "farbound/nn/detail/avx_row_ends.hpp"
 #include "farbound/nn/detail/gemm.hpp"
+#include "farbound/nn/detail/transpose_8x8.hpp"
 
 namespace farbound::detail {
 
@@ -27,7 +31,7 @@ inline constexpr std::int64_t gemm_nt_few_rows_max = 8;
 
 template <class T>
 inline constexpr bool gemm_nt_few_rows_available =
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
     std::is_same_v<T, float>;
 #else
     false;
@@ -68,6 +72,46 @@ void run(std::int64_t N, std::int64_t K, const float* A, std::int64_t lda, const
     column_block<MR>(K, A, lda, B + n0 * ldb, ldb, std::min<std::int64_t>(16, N - n0), C + n0, ldc, output);
 }
 
+}  // namespace gemm_nt_few_rows_impl
+#elif defined(__AVX2__) && defined(__FMA__)
+namespace gemm_nt_few_rows_impl {
+
+// Rows [0, MR) of C, columns [n0, n0 + 8) (only the first `cols` exist).
+template <int MR>
+void column_block(std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, std::int64_t cols,
+                  float* C, std::int64_t ldc, GemmOutput output) {
+  __m256 acc[MR];
+  for (int m = 0; m < MR; ++m)
+    acc[m] = output == GemmOutput::accumulate ? load_first(C + m * ldc, cols) : _mm256_setzero_ps();
+  for (std::int64_t k0 = 0; k0 < K; k0 += 8) {
+    const std::int64_t ks = std::min<std::int64_t>(8, K - k0);
+    __m256 b[8];
+    for (int i = 0; i < 8; ++i)
+      b[i] = i >= cols ? _mm256_setzero_ps() : ks == 8 ? _mm256_loadu_ps(B + i * ldb + k0) : load_first(B + i * ldb + k0, ks);
+    transpose_8x8(b);  // b[j]: B[n0 + i][k0 + j] in lane i
+    const auto add_columns = [&](auto count) {
+      for (std::int64_t j = 0; j < count; ++j)
+        for (int m = 0; m < MR; ++m) acc[m] = _mm256_fmadd_ps(_mm256_set1_ps(A[m * lda + k0 + j]), b[j], acc[m]);
+    };
+    if (ks == 8) add_columns(std::integral_constant<std::int64_t, 8>{});
+    else add_columns(ks);
+  }
+  for (int m = 0; m < MR; ++m) store_first(C + m * ldc, acc[m], cols);
+}
+
+template <int MR>
+void run(std::int64_t N, std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float* C,
+         std::int64_t ldc, GemmOutput output) {
+  for (std::int64_t n0 = 0; n0 < N; n0 += 8)
+    column_block<MR>(K, A, lda, B + n0 * ldb, ldb, std::min<std::int64_t>(8, N - n0), C + n0, ldc, output);
+}
+
+}  // namespace gemm_nt_few_rows_impl
+#endif
+
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+namespace gemm_nt_few_rows_impl {
+
 template <int MR = int(gemm_nt_few_rows_max)>
 void dispatch(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, std::int64_t lda, const float* B,
               std::int64_t ldb, float* C, std::int64_t ldc, GemmOutput output) {
@@ -85,8 +129,8 @@ void dispatch(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, st
 template <class T>
 void gemm_nt_few_rows(std::int64_t M, std::int64_t N, std::int64_t K, const T* A, std::int64_t lda, const T* B,
                       std::int64_t ldb, T* C, std::int64_t ldc, GemmOutput output) {
-  static_assert(gemm_nt_few_rows_available<T>, "gemm_nt_few_rows: AVX-512 floats only");
-#if defined(__AVX512F__)
+  static_assert(gemm_nt_few_rows_available<T>, "gemm_nt_few_rows: AVX-512 or AVX2 + FMA floats only");
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
   gemm_nt_few_rows_impl::dispatch(M, N, K, A, lda, B, ldb, C, ldc, output);
 #endif
 }
