@@ -139,7 +139,7 @@ TEST_CASE("Bad Adam arguments are argument errors naming the value", "[optim][ad
   CHECK(ok.lr() == 1e-3);
 }
 
-// Adam divides sqrt(v) by sqrt(1 - beta2^t) with a product and Markstein's correction
+// On AVX-512 Adam divides sqrt(v) by sqrt(1 - beta2^t) with a product and Markstein's correction
 // (optim/detail/divide_by_constant.hpp): the same bits as the division, checked on 16 K
 // significands spread over two binades, on the scalar tail's path and the batches', for the
 // constants of steps 1 to 64 and a few later ones at PyTorch's beta2 and at 0.9. (A driver
