@@ -40,6 +40,9 @@ inline constexpr bool gemm_nt_few_rows_available =
 #if defined(__AVX512F__)
 namespace gemm_nt_few_rows_impl {
 
+// Columns of C per block: the floats of one register.
+inline constexpr std::int64_t block_columns = 16;
+
 // Rows [0, MR) of C, columns [n0, n0 + 16) (only the first `cols` exist).
 template <int MR>
 void column_block(std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, std::int64_t cols,
@@ -65,16 +68,11 @@ void column_block(std::int64_t K, const float* A, std::int64_t lda, const float*
   for (int m = 0; m < MR; ++m) _mm512_mask_storeu_ps(C + m * ldc, col_mask, acc[m]);
 }
 
-template <int MR>
-void run(std::int64_t N, std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float* C,
-         std::int64_t ldc, GemmOutput output) {
-  for (std::int64_t n0 = 0; n0 < N; n0 += 16)
-    column_block<MR>(K, A, lda, B + n0 * ldb, ldb, std::min<std::int64_t>(16, N - n0), C + n0, ldc, output);
-}
-
 }  // namespace gemm_nt_few_rows_impl
 #elif defined(__AVX2__) && defined(__FMA__)
 namespace gemm_nt_few_rows_impl {
+
+inline constexpr std::int64_t block_columns = 8;
 
 // Rows [0, MR) of C, columns [n0, n0 + 8) (only the first `cols` exist).
 template <int MR>
@@ -99,18 +97,18 @@ void column_block(std::int64_t K, const float* A, std::int64_t lda, const float*
   for (int m = 0; m < MR; ++m) store_first(C + m * ldc, acc[m], cols);
 }
 
-template <int MR>
-void run(std::int64_t N, std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float* C,
-         std::int64_t ldc, GemmOutput output) {
-  for (std::int64_t n0 = 0; n0 < N; n0 += 8)
-    column_block<MR>(K, A, lda, B + n0 * ldb, ldb, std::min<std::int64_t>(8, N - n0), C + n0, ldc, output);
-}
-
 }  // namespace gemm_nt_few_rows_impl
 #endif
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 namespace gemm_nt_few_rows_impl {
+
+template <int MR>
+void run(std::int64_t N, std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float* C,
+         std::int64_t ldc, GemmOutput output) {
+  for (std::int64_t n0 = 0; n0 < N; n0 += block_columns)
+    column_block<MR>(K, A, lda, B + n0 * ldb, ldb, std::min(block_columns, N - n0), C + n0, ldc, output);
+}
 
 template <int MR = int(gemm_nt_few_rows_max)>
 void dispatch(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, std::int64_t lda, const float* B,
