@@ -1,6 +1,6 @@
 #pragma once
-// Max-pool forward for 2 x 2 windows at stride 2 on float with AVX-512 or AVX2, 8 windows
-// per step: the compiler's version of the scalar loop (pool.hpp) ran at about 1 cycle per
+// Max-pool forward for 2 x 2 windows at stride 2 on float with AVX-512, 8 windows per
+// register: the compiler's version of the scalar loop (pool.hpp) ran at about 1 cycle per
 // input element on LeNet's planes, a quarter of a copy's rate.
 //
 // One output row p covers input rows 2p (top) and 2p + 1 (bottom). A register holds the 16
@@ -15,22 +15,14 @@
 // 40.8 -> 23.3 us for 64 images). A window holding a NaN gives NaN. Even lanes hold the
 // results; a permutation packs them into 8 outputs. The row's last windows run with masked
 // loads and stores, so nothing past the row is read or written.
-//
-// AVX2: the 16 inputs of 8 windows' top row are two registers, whose even and odd lanes two
-// shuffles gather into one register each (windows 0 1 4 5 | 2 3 6 7, put in order by one
-// permutation at the end); NaNs are found by an unordered compare; the row's last windows
-// are loaded by masked loads and stored by avx_row_ends.hpp's ladder.
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 
 #include <xsimd/xsimd.hpp>
 
-#include "farbound/nn/detail/avx_row_ends.hpp"
-
 namespace farbound::detail {
 
-// The row kernel for element type T where the target has one (float with AVX-512 or AVX2):
+// The row kernel for element type T where the target has one (float with AVX-512):
 // MaxPool2x2<T>::row. Elsewhere the template is only declared: pool.hpp names it in an
 // `if constexpr (has_simd_max_pool_2x2<T>)` branch, as a dependent name that a discarded
 // branch never instantiates.
