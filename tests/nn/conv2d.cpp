@@ -70,8 +70,9 @@ const ConvCase cases[] = {
     {1, 2, 6, 5, 1, 0, 8, 7}, {2, 3, 20, 3, 1, 1, 5, 6}, {2, 1, 3, 7, 1, 3, 5, 5}, {1, 2, 9, 4, 1, 1, 6, 6},
     {2, 2, 32, 3, 1, 1, 5, 6}, {3, 1, 33, 3, 1, 0, 6, 5}, {1, 2, 32, 3, 1, 2, 3, 4}, {2, 1, 32, 1, 1, 0, 4, 3},
     {2, 64, 32, 1, 1, 0, 2, 3}, {1, 64, 33, 2, 1, 1, 3, 2},  // whole batch
-    // 5-8 output channels, stride 1: on AVX-512 the double forward runs with lanes over them,
-    // here in runs of 11 and 10 positions per output row.
+    // 5-8 output channels, stride 1: on AVX-512 and AVX2 the double forward runs with lanes
+    // over them (one and two registers), here in runs of 11 and 10 positions per output row
+    // (AVX-512; at most 6 on AVX2).
     {2, 3, 8, 3, 1, 1, 6, 21},
 };
 
@@ -382,8 +383,9 @@ TEST_CASE("Conv2d<float>'s weight gradient with lanes over the output channels m
 }
 
 TEST_CASE("Conv2d<float>'s forward with lanes over the output channels matches the direct sum", "[conv2d]") {
-  // 9-16 output channels fill one AVX-512 register (elsewhere these run the GEMM): LeNet's
-  // conv2, output rows in runs of 13, 13 and 11 positions, padding, and a 7 x 7 kernel.
+  // 9-16 output channels fill one AVX-512 register or two AVX2 ones (elsewhere these run the
+  // GEMM): LeNet's conv2, output rows in runs of 13, 13 and 11 positions (AVX-512; at most 6
+  // on AVX2), padding, and a 7 x 7 kernel.
   struct Case {
     std::int64_t n, c, o, k, pad, h, w;
   };

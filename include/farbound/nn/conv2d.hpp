@@ -249,7 +249,7 @@ class Conv2d final : public Layer<T> {
   // The forward pass with lanes over the output channels (detail/conv_forward_over_outputs.hpp).
   void forward_over_outputs(const detail::ShiftedRowsLowering& lowering, TensorView<const T> in, Tensor<T>& out) {
     const detail::ConvItemGeometry& g = lowering.g;
-    constexpr auto lanes = std::int64_t(simd::width<T>);
+    constexpr std::int64_t lanes = detail::forward_lanes<T>();
     const std::int64_t R = g.col_rows(), P = g.out_height, Q = g.out_width;
     transposed_weights_.resize({R + 1, lanes});  // W^T, then the bias, zero past O
     detail::transpose(weight.value.data(), out_, R, transposed_weights_.data(), lanes, lanes);
