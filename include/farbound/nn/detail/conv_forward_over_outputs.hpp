@@ -97,7 +97,8 @@ constexpr std::int64_t forward_lanes() {
 // Whether a convolution runs its forward pass here: AVX-512 or AVX2, stride 1, a kernel of
 // 2-7, and output channels that fill more than half of forward_lanes (9-16 floats, 5-8
 // doubles). As measured (docs/performance.md): LeNet's conv2 (16 channels) in 4.4 us per
-// image instead of the GEMM's 7.0 on AVX-512 (Zen 4), in REPLACE_AVX2 on AVX2 (Zen 3); its
+// image instead of the GEMM's 7.0 on AVX-512 (Zen 4), in 5.7-6.0 instead of 8.4-11.2 on
+// AVX2 (Zen 3); its
 // conv1 (6 channels, 784 positions) in 8.3 us on 16 lanes and 5.3 on 8, where the GEMM
 // takes 2.7. Other targets were not measured and keep the GEMM.
 template <class T>
