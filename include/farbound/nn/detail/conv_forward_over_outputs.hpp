@@ -30,7 +30,8 @@ namespace farbound::detail {
 
 namespace conv_forward_impl {
 
-// Registers per output position: the lanes over the output channels (lanes<T>() numbers).
+// Registers per output position, together the lanes over the output channels
+// (forward_lanes<T>() numbers): one on AVX-512, two elsewhere (where it runs: AVX2).
 template <class T>
 constexpr int registers_per_position() {
   using V = xsimd::batch<T>;
@@ -98,9 +99,8 @@ constexpr std::int64_t forward_lanes() {
 // 2-7, and output channels that fill more than half of forward_lanes (9-16 floats, 5-8
 // doubles). As measured (docs/performance.md): LeNet's conv2 (16 channels) in 4.4 us per
 // image instead of the GEMM's 7.0 on AVX-512 (Zen 4), in 5.7-6.0 instead of 8.4-11.2 on
-// AVX2 (Zen 3); its
-// conv1 (6 channels, 784 positions) in 8.3 us on 16 lanes and 5.3 on 8, where the GEMM
-// takes 2.7. Other targets were not measured and keep the GEMM.
+// AVX2 (Zen 3); its conv1 (6 channels, 784 positions) in 8.3 us on 16 lanes and 5.3 on 8,
+// where the GEMM takes 2.7 (Zen 4). Other targets were not measured and keep the GEMM.
 template <class T>
 bool forward_over_outputs(std::int64_t kernel, std::int64_t stride, std::int64_t out_channels) {
   using V = xsimd::batch<T>;
