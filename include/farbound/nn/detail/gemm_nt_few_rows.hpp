@@ -11,17 +11,17 @@
 // rows in one vector, and every row of C takes its fma per k with its number of A
 // broadcast, as gemm's register tiles do: the same chains, so the same bits as before.
 //
-// AVX-512 floats, and AVX2 + FMA floats with blocks of 8 x 8 (transpose_8x8.hpp) and the
-// row ends of avx_row_ends.hpp (gemm_nt_few_rows_available); elsewhere callers copy B^T and
+// AVX-512 floats, and AVX2 + FMA floats with blocks of 8 x 8 (detail/transpose_8x8.hpp) and the
+// row ends of detail/avx_row_ends.hpp (gemm_nt_few_rows_available); elsewhere callers copy B^T and
 // call gemm.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
 #include "farbound/detail/transpose_16x16.hpp"
-#include "farbound/nn/detail/avx_row_ends.hpp"
+#include "farbound/detail/avx_row_ends.hpp"
 #include "farbound/nn/detail/gemm.hpp"
-#include "farbound/nn/detail/transpose_8x8.hpp"
+#include "farbound/detail/transpose_8x8.hpp"
 
 namespace farbound::detail {
 

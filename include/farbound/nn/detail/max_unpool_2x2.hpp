@@ -27,7 +27,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "farbound/nn/detail/avx_row_ends.hpp"
+#include "farbound/detail/avx_row_ends.hpp"
 
 namespace farbound::detail {
 

@@ -29,7 +29,9 @@
 
 #include "farbound/core/exp.hpp"
 #include "farbound/core/host_device.hpp"
+#include "farbound/detail/avx_row_ends.hpp"
 #include "farbound/detail/transpose_16x16.hpp"
+#include "farbound/detail/transpose_8x8.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 
 namespace farbound::detail {
@@ -40,15 +42,19 @@ inline constexpr std::size_t lane_anchor_max_classes = 16;
 // Moving W rows (row l at first + l * stride, elements [0, C), C <= 16) to and from W
 // vectors, vector c holding element c of every row. With 16 floats on AVX-512: 16 masked
 // row loads or stores and a 16 x 16 transpose in registers (64 shuffles), several times
-// cheaper than gathers and scatters on current cores. Elsewhere: gathers, and stores
-// lane by lane. Always inlined: as calls, the columns went through memory both ways
-// (14 % of the kernel's time at C = 10).
+// cheaper than gathers and scatters on current cores. With 8 floats on AVX2: each block of
+// 8 columns as 8 row loads (masked at the row's end) or stores (the row end by
+// avx_row_ends.hpp's ladder: AVX2's masked store is slow) and an 8 x 8 transpose. Elsewhere:
+// gathers, and stores lane by lane. Always inlined: as calls, the columns went through
+// memory both ways (14 % of the kernel's time at C = 10).
 namespace lane_rows {
 
 template <class T>
 using Batch = xsimd::batch<T>;
 template <class T>
 constexpr bool in_registers = std::is_same_v<T, float> && Batch<T>::size == 16;
+template <class T>
+constexpr bool in_avx2_registers = std::is_same_v<T, float> && Batch<T>::size == 8;
 
 template <class T>
 xsimd::batch<xsimd::as_integer_t<T>> row_offsets(std::size_t stride) {
@@ -66,6 +72,8 @@ Batch<T> gather(const T* base, std::size_t stride) {
     if constexpr (std::is_same_v<T, float>) return V(_mm512_i32gather_ps(row_offsets<T>(stride), base, 4));
     else return V(_mm512_i64gather_pd(row_offsets<T>(stride), base, 8));
   }
+#elif defined(__AVX2__)
+  if constexpr (in_avx2_registers<T>) return V(_mm256_i32gather_ps(base, row_offsets<T>(stride), 4));
 #endif
   alignas(64) T lanes[V::size];
   for (std::size_t l = 0; l < V::size; ++l) lanes[l] = base[l * stride];
@@ -86,6 +94,21 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
     for (std::size_t c = 0; c < Cn; ++c) columns[c] = m[c];
     return;
   }
+#elif defined(__AVX2__)
+  if constexpr (in_avx2_registers<T>) {
+    for (std::size_t block = 0; block < Cn; block += 8) {  // C > block: Cn is the least count >= C
+      const std::size_t width = std::min<std::size_t>(C - block, 8);
+      __m256 m[8];
+      for (std::size_t l = 0; l < 8; ++l) {
+        const float* row = first + l * stride + block;
+        m[l] = width == 8 ? _mm256_loadu_ps(row) : load_first(row, std::int64_t(width));
+      }
+      transpose_8x8(m);
+      for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
+        columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
+    }
+    return;
+  }
 #endif
   for (std::size_t c = 0; c < Cn; ++c) columns[c] = c < C ? gather(first + c, stride) : Batch<T>(absent);
 }
@@ -100,6 +123,17 @@ FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* firs
     for (std::size_t c = 0; c < 16; ++c) m[c] = c < Cn ? __m512(columns[c]) : _mm512_setzero_ps();
     transpose_16x16(m);
     for (std::size_t l = 0; l < 16; ++l) _mm512_mask_storeu_ps(first + l * stride, mask, m[l]);
+    return;
+  }
+#elif defined(__AVX2__)
+  if constexpr (in_avx2_registers<T>) {
+    for (std::size_t block = 0; block < std::min(C, Cn); block += 8) {
+      const std::size_t width = std::min<std::size_t>(C - block, 8);
+      __m256 m[8];
+      for (std::size_t c = 0; c < 8; ++c) m[c] = block + c < Cn ? __m256(columns[block + c]) : _mm256_setzero_ps();
+      transpose_8x8(m);
+      for (std::size_t l = 0; l < 8; ++l) store_first(first + l * stride + block, m[l], std::int64_t(width));
+    }
     return;
   }
 #endif

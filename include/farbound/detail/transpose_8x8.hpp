@@ -1,6 +1,7 @@
 #pragma once
 // An 8 x 8 block of floats transposed in AVX registers: 24 shuffles (the AVX2 counterpart of
-// detail/transpose_16x16.hpp, for the dense layer's few-row forward).
+// transpose_16x16.hpp). Shared by the dense layer's few-row forward (nn) and the smoothness
+// loss's anchors on lanes (regularize).
 #if defined(__AVX__) && !defined(__AVX512F__)
 #include <immintrin.h>
 
