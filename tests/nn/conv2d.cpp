@@ -407,14 +407,18 @@ TEST_CASE("Conv2d<float>'s forward with lanes over the output channels matches t
 TEST_CASE("Conv2d<float>'s input gradient matches the direct sum", "[conv2d]") {
   // Stride 1 gathers dcol's rows with masked vectors of 16 floats (AVX-512) or 8: images
   // narrower than one, exactly one (16 wide, and 32 with padding 2 on 28), ragged over two;
-  // LeNet's conv2; padding up to k-1; 1x1 and 7x7 kernels. Stride 2 runs col2im.
+  // LeNet's conv2; padding up to k-1; 1x1 and 7x7 kernels. Stride 2 runs col2im. Up to 8
+  // output channels run the direct correlation (detail/conv_input_grad_direct.hpp): LeNet's
+  // conv1, rows of whole and ragged vectors, wider than one column block (70), fewer rows
+  // than a register tile (2).
   struct Case {
     std::int64_t n, c, o, k, s, pad, h, w;
   };
   std::uint32_t salt = 400;
   for (const Case& c : {Case{3, 6, 16, 5, 1, 0, 14, 14}, Case{2, 1, 6, 5, 1, 2, 28, 28}, Case{2, 2, 3, 3, 1, 1, 16, 16},
                         Case{1, 3, 5, 7, 1, 3, 9, 37}, Case{2, 4, 3, 1, 1, 0, 5, 19}, Case{1, 2, 4, 2, 1, 1, 3, 5},
-                        Case{1, 2, 3, 4, 1, 3, 6, 17}, Case{2, 3, 4, 3, 2, 1, 9, 11}}) {
+                        Case{1, 2, 3, 4, 1, 3, 6, 17}, Case{2, 3, 4, 3, 2, 1, 9, 11}, Case{2, 1, 6, 5, 1, 0, 32, 32},
+                        Case{1, 2, 8, 3, 1, 2, 2, 70}}) {
     Conv2d<float> conv(c.c, c.o, c.k, c.s, c.pad);
     conv.reset_parameters(6, salt);
     const auto x = random_tensor<float>({c.n, c.c, c.h, c.w}, ++salt);

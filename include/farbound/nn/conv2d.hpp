@@ -41,6 +41,7 @@
 #include "farbound/nn/detail/gemm.hpp"
 #include "farbound/nn/detail/conv_batch_lowering.hpp"
 #include "farbound/nn/detail/conv_forward_over_outputs.hpp"
+#include "farbound/nn/detail/conv_input_grad_direct.hpp"
 #include "farbound/nn/detail/conv_lowering.hpp"
 #include "farbound/nn/detail/conv_weight_grad.hpp"
 #include "farbound/nn/detail/im2col.hpp"
@@ -294,12 +295,20 @@ class Conv2d final : public Layer<T> {
     if (wide_grad) products_.zero();
     transposed_grads_.resize({slots.count(), params && over_outputs ? P * Q * Op : 1});
     if (params) partials_.resize({chunks, partial_size});
+    // Few output channels: the input gradient as a direct correlation over a padded g
+    // (detail/conv_input_grad_direct.hpp; its margins zeroed here, once per pass).
+    const bool direct_grad = grad_in && detail::input_grad_direct(window_.stride, window_.kernel, window_.padding, O);
+    const detail::DirectInputGradGeometry<T> correlation{window_.kernel, O, g.channels, g.height, g.width, P, Q,
+                                                    window_.kernel - 1 - window_.padding};
+    const std::int64_t direct_numel = direct_grad ? correlation.padded_numel() + correlation.scratch_numel() : 1;
+    padded_out_grads_.resize({slots.count(), direct_numel});
+    if (direct_grad) padded_out_grads_.zero();
     // g with each row's P*Q columns followed by zeros up to the lowering's dcol columns.
     const std::int64_t D = lowering.dcol_columns();
-    const bool padded_grad = grad_in && D != P * Q;
+    const bool padded_grad = grad_in && !direct_grad && D != P * Q;
     padded_grads_.resize({slots.count(), padded_grad ? O * D : 1});
     if (padded_grad) padded_grads_.zero();
-    if (grad_in) {
+    if (grad_in && !direct_grad) {
       column_grads_.resize({slots.count(), lowering.grad_buffer_numel()});
       for (std::int64_t s = 0; s < slots.count(); ++s) lowering.clear_margins(column_grads_.data() + s * column_grads_.size(1));
     }
@@ -334,7 +343,12 @@ class Conv2d final : public Layer<T> {
             detail::gemm_nt<T>(O, R, L, detail::StridedRows<T>{gw, L}, rows, partial, R, detail::GemmOutput::accumulate);
           for (std::int64_t o = 0; o < O; ++o) partial[Op * R + o] += simd::sum(gy + o * P * Q, std::size_t(P * Q));
         }
-        if (grad_in) {
+        if (direct_grad) {
+          T* gpad = padded_out_grads_.data() + slot * direct_numel;
+          detail::pad_output_grad(correlation, gy, gpad);
+          detail::conv_input_grad_direct(correlation, weight.value.data(), gpad, gpad + correlation.padded_numel(),
+                                         grad_in->data() + n * g.item_numel());
+        } else if (grad_in) {
           T* grad_buffer = column_grads_.data() + slot * column_grads_.size(1);
           const T* g_rows = gy;
           if (padded_grad) {
@@ -385,6 +399,7 @@ class Conv2d final : public Layer<T> {
   // lowering needs to add it back).
   Tensor<T> inputs_, products_, column_grads_;
   Tensor<T> padded_grads_;      // g with its rows padded to the lowering's dcol columns
+  Tensor<T> padded_out_grads_;  // g zero-padded for the direct input gradient, then its scratch
   Tensor<T> transposed_grads_;  // g transposed to [P*Q, Op] (the weight gradient over outputs)
   Tensor<T> transposed_weights_;  // [C*k*k + 1, lanes]: W^T and b (the forward over outputs)
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)

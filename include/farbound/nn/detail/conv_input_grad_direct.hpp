@@ -1,0 +1,143 @@
+#pragma once
+// The input gradient of a stride-1 convolution with few output channels (LeNet's first
+// layer: 1 -> 6, 5 x 5), one item at a time, as a direct correlation with lanes over the
+// image's columns:
+//   dx[c, h, w] = sum_{o, i, j} W[o, c, i, j] gpad[o, h + k-1-i, w + k-1-j]
+// where gpad is the output gradient g with a = k-1-pad zeros around it (the adjoint
+// convolution's padding).
+//
+// The shifted-rows lowering (conv_lowering.hpp) runs this as a product dcol = W^T g of
+// depth O, then sums k*k shifted rows of dcol into each input row. At O = 6 the product's
+// depth is too short to pay for its packing, and the sum reads k*k rows per image row
+// again: conv1's input gradient took 7.6-7.7 us per image on one Zen 3 core. Here a register
+// tile is R image rows by NV vectors of columns, and for every (o, i, j) one weight is
+// broadcast and each accumulator takes one fma with a load of gpad: one pass, no
+// intermediate rows.
+//
+// Each input-gradient number is one fma chain over (o, i, j) in order, from zero: the bits
+// depend on the shapes only, never on the thread count.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include <xsimd/xsimd.hpp>
+
+#include "farbound/nn/detail/gemm_kernel.hpp"
+
+namespace farbound::detail {
+
+// The geometry of one item's padded gradient and input gradient (stride 1, padding <= k-1).
+template <class T>
+struct DirectInputGradGeometry {
+  static constexpr std::int64_t lanes = xsimd::batch<T>::size;
+  std::int64_t kernel, out_channels, in_channels, height, width;  // k, O, C, H, W of the input
+  std::int64_t out_height, out_width, adjoint_padding;            // P, Q, a = k-1-pad
+
+  // dx's rows computed whole vectors wide, and gpad's rows wide enough for them.
+  std::int64_t vector_width() const { return (width + lanes - 1) / lanes * lanes; }
+  std::int64_t padded_height() const { return height + kernel - 1; }
+  std::int64_t padded_pitch() const { return vector_width() + kernel - 1; }
+  std::int64_t padded_numel() const { return out_channels * padded_height() * padded_pitch(); }
+  // Where the rows land when W is not whole vectors (copied into dx after), else nothing.
+  std::int64_t scratch_numel() const { return width == vector_width() ? 0 : height * vector_width(); }
+};
+
+namespace input_grad_impl {
+
+// Accumulators per register tile: 12 of AVX2's 16 registers (beside the broadcast weight and
+// a loaded vector), 24 of AVX-512's 32.
+template <class V>
+constexpr int max_accumulators() {
+  return std::is_base_of_v<xsimd::avx512f, typename V::arch_type> ? 24 : 12;
+}
+// Vectors of columns per tile; wider images take several column blocks.
+inline constexpr int max_vectors = 4;
+
+// dx rows [h0, h0 + R), vector columns [0, NV) from `at`: gpad at (h0 + k-1, w0 + k-1) of
+// channel 0, dx at (h0, w0). Without GCC's predictive commoning, as conv_weight_grad.hpp's
+// tile: row i + 1 of the kernel reads what row i read one row further on.
+template <class V, int R, int NV, class T>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-predictive-commoning")))
+#endif
+void tile(const DirectInputGradGeometry<T>& g, const T* w, const T* at, T* dx, std::int64_t dx_pitch) {
+  const std::int64_t k = g.kernel, kk = k * k, pitch = g.padded_pitch(), plane = g.padded_height() * pitch;
+  V acc[R][NV];
+  for (int t = 0; t < R; ++t)
+    for (int v = 0; v < NV; ++v) acc[t][v] = V(T(0));
+  for (std::int64_t o = 0; o < g.out_channels; ++o) {
+    const T* wo = w + o * g.in_channels * kk;
+    for (std::int64_t i = 0; i < k; ++i)
+      for (std::int64_t j = 0; j < k; ++j) {
+        const V weight(wo[i * k + j]);
+        const T* row = at + o * plane - i * pitch - j;
+        for (int t = 0; t < R; ++t)
+          for (int v = 0; v < NV; ++v)
+            acc[t][v] = gemm_impl::fused_multiply_add(weight, V::load_unaligned(row + t * pitch + v * V::size), acc[t][v]);
+      }
+  }
+  for (int t = 0; t < R; ++t)
+    for (int v = 0; v < NV; ++v) acc[t][v].store_unaligned(dx + t * dx_pitch + v * V::size);
+}
+
+// The rows of one column block of NV vectors: tiles of as many rows as the accumulators
+// allow, then single rows.
+template <class V, int NV, class T>
+void column_block(const DirectInputGradGeometry<T>& g, const T* w, const T* gpad, std::int64_t w0, T* dx,
+                  std::int64_t dx_pitch) {
+  constexpr int R = max_accumulators<V>() / NV;
+  const std::int64_t pitch = g.padded_pitch(), corner = (g.kernel - 1) * (pitch + 1) + w0;
+  std::int64_t h = 0;
+  for (; h + R <= g.height; h += R) tile<V, R, NV>(g, w, gpad + corner + h * pitch, dx + h * dx_pitch + w0, dx_pitch);
+  for (; h < g.height; ++h) tile<V, 1, NV>(g, w, gpad + corner + h * pitch, dx + h * dx_pitch + w0, dx_pitch);
+}
+
+template <class V, class T, int... N>
+void column_block_of(int nv, std::integer_sequence<int, N...>, const DirectInputGradGeometry<T>& g, const T* w,
+                     const T* gpad, std::int64_t w0, T* dx, std::int64_t dx_pitch) {
+  (void)((nv == N + 1 ? (column_block<V, N + 1>(g, w, gpad, w0, dx, dx_pitch), true) : false) || ...);
+}
+
+}  // namespace input_grad_impl
+
+// Whether a convolution's input gradient runs here: stride 1, padding <= k-1, and at most
+// 8 output channels (the product's depth; LeNet's conv1 has 6). As measured
+// (docs/performance.md): conv1's input gradient in 6.4-6.5 us per image instead of 7.6-7.7
+// (Zen 3, one thread, batch 250).
+inline bool input_grad_direct(std::int64_t stride, std::int64_t kernel, std::int64_t padding, std::int64_t out_channels) {
+  return stride == 1 && padding <= kernel - 1 && out_channels <= 8;
+}
+
+// Lays out one item's output gradient g [O, P, Q] in gpad (see the top of this file): only
+// the interior is written, so the margins stay as the caller zeroed them once.
+template <class T>
+void pad_output_grad(const DirectInputGradGeometry<T>& g, const T* grad_out, T* gpad) {
+  const std::int64_t pitch = g.padded_pitch(), a = g.adjoint_padding;
+  for (std::int64_t o = 0; o < g.out_channels; ++o)
+    for (std::int64_t p = 0; p < g.out_height; ++p)
+      std::copy_n(grad_out + (o * g.out_height + p) * g.out_width, g.out_width,
+                  gpad + (o * g.padded_height() + p + a) * pitch + a);
+}
+
+// dx [C, H, W] of one item from its padded output gradient; weight [O, C, k, k]; scratch of
+// g.scratch_numel() numbers.
+template <class T>
+void conv_input_grad_direct(const DirectInputGradGeometry<T>& g, const T* weight, const T* gpad, T* scratch, T* dx) {
+  using V = xsimd::batch<T>;
+  constexpr int max_vectors = input_grad_impl::max_vectors;
+  const std::int64_t vectors = g.vector_width() / g.lanes, kk = g.kernel * g.kernel;
+  const bool direct = g.scratch_numel() == 0;
+  for (std::int64_t c = 0; c < g.in_channels; ++c) {
+    T* out = direct ? dx + c * g.height * g.width : scratch;
+    for (std::int64_t v0 = 0; v0 < vectors; v0 += max_vectors)
+      input_grad_impl::column_block_of<V>(int(std::min<std::int64_t>(max_vectors, vectors - v0)),
+                                          std::make_integer_sequence<int, max_vectors>{}, g, weight + c * kk, gpad,
+                                          v0 * g.lanes, out, g.vector_width());
+    if (!direct)
+      for (std::int64_t h = 0; h < g.height; ++h)
+        std::copy_n(scratch + h * g.vector_width(), g.width, dx + (c * g.height + h) * g.width);
+  }
+}
+
+}  // namespace farbound::detail
