@@ -1,5 +1,6 @@
 #pragma once
-// exp(x) of a SIMD batch with xsimd::exp's bits in fewer instructions (floats on AVX-512):
+// exp(x) of a SIMD batch with xsimd::exp's bits in fewer instructions (floats on AVX-512;
+// on AVX2 exp_nonpositive only, see there):
 //   exp_nonpositive(x)  lanes <= 0 or NaN: every softmax's exp(z - max z), softplus's
 //                       exp(-|x|), CELU's derivative exp(x / alpha) where x <= 0;
 //   exp_full_range(x)   any lane: the sigmoid's exp(-x), Mish's exp(min(x, 20));
@@ -87,6 +88,16 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_nonpositive(const xsimd::batch<T, A
     const B p = detail::expm1_reduced(r, detail::xsimd_exp_coefficients) + B(1.0f);
     const __mmask16 kept = _mm512_cmp_ps_mask(k, _mm512_set1_ps(-127.0f), _CMP_NLE_UQ);  // NaN kept
     return B(_mm512_maskz_scalef_ps(kept, p, k));
+  }
+#elif defined(__AVX2__)
+  // xsimd::exp's own steps (xsimd 8.1's generic float exp) less its high clamp, a compare
+  // and a blend that no lane <= 0 or NaN reaches: 17 instructions instead of 19 per 8 floats.
+  using B = xsimd::batch<T, A>;
+  if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
+    using reduction = xsimd::kernel::detail::exp_reduction<float, A, xsimd::kernel::detail::exp_tag>;
+    B r;
+    const B k = reduction::reduce(x, r);
+    return xsimd::select(x <= reduction::minlog(), B(0.0f), xsimd::ldexp(reduction::approx(r), xsimd::to_int(k)));
   }
 #endif
   return xsimd::exp(x);
