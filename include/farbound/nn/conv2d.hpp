@@ -21,7 +21,9 @@
 //   dL/db   += g 1                    bias gradient
 //   dL/dx[n] = adjoint(W^T g)         input gradient (gemm on g's own P*Q columns, no gaps;
 //                                     skipped when not asked for, which is the first layer of
-//                                     every training step)
+//                                     every training step; with at most 8 output channels
+//                                     instead a direct correlation over a zero-padded g,
+//                                     detail/conv_input_grad_direct.hpp)
 // Items run in parallel, each thread on its own workspaces. Parameter gradients are summed
 // per fixed chunk of items into a partial buffer, and the partials are added in chunk order
 // into the first, then onto the gradient: the chunks depend only on the batch and layer

@@ -7,8 +7,8 @@
 // convolution's padding).
 //
 // The shifted-rows lowering (conv_lowering.hpp) runs this as a product dcol = W^T g of
-// depth O, then sums k*k shifted rows of dcol into each input row. At O = 6 the product's
-// depth is too short to pay for its packing, and the sum reads k*k rows per image row
+// depth O, then sums k*k shifted rows of dcol into each input row. At O = 6 each number of
+// dcol is six fmas between its load and store, and the sum reads k*k rows per image row
 // again: conv1's input gradient took 7.6-7.7 us per image on one Zen 3 core. Here a register
 // tile is R image rows by NV vectors of columns, and for every (o, i, j) one weight is
 // broadcast and each accumulator takes one fma with a load of gpad: one pass, no
@@ -81,16 +81,25 @@ void tile(const DirectInputGradGeometry<T>& g, const T* w, const T* at, T* dx, s
     for (int v = 0; v < NV; ++v) acc[t][v].store_unaligned(dx + t * dx_pitch + v * V::size);
 }
 
-// The rows of one column block of NV vectors: tiles of as many rows as the accumulators
-// allow, then single rows.
+// tile<V, n, NV> for a run-time n in [1, max_accumulators / NV].
+template <class V, int NV, class T, int... M>
+void tile_of(int n, std::integer_sequence<int, M...>, const DirectInputGradGeometry<T>& g, const T* w, const T* at, T* dx,
+             std::int64_t dx_pitch) {
+  (void)((n == M + 1 ? (tile<V, M + 1, NV>(g, w, at, dx, dx_pitch), true) : false) || ...);
+}
+
+// The rows of one column block of NV vectors, in tiles of nearly equal height (16 rows as
+// 6 + 5 + 5 rather than 6 + 6 + four single rows, whose NV chains each would leave the fma
+// units waiting on their latency).
 template <class V, int NV, class T>
 void column_block(const DirectInputGradGeometry<T>& g, const T* w, const T* gpad, std::int64_t w0, T* dx,
                   std::int64_t dx_pitch) {
   constexpr int R = max_accumulators<V>() / NV;
   const std::int64_t pitch = g.padded_pitch(), corner = (g.kernel - 1) * (pitch + 1) + w0;
-  std::int64_t h = 0;
-  for (; h + R <= g.height; h += R) tile<V, R, NV>(g, w, gpad + corner + h * pitch, dx + h * dx_pitch + w0, dx_pitch);
-  for (; h < g.height; ++h) tile<V, 1, NV>(g, w, gpad + corner + h * pitch, dx + h * dx_pitch + w0, dx_pitch);
+  const std::int64_t tiles = (g.height + R - 1) / R, rows = (g.height + tiles - 1) / tiles;
+  for (std::int64_t h = 0; h < g.height; h += rows)
+    tile_of<V, NV>(int(std::min(rows, g.height - h)), std::make_integer_sequence<int, R>{}, g, w,
+                   gpad + corner + h * pitch, dx + h * dx_pitch + w0, dx_pitch);
 }
 
 template <class V, class T, int... N>
@@ -101,10 +110,12 @@ void column_block_of(int nv, std::integer_sequence<int, N...>, const DirectInput
 
 }  // namespace input_grad_impl
 
-// Whether a convolution's input gradient runs here: stride 1, padding <= k-1, and at most
-// 8 output channels (the product's depth; LeNet's conv1 has 6). As measured
-// (docs/performance.md): conv1's input gradient in 6.4-6.5 us per image instead of 7.6-7.7
-// (Zen 3, one thread, batch 250).
+// Whether a convolution's input gradient runs here: stride 1, padding <= k-1, and at most 8
+// output channels (the product's depth). As measured on one Zen 3 core (docs/performance.md,
+// backward passes with the weight gradient, which is unchanged): LeNet's conv1 (1 -> 6, 5 x 5,
+// 32 x 32, batch 250) 2 934-3 063 us against 3 320-3 528, 3 -> 8 (3 x 3, 32 x 32, batch 64)
+// 1 192-1 225 against 1 232-1 318, 16 -> 8 (3 x 3, 16 x 16) 1 328-1 388 against 1 436-1 496;
+// at 16 output channels (LeNet's conv2) the product wins, 3 918-4 079 against 7 236-7 320 here.
 inline bool input_grad_direct(std::int64_t stride, std::int64_t kernel, std::int64_t padding, std::int64_t out_channels) {
   return stride == 1 && padding <= kernel - 1 && out_channels <= 8;
 }
