@@ -56,7 +56,8 @@ inline constexpr int max_vectors = 4;
 
 // dx rows [h0, h0 + R), vector columns [0, NV) from `at`: gpad at (h0 + k-1, w0 + k-1) of
 // channel 0, dx at (h0, w0). Without GCC's predictive commoning, as conv_weight_grad.hpp's
-// tile: row i + 1 of the kernel reads what row i read one row further on.
+// tile: tile row t + 1 at kernel row i + 1 reads what tile row t read at kernel row i, and
+// GCC would carry those vectors in registers the accumulators need.
 template <class V, int R, int NV, class T>
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-predictive-commoning")))
