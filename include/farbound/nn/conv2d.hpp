@@ -34,7 +34,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "farbound/core/error.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/shape.hpp"
 #include "farbound/core/simd.hpp"
@@ -64,7 +63,7 @@ class Conv2d final : public Layer<T> {
   // A convolution of `in_channels` to `out_channels` with a square `kernel`, `stride` and zero `padding`.
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel, std::int64_t stride = 1,
          std::int64_t padding = 0)
-      : weight("weight", checked_weight_shape(in_channels, out_channels, kernel, stride, padding)),
+      : weight("weight", detail::WindowGeometry{kernel, stride, padding}.weight_shape(in_channels, out_channels, "Conv2d")),
         bias("bias", {out_channels}),
         window_{kernel, stride, padding},
         in_(in_channels),
@@ -193,11 +192,8 @@ class Conv2d final : public Layer<T> {
       add_bias_grad(grad_out);
     }
     if (!grad_in) return;
-    // W'[c, (o, i, j)] = W[o, c, k-1-i, k-1-j]: the flipped kernel of the adjoint convolution.
     flipped_.resize({in_, out_ * kk});
-    for (std::int64_t o = 0; o < out_; ++o)
-      for (std::int64_t c = 0; c < in_; ++c)
-        for (std::int64_t t = 0; t < kk; ++t) flipped_[c * out_ * kk + o * kk + t] = weight.value[(o * in_ + c) * kk + kk - 1 - t];
+    detail::flip_kernels(weight.value.data(), out_, in_, kk, flipped_.data());
     const detail::BatchConvGeometry adjoint{g.items, out_, g.out_height, g.out_width, k, k - 1 - window_.padding,
                                             g.height, g.width};
     detail::parallel_packed_gemm<T>(in_, adjoint.columns(), adjoint.rows(),
@@ -297,14 +293,11 @@ class Conv2d final : public Layer<T> {
     if (wide_grad) products_.zero();
     transposed_grads_.resize({slots.count(), params && over_outputs ? P * Q * Op : 1});
     if (params) partials_.resize({chunks, partial_size});
-    // Few output channels: the input gradient as a direct correlation over a padded g
-    // (detail/conv_input_grad_direct.hpp; its margins zeroed here, once per pass).
+    // Few output channels: the input gradient as a direct correlation (detail/conv_input_grad_direct.hpp).
     const bool direct_grad = grad_in && detail::input_grad_direct(window_.stride, window_.kernel, window_.padding, O);
-    const detail::DirectInputGradGeometry<T> correlation{window_.kernel, O, g.channels, g.height, g.width, P, Q,
-                                                    window_.kernel - 1 - window_.padding};
-    const std::int64_t direct_numel = direct_grad ? correlation.padded_numel() + correlation.scratch_numel() : 1;
-    padded_out_grads_.resize({slots.count(), direct_numel});
-    if (direct_grad) padded_out_grads_.zero();
+    if (direct_grad)
+      direct_input_grad_.prepare({window_.kernel, O, g.channels, g.height, g.width, P, Q, window_.kernel - 1 - window_.padding},
+                                 slots.count());
     // g with each row's P*Q columns followed by zeros up to the lowering's dcol columns.
     const std::int64_t D = lowering.dcol_columns();
     const bool padded_grad = grad_in && !direct_grad && D != P * Q;
@@ -346,10 +339,7 @@ class Conv2d final : public Layer<T> {
           for (std::int64_t o = 0; o < O; ++o) partial[Op * R + o] += simd::sum(gy + o * P * Q, std::size_t(P * Q));
         }
         if (direct_grad) {
-          T* gpad = padded_out_grads_.data() + slot * direct_numel;
-          detail::pad_output_grad(correlation, gy, gpad);
-          detail::conv_input_grad_direct(correlation, weight.value.data(), gpad, gpad + correlation.padded_numel(),
-                                         grad_in->data() + n * g.item_numel());
+          direct_input_grad_.run(slot, weight.value.data(), gy, grad_in->data() + n * g.item_numel());
         } else if (grad_in) {
           T* grad_buffer = column_grads_.data() + slot * column_grads_.size(1);
           const T* g_rows = gy;
@@ -385,15 +375,6 @@ class Conv2d final : public Layer<T> {
     return (n + chunks - 1) / chunks;
   }
 
-  static Shape checked_weight_shape(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
-                                    std::int64_t padding) {
-    if (in < 1 || out < 1)
-      throw argument_error("Conv2d: channels must be >= 1, got in " + std::to_string(in) + ", out " +
-                           std::to_string(out));
-    detail::WindowGeometry{kernel, stride, padding}.validate("Conv2d");
-    return {out, in, kernel, kernel};
-  }
-
   detail::WindowGeometry window_;
   std::int64_t in_, out_;
   // Per-thread workspaces: the lowered (padded or im2col) input, the wide product or wide
@@ -401,13 +382,13 @@ class Conv2d final : public Layer<T> {
   // lowering needs to add it back).
   Tensor<T> inputs_, products_, column_grads_;
   Tensor<T> padded_grads_;      // g with its rows padded to the lowering's dcol columns
-  Tensor<T> padded_out_grads_;  // g zero-padded for the direct input gradient, then its scratch
   Tensor<T> transposed_grads_;  // g transposed to [P*Q, Op] (the weight gradient over outputs)
   Tensor<T> transposed_weights_;  // [C*k*k + 1, lanes]: W^T and b (the forward over outputs)
   Tensor<std::int64_t> offsets_;  // [C*k*k]: where each shifted row starts (stride 1)
   Tensor<T> partials_;      // [chunks, Op*C*k*k + O]: parameter gradients per chunk of items
   Tensor<T> flipped_;       // [C, O*k*k]: the flipped kernel (batch lowering's input gradient)
   detail::WinogradWorkspace<T> winograd_;  // the transformed operands of the Winograd lowering
+  detail::DirectInputGrad<T> direct_input_grad_;  // the input gradient of few output channels
 };
 
 }  // namespace farbound

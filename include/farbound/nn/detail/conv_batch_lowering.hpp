@@ -144,4 +144,13 @@ void pack_a(const ItemMatrix<const T>& A, std::int64_t m0, int rows, std::int64_
   }
 }
 
+// flipped[c, (o, i, j)] = weight[o, c, k-1-i, k-1-j] for k*k = kk: the kernel of the adjoint
+// convolution (the batch lowering's input gradient).
+template <class T>
+void flip_kernels(const T* weight, std::int64_t O, std::int64_t C, std::int64_t kk, T* flipped) {
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t t = 0; t < kk; ++t) flipped[c * O * kk + o * kk + t] = weight[(o * C + c) * kk + kk - 1 - t];
+}
+
 }  // namespace farbound::detail

@@ -23,6 +23,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 
 namespace farbound::detail {
@@ -151,5 +152,29 @@ void conv_input_grad_direct(const DirectInputGradGeometry<T>& g, const T* weight
         std::copy_n(scratch + h * g.vector_width(), g.width, dx + (c * g.height + h) * g.width);
   }
 }
+
+// The direct input gradient with per-thread workspaces: each thread's zero-padded g, then
+// its scratch rows.
+template <class T>
+class DirectInputGrad {
+ public:
+  // Sizes the workspaces of `threads` threads for geometry g and zeroes them (gpad's margins
+  // stay zero for the pass: run writes only the interior).
+  void prepare(const DirectInputGradGeometry<T>& g, std::int64_t threads) {
+    g_ = g;
+    workspaces_.resize({threads, g.padded_numel() + g.scratch_numel()});
+    workspaces_.zero();
+  }
+  // dx [C, H, W] of one item from its output gradient [O, P, Q], on the workspace of `slot`.
+  void run(std::int64_t slot, const T* weight, const T* grad_out, T* dx) {
+    T* gpad = workspaces_.data() + slot * workspaces_.size(1);
+    pad_output_grad(g_, grad_out, gpad);
+    conv_input_grad_direct(g_, weight, gpad, gpad + g_.padded_numel(), dx);
+  }
+
+ private:
+  DirectInputGradGeometry<T> g_{};
+  Tensor<T> workspaces_;
+};
 
 }  // namespace farbound::detail

@@ -23,6 +23,15 @@ struct WindowGeometry {
     if (padding < 0) throw argument_error(who + ": padding must be >= 0, got " + std::to_string(padding));
   }
 
+  // [out, in, kernel, kernel]: the weight shape of a convolution over this window, after
+  // checking its channels and the window (argument_error naming who).
+  Shape weight_shape(std::int64_t in, std::int64_t out, const std::string& who) const {
+    if (in < 1 || out < 1)
+      throw argument_error(who + ": channels must be >= 1, got in " + std::to_string(in) + ", out " + std::to_string(out));
+    validate(who);
+    return {out, in, kernel, kernel};
+  }
+
   // Output extent along one axis of `in` input positions; 0 when the window does not fit.
   std::int64_t out_extent(std::int64_t in) const {
     const std::int64_t span = in + 2 * padding - kernel;
