@@ -296,8 +296,7 @@ class Conv2d final : public Layer<T> {
     // Few output channels: the input gradient as a direct correlation (detail/conv_input_grad_direct.hpp).
     const bool direct_grad = grad_in && detail::input_grad_direct(window_.stride, window_.kernel, window_.padding, O);
     if (direct_grad)
-      direct_input_grad_.prepare({window_.kernel, O, g.channels, g.height, g.width, P, Q, window_.kernel - 1 - window_.padding},
-                                 slots.count());
+      direct_input_grad_.prepare({window_.kernel, window_.padding, O, g.channels, g.height, g.width}, slots.count());
     // g with each row's P*Q columns followed by zeros up to the lowering's dcol columns.
     const std::int64_t D = lowering.dcol_columns();
     const bool padded_grad = grad_in && !direct_grad && D != P * Q;

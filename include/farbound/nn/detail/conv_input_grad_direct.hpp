@@ -25,6 +25,7 @@
 
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
+#include "farbound/nn/detail/im2col.hpp"
 
 namespace farbound::detail {
 
@@ -32,8 +33,12 @@ namespace farbound::detail {
 template <class T>
 struct DirectInputGradGeometry {
   static constexpr std::int64_t lanes = xsimd::batch<T>::size;
-  std::int64_t kernel, out_channels, in_channels, height, width;  // k, O, C, H, W of the input
-  std::int64_t out_height, out_width, adjoint_padding;            // P, Q, a = k-1-pad
+  std::int64_t kernel, padding, out_channels, in_channels, height, width;  // k, pad, O, C, H, W
+
+  // The output gradient's extent (stride 1) and its zeros around it in gpad.
+  std::int64_t out_height() const { return height + 2 * padding - kernel + 1; }
+  std::int64_t out_width() const { return width + 2 * padding - kernel + 1; }
+  std::int64_t adjoint_padding() const { return kernel - 1 - padding; }
 
   // dx's rows computed whole vectors wide, and gpad's rows wide enough for them.
   std::int64_t vector_width() const { return (width + lanes - 1) / lanes * lanes; }
@@ -126,11 +131,9 @@ inline bool input_grad_direct(std::int64_t stride, std::int64_t kernel, std::int
 // the interior is written, so the margins stay as the caller zeroed them once.
 template <class T>
 void pad_output_grad(const DirectInputGradGeometry<T>& g, const T* grad_out, T* gpad) {
-  const std::int64_t pitch = g.padded_pitch(), a = g.adjoint_padding;
+  const std::int64_t pitch = g.padded_pitch(), a = g.adjoint_padding(), P = g.out_height(), Q = g.out_width();
   for (std::int64_t o = 0; o < g.out_channels; ++o)
-    for (std::int64_t p = 0; p < g.out_height; ++p)
-      std::copy_n(grad_out + (o * g.out_height + p) * g.out_width, g.out_width,
-                  gpad + (o * g.padded_height() + p + a) * pitch + a);
+    for (std::int64_t p = 0; p < P; ++p) copy_run(grad_out + (o * P + p) * Q, gpad + (o * g.padded_height() + p + a) * pitch + a, Q);
 }
 
 // dx [C, H, W] of one item from its padded output gradient; weight [O, C, k, k]; scratch of
@@ -149,7 +152,7 @@ void conv_input_grad_direct(const DirectInputGradGeometry<T>& g, const T* weight
                                           v0 * g.lanes, out, g.vector_width());
     if (!direct)
       for (std::int64_t h = 0; h < g.height; ++h)
-        std::copy_n(scratch + h * g.vector_width(), g.width, dx + (c * g.height + h) * g.width);
+        copy_run(scratch + h * g.vector_width(), dx + (c * g.height + h) * g.width, g.width);
   }
 }
 
