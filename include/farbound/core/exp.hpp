@@ -91,13 +91,16 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_nonpositive(const xsimd::batch<T, A
   }
 #elif defined(__AVX2__)
   // xsimd::exp's own steps (xsimd 8.1's generic float exp) less its high clamp, a compare
-  // and a blend that no lane <= 0 or NaN reaches: 17 instructions instead of 19 per 8 floats.
+  // and a blend that no lane <= 0 or NaN reaches: 16 instructions instead of 19 per 8 floats.
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
     using reduction = xsimd::kernel::detail::exp_reduction<float, A, xsimd::kernel::detail::exp_tag>;
     B r;
     const B k = reduction::reduce(x, r);
-    return xsimd::select(x <= reduction::minlog(), B(0.0f), xsimd::ldexp(reduction::approx(r), xsimd::to_int(k)));
+    // The zeros below minlog by an and-not of the comparison's lanes: xsimd::select became a
+    // compare, an integer compare and a blend.
+    const B scaled = xsimd::ldexp(reduction::approx(r), xsimd::to_int(k));
+    return B(_mm256_andnot_ps(_mm256_cmp_ps(x, reduction::minlog(), _CMP_LE_OQ), scaled));
   }
 #endif
   return xsimd::exp(x);

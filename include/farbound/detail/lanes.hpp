@@ -14,6 +14,7 @@
 //                 registers instead of falling entirely into a scalar tail.
 // The order of blocks depends only on n, so every result is deterministic.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -48,10 +49,12 @@ struct BatchLanes {
   using value_type = typename Batch::value_type;
   using vec = Batch;
   static constexpr std::size_t width = Batch::size;
-  // Whether vec is one AVX-512 register of U (its register type's attributes keep it out of
-  // std::is_same).
+  // Whether vec is one AVX-512 (AVX) register of U (its register type's attributes keep it
+  // out of std::is_same).
   template <class U>
   static constexpr bool is_zmm = std::is_same_v<value_type, U> && sizeof(vec) == 64;
+  template <class U>
+  static constexpr bool is_ymm = std::is_same_v<value_type, U> && sizeof(vec) == 32;
   static vec load(const value_type* p) { return Batch::load_unaligned(p); }
   static void store(vec v, value_type* p) { v.store_unaligned(p); }
   // exp(v) for lanes <= 0 (every use is a softmax's exp(z - max z)): xsimd::exp's bits.
@@ -64,32 +67,56 @@ struct BatchLanes {
     if constexpr (is_zmm<float>) return _mm512_reduce_max_ps(v);
     if constexpr (is_zmm<double>) return _mm512_reduce_max_pd(v);
 #endif
+#if defined(__AVX__)
+    // The upper half's maximum into the lower half until one lane is left, in registers (a
+    // scan of the lanes through memory waited on the store's forwarding).
+    if constexpr (is_ymm<float>) {
+      __m256 m = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+      m = _mm256_max_ps(m, _mm256_permute_ps(m, 0x4e));
+      return _mm256_cvtss_f32(_mm256_max_ps(m, _mm256_permute_ps(m, 0xb1)));
+    }
+    if constexpr (is_ymm<double>) {
+      const __m256d m = _mm256_max_pd(v, _mm256_permute2f128_pd(v, v, 1));
+      return _mm256_cvtsd_f64(_mm256_max_pd(m, _mm256_permute_pd(m, 0x5)));
+    }
+#endif
     alignas(64) value_type lanes[width];
     v.store_aligned(lanes);
     return *std::max_element(lanes, lanes + width);
   }
-  // v with lane i set to +0, in registers where the target can (a store of the zero and a
-  // reload of the block would stall on the store's forwarding).
+  // v with lane i set to +0, in registers (a store of the zero and a reload of the block
+  // would stall on the store's forwarding).
   static vec without_lane(vec v, std::size_t i) {
 #if defined(__AVX512F__)
     if constexpr (is_zmm<float>) return _mm512_maskz_mov_ps(__mmask16(~(1u << i)), v);
     if constexpr (is_zmm<double>) return _mm512_maskz_mov_pd(__mmask8(~(1u << i)), v);
 #endif
-    alignas(64) value_type lanes[width];
-    v.store_aligned(lanes);
-    lanes[i] = value_type(0);
-    return vec::load_aligned(lanes);
+    return xsimd::select(lane_indices() == vec(value_type(i)), vec(value_type(0)), v);
   }
   // The first lane where `hits` holds (width if none).
   static std::size_t first_lane(typename vec::batch_bool_type hits) {
     using mask_register = typename vec::batch_bool_type::register_type;
     // AVX-512's comparisons give a bit mask (__mmask16); the others give a vector of lanes.
     // (64 bits for the sentinel: a mask of 32 lanes would shift a 32-bit one out of range.)
-    if constexpr (sizeof(mask_register) <= sizeof(std::uint32_t))
-      return std::size_t(std::countr_zero(std::uint64_t(mask_register(hits)) | (std::uint64_t(1) << width)));
+    const auto first = [](std::uint64_t bits) { return std::size_t(std::countr_zero(bits | (std::uint64_t(1) << width))); };
+    if constexpr (sizeof(mask_register) <= sizeof(std::uint32_t)) return first(std::uint64_t(mask_register(hits)));
+#if defined(__AVX__)
+    // AVX's vectors of lanes to bits by movemask.
+    if constexpr (is_ymm<float>) return first(std::uint64_t(_mm256_movemask_ps(mask_register(hits))));
+    if constexpr (is_ymm<double>) return first(std::uint64_t(_mm256_movemask_pd(mask_register(hits))));
+#endif
     alignas(64) bool lanes[width];
     hits.store_aligned(lanes);
     return std::size_t(std::find(lanes, lanes + width, true) - lanes);
+  }
+  // Lane l holds l (exact as a float: width <= 64).
+  static vec lane_indices() {
+    alignas(64) static constexpr auto indices = [] {
+      std::array<value_type, width> lanes{};
+      for (std::size_t l = 0; l < width; ++l) lanes[l] = value_type(l);
+      return lanes;
+    }();
+    return vec::load_aligned(indices.data());
   }
   // Asks for the cache line at p in L2 (prefetcht1): for data the next call will use.
   static void prefetch(const value_type* p) { __builtin_prefetch(p, 0, 2); }

@@ -80,6 +80,35 @@ Batch<T> gather(const T* base, std::size_t stride) {
   return V::load_aligned(lanes);
 }
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// Two columns of 8 rows (row l's pair at first + l * stride) to and from two vectors, by
+// 64-bit row loads and stores and 4 to 8 shuffles rather than an 8 x 8 transpose (24): the
+// last block at 10 classes. (__m64 and __m128i may alias the floats.)
+FARBOUND_FORCE_INLINE void load_pairs(const float* first, std::size_t stride, __m256* columns) {
+  const auto pair = [&](std::size_t l) {
+    return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(first + l * stride)));
+  };
+  const auto rows = [&](std::size_t l) {  // rows l, l + 1 | l + 4, l + 5
+    const auto two = [&](std::size_t m) { return _mm256_insertf128_ps(_mm256_castps128_ps256(pair(m)), pair(m + 4), 1); };
+    return _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(two(l)), _mm256_castps_pd(two(l + 1))));
+  };
+  const __m256 r01 = rows(0), r23 = rows(2);
+  columns[0] = _mm256_shuffle_ps(r01, r23, 0x88);
+  columns[1] = _mm256_shuffle_ps(r01, r23, 0xdd);
+}
+FARBOUND_FORCE_INLINE void store_pairs(__m256 c0, __m256 c1, float* first, std::size_t stride) {
+  const auto put = [&](std::size_t l, __m128 rows) {  // rows l and l + 1
+    _mm_storel_pi(reinterpret_cast<__m64*>(first + l * stride), rows);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(first + (l + 1) * stride), rows);
+  };
+  const __m256 lo = _mm256_unpacklo_ps(c0, c1), hi = _mm256_unpackhi_ps(c0, c1);  // rows 0, 1 | 4, 5 and 2, 3 | 6, 7
+  put(0, _mm256_castps256_ps128(lo));
+  put(2, _mm256_castps256_ps128(hi));
+  put(4, _mm256_extractf128_ps(lo, 1));
+  put(6, _mm256_extractf128_ps(hi, 1));
+}
+#endif
+
 // Also fills columns [C, Cn) with -inf: a class that is not there (exp(-inf) = 0 gives it
 // p = q = 0, so it adds nothing to any sum and receives a zero gradient).
 template <std::size_t Cn, class T>
@@ -96,9 +125,16 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
   }
 #elif defined(__AVX2__)
   if constexpr (in_avx2_registers<T>) {
+#pragma GCC unroll 4
     for (std::size_t block = 0; block < Cn; block += 8) {  // C > block: Cn is the least count >= C
       const std::size_t width = std::min<std::size_t>(C - block, 8);
       __m256 m[8];
+      if (width == 2) {
+        load_pairs(first + block, stride, m);
+        for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
+          columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
+        continue;
+      }
       for (std::size_t l = 0; l < 8; ++l) {
         const float* row = first + l * stride + block;
         m[l] = width == 8 ? _mm256_loadu_ps(row) : load_first(row, std::int64_t(width));
@@ -127,8 +163,13 @@ FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* firs
   }
 #elif defined(__AVX2__)
   if constexpr (in_avx2_registers<T>) {
-    for (std::size_t block = 0; block < std::min(C, Cn); block += 8) {
+#pragma GCC unroll 4
+    for (std::size_t block = 0; block < Cn; block += 8) {  // C > block, as in load
       const std::size_t width = std::min<std::size_t>(C - block, 8);
+      if (width == 2) {
+        store_pairs(columns[block], columns[block + 1], first + block, stride);
+        continue;
+      }
       __m256 m[8];
       for (std::size_t c = 0; c < 8; ++c) m[c] = block + c < Cn ? __m256(columns[block + c]) : _mm256_setzero_ps();
       transpose_8x8(m);
@@ -155,11 +196,51 @@ FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* firs
 // latter every masked store of a row waited for its lines to be read for ownership: from
 // memory the block took twice as long as in cache, and prefetching the logits alone did not
 // change that (docs/performance.md).
+// where(m, a): a in the lanes where m holds, +0 elsewhere; where_not(m, a) the reverse. On
+// AVX and SSE by a bitwise and (and-not) with the mask's register: xsimd::select compiled
+// there to an integer compare (a sign-bit mask from one kept in memory) and a blend per
+// use, both on the multipliers' ports.
+template <class V>
+FARBOUND_FORCE_INLINE V where(typename V::batch_bool_type m, V a) {
+#if defined(__AVX__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 32) return V(_mm256_and_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 32) return V(_mm256_and_pd(m, a));
+#elif defined(__SSE2__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 16) return V(_mm_and_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 16) return V(_mm_and_pd(m, a));
+#endif
+  return xsimd::select(m, a, V(typename V::value_type(0)));
+}
+template <class V>
+FARBOUND_FORCE_INLINE V where_not(typename V::batch_bool_type m, V a) {
+#if defined(__AVX__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 32) return V(_mm256_andnot_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 32) return V(_mm256_andnot_pd(m, a));
+#elif defined(__SSE2__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 16) return V(_mm_andnot_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 16) return V(_mm_andnot_pd(m, a));
+#endif
+  return xsimd::select(m, V(typename V::value_type(0)), a);
+}
+
+// Pairwise sum and maximum of a[0..N): chains of log2(N) steps rather than N - 1.
+template <std::size_t N, class V>
+FARBOUND_FORCE_INLINE V pairwise_sum(const V* a) {
+  if constexpr (N == 1) return a[0];
+  else return pairwise_sum<N / 2>(a) + pairwise_sum<N - N / 2>(a + N / 2);
+}
+template <std::size_t N, class V>
+FARBOUND_FORCE_INLINE V pairwise_max(const V* a) {
+  if constexpr (N == 1) return a[0];
+  else return xsimd::max(pairwise_max<N / 2>(a), pairwise_max<N - N / 2>(a + N / 2));
+}
+
 template <std::size_t Cn, class T>
 void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C,
                                     const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
                                     AnchorTerms<T>* terms, const T* next_zn, T* next_dzn) {
   using V = xsimd::batch<T>;
+  using Mask = typename V::batch_bool_type;
   constexpr std::size_t W = V::size;
   const auto lane_values = [](auto value) {  // a vector whose lane l holds value(l)
     alignas(64) T lanes[W];
@@ -168,41 +249,43 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   };
   const V label = lane_values([&](std::size_t l) { return labels[l]; });
   const V ce_weights = lane_values([&](std::size_t l) { return labels[l] >= 0 ? ce_weight : T(0); });
-  const auto is_class = [](V index, std::size_t c) { return index == V(T(c)); };
-  // softmax of each lane's row x[0..Cn): e[c] = exp(x[c] - shift); top is the first largest
-  // logit's index (C - 1 if there is none: a NaN row), as a T.
-  struct LaneSoftmax {
-    V shift, sum, top;
-  };
-  const auto softmax = [&](const V* x, V* e) {
-    V shift = x[0];
-    for (std::size_t c = 1; c < Cn; ++c) shift = xsimd::max(shift, x[c]);
-    V sum(T(0)), top(T(C - 1));
-    for (std::size_t c = Cn; c-- > 0;) top = xsimd::select(x[c] == shift, V(T(c)), top);
+  // softmax of each lane's row x[0..Cn): e[c] = exp(x[c] - shift), their sum, and top[c],
+  // set in each lane at its first largest logit only (nowhere in a NaN row).
+  const auto softmax = [](const V* x, V* e, Mask* top, V& sum) {
+    const V shift = pairwise_max<Cn>(x);
+    Mask seen(false);
+#pragma GCC unroll 16
     for (std::size_t c = 0; c < Cn; ++c) {
+      const Mask seen_before = seen;
+      seen = seen | (x[c] == shift);
+      top[c] = seen ^ seen_before;
       e[c] = simd::exp_nonpositive(x[c] - shift);
-      sum += e[c];
     }
-    return LaneSoftmax{shift, sum, top};
+    sum = pairwise_sum<Cn>(e);
+    return shift;
   };
   // row[top] = -sum_{c != top} row[c], in each lane (see "Accuracy" in smoothness_kernel.hpp).
-  const auto complete_zero_sum = [&](V* row, V top) {
-    V others(T(0));
-    for (std::size_t c = 0; c < Cn; ++c) others += xsimd::select(is_class(top, c), V(T(0)), row[c]);
-    for (std::size_t c = 0; c < Cn; ++c) row[c] = xsimd::select(is_class(top, c), -others, row[c]);
+  const auto complete_zero_sum = [](V* row, const Mask* top) {
+    V others[Cn];
+    for (std::size_t c = 0; c < Cn; ++c) others[c] = where_not(top[c], row[c]);
+    const V rebuilt = -pairwise_sum<Cn>(others);
+    for (std::size_t c = 0; c < Cn; ++c) row[c] = others[c] + where(top[c], rebuilt);
   };
 
-  V x[Cn], p[Cn], v[Cn], q[Cn], delta[Cn];
+  V x[Cn], p[Cn], v[Cn], p_sum, label_logit(T(0));
+  Mask p_top[Cn];
   lane_rows::load<Cn>(z, C, C, x);
-  const LaneSoftmax ps = softmax(x, p);
-  const V p_inv_sum = V(T(1)) / ps.sum;
+  for (std::size_t c = 0; c < Cn; ++c) label_logit += where(label == V(T(c)), x[c]);
+  const V p_shift = softmax(x, p, p_top, p_sum);
+  const V p_inv_sum = V(T(1)) / p_sum;
   for (std::size_t c = 0; c < Cn; ++c) {
     p[c] *= p_inv_sum;
     v[c] = V(T(0));
   }
 
-  // Each neighbour: delta_k = p - q_k; v += w_k delta_k and GR's sum; then its gradient
-  // dL/dz_kc = -a w_k q_kc (delta_kc - s_k), s_k = sum_c q_kc delta_kc.
+  // Each neighbour: delta_k = p - q_k, q_k = e_k / sum_k; v += w_k delta_k and GR's sum
+  // w_k sum_c delta_kc^2; then its gradient dL/dz_kc = -a w_k q_kc (delta_kc - s_k),
+  // s_k = sum_c q_kc delta_kc, with 1/sum_k taken out of the sums over c.
   V weighted_squares(T(0));
   // The next block's rows, a K-th of them (whole cache lines) with each neighbour.
   constexpr std::size_t line = 64 / sizeof(T);
@@ -213,41 +296,36 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
         __builtin_prefetch(next_zn + e, 0, 3);
         __builtin_prefetch(next_dzn + e, 1, 3);
       }
-    lane_rows::load<Cn>(zn + k * C, K * C, C, delta);
-    const LaneSoftmax qs = softmax(delta, q);
-    const V q_inv_sum = V(T(1)) / qs.sum;
+    V e[Cn], delta[Cn], terms_c[Cn], q_sum;
+    Mask q_top[Cn];
+    lane_rows::load<Cn>(zn + k * C, K * C, C, x);
+    softmax(x, e, q_top, q_sum);
+    const V q_inv_sum = V(T(1)) / q_sum, w = V(T(1)) / lane_rows::gather(r + k, K);
+    for (std::size_t c = 0; c < Cn; ++c) delta[c] = xsimd::fnma(e[c], q_inv_sum, p[c]);
+    complete_zero_sum(delta, p_top);
     for (std::size_t c = 0; c < Cn; ++c) {
-      q[c] *= q_inv_sum;
-      delta[c] = p[c] - q[c];
+      v[c] = xsimd::fma(w, delta[c], v[c]);
+      terms_c[c] = delta[c] * delta[c];
     }
-    complete_zero_sum(delta, ps.top);
-    const V rk = lane_rows::gather(r + k, K), w = V(T(1)) / rk, scale = V(-gr_weight) / rk;
-    V s(T(0));
-    for (std::size_t c = 0; c < Cn; ++c) {
-      const V wd = w * delta[c];
-      v[c] += wd;
-      weighted_squares += wd * delta[c];
-      s += q[c] * delta[c];
-    }
-    for (std::size_t c = 0; c < Cn; ++c) delta[c] = scale * q[c] * (delta[c] - s);
-    complete_zero_sum(delta, qs.top);
+    weighted_squares = xsimd::fma(w, pairwise_sum<Cn>(terms_c), weighted_squares);
+    for (std::size_t c = 0; c < Cn; ++c) terms_c[c] = e[c] * delta[c];
+    const V s = pairwise_sum<Cn>(terms_c) * q_inv_sum, scale = V(-gr_weight) * w * q_inv_sum;
+    for (std::size_t c = 0; c < Cn; ++c) delta[c] = scale * e[c] * (delta[c] - s);
+    complete_zero_sum(delta, q_top);
     lane_rows::store<Cn>(delta, C, dzn + k * C, K * C);
   }
 
   // dL/dz_c = a p_c (v_c - t) + ce_weight (p_c - [c == y]), t = sum_c p_c v_c.
-  V t(T(0)), label_logit(T(0));
-  for (std::size_t c = 0; c < Cn; ++c) {
-    t += p[c] * v[c];
-    label_logit += xsimd::select(is_class(label, c), x[c], V(T(0)));
-  }
+  V products[Cn];
+  for (std::size_t c = 0; c < Cn; ++c) products[c] = p[c] * v[c];
+  const V t = pairwise_sum<Cn>(products);
   for (std::size_t c = 0; c < Cn; ++c)
-    v[c] = V(gr_weight) * p[c] * (v[c] - t) + ce_weights * p[c] -
-           xsimd::select(is_class(label, c), ce_weights, V(T(0)));
-  complete_zero_sum(v, ps.top);
+    v[c] = V(gr_weight) * p[c] * (v[c] - t) + ce_weights * p[c] - where(label == V(T(c)), ce_weights);
+  complete_zero_sum(v, p_top);
   lane_rows::store<Cn>(v, C, dz, C);
 
   alignas(64) T ce[W], gr[W];
-  xsimd::select(label >= V(T(0)), ps.shift + xsimd::log(ps.sum) - label_logit, V(T(0))).store_aligned(ce);
+  where(label >= V(T(0)), p_shift + xsimd::log(p_sum) - label_logit).store_aligned(ce);
   (K > 0 ? weighted_squares / V(T(K * C)) : V(T(0))).store_aligned(gr);
   for (std::size_t l = 0; l < W; ++l) terms[l] = {ce[l], gr[l]};
 }
