@@ -153,6 +153,17 @@ struct ScalarBlocks {
     for (std::size_t c = 0; c < n; ++c) total = Op::template combine<ScalarLanes<T>>(total, f(ScalarLanes<T>{}, c));
     return total;
   }
+  // The sum of f(L, c) over the blocks with element `skipped` counted as +0 (f is still
+  // called for its block: it may store).
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static T sum_without(std::size_t n, std::size_t skipped, F&& f) {
+    T total(0);
+    for (std::size_t c = 0; c < n; ++c) {
+      const T v = f(ScalarLanes<T>{}, c);
+      total += c == skipped ? T(0) : v;
+    }
+    return total;
+  }
   // The first c in [0, n) where holds(L, c) is true for element c (n if none); holds
   // returns a comparison of L::vecs.
   template <class T, class F>
@@ -195,6 +206,36 @@ struct SimdBlocks {
     T total = Op::template lanes<widest>(lanes);
     auto more = [&]<class L>(L, std::size_t i) {
       total = Op::template combine<ScalarLanes<T>>(total, Op::template lanes<L>(f(L{}, i)));
+    };
+    tail<T, widest::width / 2>(c, n, more);
+    return total;
+#endif
+  }
+
+  // ScalarBlocks::sum_without in the order of reduce<Sum>, the same bits as a reduce whose
+  // f zeroes `skipped` in its block (smoothness_kernel.hpp's zero-sum rows), without a test
+  // of every block: the widest blocks run in three stretches, before, at and after the
+  // skipped element's.
+  template <class T, class F>
+  FARBOUND_HOST_DEVICE static T sum_without(std::size_t n, std::size_t skipped, F&& f) {
+#if defined(__CUDA_ARCH__)
+    return ScalarBlocks::sum_without<T>(n, skipped, f);
+#else
+    using widest = BatchLanes<xsimd::batch<T>>;
+    typename widest::vec lanes(T(0));
+    const std::size_t whole = n / widest::width * widest::width;
+    const std::size_t skipped_block = std::min(skipped / widest::width * widest::width, whole);
+    std::size_t c = 0;
+    for (; c < skipped_block; c += widest::width) lanes += f(widest{}, c);
+    if (c < whole) {
+      lanes += widest::without_lane(f(widest{}, c), skipped - c);
+      c += widest::width;
+    }
+    for (; c < whole; c += widest::width) lanes += f(widest{}, c);
+    T total = widest::sum(lanes);
+    auto more = [&]<class L>(L, std::size_t i) {
+      const auto v = f(L{}, i);
+      total += L::sum(i <= skipped && skipped < i + L::width ? L::without_lane(v, skipped - i) : v);
     };
     tail<T, widest::width / 2>(c, n, more);
     return total;

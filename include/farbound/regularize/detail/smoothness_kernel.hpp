@@ -113,18 +113,16 @@ FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z,
 // For a row that sums to zero: row[top] = -sum_{c != top} row[c].
 template <class Blocks, class T>
 FARBOUND_HOST_DEVICE void complete_zero_sum_row(std::size_t top, T* row, std::size_t C) {
-  row[top] = T(0);
-  row[top] = -Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
+  row[top] = -Blocks::template sum_without<T>(C, top, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
 }
 
-// row[c] = value(L, c) for every c, then complete_zero_sum_row, in one pass over the row
-// (the same bits: the block holding top is summed as stored with a zero at top).
+// row[c] = value(L, c) for every c, then complete_zero_sum_row, in one pass over the row.
 template <class Blocks, class T, class F>
 FARBOUND_HOST_DEVICE void write_zero_sum_row(std::size_t top, T* row, std::size_t C, F&& value) {
-  const T others = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
+  const T others = Blocks::template sum_without<T>(C, top, [&]<class L>(L, std::size_t c) {
     const auto v = value(L{}, c);
     L::store(v, row + c);
-    return c <= top && top < c + L::width ? L::without_lane(v, top - c) : v;
+    return v;
   });
   row[top] = -others;
 }

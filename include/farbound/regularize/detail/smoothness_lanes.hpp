@@ -254,7 +254,6 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   const auto softmax = [](const V* x, V* e, Mask* top, V& sum) {
     const V shift = pairwise_max<Cn>(x);
     Mask seen(false);
-#pragma GCC unroll 16
     for (std::size_t c = 0; c < Cn; ++c) {
       const Mask seen_before = seen;
       seen = seen | (x[c] == shift);
