@@ -1,0 +1,196 @@
+#pragma once
+// Moving the rows of W anchors (W = the width of xsimd::batch<T>) to and from W-lane
+// vectors, one class per vector and one anchor per lane, and the masking the kernels on such
+// vectors share: the smoothness loss's two lane kernels (smoothness_lanes.hpp for up to 16
+// classes in registers, smoothness_lanes_wide.hpp for more in memory).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "farbound/core/host_device.hpp"
+#include "farbound/detail/avx_row_ends.hpp"
+#include "farbound/detail/transpose_16x16.hpp"
+#include "farbound/detail/transpose_8x8.hpp"
+
+namespace farbound::detail {
+
+// Moving W rows (row l at first + l * stride, elements [0, C), C <= 16) to and from W
+// vectors, vector c holding element c of every row. With 16 floats on AVX-512: 16 masked
+// row loads or stores and a 16 x 16 transpose in registers (64 shuffles), several times
+// cheaper than gathers and scatters on current cores. With 8 floats on AVX2: each block of
+// 8 columns as 8 row loads (masked at the row's end) or stores (the row end by
+// avx_row_ends.hpp's ladder: AVX2's masked store is slow) and an 8 x 8 transpose. Elsewhere:
+// gathers, and stores lane by lane. Always inlined: as calls, the columns went through
+// memory both ways (14 % of the kernel's time at C = 10).
+namespace lane_rows {
+
+template <class T>
+using Batch = xsimd::batch<T>;
+template <class T>
+constexpr bool in_registers = std::is_same_v<T, float> && Batch<T>::size == 16;
+template <class T>
+constexpr bool in_avx2_registers = std::is_same_v<T, float> && Batch<T>::size == 8;
+
+template <class T>
+xsimd::batch<xsimd::as_integer_t<T>> row_offsets(std::size_t stride) {
+  alignas(64) xsimd::as_integer_t<T> at[Batch<T>::size];
+  for (std::size_t l = 0; l < Batch<T>::size; ++l) at[l] = xsimd::as_integer_t<T>(l * stride);
+  return xsimd::batch<xsimd::as_integer_t<T>>::load_aligned(at);
+}
+
+// Lane l of the result is base[l * stride] (the gather for the cases above that need one).
+template <class T>
+Batch<T> gather(const T* base, std::size_t stride) {
+  using V = Batch<T>;
+#if defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) {  // xsimd 8.1 gathers element by element here
+    if constexpr (std::is_same_v<T, float>) return V(_mm512_i32gather_ps(row_offsets<T>(stride), base, 4));
+    else return V(_mm512_i64gather_pd(row_offsets<T>(stride), base, 8));
+  }
+#elif defined(__AVX2__)
+  if constexpr (in_avx2_registers<T>) return V(_mm256_i32gather_ps(base, row_offsets<T>(stride), 4));
+#endif
+  alignas(64) T lanes[V::size];
+  for (std::size_t l = 0; l < V::size; ++l) lanes[l] = base[l * stride];
+  return V::load_aligned(lanes);
+}
+
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// Two columns of 8 rows (row l's pair at first + l * stride) to and from two vectors, by
+// 64-bit row loads and stores and 4 to 8 shuffles rather than an 8 x 8 transpose (24): the
+// last block at 10 classes. (__m64 and __m128i may alias the floats.)
+FARBOUND_FORCE_INLINE void load_pairs(const float* first, std::size_t stride, __m256* columns) {
+  const auto pair = [&](std::size_t l) {
+    return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(first + l * stride)));
+  };
+  const auto rows = [&](std::size_t l) {  // rows l, l + 1 | l + 4, l + 5
+    const auto two = [&](std::size_t m) { return _mm256_insertf128_ps(_mm256_castps128_ps256(pair(m)), pair(m + 4), 1); };
+    return _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(two(l)), _mm256_castps_pd(two(l + 1))));
+  };
+  const __m256 r01 = rows(0), r23 = rows(2);
+  columns[0] = _mm256_shuffle_ps(r01, r23, 0x88);
+  columns[1] = _mm256_shuffle_ps(r01, r23, 0xdd);
+}
+FARBOUND_FORCE_INLINE void store_pairs(__m256 c0, __m256 c1, float* first, std::size_t stride) {
+  const auto put = [&](std::size_t l, __m128 rows) {  // rows l and l + 1
+    _mm_storel_pi(reinterpret_cast<__m64*>(first + l * stride), rows);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(first + (l + 1) * stride), rows);
+  };
+  const __m256 lo = _mm256_unpacklo_ps(c0, c1), hi = _mm256_unpackhi_ps(c0, c1);  // rows 0, 1 | 4, 5 and 2, 3 | 6, 7
+  put(0, _mm256_castps256_ps128(lo));
+  put(2, _mm256_castps256_ps128(hi));
+  put(4, _mm256_extractf128_ps(lo, 1));
+  put(6, _mm256_extractf128_ps(hi, 1));
+}
+#endif
+
+// Also fills columns [C, Cn) with -inf: a class that is not there (exp(-inf) = 0 gives it
+// p = q = 0, so it adds nothing to any sum and receives a zero gradient).
+template <std::size_t Cn, class T>
+FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t C, Batch<T>* columns) {
+  const T absent = -std::numeric_limits<T>::infinity();
+#if defined(__AVX512F__)
+  if constexpr (in_registers<T>) {
+    const __mmask16 mask = __mmask16((1u << C) - 1);
+    __m512 m[16];
+    for (std::size_t l = 0; l < 16; ++l) m[l] = _mm512_mask_loadu_ps(_mm512_set1_ps(absent), mask, first + l * stride);
+    transpose_16x16(m);
+    for (std::size_t c = 0; c < Cn; ++c) columns[c] = m[c];
+    return;
+  }
+#elif defined(__AVX2__)
+  if constexpr (in_avx2_registers<T>) {
+#pragma GCC unroll 4
+    for (std::size_t block = 0; block < Cn; block += 8) {  // C > block: Cn is the least count >= C
+      const std::size_t width = std::min<std::size_t>(C - block, 8);
+      __m256 m[8];
+      if (width == 2) {
+        load_pairs(first + block, stride, m);
+        for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
+          columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
+        continue;
+      }
+      for (std::size_t l = 0; l < 8; ++l) {
+        const float* row = first + l * stride + block;
+        m[l] = width == 8 ? _mm256_loadu_ps(row) : load_first(row, std::int64_t(width));
+      }
+      transpose_8x8(m);
+      for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
+        columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
+    }
+    return;
+  }
+#endif
+  for (std::size_t c = 0; c < Cn; ++c) columns[c] = c < C ? gather(first + c, stride) : Batch<T>(absent);
+}
+
+// Writes columns [0, C) of the Cn given.
+template <std::size_t Cn, class T>
+FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* first, std::size_t stride) {
+#if defined(__AVX512F__)
+  if constexpr (in_registers<T>) {
+    const __mmask16 mask = __mmask16((1u << C) - 1);
+    __m512 m[16];
+    for (std::size_t c = 0; c < 16; ++c) m[c] = c < Cn ? __m512(columns[c]) : _mm512_setzero_ps();
+    transpose_16x16(m);
+    for (std::size_t l = 0; l < 16; ++l) _mm512_mask_storeu_ps(first + l * stride, mask, m[l]);
+    return;
+  }
+#elif defined(__AVX2__)
+  if constexpr (in_avx2_registers<T>) {
+#pragma GCC unroll 4
+    for (std::size_t block = 0; block < Cn; block += 8) {  // C > block, as in load
+      const std::size_t width = std::min<std::size_t>(C - block, 8);
+      if (width == 2) {
+        store_pairs(columns[block], columns[block + 1], first + block, stride);
+        continue;
+      }
+      __m256 m[8];
+      for (std::size_t c = 0; c < 8; ++c) m[c] = block + c < Cn ? __m256(columns[block + c]) : _mm256_setzero_ps();
+      transpose_8x8(m);
+      for (std::size_t l = 0; l < 8; ++l) store_first(first + l * stride + block, m[l], std::int64_t(width));
+    }
+    return;
+  }
+#endif
+  alignas(64) T lanes[Batch<T>::size];
+  for (std::size_t c = 0; c < std::min(C, Cn); ++c) {
+    columns[c].store_aligned(lanes);
+    for (std::size_t l = 0; l < Batch<T>::size; ++l) first[l * stride + c] = lanes[l];
+  }
+}
+
+}  // namespace lane_rows
+
+// where(m, a): a in the lanes where m holds, +0 elsewhere; where_not(m, a) the reverse. On
+// AVX and SSE by a bitwise and (and-not) with the mask's register: xsimd::select compiled
+// there to an integer compare (a sign-bit mask from one kept in memory) and a blend per
+// use, both on the multipliers' ports.
+template <class V>
+FARBOUND_FORCE_INLINE V where(typename V::batch_bool_type m, V a) {
+#if defined(__AVX__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 32) return V(_mm256_and_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 32) return V(_mm256_and_pd(m, a));
+#elif defined(__SSE2__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 16) return V(_mm_and_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 16) return V(_mm_and_pd(m, a));
+#endif
+  return xsimd::select(m, a, V(typename V::value_type(0)));
+}
+template <class V>
+FARBOUND_FORCE_INLINE V where_not(typename V::batch_bool_type m, V a) {
+#if defined(__AVX__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 32) return V(_mm256_andnot_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 32) return V(_mm256_andnot_pd(m, a));
+#elif defined(__SSE2__) && !defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && sizeof(V) == 16) return V(_mm_andnot_ps(m, a));
+  if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 16) return V(_mm_andnot_pd(m, a));
+#endif
+  return xsimd::select(m, V(typename V::value_type(0)), a);
+}
+
+}  // namespace farbound::detail

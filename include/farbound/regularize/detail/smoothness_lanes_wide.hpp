@@ -1,0 +1,168 @@
+#pragma once
+// The smoothness loss with anchors on the SIMD lanes and their rows in memory: the CPU path
+// from 17 to 112 classes (smoothness_lanes.hpp explains the lanes and picks the kernel).
+//
+// Past 16 classes the rows no longer fit in registers, and with lanes over the classes
+// (smoothness_kernel.hpp) every pass over a row of C = 100 pays its horizontal reduction,
+// its tail of 4 and its setup once per row. Here a block of W anchors keeps its classes in
+// four arrays on the stack, one W-lane vector per class (14 KB of floats on AVX2, 28 KB on
+// AVX-512: in L1), and every step is a loop over the classes with lane-wise sums. Each
+// row's largest logit is an index per lane, so the zero-sum rebuilds compare that index with
+// the class in hand rather than keep masks. At C = 100 on AVX2 this runs 1.13x as fast as
+// the row kernel, at C = 20 2.2x, at 112 about as fast, at 128 and 200 slower
+// (docs/performance.md).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <xsimd/xsimd.hpp>
+
+#include "farbound/core/exp.hpp"
+#include "farbound/regularize/detail/lane_rows.hpp"
+#include "farbound/regularize/detail/smoothness_kernel.hpp"
+
+namespace farbound::detail {
+
+// The classes the wide kernel's arrays hold (smoothness_loss runs more on smoothness_kernel.hpp).
+inline constexpr std::size_t wide_lane_max_classes = 112;
+
+// Anchors a .. a + W - 1 with 16 < C <= wide_lane_max_classes classes; arguments as for
+// smoothness_anchor_lanes_padded (smoothness_lanes.hpp).
+template <class T>
+void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C,
+                                  const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
+                                  AnchorTerms<T>* terms, const T* next_zn, T* next_dzn) {
+  using V = xsimd::batch<T>;
+  constexpr std::size_t W = V::size;
+  // The classes rounded up to whole blocks of W, the missing ones holding logits of -inf
+  // (lane_rows::load): exp gives them p = q = 0, so they add nothing and are not stored.
+  const std::size_t Cp = (C + W - 1) / W * W;
+  // p: the anchors' softmax; v: sum_k w_k delta_k; x: a neighbour's logits, then its
+  // exp(z - max); d: its delta, then its gradient.
+  alignas(64) V p[wide_lane_max_classes], v[wide_lane_max_classes], x[wide_lane_max_classes], d[wide_lane_max_classes];
+  const auto lane_values = [](auto value) {  // a vector whose lane l holds value(l)
+    alignas(64) T lanes[W];
+    for (std::size_t l = 0; l < W; ++l) lanes[l] = T(value(l));
+    return V::load_aligned(lanes);
+  };
+  const V label = lane_values([&](std::size_t l) { return labels[l]; });
+  const V ce_weights = lane_values([&](std::size_t l) { return labels[l] >= 0 ? ce_weight : T(0); });
+  const V one(T(1));
+
+  const auto load_rows = [&](const T* first, std::size_t stride, V* columns) {
+    for (std::size_t b = 0; b < C; b += W) lane_rows::load<W>(first + b, stride, std::min(W, C - b), columns + b);
+  };
+  // Writes the rows of columns[0..C), with lane l's entry at class top[l] replaced by
+  // rebuilt[l] (the zero-sum rebuild).
+  const auto store_rows = [&](const V* columns, V top, V rebuilt, T* first, std::size_t stride) {
+    V index(T(0));
+    for (std::size_t b = 0; b < C; b += W) {
+      V block[W];
+      for (std::size_t j = 0; j < W; ++j) {
+        block[j] = xsimd::select(index == top, rebuilt, columns[b + j]);
+        index += one;
+      }
+      lane_rows::store<W>(block, std::min(W, C - b), first + b, stride);
+    }
+  };
+  // row[c] = exp(row[c] - shift) in place; top: the first largest logit's class in each lane
+  // (C - 1 where there is none: a NaN row), as a T.
+  struct RowSoftmax {
+    V shift, sum, top;
+  };
+  const auto softmax_in_place = [&](V* row) {
+    V shift = row[0];
+    for (std::size_t c = 1; c < Cp; ++c) shift = xsimd::max(shift, row[c]);
+    V sum(T(0)), top(T(C - 1)), index = V(T(Cp));
+    for (std::size_t c = Cp; c-- > 0;) {  // downwards, so that the first largest is the last kept
+      index -= one;
+      top = xsimd::select(row[c] == shift, index, top);
+      row[c] = simd::exp_nonpositive(row[c] - shift);
+      sum += row[c];
+    }
+    return RowSoftmax{shift, sum, top};
+  };
+
+  load_rows(z, C, p);
+  V label_logit(T(0)), index(T(0));
+  for (std::size_t c = 0; c < Cp; ++c) {
+    label_logit += where(index == label, p[c]);
+    index += one;
+  }
+  const RowSoftmax ps = softmax_in_place(p);
+  const V p_inv_sum = one / ps.sum;
+  for (std::size_t c = 0; c < Cp; ++c) {
+    p[c] *= p_inv_sum;
+    v[c] = V(T(0));
+  }
+
+  // Each neighbour, as in smoothness_lanes.hpp: delta_k = p - q_k (q_k = x / sum_k), its
+  // entry at the anchor's top rebuilt; v += w_k delta_k and GR's sum w_k sum_c delta_kc^2;
+  // dL/dz_kc = -a w_k q_kc (delta_kc - s_k), s_k = sum_c q_kc delta_kc, its entry at the
+  // neighbour's top rebuilt as it is stored. The next block's rows are asked for a K-th at
+  // a time.
+  V weighted_squares(T(0));
+  constexpr std::size_t line = 64 / sizeof(T);
+  const std::size_t block = W * K * C, slice = K > 0 ? (block / K + line - 1) / line * line : 0;
+  for (std::size_t k = 0; k < K; ++k) {
+    if (next_zn)
+      for (std::size_t e = k * slice; e < std::min(block, (k + 1) * slice); e += line) {
+        __builtin_prefetch(next_zn + e, 0, 3);
+        __builtin_prefetch(next_dzn + e, 1, 3);
+      }
+    load_rows(zn + k * C, K * C, x);
+    const RowSoftmax qs = softmax_in_place(x);
+    const V q_inv_sum = one / qs.sum, w = one / lane_rows::gather(r + k, K);
+    V others(T(0));
+    index = V(T(0));
+    for (std::size_t c = 0; c < Cp; ++c) {
+      const V delta = xsimd::fnma(x[c], q_inv_sum, p[c]);
+      d[c] = delta;
+      others += where_not(index == ps.top, delta);
+      index += one;
+    }
+    const V rebuilt = -others;
+    V squares(T(0)), s(T(0));
+    index = V(T(0));
+    for (std::size_t c = 0; c < Cp; ++c) {
+      const V delta = xsimd::select(index == ps.top, rebuilt, d[c]);
+      d[c] = delta;
+      v[c] = xsimd::fma(w, delta, v[c]);
+      squares = xsimd::fma(delta, delta, squares);
+      s = xsimd::fma(x[c], delta, s);
+      index += one;
+    }
+    weighted_squares = xsimd::fma(w, squares, weighted_squares);
+    s *= q_inv_sum;
+    const V scale = V(-gr_weight) * w * q_inv_sum;
+    others = V(T(0));
+    index = V(T(0));
+    for (std::size_t c = 0; c < Cp; ++c) {
+      const V g = scale * x[c] * (d[c] - s);
+      d[c] = g;
+      others += where_not(index == qs.top, g);
+      index += one;
+    }
+    store_rows(d, qs.top, -others, dzn + k * C, K * C);
+  }
+
+  // dL/dz_c = a p_c (v_c - t) + ce_weight (p_c - [c == y]), t = sum_c p_c v_c.
+  V t(T(0));
+  for (std::size_t c = 0; c < Cp; ++c) t = xsimd::fma(p[c], v[c], t);
+  V others(T(0));
+  index = V(T(0));
+  for (std::size_t c = 0; c < Cp; ++c) {
+    const V g = V(gr_weight) * p[c] * (v[c] - t) + ce_weights * p[c] - where(index == label, ce_weights);
+    d[c] = g;
+    others += where_not(index == ps.top, g);
+    index += one;
+  }
+  store_rows(d, ps.top, -others, dz, C);
+
+  alignas(64) T ce[W], gr[W];
+  where(label >= V(T(0)), ps.shift + xsimd::log(ps.sum) - label_logit).store_aligned(ce);
+  (K > 0 ? weighted_squares / V(T(K * C)) : V(T(0))).store_aligned(gr);
+  for (std::size_t l = 0; l < W; ++l) terms[l] = {ce[l], gr[l]};
+}
+
+}  // namespace farbound::detail
