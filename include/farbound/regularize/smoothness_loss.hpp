@@ -22,7 +22,7 @@
 // The per-anchor kernel (detail/smoothness_kernel.hpp) is written once over lanes; the
 // public function runs it on xsimd batches, and detail::smoothness_loss_with<ScalarBlocks>
 // runs it one element at a time with libm as the reference the tests compare against. With
-// 112 classes or fewer the public function runs blocks of anchors side by side on the lanes
+// 64 classes or fewer the public function runs blocks of anchors side by side on the lanes
 // instead (detail/smoothness_lanes.hpp), and the last B mod W anchors row by row.
 // Work is split over anchors in chunks fixed by the shapes, whose partial sums are added in
 // chunk order, so the result is the same on any thread count. Nothing is allocated.
@@ -191,7 +191,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     alignas(64) T q_store[40 * 1024 / sizeof(T)];
     double ce = 0, gr = 0;
     std::int64_t i = begin;
-    // Up to 112 classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
+    // Up to 64 classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
     if (on_lanes)
       for (; i + W <= end; i += W) {
         AnchorTerms<T> terms[W];

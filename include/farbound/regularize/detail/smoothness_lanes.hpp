@@ -1,5 +1,5 @@
 #pragma once
-// The smoothness loss with anchors on the SIMD lanes: the CPU path for up to 112 classes.
+// The smoothness loss with anchors on the SIMD lanes: the CPU path for up to 64 classes.
 //
 // smoothness_kernel.hpp walks one anchor's rows with lanes over the classes. At C = 10 a
 // row is one 8-wide block and two single elements, and each of the row's reductions (max,
@@ -19,7 +19,7 @@
 // Two kernels: up to 16 classes this one, whose loops over classes run to a compile-time
 // Cn >= C (4, 8, 10 or 16), the missing classes holding logits of -inf, so that they unroll
 // and the rows stay in registers (1.2-1.4x faster at C = 10 than loops to a run-time C);
-// from 17 to 112 smoothness_lanes_wide.hpp, whose rows lie in arrays on the stack.
+// from 17 to 64 smoothness_lanes_wide.hpp, whose rows lie in arrays on the stack.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

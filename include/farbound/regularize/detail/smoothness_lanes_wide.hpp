@@ -1,16 +1,17 @@
 #pragma once
 // The smoothness loss with anchors on the SIMD lanes and their rows in memory: the CPU path
-// from 17 to 112 classes (smoothness_lanes.hpp explains the lanes and picks the kernel).
+// from 17 to 64 classes (smoothness_lanes.hpp explains the lanes and picks the kernel).
 //
 // Past 16 classes the rows no longer fit in registers, and with lanes over the classes
-// (smoothness_kernel.hpp) every pass over a row of C = 100 pays its horizontal reduction,
-// its tail of 4 and its setup once per row. Here a block of W anchors keeps its classes in
-// four arrays on the stack, one W-lane vector per class (14 KB of floats on AVX2, 28 KB on
+// (smoothness_kernel.hpp) every pass over a row of C = 20 pays its horizontal reduction,
+// its tail and its setup once per row. Here a block of W anchors keeps its classes in four
+// arrays on the stack, one W-lane vector per class (8 KB of floats on AVX2, 16 KB on
 // AVX-512: in L1), and every step is a loop over the classes with lane-wise sums. Each
 // row's largest logit is an index per lane, so the zero-sum rebuilds compare that index with
-// the class in hand rather than keep masks. At C = 100 on AVX2 this runs 1.13x as fast as
-// the row kernel, at C = 20 2.2x, at 112 about as fast, at 128 and 200 slower
-// (docs/performance.md).
+// the class in hand rather than keep masks. On AVX2, one thread, in cache: 2.2x as fast as
+// the row kernel at C = 20, 1.4x at 50, 1.13x at 100, even at 112, slower at 128. From
+// memory on two threads the two are even at 64 to 80 classes and the row kernel is 13 %
+// faster at 100 (its rows stream better; docs/performance.md), hence the limit of 64.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +25,7 @@
 namespace farbound::detail {
 
 // The classes the wide kernel's arrays hold (smoothness_loss runs more on smoothness_kernel.hpp).
-inline constexpr std::size_t wide_lane_max_classes = 112;
+inline constexpr std::size_t wide_lane_max_classes = 64;
 
 // Anchors a .. a + W - 1 with 16 < C <= wide_lane_max_classes classes; arguments as for
 // smoothness_anchor_lanes_padded (smoothness_lanes.hpp).
@@ -100,22 +101,24 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   // entry at the anchor's top rebuilt; v += w_k delta_k and GR's sum w_k sum_c delta_kc^2;
   // dL/dz_kc = -a w_k q_kc (delta_kc - s_k), s_k = sum_c q_kc delta_kc, its entry at the
   // neighbour's top rebuilt as it is stored. The next block's rows are asked for a K-th at
-  // a time.
+  // a time, one cache line with each class of the first pass (in a burst before it, the
+  // block took 6 % longer from memory): the logits into L2, the gradient rows with the intent
+  // to write.
   V weighted_squares(T(0));
   constexpr std::size_t line = 64 / sizeof(T);
   const std::size_t block = W * K * C, slice = K > 0 ? (block / K + line - 1) / line * line : 0;
   for (std::size_t k = 0; k < K; ++k) {
-    if (next_zn)
-      for (std::size_t e = k * slice; e < std::min(block, (k + 1) * slice); e += line) {
-        __builtin_prefetch(next_zn + e, 0, 3);
-        __builtin_prefetch(next_dzn + e, 1, 3);
-      }
     load_rows(zn + k * C, K * C, x);
     const RowSoftmax qs = softmax_in_place(x);
     const V q_inv_sum = one / qs.sum, w = one / lane_rows::gather(r + k, K);
     V others(T(0));
     index = V(T(0));
+    const std::size_t ahead = next_zn && k * slice < block ? (std::min(block, (k + 1) * slice) - k * slice) / line : 0;
     for (std::size_t c = 0; c < Cp; ++c) {
+      if (c < ahead) {
+        __builtin_prefetch(next_zn + k * slice + c * line, 0, 2);
+        __builtin_prefetch(next_dzn + k * slice + c * line, 1, 3);
+      }
       const V delta = xsimd::fnma(x[c], q_inv_sum, p[c]);
       d[c] = delta;
       others += where_not(index == ps.top, delta);
