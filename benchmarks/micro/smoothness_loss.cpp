@@ -1,8 +1,8 @@
 // The fused smoothness loss (forward and backward in one pass): the scalar reference
 // (ScalarBlocks, libm) against the SIMD path the library runs (SimdBlocks), at B*K in
-// {64, 4096, 262144} neighbour rows with K = 8 neighbours per anchor and C in {10, 100, 1000}
-// classes; counters bytes, copy and copy_share (micro/rates.hpp). Bytes per call: the anchor
-// and neighbour logits, r and the labels read, both gradients written.
+// {64, 4096, 262144} neighbour rows with K = 8 neighbours per anchor and C in
+// {10, 50, 100, 1000} classes; counters bytes, copy and copy_share (micro/rates.hpp). Bytes
+// per call: the anchor and neighbour logits, r and the labels read, both gradients written.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -57,7 +57,7 @@ const bool registered = [] {
   const auto add = [](const char* name, auto fn) {
     auto* b = benchmark::RegisterBenchmark(name, fn)->ArgNames({"BK", "C", "threads"})->UseManualTime()->Unit(benchmark::kMicrosecond);
     for (std::int64_t rows : {64, 4096, 262144})
-      for (std::int64_t C : {10, 100, 1000})
+      for (std::int64_t C : {10, 50, 100, 1000})  // 50: the wide lanes kernel
         for (std::int64_t t : thread_counts()) b->Args({rows, C, t});
   };
   add("smoothness_loss/scalar", smoothness<detail::ScalarBlocks>);
