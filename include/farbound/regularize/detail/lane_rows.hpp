@@ -1,6 +1,6 @@
 #pragma once
 // Moving the rows of W anchors (W = the width of xsimd::batch<T>) to and from W-lane
-// vectors, one class per vector and one anchor per lane, and the masking the kernels on such
+// vectors, one class per vector and one anchor per lane, and what else the kernels on such
 // vectors share: the smoothness loss's two lane kernels (smoothness_lanes.hpp for up to 16
 // classes in registers, smoothness_lanes_wide.hpp for more in memory).
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "farbound/detail/avx_row_ends.hpp"
 #include "farbound/detail/transpose_16x16.hpp"
 #include "farbound/detail/transpose_8x8.hpp"
+#include "farbound/regularize/detail/smoothness_kernel.hpp"
 
 namespace farbound::detail {
 
@@ -191,6 +192,35 @@ FARBOUND_FORCE_INLINE V where_not(typename V::batch_bool_type m, V a) {
   if constexpr (std::is_same_v<typename V::value_type, double> && sizeof(V) == 16) return V(_mm_andnot_pd(m, a));
 #endif
   return xsimd::select(m, V(typename V::value_type(0)), a);
+}
+
+// The W anchors' labels as a vector of T (-1: unlabelled) and the weights of their
+// cross-entropies (ce_weight where labelled, 0 elsewhere).
+template <class T>
+struct LaneLabels {
+  xsimd::batch<T> label, ce_weights;
+};
+template <class T>
+LaneLabels<T> lane_labels(const std::int32_t* labels, T ce_weight) {
+  constexpr std::size_t W = xsimd::batch<T>::size;
+  alignas(64) T label[W], weight[W];
+  for (std::size_t l = 0; l < W; ++l) {
+    label[l] = T(labels[l]);
+    weight[l] = labels[l] >= 0 ? ce_weight : T(0);
+  }
+  return {xsimd::batch<T>::load_aligned(label), xsimd::batch<T>::load_aligned(weight)};
+}
+
+// Each lane's terms into terms[W]: CE = log_sum_exp - label_logit for a labelled anchor (0
+// for another), GR = weighted_squares / (K C).
+template <class T>
+void store_lane_terms(xsimd::batch<T> label, xsimd::batch<T> log_sum_exp, xsimd::batch<T> label_logit,
+                      xsimd::batch<T> weighted_squares, std::size_t K, std::size_t C, AnchorTerms<T>* terms) {
+  using V = xsimd::batch<T>;
+  alignas(64) T ce[V::size], gr[V::size];
+  where(label >= V(T(0)), log_sum_exp - label_logit).store_aligned(ce);
+  (K > 0 ? weighted_squares / V(T(K * C)) : V(T(0))).store_aligned(gr);
+  for (std::size_t l = 0; l < V::size; ++l) terms[l] = {ce[l], gr[l]};
 }
 
 }  // namespace farbound::detail

@@ -69,13 +69,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   using V = xsimd::batch<T>;
   using Mask = typename V::batch_bool_type;
   constexpr std::size_t W = V::size;
-  const auto lane_values = [](auto value) {  // a vector whose lane l holds value(l)
-    alignas(64) T lanes[W];
-    for (std::size_t l = 0; l < W; ++l) lanes[l] = T(value(l));
-    return V::load_aligned(lanes);
-  };
-  const V label = lane_values([&](std::size_t l) { return labels[l]; });
-  const V ce_weights = lane_values([&](std::size_t l) { return labels[l] >= 0 ? ce_weight : T(0); });
+  const auto [label, ce_weights] = lane_labels(labels, ce_weight);
   // softmax of each lane's row x[0..Cn): e[c] = exp(x[c] - shift), their sum, and top[c],
   // set in each lane at its first largest logit only (nowhere in a NaN row).
   const auto softmax = [](const V* x, V* e, Mask* top, V& sum) {
@@ -150,10 +144,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   complete_zero_sum(v, p_top);
   lane_rows::store<Cn>(v, C, dz, C);
 
-  alignas(64) T ce[W], gr[W];
-  where(label >= V(T(0)), p_shift + xsimd::log(p_sum) - label_logit).store_aligned(ce);
-  (K > 0 ? weighted_squares / V(T(K * C)) : V(T(0))).store_aligned(gr);
-  for (std::size_t l = 0; l < W; ++l) terms[l] = {ce[l], gr[l]};
+  store_lane_terms(label, p_shift + xsimd::log(p_sum), label_logit, weighted_squares, K, C, terms);
 }
 
 // Anchors a .. a + W - 1 with C <= lane_anchor_max_classes classes, arguments as above: up

@@ -41,13 +41,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   // p: the anchors' softmax; v: sum_k w_k delta_k; x: a neighbour's logits, then its
   // exp(z - max); d: its delta, then its gradient.
   alignas(64) V p[wide_lane_max_classes], v[wide_lane_max_classes], x[wide_lane_max_classes], d[wide_lane_max_classes];
-  const auto lane_values = [](auto value) {  // a vector whose lane l holds value(l)
-    alignas(64) T lanes[W];
-    for (std::size_t l = 0; l < W; ++l) lanes[l] = T(value(l));
-    return V::load_aligned(lanes);
-  };
-  const V label = lane_values([&](std::size_t l) { return labels[l]; });
-  const V ce_weights = lane_values([&](std::size_t l) { return labels[l] >= 0 ? ce_weight : T(0); });
+  const auto [label, ce_weights] = lane_labels(labels, ce_weight);
   const V one(T(1));
 
   const auto load_rows = [&](const T* first, std::size_t stride, V* columns) {
@@ -162,10 +156,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   }
   store_rows(d, ps.top, -others, dz, C);
 
-  alignas(64) T ce[W], gr[W];
-  where(label >= V(T(0)), ps.shift + xsimd::log(ps.sum) - label_logit).store_aligned(ce);
-  (K > 0 ? weighted_squares / V(T(K * C)) : V(T(0))).store_aligned(gr);
-  for (std::size_t l = 0; l < W; ++l) terms[l] = {ce[l], gr[l]};
+  store_lane_terms(label, ps.shift + xsimd::log(ps.sum), label_logit, weighted_squares, K, C, terms);
 }
 
 }  // namespace farbound::detail
