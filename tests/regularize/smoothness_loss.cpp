@@ -277,14 +277,17 @@ TEMPLATE_TEST_CASE("Anchors on lanes agree with the reference and with the row k
 
 TEST_CASE("A NaN logit in a block of lane anchors gives a clear error", "[smoothness][errors]") {
   const std::int64_t W = xsimd::batch<float>::size;
-  auto p = make_problem<float>({2 * W, 2, 10, 3.0, 0.01, 1.0, 14});
-  Tensor<float> ga, gn;
-  p.anchors[(W - 1) * 10 + 4] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0f, ga, gn), numeric_error);
-  p.anchors[(W - 1) * 10 + 4] = 0;
-  p.neighbours[(2 * W + 1) * 10 + 9] = std::numeric_limits<float>::quiet_NaN();  // anchor W's second neighbour
-  p.labels.assign(std::size_t(2 * W), -1);  // no cross-entropy: the smoothness term alone must catch it
-  CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0f, ga, gn), numeric_error);
+  for (std::int64_t C : {10, 33}) {  // the lanes kernel in registers, and in memory
+    INFO("C " << C);
+    auto p = make_problem<float>({2 * W, 2, C, 3.0, 0.01, 1.0, 14});
+    Tensor<float> ga, gn;
+    p.anchors[(W - 1) * C + 4] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0f, ga, gn), numeric_error);
+    p.anchors[(W - 1) * C + 4] = 0;
+    p.neighbours[(2 * W + 1) * C + 9] = std::numeric_limits<float>::quiet_NaN();  // anchor W's second neighbour
+    p.labels.assign(std::size_t(2 * W), -1);  // no cross-entropy: the smoothness term alone must catch it
+    CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0f, ga, gn), numeric_error);
+  }
 }
 
 TEST_CASE("Logits of +-1e3 give a finite loss and gradient", "[smoothness]") {

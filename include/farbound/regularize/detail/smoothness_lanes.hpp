@@ -110,6 +110,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // The next block's rows, a K-th of them (whole cache lines) with each neighbour.
   constexpr std::size_t line = 64 / sizeof(T);
   const std::size_t block = W * K * C, slice = K > 0 ? (block / K + line - 1) / line * line : 0;
+  LaneDistances<T> distances(r, K);
   for (std::size_t k = 0; k < K; ++k) {
     if (next_zn)
       for (std::size_t e = k * slice; e < std::min(block, (k + 1) * slice); e += line) {
@@ -120,7 +121,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
     Mask q_top[Cn];
     lane_rows::load<Cn>(zn + k * C, K * C, C, x);
     softmax(x, e, q_top, q_sum);
-    const V q_inv_sum = V(T(1)) / q_sum, w = V(T(1)) / lane_rows::gather(r + k, K);
+    const V q_inv_sum = V(T(1)) / q_sum, w = V(T(1)) / distances.next(k);
     for (std::size_t c = 0; c < Cn; ++c) delta[c] = xsimd::fnma(e[c], q_inv_sum, p[c]);
     complete_zero_sum(delta, p_top);
     for (std::size_t c = 0; c < Cn; ++c) {

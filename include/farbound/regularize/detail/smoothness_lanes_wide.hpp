@@ -101,10 +101,11 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   V weighted_squares(T(0));
   constexpr std::size_t line = 64 / sizeof(T);
   const std::size_t block = W * K * C, slice = K > 0 ? (block / K + line - 1) / line * line : 0;
+  LaneDistances<T> distances(r, K);
   for (std::size_t k = 0; k < K; ++k) {
     load_rows(zn + k * C, K * C, x);
     const RowSoftmax qs = softmax_in_place(x);
-    const V q_inv_sum = one / qs.sum, w = one / lane_rows::gather(r + k, K);
+    const V q_inv_sum = one / qs.sum, w = one / distances.next(k);
     V others(T(0));
     index = V(T(0));
     const std::size_t ahead = next_zn && k * slice < block ? (std::min(block, (k + 1) * slice) - k * slice) / line : 0;
