@@ -106,10 +106,11 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
     for (std::size_t block = 0; block < Cn; block += 8) {  // C > block: Cn is the least count >= C
       const std::size_t width = std::min<std::size_t>(C - block, 8);
       __m256 m[8];
-      if (width == 2) {
+      if (width == 2) {  // C = block + 2
         load_pairs(first + block, stride, m);
-        for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
-          columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
+        columns[block] = m[0];
+        columns[block + 1] = m[1];
+        for (std::size_t c = block + 2; c < std::min<std::size_t>(Cn, block + 8); ++c) columns[c] = Batch<T>(absent);
         continue;
       }
       for (std::size_t l = 0; l < 8; ++l) {
