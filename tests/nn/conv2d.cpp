@@ -433,6 +433,24 @@ TEST_CASE("Conv2d<float>'s input gradient matches the direct sum", "[conv2d]") {
   }
 }
 
+TEST_CASE("Conv2d<float>'s direct input gradient keeps its workspaces right from pass to pass", "[conv2d]") {
+  // The zero-padded g is zeroed only when the geometry changes: its margins must stay zero
+  // through passes of the same size, and be zeroed again after one of another size.
+  Conv2d<float> conv(2, 6, 5, 1, 2);
+  conv.reset_parameters(6, 470);
+  std::uint32_t salt = 471;
+  for (std::int64_t size : {28, 28, 12, 28}) {
+    const auto x = random_tensor<float>({2, 2, size, size}, ++salt);
+    Tensor<float> y, dx;
+    conv.forward(x.view(), y);
+    const auto g = random_tensor<float>(y.shape(), ++salt);
+    conv.backward(x.view(), y.view(), g.view(), &dx, ParamGrads::skip);
+    const auto expected = direct_input_grad(widened(conv), widened(g), x.shape());
+    INFO("images of " << size << " x " << size);
+    for (std::int64_t i = 0; i < expected.numel(); ++i) REQUIRE(dx[i] == Approx(expected[i]).margin(1e-4));
+  }
+}
+
 TEST_CASE("Conv2d without an input gradient gives the same parameter gradients", "[conv2d]") {
   Conv2d<double> conv(3, 4, 3, 2, 1);
   conv.reset_parameters(3, 0);

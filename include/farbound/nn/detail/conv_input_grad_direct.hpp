@@ -34,6 +34,7 @@ template <class T>
 struct DirectInputGradGeometry {
   static constexpr std::int64_t lanes = xsimd::batch<T>::size;
   std::int64_t kernel, padding, out_channels, in_channels, height, width;  // k, pad, O, C, H, W
+  bool operator==(const DirectInputGradGeometry&) const = default;
 
   // The output gradient's extent (stride 1) and its zeros around it in gpad.
   std::int64_t out_height() const { return height + 2 * padding - kernel + 1; }
@@ -161,11 +162,14 @@ void conv_input_grad_direct(const DirectInputGradGeometry<T>& g, const T* weight
 template <class T>
 class DirectInputGrad {
  public:
-  // Sizes the workspaces of `threads` threads for geometry g and zeroes them (gpad's margins
-  // stay zero for the pass: run writes only the interior).
+  // Sizes the workspaces of `threads` threads for geometry g and zeroes them, unless they
+  // already are (gpad's margins stay zero from pass to pass: run writes only the interior,
+  // and the scratch rows before it reads them).
   void prepare(const DirectInputGradGeometry<T>& g, std::int64_t threads) {
+    const Shape shape{threads, g.padded_numel() + g.scratch_numel()};
+    if (g == g_ && workspaces_.shape() == shape) return;
     g_ = g;
-    workspaces_.resize({threads, g.padded_numel() + g.scratch_numel()});
+    workspaces_.resize(shape);
     workspaces_.zero();
   }
   // dx [C, H, W] of one item from its output gradient [O, P, Q], on the workspace of `slot`.
