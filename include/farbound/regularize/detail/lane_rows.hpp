@@ -211,6 +211,35 @@ class LaneDistances {
   xsimd::batch<T> block_[W];
 };
 
+// The next block of W anchors' neighbour rows (W K C elements at zn and dzn; none where zn
+// is null), asked for a K-th with each neighbour in whole cache lines: the logits into L1
+// (locality 3) or L2 (2), the gradient rows with the intent to write (prefetchw), so that
+// the stores into them need not wait for their lines to be read for ownership.
+template <class T>
+class NextBlockRows {
+ public:
+  NextBlockRows(const T* zn, T* dzn, std::size_t K, std::size_t C)
+      : zn_(zn), dzn_(dzn), block_(xsimd::batch<T>::size * K * C), share_((xsimd::batch<T>::size * C + line - 1) / line * line) {}
+  // The cache lines of neighbour k's share.
+  std::size_t lines(std::size_t k) const {
+    if (!zn_ || k * share_ >= block_) return 0;
+    return (std::min(block_, (k + 1) * share_) - k * share_ + line - 1) / line;
+  }
+  // Asks for line i of neighbour k's share.
+  template <int logit_locality>
+  void fetch(std::size_t k, std::size_t i) const {
+    const std::size_t e = k * share_ + i * line;
+    __builtin_prefetch(zn_ + e, 0, logit_locality);
+    __builtin_prefetch(dzn_ + e, 1, 3);
+  }
+
+ private:
+  static constexpr std::size_t line = 64 / sizeof(T);
+  const T* zn_;
+  T* dzn_;
+  std::size_t block_, share_;
+};
+
 // The W anchors' labels as a vector of T (-1: unlabelled) and the weights of their
 // cross-entropies (ce_weight where labelled, 0 elsewhere).
 template <class T>

@@ -68,7 +68,6 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
                                     AnchorTerms<T>* terms, const T* next_zn, T* next_dzn) {
   using V = xsimd::batch<T>;
   using Mask = typename V::batch_bool_type;
-  constexpr std::size_t W = V::size;
   const auto [label, ce_weights] = lane_labels(labels, ce_weight);
   // softmax of each lane's row x[0..Cn): e[c] = exp(x[c] - shift), their sum, and top[c],
   // set in each lane at its first largest logit only (nowhere in a NaN row).
@@ -107,16 +106,10 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // w_k sum_c delta_kc^2; then its gradient dL/dz_kc = -a w_k q_kc (delta_kc - s_k),
   // s_k = sum_c q_kc delta_kc, with 1/sum_k taken out of the sums over c.
   V weighted_squares(T(0));
-  // The next block's rows, a K-th of them (whole cache lines) with each neighbour.
-  constexpr std::size_t line = 64 / sizeof(T);
-  const std::size_t block = W * K * C, slice = K > 0 ? (block / K + line - 1) / line * line : 0;
+  const NextBlockRows<T> next(next_zn, next_dzn, K, C);  // a K-th with each neighbour, into L1
   LaneDistances<T> distances(r, K);
   for (std::size_t k = 0; k < K; ++k) {
-    if (next_zn)
-      for (std::size_t e = k * slice; e < std::min(block, (k + 1) * slice); e += line) {
-        __builtin_prefetch(next_zn + e, 0, 3);
-        __builtin_prefetch(next_dzn + e, 1, 3);
-      }
+    for (std::size_t i = 0; i < next.lines(k); ++i) next.template fetch<3>(k, i);
     V e[Cn], delta[Cn], terms_c[Cn], q_sum;
     Mask q_top[Cn];
     lane_rows::load<Cn>(zn + k * C, K * C, C, x);

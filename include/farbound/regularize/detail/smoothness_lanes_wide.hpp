@@ -99,8 +99,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   // block took 6 % longer from memory): the logits into L2, the gradient rows with the intent
   // to write.
   V weighted_squares(T(0));
-  constexpr std::size_t line = 64 / sizeof(T);
-  const std::size_t block = W * K * C, slice = K > 0 ? (block / K + line - 1) / line * line : 0;
+  const NextBlockRows<T> next(next_zn, next_dzn, K, C);
   LaneDistances<T> distances(r, K);
   for (std::size_t k = 0; k < K; ++k) {
     load_rows(zn + k * C, K * C, x);
@@ -108,12 +107,9 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     const V q_inv_sum = one / qs.sum, w = one / distances.next(k);
     V others(T(0));
     index = V(T(0));
-    const std::size_t ahead = next_zn && k * slice < block ? (std::min(block, (k + 1) * slice) - k * slice) / line : 0;
+    const std::size_t ahead = next.lines(k);  // <= Cp: W C / (64 bytes) lines
     for (std::size_t c = 0; c < Cp; ++c) {
-      if (c < ahead) {
-        __builtin_prefetch(next_zn + k * slice + c * line, 0, 2);
-        __builtin_prefetch(next_dzn + k * slice + c * line, 1, 3);
-      }
+      if (c < ahead) next.template fetch<2>(k, c);
       const V delta = xsimd::fnma(x[c], q_inv_sum, p[c]);
       d[c] = delta;
       others += where_not(index == ps.top, delta);
