@@ -161,13 +161,13 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   static constexpr bool simd_pool =
       PlaneT::fixed_kernel == 2 && PlaneT::fixed_stride == 2 && detail::has_simd_max_pool_2x2<T>;
 
-  // Planes per pool() call: 16 where whole-row windows tile the planes and 16 of them
-  // reduce together (detail/max_pool_whole_rows.hpp), else one.
+  // Planes per pool() call: detail::max_runs_together where whole-row windows tile the
+  // planes and that many of them reduce together (detail/max_pool_whole_rows.hpp), else one.
   template <class PlaneT>
   static std::int64_t planes_per_pool(const PlaneT pl) {
     return whole_rows(pl) && pl.out_height * pl.kernel() == pl.height &&
-                   detail::has_max_of_16_runs<T>(std::size_t(pl.kernel() * pl.width))
-               ? 16
+                   detail::has_max_of_runs<T>(std::size_t(pl.kernel() * pl.width))
+               ? std::int64_t(detail::max_runs_together)
                : 1;
   }
 
@@ -203,11 +203,12 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
       y[r] = detail::run_max(x + r * std::int64_t(n), n, [pl](const T* window) { return window_max(pl, window); });
     };
     std::int64_t r = 0;
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
+    constexpr auto together = std::int64_t(detail::max_runs_together);
     if constexpr (std::is_same_v<T, float>)
       if (planes_per_pool(pl) > 1)
-        for (; r + 16 <= runs; r += 16)
-          for (std::uint32_t redo = detail::max_of_16_runs(x + r * std::int64_t(n), n, y + r); redo; redo &= redo - 1)
+        for (; r + together <= runs; r += together)
+          for (std::uint32_t redo = detail::max_of_runs(x + r * std::int64_t(n), n, y + r); redo; redo &= redo - 1)
             one_run(r + std::countr_zero(redo));
 #endif
     for (; r < runs; ++r) one_run(r);

@@ -5,22 +5,25 @@
 //
 // Forward, one run: one pass of whole vectors for the lane-wise maximum and NaNs, the rest
 // one by one (the lane walkers' two passes took 2.5x as long); a zero maximum, whose sign
-// depends on the order, is found again by the caller's row-major `window_max`. Forward, 16
-// runs of a multiple of 16 floats on AVX-512: each run's vectors reduce lane-wise to one,
-// and the 16 vectors' horizontal maxima come out of a tree of two-source permutes (8 + 4 + 2
-// + 1 pairs, each two permutes and a max: 3 instructions a run), instead of a horizontal
-// reduction per run whose chain of shuffles the core waits out; the runs holding a NaN or
-// with a zero maximum go through the one-run path.
+// depends on the order, is found again by the caller's row-major `window_max`. Forward,
+// max_runs_together runs (16 on AVX-512, 8 on AVX2) of a multiple of a register's floats:
+// each run's vectors reduce lane-wise to one, and the runs' horizontal maxima come out of a
+// tree of two-source shuffles (on AVX-512 8 + 4 + 2 + 1 pairs, each two permutes and a max:
+// 3 instructions a run; on AVX2 4 + 2 + 1), instead of a horizontal reduction per run whose
+// chain of shuffles the core waits out; the runs holding a NaN or with a zero maximum go
+// through the one-run path.
 //
-// Backward, runs of at most 64 floats on AVX-512: the scalar way zeroes the run, finds the
-// first hit (a value equal to the maximum, or NaN) with an early exit per vector, and adds
-// the gradient there: a pass to zero, a chain of dependent tests, a store into lines just
-// written. Here each vector's hits are one compare into a 16-bit mask, the masks of the
-// run one 64-bit word whose lowest set bit is the winner, and every position is written
-// once: g at the winner, 0 elsewhere (a gradient of -0 lands as -0, where the add into
-// zeros gave +0, as in the 2 x 2 vector version). When the maximum m is a number,
+// Backward, runs of at most 64 floats on AVX-512 and AVX2: the scalar way zeroes the run,
+// finds the first hit (a value equal to the maximum, or NaN) with an early exit per vector,
+// and adds the gradient there: a pass to zero, a chain of dependent tests, a store into lines
+// just written. Here each vector's hits are one compare into a 16- or 8-bit mask, the masks
+// of the run one 64-bit word whose lowest set bit is the winner, and every position is
+// written once: g at the winner, 0 elsewhere (a gradient of -0 lands as -0, where the add
+// into zeros gave +0, as in the 2 x 2 vector version). When the maximum m is a number,
 // `v == m or v is NaN` is one compare, _CMP_EQ_UQ; when m is NaN the run holds one, and the
 // hit is the first NaN.
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -29,9 +32,10 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/host_device.hpp"
+#include "farbound/detail/avx_row_ends.hpp"
 #include "farbound/detail/lanes.hpp"
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -47,7 +51,7 @@ T run_max(const T* window, std::size_t n, WindowMax&& window_max) {
   for (; e + B::size <= n; e += B::size) {
     const B v = B::load_unaligned(window + e);
     lanes = xsimd::max(lanes, v);
-    nan_lanes = nan_lanes | !(v == v);  // xsimd's != is ordered: false for NaN
+    nan_lanes = nan_lanes | xsimd::isnan(v);  // one unordered compare (`!(v == v)` took five on AVX2)
   }
   T m = BatchLanes<B>::max_lane(lanes);
   bool nan = xsimd::any(nan_lanes);
@@ -59,24 +63,26 @@ T run_max(const T* window, std::size_t n, WindowMax&& window_max) {
   return m == T(0) ? window_max(window) : m;
 }
 
-// Whether runs of n values of T take the 16-run forward below (AVX-512 float, whole vectors).
-template <class T>
-constexpr bool has_max_of_16_runs(std::size_t n) {
+// The runs the forward below reduces together (float; 1 where it has no vector version).
 #if defined(__AVX512F__)
-  return std::is_same_v<T, float> && n % 16 == 0;
+inline constexpr std::size_t max_runs_together = 16;
+#elif defined(__AVX2__)
+inline constexpr std::size_t max_runs_together = 8;
 #else
-  return (void)n, false;
+inline constexpr std::size_t max_runs_together = 1;
 #endif
+
+// Whether runs of n values of T take the forward of max_runs_together runs below (float,
+// whole vectors).
+template <class T>
+constexpr bool has_max_of_runs(std::size_t n) {
+  return std::is_same_v<T, float> && max_runs_together > 1 && n % max_runs_together == 0;
 }
 
-// Whether runs of n values of T take the one-hot backward below (AVX-512 float, n <= 64).
+// Whether runs of n values of T take the one-hot backward below (float, n <= 64).
 template <class T>
 constexpr bool has_one_hot_unpool(std::size_t n) {
-#if defined(__AVX512F__)
-  return std::is_same_v<T, float> && n <= 64;
-#else
-  return (void)n, false;
-#endif
+  return std::is_same_v<T, float> && max_runs_together > 1 && n <= 64;
 }
 
 #if defined(__AVX512F__)
@@ -112,7 +118,7 @@ FARBOUND_FORCE_INLINE __m512 halve(__m512 a, __m512 b) {
 // y[r] = the maximum of run r, x + r * n (n a multiple of 16), for r in [0, 16), where the
 // run holds no NaN and its maximum is not zero; returns the runs where it does (their y to be
 // found by run_max).
-inline std::uint32_t max_of_16_runs(const float* x, std::size_t n, float* y) {
+inline std::uint32_t max_of_runs(const float* x, std::size_t n, float* y) {
   __m512 m[16];
   std::uint32_t redo = 0;
   for (int r = 0; r < 16; ++r) {
@@ -157,6 +163,58 @@ inline void unpool_run_one_hot(const float* window, std::size_t n, float m, floa
   for (std::size_t j = 0; j < vectors; ++j)
     _mm512_mask_storeu_ps(dx + 16 * j, lanes(j), _mm512_maskz_mov_ps(__mmask16(winner >> (16 * j)), gradient));
 }
+#elif defined(__AVX2__)
+// y[r] = the maximum of run r, x + r * n (n a multiple of 8), for r in [0, 8), where the run
+// holds no NaN and its maximum is not zero; returns the runs where it does (their y to be
+// found by run_max). One unordered compare looks for NaN in two vectors at once.
+inline std::uint32_t max_of_runs(const float* x, std::size_t n, float* y) {
+  __m256 m[8];
+  std::uint32_t redo = 0;
+  for (int r = 0; r < 8; ++r) {
+    const float* run = x + std::size_t(r) * n;
+    __m256 lanes = _mm256_set1_ps(-std::numeric_limits<float>::infinity()), nan = _mm256_setzero_ps();
+    std::size_t e = 0;
+    for (; e + 16 <= n; e += 16) {
+      const __m256 v = _mm256_loadu_ps(run + e), w = _mm256_loadu_ps(run + e + 8);
+      lanes = _mm256_max_ps(_mm256_max_ps(lanes, v), w);
+      nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, w, _CMP_UNORD_Q));
+    }
+    if (e < n) {
+      const __m256 v = _mm256_loadu_ps(run + e);
+      lanes = _mm256_max_ps(lanes, v);
+      nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    m[r] = lanes;
+    redo |= std::uint32_t(!_mm256_testz_ps(nan, nan)) << r;
+  }
+  // Runs a and b, 8 lanes each, to 4 lanes each (a in the even lanes); then two such to 2
+  // lanes each (runs in lanes 0-3 of each half); then the halves.
+  const auto pairs = [](__m256 a, __m256 b) { return _mm256_max_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b)); };
+  const auto quads = [](__m256 a, __m256 b) {
+    return _mm256_max_ps(_mm256_shuffle_ps(a, b, 0x44), _mm256_shuffle_ps(a, b, 0xee));
+  };
+  const __m256 low = quads(pairs(m[0], m[1]), pairs(m[2], m[3])), high = quads(pairs(m[4], m[5]), pairs(m[6], m[7]));
+  const __m256 maxima = _mm256_max_ps(_mm256_permute2f128_ps(low, high, 0x20), _mm256_permute2f128_ps(low, high, 0x31));
+  _mm256_storeu_ps(y, maxima);
+  return redo | std::uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(maxima, _mm256_setzero_ps(), _CMP_EQ_OQ)));
+}
+
+// dx[0, n) = the gradient g at the first hit of window[0, n) against its maximum m, 0 at
+// every other position; n <= 64.
+inline void unpool_run_one_hot(const float* window, std::size_t n, float m, float g, float* dx) {
+  const std::size_t vectors = (n + 7) / 8;
+  const auto width = [n](std::size_t j) { return std::int64_t(std::min<std::size_t>(8, n - 8 * j)); };
+  const __m256 max = _mm256_set1_ps(m);
+  const bool nan = m != m;
+  std::uint64_t hits = 0;
+  for (std::size_t j = 0; j < vectors; ++j) {
+    const __m256 v = width(j) == 8 ? _mm256_loadu_ps(window + 8 * j) : load_first(window + 8 * j, width(j));
+    const __m256 hit = nan ? _mm256_cmp_ps(v, v, _CMP_UNORD_Q) : _mm256_cmp_ps(v, max, _CMP_EQ_UQ);
+    hits |= std::uint64_t(unsigned(_mm256_movemask_ps(hit)) & ((1u << width(j)) - 1)) << (8 * j);
+  }
+  for (std::size_t j = 0; j < vectors; ++j) store_first(dx + 8 * j, _mm256_setzero_ps(), width(j));
+  if (hits) dx[std::countr_zero(hits)] = g;
+}
 #endif
 
 // The backward of every whole-row window of a plane: its gradient at its first hit, added
@@ -168,7 +226,7 @@ void max_unpool_whole_rows(const Plane pl, const T* __restrict x, const T* __res
   const std::size_t n = std::size_t(pl.kernel() * pl.width);
   for (std::int64_t p = 0; p < pl.out_height; ++p) {
     const T* window = x + pl.origin(p, 0);
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
     if constexpr (std::is_same_v<T, float>)
       if (has_one_hot_unpool<T>(n)) {
         unpool_run_one_hot(window, n, y[p], g[p], dx + pl.origin(p, 0));
@@ -178,7 +236,8 @@ void max_unpool_whole_rows(const Plane pl, const T* __restrict x, const T* __res
     const T m = y[p];
     const std::size_t winner = SimdBlocks::find_first<T>(n, [&]<class L>(L, std::size_t e) {
       const auto v = L::load(window + e);
-      return (v == typename L::vec(m)) | !(v == v);
+      if constexpr (L::width == 1) return v == m || v != v;
+      else return (v == typename L::vec(m)) | xsimd::isnan(v);
     });
     if (winner < n) dx[pl.origin(p, 0) + std::int64_t(winner)] += g[p];
   }
