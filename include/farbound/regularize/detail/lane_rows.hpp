@@ -22,10 +22,11 @@ namespace farbound::detail {
 // Moving W rows (row l at first + l * stride, elements [0, C), C <= 16) to and from W
 // vectors, vector c holding element c of every row. With 16 floats on AVX-512: 16 masked
 // row loads or stores and a 16 x 16 transpose in registers (64 shuffles), several times
-// cheaper than gathers and scatters on current cores. With 8 floats on AVX2: each block of
-// 8 columns as 8 row loads (masked at the row's end) or stores (the row end by
-// avx_row_ends.hpp's ladder: AVX2's masked store is slow) and an 8 x 8 transpose. Elsewhere:
-// gathers, and stores lane by lane. Always inlined: as calls, the columns went through
+// cheaper than gathers and scatters on current cores. With 8 floats on AVX2: each whole
+// block of 8 columns as 16 half-row loads or stores and two 4 x 4 transposes within the
+// 128-bit lanes (load_rows_8, store_rows_8), a last block of 2 by load_pairs / store_pairs,
+// another partial one as 8 masked row loads or stores (avx_row_ends.hpp's ladder: AVX2's
+// masked store is slow) and an 8 x 8 transpose. Elsewhere: gathers, and stores lane by lane. Always inlined: as calls, the columns went through
 // memory both ways (14 % of the kernel's time at C = 10).
 namespace lane_rows {
 
@@ -86,6 +87,37 @@ FARBOUND_FORCE_INLINE void store_pairs(__m256 c0, __m256 c1, float* first, std::
 }
 #endif
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// Eight whole rows of 8 (row l at first + l * stride) to and from 8 column vectors. Rows l and
+// l + 4 share a register, one in each 128-bit lane (a 128-bit load and an insert from memory;
+// a 128-bit store and an extract), so the transpose is two 4 x 4 ones within the lanes, 16
+// shuffles, without transpose_8x8's 8 lane-crossing vperm2f128 (the C = 10 kernel 7 % faster).
+FARBOUND_FORCE_INLINE void load_rows_8(const float* first, std::size_t stride, __m256* columns) {
+  __m256 left[4], right[4];  // columns 0-3 and 4-7 of rows l | l + 4
+  for (std::size_t l = 0; l < 4; ++l) {
+    const float* a = first + l * stride;
+    const float* b = a + 4 * stride;
+    left[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a)), _mm_loadu_ps(b), 1);
+    right[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a + 4)), _mm_loadu_ps(b + 4), 1);
+  }
+  transpose_4x4_in_lanes(left, columns);
+  transpose_4x4_in_lanes(right, columns + 4);
+}
+FARBOUND_FORCE_INLINE void store_rows_8(const __m256* columns, float* first, std::size_t stride) {
+  __m256 left[4], right[4];
+  transpose_4x4_in_lanes(columns, left);
+  transpose_4x4_in_lanes(columns + 4, right);
+  for (std::size_t l = 0; l < 4; ++l) {
+    float* a = first + l * stride;
+    float* b = a + 4 * stride;
+    _mm_storeu_ps(a, _mm256_castps256_ps128(left[l]));
+    _mm_storeu_ps(a + 4, _mm256_castps256_ps128(right[l]));
+    _mm_storeu_ps(b, _mm256_extractf128_ps(left[l], 1));
+    _mm_storeu_ps(b + 4, _mm256_extractf128_ps(right[l], 1));
+  }
+}
+#endif
+
 // Also fills columns [C, Cn) with -inf: a class that is not there (exp(-inf) = 0 gives it
 // p = q = 0, so it adds nothing to any sum and receives a zero gradient).
 template <std::size_t Cn, class T>
@@ -113,11 +145,12 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
         for (std::size_t c = block + 2; c < std::min<std::size_t>(Cn, block + 8); ++c) columns[c] = Batch<T>(absent);
         continue;
       }
-      for (std::size_t l = 0; l < 8; ++l) {
-        const float* row = first + l * stride + block;
-        m[l] = width == 8 ? _mm256_loadu_ps(row) : load_first(row, std::int64_t(width));
+      if (width == 8) {
+        load_rows_8(first + block, stride, m);
+      } else {
+        for (std::size_t l = 0; l < 8; ++l) m[l] = load_first(first + l * stride + block, std::int64_t(width));
+        transpose_8x8(m);
       }
-      transpose_8x8(m);
       for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
         columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
     }
@@ -150,6 +183,10 @@ FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* firs
       }
       __m256 m[8];
       for (std::size_t c = 0; c < 8; ++c) m[c] = block + c < Cn ? __m256(columns[block + c]) : _mm256_setzero_ps();
+      if (width == 8) {
+        store_rows_8(m, first + block, stride);
+        continue;
+      }
       transpose_8x8(m);
       for (std::size_t l = 0; l < 8; ++l) store_first(first + l * stride + block, m[l], std::int64_t(width));
     }
