@@ -39,12 +39,17 @@ void simd_transform(std::int64_t n, F f, T* out, const In*... in) {
   constexpr auto w = static_cast<std::int64_t>(simd::width<T>);
   static_assert(transform_chunk % w == 0, "chunks must hold whole batches");
   parallel_chunks(n, transform_chunk, [&](std::int64_t begin, std::int64_t end) {
-    std::int64_t i = begin;
-    for (; i + w <= end; i += w) f(simd::batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
-    if (i < end) {
-      const auto rest = static_cast<std::size_t>(end - i);
-      store_partial(f(load_partial(in + i, rest)...), out + i, rest);
-    }
+    // The arrays as the inner call's parameters rather than through the closure's
+    // references: xsimd's unaligned store may alias anything, so GCC loaded every pointer
+    // again after each batch's store (two loads per array per batch).
+    [&f, begin, end](T* o, const In*... x) {
+      std::int64_t i = begin;
+      for (; i + w <= end; i += w) f(simd::batch<T>::load_unaligned(x + i)...).store_unaligned(o + i);
+      if (i < end) {
+        const auto rest = static_cast<std::size_t>(end - i);
+        store_partial(f(load_partial(x + i, rest)...), o + i, rest);
+      }
+    }(out, in...);
   });
 }
 
