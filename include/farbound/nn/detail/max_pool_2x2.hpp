@@ -41,7 +41,7 @@ struct MaxPool2x2;
 template <class T>
 inline constexpr bool has_simd_max_pool_2x2 = false;
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 template <>
 inline constexpr bool has_simd_max_pool_2x2<float> = true;
 
@@ -50,6 +50,7 @@ struct MaxPool2x2<float> {
   // y[q] for q < out_width from input rows x0 (top) and x1 (bottom).
   static void row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
                   float* __restrict y) {
+#if defined(__AVX512F__)
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
     const __m512 nan = _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN());
     // The maximum of (v[2k], v[2k + 1]) in lane 2k, the later one only if greater: vmaxps
@@ -70,17 +71,7 @@ struct MaxPool2x2<float> {
     std::int64_t q = 0;
     for (; q + 8 <= out_width; q += 8) windows(q, 0xFFFF, 0xFF);
     if (const std::int64_t n = out_width - q; n > 0) windows(q, __mmask16((1u << (2 * n)) - 1), __mmask8((1u << n) - 1));
-  }
-};
-#elif defined(__AVX2__)
-template <>
-inline constexpr bool has_simd_max_pool_2x2<float> = true;
-
-template <>
-struct MaxPool2x2<float> {
-  // y[q] for q < out_width from input rows x0 (top) and x1 (bottom).
-  static void row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
-                  float* __restrict y) {
+#else
     const __m256 nan = _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN());
     // The 8 windows whose inputs are (t0, t1) in the top row and (b0, b1) in the bottom one.
     // shuffle_ps takes each window's first (0x88) or second (0xdd) input, in the window
@@ -108,6 +99,7 @@ struct MaxPool2x2<float> {
     std::int64_t q = 0;
     for (; q + 8 <= out_width; q += 8) block(q);
     if (q < out_width) block(out_width - 8);
+#endif
   }
 };
 #endif
