@@ -1,7 +1,8 @@
 #pragma once
 // An 8 x 8 block of floats transposed in AVX registers: 24 shuffles (the AVX2 counterpart of
-// transpose_16x16.hpp), and its in-lane half, two 4 x 4 transposes within the 128-bit lanes. Shared by the dense layer's few-row forward (nn) and the smoothness
-// loss's anchors on lanes (regularize).
+// transpose_16x16.hpp), and its in-lane half, 4 x 4 transposes within the 128-bit lanes.
+// Shared by the dense layer's few-row forward (nn) and the smoothness loss's anchors on
+// lanes (regularize).
 #if defined(__AVX__) && !defined(__AVX512F__)
 #include <immintrin.h>
 

@@ -63,7 +63,8 @@ T run_max(const T* window, std::size_t n, WindowMax&& window_max) {
   return m == T(0) ? window_max(window) : m;
 }
 
-// The runs the forward below reduces together (float; 1 where it has no vector version).
+// The runs the forward below reduces together, one per lane of a float register at the end of
+// its tree (1 where it has no vector version).
 #if defined(__AVX512F__)
 inline constexpr std::size_t max_runs_together = 16;
 #elif defined(__AVX2__)
