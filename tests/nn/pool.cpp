@@ -103,12 +103,12 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
     std::int64_t kernel;
     Shape input;
   };
-  // 8 x 8 planes (ResNet9's last pool; 21 planes: 16 or 8 + 8 reduced together, then 5) and 4-wide
-  // ones with two windows down, a leftover row and 5 x 5 windows over 5-wide planes (all
-  // whole rows: runs of 64, 16 and 25 values; 4 x 8 planes tile into runs of 16), odd
-  // leftovers, rows longer than one chunk of columns, short rows several to a chunk (the
-  // backward: 7 rows of 36 columns, then the eighth); 2 x 2 windows (float with AVX-512 or AVX2:
-  // the vector forward, rows of 37 and 5 windows).
+  // 8 x 8 planes (ResNet9's last pool; 21 planes: 16, or 8 and 8, reduced together, then 5)
+  // and 4-wide ones with two windows down, a leftover row and 5 x 5 windows over 5-wide
+  // planes (all whole rows: runs of 64, 16 and 25 values; 4 x 8 planes tile into runs of 16),
+  // odd leftovers, rows longer than one chunk of columns, short rows several to a chunk (the
+  // backward: 7 rows of 36 columns, then the eighth); 2 x 2 windows (float with AVX-512 or
+  // AVX2: the vector forward, rows of 37 and 5 windows).
   for (const Case& c : {Case{8, {3, 7, 8, 8}}, Case{4, {2, 10, 8, 4}}, Case{4, {1, 2, 9, 4}}, Case{5, {2, 2, 11, 5}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
                         Case{4, {2, 2, 35, 38}},
                         Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}, Case{2, {1, 1, 2, 1250}}}) {

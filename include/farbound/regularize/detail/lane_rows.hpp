@@ -26,8 +26,9 @@ namespace farbound::detail {
 // block of 8 columns as 16 half-row loads or stores and two 4 x 4 transposes within the
 // 128-bit lanes (load_rows_8, store_rows_8), a last block of 2 by load_pairs / store_pairs,
 // another partial one as 8 masked row loads or stores (avx_row_ends.hpp's ladder: AVX2's
-// masked store is slow) and an 8 x 8 transpose. Elsewhere: gathers, and stores lane by lane. Always inlined: as calls, the columns went through
-// memory both ways (14 % of the kernel's time at C = 10).
+// masked store is slow) and an 8 x 8 transpose. Elsewhere: gathers, and stores lane by
+// lane. Always inlined: as calls, the columns went through memory both ways (14 % of the
+// kernel's time at C = 10).
 namespace lane_rows {
 
 template <class T>
@@ -85,13 +86,11 @@ FARBOUND_FORCE_INLINE void store_pairs(__m256 c0, __m256 c1, float* first, std::
   put(4, _mm256_extractf128_ps(lo, 1));
   put(6, _mm256_extractf128_ps(hi, 1));
 }
-#endif
 
-#if defined(__AVX2__) && !defined(__AVX512F__)
 // Eight whole rows of 8 (row l at first + l * stride) to and from 8 column vectors. Rows l and
 // l + 4 share a register, one in each 128-bit lane (a 128-bit load and an insert from memory;
 // a 128-bit store and an extract), so the transpose is two 4 x 4 ones within the lanes, 16
-// shuffles, without transpose_8x8's 8 lane-crossing vperm2f128 (the C = 10 kernel 7 % faster).
+// shuffles, without transpose_8x8's 8 lane-crossing vperm2f128 (the C = 10 kernel 8 % faster).
 FARBOUND_FORCE_INLINE void load_rows_8(const float* first, std::size_t stride, __m256* columns) {
   __m256 left[4], right[4];  // columns 0-3 and 4-7 of rows l | l + 4
   for (std::size_t l = 0; l < 4; ++l) {
