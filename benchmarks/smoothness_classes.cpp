@@ -4,8 +4,8 @@
 // micro-benchmark's inputs (support/smoothness_problem.hpp); prints the median and the least
 // of `runs` calls, wall clock, and ns per neighbour row.
 //
-// Usage: smoothness_classes THREADS ROWS CLASSES [runs = 200]   (ROWS = B*K, a multiple of 8)
-//   e.g. smoothness_classes 1 4096 20
+// Usage: smoothness_classes [threads = 1] [rows = 4096] [classes = 10] [runs = 200]
+//   (rows = B*K, a multiple of 8), e.g. smoothness_classes 1 4096 20
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -38,16 +38,12 @@ void time_loss(int threads, int rows, int classes, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* usage = "smoothness_classes THREADS ROWS CLASSES [runs = 200]   (ROWS = B*K, a multiple of 8)";
-  if (argc < 4) {
-    std::fprintf(stderr, "usage: %s\n", usage);
-    return 2;
-  }
+  const char* usage = "smoothness_classes [threads = 1] [rows = 4096] [classes = 10] [runs = 200]   (rows = B*K, a multiple of 8)";
   const std::vector<int> a = positive_args(argc, argv, {1, 4096, 10, 200}, usage);
   if (a.empty()) return 2;
   const int K = int(SmoothnessProblem::neighbours_per_anchor);
   if (a[1] % K != 0) {
-    std::fprintf(stderr, "%s: ROWS must be a multiple of %d\nusage: %s\n", argv[0], K, usage);
+    std::fprintf(stderr, "%s: rows must be a multiple of %d\nusage: %s\n", argv[0], K, usage);
     return 2;
   }
   try {
