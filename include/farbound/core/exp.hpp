@@ -31,16 +31,16 @@
 
 #include "farbound/core/host_device.hpp"
 
-#if defined(__AVX512F__)
+#if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
 namespace farbound::simd {
 
-#if defined(__AVX512F__)
+#if defined(__AVX2__)
 namespace detail {
 
-// xsimd's range reduction for exp(x), 16 floats: k = nearbyint(x / ln 2) and r = x - k ln 2
+// xsimd's range reduction for exp(x), 8 or 16 floats: k = nearbyint(x / ln 2) and r = x - k ln 2
 // (ln 2 in two parts), |r| <= ln(2)/2, so that e^x = 2^k e^r. xsimd's generic fma and fnma,
 // as its exp calls them, so that the compiler fuses (or does not) the same products as in
 // xsimd::exp.
@@ -52,7 +52,12 @@ template <class A>
 FARBOUND_FORCE_INLINE ReducedByLn2<A> reduce_by_ln2(const xsimd::batch<float, A>& x) {
   using B = xsimd::batch<float, A>;
   namespace c = xsimd::constants;
-  const B k(_mm512_roundscale_ps(c::invlog_2<B>() * x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  constexpr int nearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+#if defined(__AVX512F__)
+  const B k(_mm512_roundscale_ps(c::invlog_2<B>() * x, nearest));
+#else
+  const B k(_mm256_round_ps(c::invlog_2<B>() * x, nearest));
+#endif
   B r = xsimd::fnma(k, c::log_2hi<B>(), x);
   return {k, xsimd::fnma(k, c::log_2lo<B>(), r)};
 }
@@ -130,7 +135,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
 // accurate relative to its own size however small r is, and 2^k - 1 is exact for k >= -24,
 // so the sum is one rounding. xsimd::expm1 instead divides by a
 // rational correction and rebuilds 2^k by integer arithmetic: CELU's forward took 1.5x as
-// long with it (docs/performance.md).
+// long with it on AVX-512, 1.6x on AVX2 (docs/performance.md). Floats on AVX-512 and AVX2.
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T, A>& x) {
 #if defined(__AVX512F__)
@@ -142,6 +147,17 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T,
     const B expm1_r = detail::expm1_reduced(r, detail::taylor_expm1_coefficients);
     const B two_to_k(_mm512_scalef_ps(_mm512_set1_ps(1.0f), k));
     return B(_mm512_scalef_ps(expm1_r, k)) + (two_to_k - B(1.0f));
+  }
+#elif defined(__AVX2__)
+  using B = xsimd::batch<T, A>;
+  if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
+    // The same steps with 2^k built from its exponent field, which holds k >= -126: x is
+    // clamped at -87 instead (k >= -126; e^x - 1 rounds to -1 from -17.4 down).
+    const auto [k, r] = detail::reduce_by_ln2(B(_mm256_max_ps(_mm256_set1_ps(-87.0f), x)));
+    const B expm1_r = detail::expm1_reduced(r, detail::taylor_expm1_coefficients);
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+    const B two_to_k(_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+    return expm1_r * two_to_k + (two_to_k - B(1.0f));
   }
 #endif
   return xsimd::expm1(x);
