@@ -6,9 +6,10 @@
 // of W doubles, or on the last few elements p[i] as one double; it returns that run's
 // contribution, e.g. [&](auto at) { return at(dy) * (at(x) - mean); }.
 //
-// Each sum keeps plane_sum_chains batches of partial sums (run r goes to batch r % 4), so four
-// chains of adds run side by side: with one chain, the adds' latency set the pace. At the end
-// the batches add pairwise, the lanes add in xsimd's fixed order, and the scalar tail last.
+// Each sum keeps plane_sum_chains (2 or 4) batches of partial sums (run r goes to batch r mod
+// that), so chains of adds run side by side: with one chain, the adds' latency set the pace.
+// At the end the batches add pairwise, the lanes add in xsimd's fixed order, and the scalar
+// tail last.
 #include <array>
 #include <cstdint>
 #include <tuple>
@@ -21,8 +22,24 @@
 
 namespace farbound::detail {
 
-// Chains of adds per sum.
-inline constexpr std::size_t plane_sum_chains = 4;
+// Chains of adds per sum: four where all the accumulators take at most half the vector
+// registers (AVX-512's 32 hold the backward's 4 x 4), else two: on AVX2 the backward's 16
+// accumulators went through the stack every step, and its 8 x 8 planes ran 1.3x faster on two
+// chains (docs/performance.md).
+#if defined(__AVX512F__)
+inline constexpr std::size_t vector_registers = 32;
+#else
+inline constexpr std::size_t vector_registers = 16;
+#endif
+template <std::size_t sums>
+inline constexpr std::size_t plane_sum_chains = 4 * sums <= vector_registers / 2 ? 4 : 2;
+
+// The pairwise sum of a[0..N), N a power of two.
+template <std::size_t N, class D>
+FARBOUND_FORCE_INLINE D add_pairwise(const D* a) {
+  if constexpr (N == 1) return a[0];
+  else return add_pairwise<N / 2>(a) + add_pairwise<N / 2>(a + N / 2);
+}
 
 template <class T>
 xsimd::batch<double> load_widened(const T* p) {
@@ -46,9 +63,8 @@ template <class T, std::size_t... I, class Terms>
 FARBOUND_FORCE_INLINE auto plane_sums_chains(std::int64_t m, std::index_sequence<I...>, const Terms& terms) {
   using D = xsimd::batch<double>;
   constexpr std::int64_t W = D::size;
-  constexpr std::int64_t chains = plane_sum_chains;
   constexpr std::size_t n = std::tuple_size_v<Terms>;
-  static_assert(chains == 4, "the chains are added pairwise below");
+  constexpr std::int64_t chains = plane_sum_chains<n>;
   return [&](auto... acc) __attribute__((always_inline)) {
     std::int64_t i = 0;
     for (; i + chains * W <= m; i += chains * W)
@@ -63,7 +79,7 @@ FARBOUND_FORCE_INLINE auto plane_sums_chains(std::int64_t m, std::index_sequence
     const D all[] = {acc...};
     std::array<double, n> totals;
     for (std::size_t t = 0; t < n; ++t)
-      totals[t] = xsimd::hadd((all[chains * t] + all[chains * t + 1]) + (all[chains * t + 2] + all[chains * t + 3]));
+      totals[t] = xsimd::hadd(add_pairwise<chains>(all + chains * t));
     for (; i < m; ++i) {
       const auto at = [&](const T* p) { return double(p[i]); };
       std::apply([&](const auto&... term) {
@@ -77,7 +93,7 @@ FARBOUND_FORCE_INLINE auto plane_sums_chains(std::int64_t m, std::index_sequence
 
 template <class T, class... Term>
 FARBOUND_FORCE_INLINE std::array<double, sizeof...(Term)> plane_sums(std::int64_t m, Term... terms) {
-  return plane_sums_chains<T>(m, std::make_index_sequence<sizeof...(Term) * plane_sum_chains>{},
+  return plane_sums_chains<T>(m, std::make_index_sequence<sizeof...(Term) * plane_sum_chains<sizeof...(Term)>>{},
                               std::tuple<Term...>(terms...));
 }
 
