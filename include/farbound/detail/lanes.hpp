@@ -41,6 +41,7 @@ struct ScalarLanes {
   FARBOUND_HOST_DEVICE static T sum(vec v) { return v; }
   FARBOUND_HOST_DEVICE static T max_lane(vec v) { return v; }
   FARBOUND_HOST_DEVICE static vec without_lane(vec, std::size_t) { return T(0); }
+  FARBOUND_HOST_DEVICE static std::size_t first_lane(bool hit) { return hit ? 0 : 1; }
   FARBOUND_HOST_DEVICE static void prefetch(const T*) {}
 };
 
@@ -141,6 +142,40 @@ struct Max {
   FARBOUND_HOST_DEVICE static typename L::value_type lanes(typename L::vec v) { return L::max_lane(v); }
 };
 
+// Two sums that sum_without keeps in one pass where f returns a pair: `without` counts the
+// skipped element as +0, `all` counts every element. (One vector: one sum, without.)
+template <class V>
+struct SumPair {
+  V without, all;
+};
+namespace sum_parts {
+template <class V>
+FARBOUND_HOST_DEVICE void add(V& total, const V& v) {
+  total += v;
+}
+template <class V>
+FARBOUND_HOST_DEVICE void add(SumPair<V>& total, const SumPair<V>& v) {
+  total.without += v.without;
+  total.all += v.all;
+}
+template <class L>
+FARBOUND_HOST_DEVICE typename L::vec without_lane(typename L::vec v, std::size_t i) {
+  return L::without_lane(v, i);
+}
+template <class L>
+FARBOUND_HOST_DEVICE SumPair<typename L::vec> without_lane(const SumPair<typename L::vec>& v, std::size_t i) {
+  return {L::without_lane(v.without, i), v.all};
+}
+template <class L>
+FARBOUND_HOST_DEVICE typename L::value_type lanes(typename L::vec v) {
+  return L::sum(v);
+}
+template <class L>
+FARBOUND_HOST_DEVICE SumPair<typename L::value_type> lanes(const SumPair<typename L::vec>& v) {
+  return {L::sum(v.without), L::sum(v.all)};
+}
+}  // namespace sum_parts
+
 struct ScalarBlocks {
   template <class T, class F>
   FARBOUND_HOST_DEVICE static void for_each(std::size_t n, F&& f) {
@@ -154,13 +189,14 @@ struct ScalarBlocks {
     return total;
   }
   // The sum of f(L, c) over the blocks with element `skipped` counted as +0 (f is still
-  // called for its block: it may store).
+  // called for its block: it may store); where f returns a SumPair, a SumPair of sums.
   template <class T, class F>
-  FARBOUND_HOST_DEVICE static T sum_without(std::size_t n, std::size_t skipped, F&& f) {
-    T total(0);
+  FARBOUND_HOST_DEVICE static auto sum_without(std::size_t n, std::size_t skipped, F&& f) {
+    using L = ScalarLanes<T>;
+    decltype(sum_parts::lanes<L>(f(L{}, 0))) total{};
     for (std::size_t c = 0; c < n; ++c) {
-      const T v = f(ScalarLanes<T>{}, c);
-      total += c == skipped ? T(0) : v;
+      const auto v = f(L{}, c);
+      sum_parts::add(total, c == skipped ? sum_parts::without_lane<L>(v, 0) : v);
     }
     return total;
   }
@@ -217,25 +253,31 @@ struct SimdBlocks {
   // of every block: the widest blocks run in three stretches, before, at and after the
   // skipped element's.
   template <class T, class F>
-  FARBOUND_HOST_DEVICE static T sum_without(std::size_t n, std::size_t skipped, F&& f) {
+  FARBOUND_HOST_DEVICE static auto sum_without(std::size_t n, std::size_t skipped, F&& f) {
 #if defined(__CUDA_ARCH__)
     return ScalarBlocks::sum_without<T>(n, skipped, f);
 #else
     using widest = BatchLanes<xsimd::batch<T>>;
-    typename widest::vec lanes(T(0));
+    using Value = decltype(f(widest{}, 0));
+    const typename widest::vec zero(T(0));
+    Value lanes;
+    if constexpr (std::is_same_v<Value, typename widest::vec>) lanes = zero;
+    else lanes = {zero, zero};
     const std::size_t whole = n / widest::width * widest::width;
     const std::size_t skipped_block = std::min(skipped / widest::width * widest::width, whole);
     std::size_t c = 0;
-    for (; c < skipped_block; c += widest::width) lanes += f(widest{}, c);
+    for (; c < skipped_block; c += widest::width) sum_parts::add(lanes, f(widest{}, c));
     if (c < whole) {
-      lanes += widest::without_lane(f(widest{}, c), skipped - c);
+      sum_parts::add(lanes, sum_parts::without_lane<widest>(f(widest{}, c), skipped - c));
       c += widest::width;
     }
-    for (; c < whole; c += widest::width) lanes += f(widest{}, c);
-    T total = widest::sum(lanes);
+    for (; c < whole; c += widest::width) sum_parts::add(lanes, f(widest{}, c));
+    auto total = sum_parts::lanes<widest>(lanes);
     auto more = [&]<class L>(L, std::size_t i) {
       const auto v = f(L{}, i);
-      total += L::sum(i <= skipped && skipped < i + L::width ? L::without_lane(v, skipped - i) : v);
+      sum_parts::add(total, sum_parts::lanes<L>(i <= skipped && skipped < i + L::width
+                                                    ? sum_parts::without_lane<L>(v, skipped - i)
+                                                    : v));
     };
     tail<T, widest::width / 2>(c, n, more);
     return total;

@@ -70,10 +70,11 @@ struct SoftmaxRow {
 
 // The softmax rows of n rows of C logits each (z, z + C, ...), stage by stage over all of
 // them: every row's maximum, then every row's sum of exp(z - max) (written to exps(j) where
-// that is not null), then every row's first largest logit. Each stage's rows are
-// independent chains of work ending in a reduction, which the core overlaps; one row at a
-// time, each reduction's latency was waited out before the next pass could start (at C =
-// 100 a row is 7 blocks). A row's own arithmetic is the same either way.
+// that is not null) and, in the same pass, its first largest logit (a pass of its own was 7 %
+// of the kernel at C = 1000). Each stage's rows are independent chains of work ending in a
+// reduction, which the core overlaps; one row at a time, each reduction's latency was waited
+// out before the next pass could start (at C = 100 a row is 7 blocks). A row's own
+// arithmetic is the same either way.
 template <class Blocks, class T, class Exps>
 FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void softmax_rows(const T* z, std::size_t n, std::size_t C, Exps&& exps,
                                                             SoftmaxRow<T>* rows) {
@@ -86,17 +87,16 @@ FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void softmax_rows(const T* z, std::si
     const T* const row = rows[j].z;
     const T shift = rows[j].shift;
     T* const out = exps(j);
+    std::size_t top = C;  // none yet (a NaN row has none)
     rows[j].sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
-      const auto e = L::exp_nonpositive(L::load(row + c) - typename L::vec(shift));
+      using V = typename L::vec;
+      const V x = L::load(row + c);
+      if (top == C)  // the blocks come in order, so the first hit is the first largest logit
+        if (const std::size_t lane = L::first_lane(x == V(shift)); lane < L::width) top = c + lane;
+      const V e = L::exp_nonpositive(x - V(shift));
       if (out) L::store(e, out + c);
       return e;
     });
-  }
-  for (std::size_t j = 0; j < n; ++j) {
-    const T* const row = rows[j].z;
-    const T shift = rows[j].shift;
-    const std::size_t top = Blocks::template find_first<T>(
-        C, [&]<class L>(L, std::size_t c) { return L::load(row + c) == typename L::vec(shift); });
     rows[j].inv_sum = T(1) / rows[j].sum;
     rows[j].top = std::min(top, C - 1);
   }
@@ -154,11 +154,11 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   const auto sum = [C](auto&& f) { return Blocks::template reduce<Sum, T>(C, f); };
   const auto delta_row = [&](std::size_t k) { return dzn + k * C; };
 
-  // The first neighbours' (max, 1/sum) and w_k are kept for the passes below; the first
+  // The first neighbours' (max, 1/sum), w_k and s_k are kept for the passes below; the first
   // stored_rows keep exp(z_k - max) in q_store, from which q_k is one product away.
   constexpr std::size_t kept_rows = 16;
   SoftmaxRow<T> kept[kept_rows] = {};
-  T kept_w[kept_rows] = {};
+  T kept_w[kept_rows] = {}, kept_s[kept_rows] = {};
   const auto w = [&](std::size_t k) { return k < kept_rows ? kept_w[k] : T(1) / r[k]; };
   const std::size_t stored_rows = aids.q_store ? std::min(K, aids.q_capacity / C) : 0;
   const auto stored_exps = [&](std::size_t k) { return k < stored_rows ? aids.q_store + k * C : nullptr; };
@@ -189,7 +189,9 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   };
 
   // p, parked in the anchor's gradient row, then delta_k = p - q_k, parked in the
-  // neighbour's gradient row while the next anchor's logits are asked for.
+  // neighbour's gradient row while the next anchor's logits are asked for; in the same pass
+  // s_k = sum_c q_kc delta_kc, its entry at p's top corrected after the rebuild (a pass of
+  // its own was 12 % of the kernel at C = 1000).
   const T* const next_zn = aids.next_zn ? aids.next_zn : zn;
   const T* const next_dzn = aids.next_dzn ? aids.next_dzn : dzn;
   each([&]<class L>(L, std::size_t c) { L::store(p_at(L{}, c), dz + c); });
@@ -200,10 +202,17 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
       const std::size_t k = k0 + j;
       if (k < kept_rows) kept_w[k] = T(1) / r[k];
       const T* const exps = stored_exps(k);
-      write_zero_sum_row<Blocks>(p.top, delta_row(k), C, [&]<class L>(L, std::size_t c) {
+      T* const delta = delta_row(k);
+      const auto sums = Blocks::template sum_without<T>(C, p.top, [&]<class L>(L, std::size_t c) {
         L::prefetch(next_zn + k * C + c);
-        return L::load(dz + c) - q_at(L{}, q[j], exps, c);
+        const auto qc = q_at(L{}, q[j], exps, c);
+        const auto d = L::load(dz + c) - qc;
+        L::store(d, delta + c);
+        return SumPair<typename L::vec>{d, qc * d};
       });
+      const T unrebuilt = delta[p.top];
+      delta[p.top] = -sums.without;
+      if (k < kept_rows) kept_s[k] = sums.all + q_at(ScalarLanes<T>{}, q[j], exps, p.top) * (delta[p.top] - unrebuilt);
     }
   }
 
@@ -238,7 +247,7 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
 
   // dL/dz_k for each neighbour, in place over delta_k (each lane block reads before writing),
   // while the next anchor's gradient rows are asked for; the rows past the kept ones
-  // evaluate their softmax again.
+  // evaluate their softmax and s_k again.
   for (std::size_t k0 = 0; k0 < K; k0 += group) {
     const std::size_t n = std::min(group, K - k0);
     const SoftmaxRow<T>* const q = group_softmax(k0, n, false);
@@ -246,7 +255,8 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
     for (std::size_t j = 0; j < n; ++j) {
       const T* const exps = stored_exps(k0 + j);
       const T* const delta = delta_row(k0 + j);
-      s[j] = sum([&]<class L>(L, std::size_t c) { return q_at(L{}, q[j], exps, c) * L::load(delta + c); });
+      s[j] = k0 + j < kept_rows ? kept_s[k0 + j]
+                                : sum([&]<class L>(L, std::size_t c) { return q_at(L{}, q[j], exps, c) * L::load(delta + c); });
     }
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t k = k0 + j;
