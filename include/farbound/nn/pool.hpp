@@ -78,11 +78,17 @@ class WindowPool2d : public Layer<T> {
     grad_in->resize(in.shape());
     with_plane(in.shape(), [&](const auto pl) {
       self().prepare(pl);
-      parallel_for(in.size(0) * in.size(1), [&](std::int64_t i) {
-        T* dx = grad_in->data() + i * pl.in_numel();
-        if (!self().writes_every_input(pl)) std::fill_n(dx, pl.in_numel(), T(0));
-        self().unpool(pl, in.data() + i * pl.in_numel(), out.data() + i * pl.out_numel(),
-                      grad_out.data() + i * pl.out_numel(), dx);
+      // Planes in chunks of about 4 096 inputs: one call per plane of ResNet9's 8 x 8 pool
+      // cost a third of its backward on AVX2.
+      const bool zero_first = !self().writes_every_input(pl);
+      const std::int64_t chunk = std::max<std::int64_t>(1, 4096 / pl.in_numel());
+      parallel_chunks(in.size(0) * in.size(1), chunk, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t i = first; i < last; ++i) {
+          T* dx = grad_in->data() + i * pl.in_numel();
+          if (zero_first) std::fill_n(dx, pl.in_numel(), T(0));
+          self().unpool(pl, in.data() + i * pl.in_numel(), out.data() + i * pl.out_numel(),
+                        grad_out.data() + i * pl.out_numel(), dx);
+        }
       });
     });
   }
