@@ -1,6 +1,6 @@
 #pragma once
-// exp(x) of a SIMD batch with xsimd::exp's bits in fewer instructions (floats on AVX-512;
-// on AVX2 exp_nonpositive only, see there):
+// exp(x) of a SIMD batch with xsimd::exp's bits in fewer instructions (floats on AVX-512 and
+// AVX2):
 //   exp_nonpositive(x)  lanes <= 0 or NaN: every softmax's exp(z - max z), softplus's
 //                       exp(-|x|), CELU's derivative exp(x / alpha) where x <= 0;
 //   exp_full_range(x)   any lane: the sigmoid's exp(-x), Mish's exp(min(x, 20));
@@ -122,6 +122,12 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
     const __mmask16 overflows = _mm512_cmp_ps_mask(x, xsimd::constants::maxlog<B>(), _CMP_GE_OQ);
     return B(_mm512_mask_blend_ps(overflows, exp_nonpositive(x), xsimd::constants::infinity<B>()));
+  }
+#elif defined(__AVX2__)
+  using B = xsimd::batch<T, A>;
+  if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
+    const __m256 overflows = _mm256_cmp_ps(x, xsimd::constants::maxlog<B>(), _CMP_GE_OQ);
+    return B(_mm256_blendv_ps(exp_nonpositive(x), xsimd::constants::infinity<B>(), overflows));
   }
 #endif
   return xsimd::exp(x);
