@@ -187,11 +187,14 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t planes) const {
     if constexpr (PlaneT::fixed_kernel == 0)
-      if (whole_rows(pl)) return pool_whole_rows(pl, x, y, planes * pl.out_height);
+      if (whole_rows(pl) && pl.out_height * pl.kernel() == pl.height)  // the planes' windows one after another
+        return pool_whole_rows(pl, x, y, planes * pl.out_height);
     for (std::int64_t i = 0; i < planes; ++i) pool_plane(pl, x + i * pl.in_numel(), y + i * pl.out_numel());
   }
   template <class PlaneT>
   void pool_plane(const PlaneT pl, const T* __restrict x, T* __restrict y) const {
+    if constexpr (PlaneT::fixed_kernel == 0)
+      if (whole_rows(pl)) return pool_whole_rows(pl, x, y, pl.out_height);
     if constexpr (simd_pool<PlaneT>) {
       for (std::int64_t p = 0; p < pl.out_height; ++p) {
         const T* top = x + pl.origin(p, 0);
