@@ -142,8 +142,9 @@ struct Max {
   FARBOUND_HOST_DEVICE static typename L::value_type lanes(typename L::vec v) { return L::max_lane(v); }
 };
 
-// Two sums that sum_without keeps in one pass where f returns a pair: `without` counts the
-// skipped element as +0, `all` counts every element. (One vector: one sum, without.)
+// Two sums that sum_without keeps in one pass where its f returns a pair of vectors:
+// `without` counts the skipped element as +0, `all` counts every element (the smoothness
+// kernel's delta_k and s_k). Where f returns one vector, sum_without returns one sum.
 template <class V>
 struct SumPair {
   V without, all;

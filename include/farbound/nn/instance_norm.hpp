@@ -84,8 +84,7 @@ class InstanceNorm2d final : public Layer<T> {
     for_each_plane(in.size(0) * channels_, m, sums, [&](std::int64_t p, const PlaneStats& s, const auto&) {
       const T* x = x_all + p * m;
       T* y = out.data() + p * m;
-      const std::int64_t c = p % channels_;
-      const T a = T(s.rstd) * weight(c), b = bias(c), mu = T(s.mean);
+      const T a = T(s.rstd) * weight(p), b = bias(p), mu = T(s.mean);
       for (std::int64_t i = 0; i < m; ++i) y[i] = (x[i] - mu) * a + b;
     });
   }
@@ -120,7 +119,7 @@ class InstanceNorm2d final : public Layer<T> {
       plane_sums_[2 * p + 1] = sum_dy_xhat;
       if (!grad_in) return;
       // dx_i = a dy_i + k1 (x_i - mu) + k0 with a = w r, k1 = -a r/M sum dy xhat, k0 = -a/M sum dy.
-      const double a = s.rstd * double(weight(p % channels_));
+      const double a = s.rstd * double(weight(p));
       const T ta = T(a), k1 = T(-a * s.rstd * sum_dy_xhat * inv_m), k0 = T(-a * sum_dy * inv_m);
       const T mu = T(s.mean);
       T* dx = grad_in->data() + p * m;
@@ -222,8 +221,10 @@ class InstanceNorm2d final : public Layer<T> {
   }
 
   static std::int64_t plane_size(const Shape& s) { return s[2] * s[3]; }
-  T weight(std::int64_t c) const { return affine() ? params_[0].value[c] : T(1); }
-  T bias(std::int64_t c) const { return affine() ? params_[1].value[c] : T(0); }
+  // Plane p's scale and shift (the remainder by the channels only with affine parameters: a
+  // division per plane was measurable at 8 x 8).
+  T weight(std::int64_t p) const { return affine() ? params_[0].value[p % channels_] : T(1); }
+  T bias(std::int64_t p) const { return affine() ? params_[1].value[p % channels_] : T(0); }
 
   std::int64_t channels_;
   double eps_;
