@@ -56,12 +56,13 @@ TEST_CASE("MaxPool2d propagates NaN", "[pool]") {
 
 TEST_CASE("MaxPool2d's vectorised 2x2 backward (float) gives the scalar version's gradient", "[pool]") {
   // Values from {0, 1, 2, 3} tie often, and NaNs appear: the first hit in window order must
-  // take the gradient. Rows of 37 outputs cover full batches of 8 and a tail of 5 (the same
-  // kernel on masked loads); the odd input width and height leave a column and a row
-  // outside every window. With even ones every input position is written, so the gradient
-  // is not zeroed first: it starts out as NaN here to show that nothing stale survives. The
-  // double layer runs the scalar loop on the same values.
-  for (const Shape shape : {Shape{2, 3, 7, 75}, Shape{2, 3, 8, 74}}) {
+  // take the gradient. Rows of 37 outputs cover full batches of 8 and a tail of 5 (on AVX2
+  // the row's last 8 windows again, on AVX-512 masked loads), rows of 5 outputs (LeNet's 10 x
+  // 10 planes) a tail alone (masked loads); the odd input width and height leave a column
+  // and a row outside every window. With even ones every input position is written, so the
+  // gradient is not zeroed first: it starts out as NaN here to show that nothing stale
+  // survives. The double layer runs the scalar loop on the same values.
+  for (const Shape shape : {Shape{2, 3, 7, 75}, Shape{2, 3, 8, 74}, Shape{2, 3, 10, 10}, Shape{2, 3, 9, 11}}) {
     INFO("input " << shape.to_string());
     auto x = random_tensor<float>(shape, 41);
     Tensor<double> xd(shape);
