@@ -250,7 +250,7 @@ TEMPLATE_TEST_CASE("Anchors on lanes agree with the reference and with the row k
   const double tolerance = sizeof(T) == 4 ? 1e-5 : 1e-12;
   const std::int64_t W = xsimd::batch<T>::size, B = 2 * W + 3;
   for (std::int64_t C : {1, 2, 5, 8, 9, 10, 16, 17, 33, 64, 65})  // 65: past the lanes' limit
-    for (std::int64_t K : {0, 1, 3})
+    for (std::int64_t K : {0, 1, 3, 7})  // 7: the lanes kernel's neighbours by 4, 2 and 1
       for (double scale : {3.0, 40.0}) {
         INFO("B " << B << " K " << K << " C " << C << " scale " << scale);
         const auto p = make_problem<T>({B, K, C, scale, 0.01, 1.0, 13});

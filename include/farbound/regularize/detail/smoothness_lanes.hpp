@@ -106,9 +106,10 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
 
   // Each neighbour: delta_k = p - q_k, q_k = e_k / sum_k; v += w_k delta_k and GR's sum
   // w_k sum_c delta_kc^2; then its gradient dL/dz_kc = -a w_k q_kc (delta_kc - s_k),
-  // s_k = sum_c q_kc delta_kc, with 1/sum_k taken out of the sums over c. Two neighbours at
-  // a time, each step for both before the next, so that the core finds the second's work
-  // beside the first's chains of latencies (v and GR's sum still add them in order).
+  // s_k = sum_c q_kc delta_kc, with 1/sum_k taken out of the sums over c. Four neighbours at
+  // a time (then two, then one), each step for all of them before the next, so that the core
+  // finds the others' work beside one's chains of latencies (v and GR's sum still add them in
+  // order): 1.06x faster at C = 10 with two, 1.03x more with four (1.09x at C = 4).
   V weighted_squares(T(0));
   const NextBlockRows<T> next(next_zn, next_dzn, K, C);  // a K-th with each neighbour, into L1
   LaneDistances<T> distances(r, K);
@@ -145,6 +146,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
     for (std::size_t j = 0; j < J; ++j) lane_rows::store<Cn>(delta[j], C, dzn + (k0 + j) * C, K * C);
   };
   std::size_t k = 0;
+  for (; k + 4 <= K; k += 4) neighbours.template operator()<4>(k);
   for (; k + 2 <= K; k += 2) neighbours.template operator()<2>(k);
   if (k < K) neighbours.template operator()<1>(k);
 
