@@ -87,7 +87,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   };
   // row[top] -= sum_c row[c], in each lane: the zero-sum rebuild of "Accuracy" in
   // smoothness_kernel.hpp, row[top] = -sum_{c != top} row[c], but for the rounding of the
-  // small total (the error of row[top]), and in 11 operations a class fewer (4 % at C = 10).
+  // small total (the error of row[top]), in 29 operations instead of 40 at C = 10 (4 % faster).
   const auto complete_zero_sum = [](V* row, const Mask* top) {
     const V total = pairwise_sum<Cn>(row);
     for (std::size_t c = 0; c < Cn; ++c) row[c] -= where(top[c], total);
