@@ -28,6 +28,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/detail/avx_row_ends.hpp"
 
 namespace farbound::detail {
@@ -76,16 +77,17 @@ struct DuplicateHighHalf {
   static constexpr unsigned get(unsigned i, unsigned n) { return n / 2 + i / 2; }
 };
 
-inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x0, const float* __restrict x1,
-                               const float* __restrict y, const float* __restrict g, float* __restrict d0,
-                               float* __restrict d1) {
+FARBOUND_FORCE_INLINE void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x0,
+                                              const float* __restrict x1, const float* __restrict y,
+                                              const float* __restrict g, float* __restrict d0, float* __restrict d1) {
   using V = xsimd::batch<float, MaxUnpoolArch>;
   using U = xsimd::batch<std::uint64_t, MaxUnpoolArch>;
   constexpr std::int64_t L = V::size;
   constexpr auto low = xsimd::make_batch_constant<xsimd::batch<std::uint32_t, MaxUnpoolArch>, DuplicateLowHalf>();
   constexpr auto high = xsimd::make_batch_constant<xsimd::batch<std::uint32_t, MaxUnpoolArch>, DuplicateHighHalf>();
-  const V all_ones = xsimd::bitwise_cast<V>(xsimd::batch<std::uint32_t, MaxUnpoolArch>(0xFFFFFFFFu)), zeros(0.0f);
-  const auto hits = [&](V v, V m) { return xsimd::bitwise_cast<U>(xsimd::select((v == m) | xsimd::isnan(v), all_ones, zeros)); };
+  // A comparison's lanes are all ones or all zeros already (xsimd::select of them compiled to
+  // two more instructions each).
+  const auto hits = [](V v, V m) { return U(_mm256_castps_si256((v == m) | xsimd::isnan(v))); };
   // L windows: their outputs and gradients yv, gv, their 2L input columns top[2],
   // bottom[2] (rows 2p and 2p + 1); sets the input gradient's, dtop[2] and dbottom[2].
   const auto windows = [&](V yv, V gv, const V* top, const V* bottom, V* dtop, V* dbottom) {
