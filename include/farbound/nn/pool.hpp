@@ -162,7 +162,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   static bool writes_every_input(const PlaneT pl) {
     if (PlaneT::fixed_kernel == 0 && whole_rows(pl) &&
         detail::has_one_hot_unpool<T>(std::size_t(pl.kernel() * pl.width)))
-      return pl.out_height * pl.kernel() == pl.height;
+      return whole_rows_tile(pl);
     return simd_unpool<PlaneT> && pl.height % 2 == 0 && pl.width % 2 == 0;
   }
   template <class PlaneT>
@@ -176,8 +176,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   // planes and that many of them reduce together (detail/max_pool_whole_rows.hpp), else one.
   template <class PlaneT>
   static std::int64_t planes_per_pool(const PlaneT pl) {
-    return whole_rows(pl) && pl.out_height * pl.kernel() == pl.height &&
-                   detail::has_max_of_runs<T>(std::size_t(pl.kernel() * pl.width))
+    return whole_rows_tile(pl) && detail::has_max_of_runs<T>(std::size_t(pl.kernel() * pl.width))
                ? std::int64_t(detail::max_runs_together)
                : 1;
   }
@@ -187,8 +186,7 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t planes) const {
     if constexpr (PlaneT::fixed_kernel == 0)
-      if (whole_rows(pl) && pl.out_height * pl.kernel() == pl.height)  // the planes' windows one after another
-        return pool_whole_rows(pl, x, y, planes * pl.out_height);
+      if (whole_rows_tile(pl)) return pool_whole_rows(pl, x, y, planes * pl.out_height);
     for (std::int64_t i = 0; i < planes; ++i) pool_plane(pl, x + i * pl.in_numel(), y + i * pl.out_numel());
   }
   template <class PlaneT>
@@ -257,6 +255,12 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   template <class PlaneT>
   static bool whole_rows(const PlaneT pl) {
     return pl.kernel() == pl.width && pl.stride() == pl.kernel();
+  }
+  // Whole-row windows that cover every row: consecutive planes' windows are one run after
+  // another.
+  template <class PlaneT>
+  static bool whole_rows_tile(const PlaneT pl) {
+    return whole_rows(pl) && pl.out_height * pl.kernel() == pl.height;
   }
   // For each output, the first window position (in forward order) equal to the maximum, or
   // the first NaN, takes the whole gradient. The window is walked backwards so that the

@@ -15,8 +15,8 @@
 //   top winner    = top & ~(top << 32)
 //   bottom winner = bottom & ~(bottom << 32) & ~(any top hit in the window)
 // and each input position gets g where it wins, else 0 (the same values as the scalar version).
-// A row of L windows or more ends with its last L again (LeNet's 14: 10 % faster than masked
-// loads). In shorter rows the windows run through the same kernel with the lanes past the
+// On AVX a row of L windows or more ends with its last L again (LeNet's 14: 10 % faster than
+// masked loads). In shorter rows the windows run through the same kernel with the lanes past the
 // row zero (avx_row_ends.hpp's masked loads; a zero lane wins with gradient 0 and is not
 // stored): LeNet's second pooling layer has 5 windows a row, and the scalar loop took 4.7 ns
 // per input element there (zero-padded copies of the row's end, as before, 28 ns per row on
