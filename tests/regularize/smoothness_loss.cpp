@@ -182,6 +182,32 @@ TEST_CASE("Smoothness loss at B = 1 equals the reference's CE + lambda * GRLoss"
     }
 }
 
+// The softmax rows' maximum and the place of their first largest logit, where the zero-sum
+// entry is rebuilt: SimdBlocks finds it lane by lane, rows that are not whole blocks ending
+// with their last block again.
+TEMPLATE_TEST_CASE("max_at finds a row's first largest value", "[smoothness]", float, double) {
+  using T = TestType;
+  std::vector<double> u(1000);
+  RandomStream(2024, Purpose::user, 21, 0).uniform(std::span<double>(u));
+  for (std::size_t n : {1, 2, 7, 8, 9, 15, 16, 17, 23, 31, 33, 100, 1000})
+    for (std::size_t first = 0; first < n; first += std::max<std::size_t>(1, n / 37)) {
+      // Values in [0, 4) in steps of 1/4, so that many tie; the largest, 5, at `first` and,
+      // after it, again in the last element and three places before it.
+      std::vector<T> row(n);
+      for (std::size_t c = 0; c < n; ++c) row[c] = T(std::floor(u[c] * 16) / 4);
+      row[first] = T(5);
+      row[n - 1] = T(5);
+      if (n >= 4) row[std::max(first, n - 4)] = T(5);
+      const auto value = [&]<class L>(L, std::size_t c) { return L::load(row.data() + c); };
+      INFO("n " << n << " first " << first);
+      const auto simd = detail::SimdBlocks::max_at<T>(n, value), scalar = detail::ScalarBlocks::max_at<T>(n, value);
+      CHECK(simd.value == T(5));
+      CHECK(simd.at == first);
+      CHECK(scalar.value == T(5));
+      CHECK(scalar.at == first);
+    }
+}
+
 TEST_CASE("Scalar and SIMD kernels agree in float and double", "[smoothness]") {
   struct Case {
     double scale, r_min, r_max;

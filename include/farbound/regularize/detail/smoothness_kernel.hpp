@@ -69,9 +69,9 @@ struct SoftmaxRow {
 };
 
 // The softmax rows of n rows of C logits each (z, z + C, ...), stage by stage over all of
-// them: every row's maximum, then every row's sum of exp(z - max) (written to exps(j) where
-// that is not null) and, in the same pass, its first largest logit (a pass of its own was 7 %
-// of the kernel at C = 1000). Each stage's rows are independent chains of work ending in a
+// them: every row's maximum and, in the same pass, its first largest logit (Blocks::max_at),
+// then every row's sum of exp(z - max) (written to exps(j) where that is not null). Each
+// stage's rows are independent chains of work ending in a
 // reduction, which the core overlaps; one row at a time, each reduction's latency was waited
 // out before the next pass could start (at C = 100 a row is 7 blocks). A row's own
 // arithmetic is the same either way.
@@ -81,24 +81,21 @@ FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void softmax_rows(const T* z, std::si
   for (std::size_t j = 0; j < n; ++j) {
     const T* const row = z + j * C;
     rows[j].z = row;
-    rows[j].shift = Blocks::template reduce<Max, T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
+    const MaxAt<T> largest = Blocks::template max_at<T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
+    rows[j].shift = largest.value;
+    rows[j].top = std::min(largest.at, C - 1);
   }
   for (std::size_t j = 0; j < n; ++j) {
     const T* const row = rows[j].z;
     const T shift = rows[j].shift;
     T* const out = exps(j);
-    std::size_t top = C;  // none yet (a NaN row has none)
     rows[j].sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
       using V = typename L::vec;
-      const V x = L::load(row + c);
-      if (top == C)  // the blocks come in order, so the first hit is the first largest logit
-        if (const std::size_t lane = L::first_lane(x == V(shift)); lane < L::width) top = c + lane;
-      const V e = L::exp_nonpositive(x - V(shift));
+      const V e = L::exp_nonpositive(L::load(row + c) - V(shift));
       if (out) L::store(e, out + c);
       return e;
     });
     rows[j].inv_sum = T(1) / rows[j].sum;
-    rows[j].top = std::min(top, C - 1);
   }
 }
 
