@@ -157,10 +157,9 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       const V total = pairwise_sum<Cn>(delta[j]);
       for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = xsimd::fnma(p_top_weight[c], total, delta[j][c]);
     }
-    for (std::size_t j = 0; j < J; ++j) {
-      for (std::size_t c = 0; c < Cn; ++c) v[c] = xsimd::fma(w[j], delta[j][c], v[c]);
-      weighted_squares = xsimd::fma(w[j], dot<Cn>(delta[j], delta[j]), weighted_squares);
-    }
+    for (std::size_t c = 0; c < Cn; ++c)  // v[c] read and written once for the J neighbours
+      for (std::size_t j = 0; j < J; ++j) v[c] = xsimd::fma(w[j], delta[j][c], v[c]);
+    for (std::size_t j = 0; j < J; ++j) weighted_squares = xsimd::fma(w[j], dot<Cn>(delta[j], delta[j]), weighted_squares);
     for (std::size_t j = 0; j < J; ++j) {
       const V scale = V(-gr_weight) * w[j] * q_inv_sum[j];
       const V shift = -scale * (dot<Cn>(e[j], delta[j]) * q_inv_sum[j]);
