@@ -266,15 +266,20 @@ class NextBlockRows {
   void fetch(std::size_t k, std::size_t i) const {
     fetch_at<logit_locality>(k * share_ + i * line);
   }
-  // Asks for every line of neighbour k's share (one loop over its elements: a count of lines
-  // and a loop over them were a sixth more instructions in the C = 10 kernel). Always
-  // inlined: GCC 12 takes a function that only prefetches for one without effects and drops
-  // its calls (as it dropped this one's).
+  // Asks for every line of the shares of neighbours [k0, k1), in one loop of one pointer (the
+  // gradient rows' lines at a fixed distance in bytes): 5 instructions a line, against 7 and
+  // a setup per neighbour by fetch. Always inlined: GCC 12 takes a function that only
+  // prefetches for one without effects and drops its calls.
   template <int logit_locality>
-  FARBOUND_FORCE_INLINE void fetch_all(std::size_t k) const {
+  FARBOUND_FORCE_INLINE void fetch_all(std::size_t k0, std::size_t k1) const {
     if (!zn_) return;
-    const std::size_t end = std::min(block_, (k + 1) * share_);
-    for (std::size_t e = k * share_; e < end; e += line) fetch_at<logit_locality>(e);
+    const char* at = reinterpret_cast<const char*>(zn_ + k0 * share_);
+    const char* const end = reinterpret_cast<const char*>(zn_ + std::min(block_, k1 * share_));
+    const std::intptr_t to_gradient = reinterpret_cast<std::intptr_t>(dzn_) - reinterpret_cast<std::intptr_t>(zn_);
+    for (; at < end; at += 64) {
+      __builtin_prefetch(at, 0, logit_locality);
+      __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::intptr_t>(at) + to_gradient), 1, 3);
+    }
   }
 
  private:

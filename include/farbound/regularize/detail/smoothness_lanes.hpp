@@ -141,7 +141,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   const auto neighbours = [&]<std::size_t J>(std::size_t k0) {
     V e[J][Cn], delta[J][Cn], q_sum[J], q_inv_sum[J], w[J];
     for (std::size_t j = 0; j < J; ++j) {
-      next.template fetch_all<3>(k0 + j);
+      next.template fetch_all<3>(k0 + j, k0 + j + 1);
       lane_rows::load<Cn>(zn + (k0 + j) * C, K * C, C, e[j]);
       const V shift = pairwise_max<Cn>(e[j]);
       for (std::size_t c = 0; c < Cn; ++c) e[j][c] -= shift;
