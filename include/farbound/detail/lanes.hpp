@@ -2,21 +2,21 @@
 // Kernels written once over "lanes", run either one element at a time (the scalar
 // reference) or on xsimd batches.
 //
-// A kernel body is a generic callable f(L, c) that processes elements [c, c + L::width) of a
-// row through the lane type L: L::vec is T for ScalarLanes and an xsimd batch for
-// BatchLanes, and L's static functions are the handful of operations the arithmetic
-// operators do not cover. A walker calls f over [0, n):
+// A kernel body is a generic callable f(lanes, c) that processes elements [c, c + L::width)
+// of a row through a lane value of type L: L::vec is T for ScalarLanes and an xsimd batch
+// for BatchLanes, and L's functions are the handful of operations the arithmetic operators
+// do not cover, loads and stores through the value (lanes.load(p)). A walker calls f over
+// [0, n):
 //   ScalarBlocks: one element at a time, std::exp: the reference, and host-device code, so
 //                 the CUDA kernels run it too (on the device std::exp is CUDA's exp).
 //   SimdBlocks:   whole batches of the widest register, then at most one batch of each
 //                 narrower width the target has (on AVX-512: 16, then 8, then 4 floats),
 //                 then single elements. Short rows, such as 10 logits, still run mostly in
-//                 registers instead of falling entirely into a scalar tail.
+//                 registers instead of falling entirely into a scalar tail. The sums on
+//                 floats on AVX without AVX-512 take a row's last, partial block as one
+//                 register with masked loads and stores instead (PartialLanes).
 // The order of blocks depends only on n, so every result is deterministic.
 #include <algorithm>
-#include <array>
-#include <bit>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -24,100 +24,10 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "farbound/core/exp.hpp"
 #include "farbound/core/host_device.hpp"
+#include "farbound/detail/lane_types.hpp"
 
 namespace farbound::detail {
-
-template <class T>
-struct ScalarLanes {
-  using value_type = T;
-  using vec = T;
-  static constexpr std::size_t width = 1;
-  FARBOUND_HOST_DEVICE static vec load(const T* p) { return *p; }
-  FARBOUND_HOST_DEVICE static void store(vec v, T* p) { *p = v; }
-  FARBOUND_HOST_DEVICE static vec exp_nonpositive(vec v) { return std::exp(v); }
-  FARBOUND_HOST_DEVICE static T sum(vec v) { return v; }
-  FARBOUND_HOST_DEVICE static vec without_lane(vec, std::size_t) { return T(0); }
-  FARBOUND_HOST_DEVICE static void prefetch(const T*) {}
-};
-
-template <class Batch>
-struct BatchLanes {
-  using value_type = typename Batch::value_type;
-  using vec = Batch;
-  static constexpr std::size_t width = Batch::size;
-  // Whether vec is one AVX-512 (AVX) register of U (its register type's attributes keep it
-  // out of std::is_same).
-  template <class U>
-  static constexpr bool is_zmm = std::is_same_v<value_type, U> && sizeof(vec) == 64;
-  template <class U>
-  static constexpr bool is_ymm = std::is_same_v<value_type, U> && sizeof(vec) == 32;
-  static vec load(const value_type* p) { return Batch::load_unaligned(p); }
-  static void store(vec v, value_type* p) { v.store_unaligned(p); }
-  // exp(v) for lanes <= 0 (every use is a softmax's exp(z - max z)): xsimd::exp's bits.
-  static vec exp_nonpositive(vec v) { return simd::exp_nonpositive(v); }
-  static value_type sum(vec v) { return xsimd::hadd(v); }
-  static value_type max_lane(vec v) {
-#if defined(__AVX512F__)
-    // Shuffles instead of a scan of the lanes through memory (a maximum is exact in any order).
-    if constexpr (is_zmm<float>) return _mm512_reduce_max_ps(v);
-    if constexpr (is_zmm<double>) return _mm512_reduce_max_pd(v);
-#endif
-#if defined(__AVX__)
-    // The upper half's maximum into the lower half until one lane is left, in registers (a
-    // scan of the lanes through memory waited on the store's forwarding).
-    if constexpr (is_ymm<float>) {
-      __m256 m = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
-      m = _mm256_max_ps(m, _mm256_permute_ps(m, 0x4e));
-      return _mm256_cvtss_f32(_mm256_max_ps(m, _mm256_permute_ps(m, 0xb1)));
-    }
-    if constexpr (is_ymm<double>) {
-      const __m256d m = _mm256_max_pd(v, _mm256_permute2f128_pd(v, v, 1));
-      return _mm256_cvtsd_f64(_mm256_max_pd(m, _mm256_permute_pd(m, 0x5)));
-    }
-#endif
-    alignas(64) value_type lanes[width];
-    v.store_aligned(lanes);
-    return *std::max_element(lanes, lanes + width);
-  }
-  // v with lane i set to +0, in registers (a store of the zero and a reload of the block
-  // would stall on the store's forwarding).
-  static vec without_lane(vec v, std::size_t i) {
-#if defined(__AVX512F__)
-    if constexpr (is_zmm<float>) return _mm512_maskz_mov_ps(__mmask16(~(1u << i)), v);
-    if constexpr (is_zmm<double>) return _mm512_maskz_mov_pd(__mmask8(~(1u << i)), v);
-#endif
-    return xsimd::select(lane_indices() == vec(value_type(i)), vec(value_type(0)), v);
-  }
-  // The first lane where `hits` holds (width if none).
-  static std::size_t first_lane(typename vec::batch_bool_type hits) {
-    using mask_register = typename vec::batch_bool_type::register_type;
-    // AVX-512's comparisons give a bit mask (__mmask16); the others give a vector of lanes.
-    // (64 bits for the sentinel: a mask of 32 lanes would shift a 32-bit one out of range.)
-    const auto first = [](std::uint64_t bits) { return std::size_t(std::countr_zero(bits | (std::uint64_t(1) << width))); };
-    if constexpr (sizeof(mask_register) <= sizeof(std::uint32_t)) return first(std::uint64_t(mask_register(hits)));
-#if defined(__AVX__)
-    // AVX's vectors of lanes to bits by movemask.
-    if constexpr (is_ymm<float>) return first(std::uint64_t(_mm256_movemask_ps(mask_register(hits))));
-    if constexpr (is_ymm<double>) return first(std::uint64_t(_mm256_movemask_pd(mask_register(hits))));
-#endif
-    alignas(64) bool lanes[width];
-    hits.store_aligned(lanes);
-    return std::size_t(std::find(lanes, lanes + width, true) - lanes);
-  }
-  // Lane l holds l (exact as a float: width <= 64).
-  static vec lane_indices() {
-    alignas(64) static constexpr auto indices = [] {
-      std::array<value_type, width> lanes{};
-      for (std::size_t l = 0; l < width; ++l) lanes[l] = value_type(l);
-      return lanes;
-    }();
-    return vec::load_aligned(indices.data());
-  }
-  // Asks for the cache line at p in L2 (prefetcht1): for data the next call will use.
-  static void prefetch(const value_type* p) { __builtin_prefetch(p, 0, 2); }
-};
 
 // The reduction the walkers run: an identity, a step that combines two values of a lane
 // type L (batches or scalars) and the reduction of one L::vec's lanes.
@@ -161,6 +71,14 @@ FARBOUND_HOST_DEVICE typename L::vec without_lane(typename L::vec v, std::size_t
 template <class L>
 FARBOUND_HOST_DEVICE SumPair<typename L::vec> without_lane(const SumPair<typename L::vec>& v, std::size_t i) {
   return {L::without_lane(v.without, i), v.all};
+}
+template <class L>
+typename L::vec kept(const L& lanes, typename L::vec v) {
+  return lanes.kept(v);
+}
+template <class L>
+SumPair<typename L::vec> kept(const L& lanes, const SumPair<typename L::vec>& v) {
+  return {lanes.kept(v.without), lanes.kept(v.all)};
 }
 template <class L>
 FARBOUND_HOST_DEVICE typename L::value_type lanes(typename L::vec v) {
@@ -236,7 +154,7 @@ struct SimdBlocks {
   // reduction per block (a horizontal add or a scan of the lanes) would cost as much as
   // the exp in it.
   template <class Op, class T, class F>
-  FARBOUND_HOST_DEVICE static T reduce(std::size_t n, F&& f) {
+  FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE static T reduce(std::size_t n, F&& f) {
 #if defined(__CUDA_ARCH__)
     return ScalarBlocks::reduce<Op, T>(n, f);
 #else
@@ -244,12 +162,24 @@ struct SimdBlocks {
     typename widest::vec lanes(Op::template identity<T>());
     std::size_t c = 0;
     for (; c + widest::width <= n; c += widest::width) lanes = Op::template combine<widest>(lanes, f(widest{}, c));
-    T total = Op::template lanes<widest>(lanes);
-    auto more = [&]<class L>(L, std::size_t i) {
-      total = Op::template combine<ScalarLanes<T>>(total, Op::template lanes<L>(f(L{}, i)));
-    };
-    tail<T, widest::width / 2>(c, n, more);
-    return total;
+#if defined(__AVX__) && !defined(__AVX512F__)
+    if constexpr (partial_lanes<T>) {
+      static_assert(std::is_same_v<Op, Sum>, "kept() leaves out lanes as zeros: Sum's identity");
+      if (c < n) {
+        const PartialLanes last(n - c);
+        lanes = Op::template combine<widest>(lanes, last.kept(f(last, c)));
+      }
+      return Op::template lanes<widest>(lanes);
+    } else
+#endif
+    {
+      T total = Op::template lanes<widest>(lanes);
+      auto more = [&]<class L>(L, std::size_t i) {
+        total = Op::template combine<ScalarLanes<T>>(total, Op::template lanes<L>(f(L{}, i)));
+      };
+      tail<T, widest::width / 2>(c, n, more);
+      return total;
+    }
 #endif
   }
 
@@ -258,7 +188,7 @@ struct SimdBlocks {
   // of every block: the widest blocks run in three stretches, before, at and after the
   // skipped element's.
   template <class T, class F>
-  FARBOUND_HOST_DEVICE static auto sum_without(std::size_t n, std::size_t skipped, F&& f) {
+  FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE static auto sum_without(std::size_t n, std::size_t skipped, F&& f) {
 #if defined(__CUDA_ARCH__)
     return ScalarBlocks::sum_without<T>(n, skipped, f);
 #else
@@ -277,15 +207,27 @@ struct SimdBlocks {
       c += widest::width;
     }
     for (; c < whole; c += widest::width) sum_parts::add(lanes, f(widest{}, c));
-    auto total = sum_parts::lanes<widest>(lanes);
-    auto more = [&]<class L>(L, std::size_t i) {
-      const auto v = f(L{}, i);
-      sum_parts::add(total, sum_parts::lanes<L>(i <= skipped && skipped < i + L::width
-                                                    ? sum_parts::without_lane<L>(v, skipped - i)
-                                                    : v));
-    };
-    tail<T, widest::width / 2>(c, n, more);
-    return total;
+#if defined(__AVX__) && !defined(__AVX512F__)
+    if constexpr (partial_lanes<T>) {
+      if (c < n) {
+        const PartialLanes last(n - c);
+        const auto v = sum_parts::kept(last, f(last, c));
+        sum_parts::add(lanes, skipped >= c && skipped < n ? sum_parts::without_lane<widest>(v, skipped - c) : v);
+      }
+      return sum_parts::lanes<widest>(lanes);
+    } else
+#endif
+    {
+      auto total = sum_parts::lanes<widest>(lanes);
+      auto more = [&]<class L>(L, std::size_t i) {
+        const auto v = f(L{}, i);
+        sum_parts::add(total, sum_parts::lanes<L>(i <= skipped && skipped < i + L::width
+                                                      ? sum_parts::without_lane<L>(v, skipped - i)
+                                                      : v));
+      };
+      tail<T, widest::width / 2>(c, n, more);
+      return total;
+    }
 #endif
   }
 
@@ -342,6 +284,15 @@ struct SimdBlocks {
   }
 
  private:
+#if defined(__AVX__) && !defined(__AVX512F__)
+  // Whether a row's last m < W elements run as one whole register (PartialLanes), which the
+  // sums take into their lanes before they reduce them once, rather than as a half register
+  // and single elements with a horizontal step each (at C = 70 a row's last six logits took
+  // a sixth of its time, two of them through std::exp).
+  template <class T>
+  static constexpr bool partial_lanes = std::is_same_v<T, float> && xsimd::batch<T>::size == 8;
+#endif
+
   // After the widest batches fewer than 2W elements remain at each step, so one batch of
   // width W at most; widths the target lacks (make_sized_batch_t is void) are skipped.
   template <class T, std::size_t W, class F>

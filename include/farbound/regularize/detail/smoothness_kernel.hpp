@@ -62,9 +62,9 @@ struct SoftmaxRow {
   FARBOUND_HOST_DEVICE T log_sum_exp() const { return shift + std::log(sum); }
 
   template <class L>
-  FARBOUND_HOST_DEVICE typename L::vec at(L, std::size_t c) const {
+  FARBOUND_HOST_DEVICE typename L::vec at(L lanes, std::size_t c) const {
     using V = typename L::vec;
-    return L::exp_nonpositive(L::load(z + c) - V(shift)) * V(inv_sum);
+    return L::exp_nonpositive(lanes.load(z + c) - V(shift)) * V(inv_sum);
   }
 };
 
@@ -81,7 +81,7 @@ FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void softmax_rows(const T* z, std::si
   for (std::size_t j = 0; j < n; ++j) {
     const T* const row = z + j * C;
     rows[j].z = row;
-    const MaxAt<T> largest = Blocks::template max_at<T>(C, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
+    const MaxAt<T> largest = Blocks::template max_at<T>(C, [&]<class L>(L lanes, std::size_t c) { return lanes.load(row + c); });
     rows[j].shift = largest.value;
     rows[j].top = std::min(largest.at, C - 1);
   }
@@ -89,10 +89,10 @@ FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void softmax_rows(const T* z, std::si
     const T* const row = rows[j].z;
     const T shift = rows[j].shift;
     T* const out = exps(j);
-    rows[j].sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L, std::size_t c) {
+    rows[j].sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L lanes, std::size_t c) {
       using V = typename L::vec;
-      const V e = L::exp_nonpositive(L::load(row + c) - V(shift));
-      if (out) L::store(e, out + c);
+      const V e = L::exp_nonpositive(lanes.load(row + c) - V(shift));
+      if (out) lanes.store(e, out + c);
       return e;
     });
     rows[j].inv_sum = T(1) / rows[j].sum;
@@ -110,15 +110,15 @@ FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE SoftmaxRow<T> softmax_row(const T* z,
 // For a row that sums to zero: row[top] = -sum_{c != top} row[c].
 template <class Blocks, class T>
 FARBOUND_HOST_DEVICE void complete_zero_sum_row(std::size_t top, T* row, std::size_t C) {
-  row[top] = -Blocks::template sum_without<T>(C, top, [&]<class L>(L, std::size_t c) { return L::load(row + c); });
+  row[top] = -Blocks::template sum_without<T>(C, top, [&]<class L>(L lanes, std::size_t c) { return lanes.load(row + c); });
 }
 
 // row[c] = value(L, c) for every c, then complete_zero_sum_row, in one pass over the row.
 template <class Blocks, class T, class F>
-FARBOUND_HOST_DEVICE void write_zero_sum_row(std::size_t top, T* row, std::size_t C, F&& value) {
-  const T others = Blocks::template sum_without<T>(C, top, [&]<class L>(L, std::size_t c) {
-    const auto v = value(L{}, c);
-    L::store(v, row + c);
+FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void write_zero_sum_row(std::size_t top, T* row, std::size_t C, F&& value) {
+  const T others = Blocks::template sum_without<T>(C, top, [&]<class L>(L lanes, std::size_t c) {
+    const auto v = value(lanes, c);
+    lanes.store(v, row + c);
     return v;
   });
   row[top] = -others;
@@ -159,8 +159,8 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   const auto w = [&](std::size_t k) { return k < kept_rows ? kept_w[k] : T(1) / r[k]; };
   const std::size_t stored_rows = aids.q_store ? std::min(K, aids.q_capacity / C) : 0;
   const auto stored_exps = [&](std::size_t k) { return k < stored_rows ? aids.q_store + k * C : nullptr; };
-  const auto q_at = [&]<class L>(L, const SoftmaxRow<T>& q, const T* exps, std::size_t c) {
-    return exps ? L::load(exps + c) * typename L::vec(q.inv_sum) : q.at(L{}, c);
+  const auto q_at = [&]<class L>(L lanes, const SoftmaxRow<T>& q, const T* exps, std::size_t c) {
+    return exps ? lanes.load(exps + c) * typename L::vec(q.inv_sum) : q.at(lanes, c);
   };
   // The anchor's exp(z - max) follow the stored neighbours' where they fit; p is then one
   // product away in the vector blocks. (In the single elements of a row's tail the compiler
@@ -168,8 +168,8 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   // other bits.)
   T* const anchor_exps = stored_rows > 0 && (stored_rows + 1) * C <= aids.q_capacity ? aids.q_store + stored_rows * C : nullptr;
   const SoftmaxRow<T> p = softmax_row<Blocks>(z, C, anchor_exps);
-  const auto p_at = [&]<class L>(L, std::size_t c) {
-    return L::width > 1 ? q_at(L{}, p, anchor_exps, c) : p.at(L{}, c);
+  const auto p_at = [&]<class L>(L lanes, std::size_t c) {
+    return L::width > 1 ? q_at(lanes, p, anchor_exps, c) : p.at(lanes, c);
   };
   // The neighbours go through each stage below in groups of up to kept_rows rows, a pass
   // over every row of the group before the next pass (softmax_rows says why), as many rows
@@ -191,7 +191,7 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
   // its own was 12 % of the kernel at C = 1000).
   const T* const next_zn = aids.next_zn ? aids.next_zn : zn;
   const T* const next_dzn = aids.next_dzn ? aids.next_dzn : dzn;
-  each([&]<class L>(L, std::size_t c) { L::store(p_at(L{}, c), dz + c); });
+  each([&]<class L>(L lanes, std::size_t c) { lanes.store(p_at(lanes, c), dz + c); });
   for (std::size_t k0 = 0; k0 < K; k0 += group) {
     const std::size_t n = std::min(group, K - k0);
     const SoftmaxRow<T>* const q = group_softmax(k0, n, true);
@@ -200,11 +200,11 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
       if (k < kept_rows) kept_w[k] = T(1) / r[k];
       const T* const exps = stored_exps(k);
       T* const delta = delta_row(k);
-      const auto sums = Blocks::template sum_without<T>(C, p.top, [&]<class L>(L, std::size_t c) {
+      const auto sums = Blocks::template sum_without<T>(C, p.top, [&]<class L>(L lanes, std::size_t c) {
         L::prefetch(next_zn + k * C + c);
-        const auto qc = q_at(L{}, q[j], exps, c);
-        const auto d = L::load(dz + c) - qc;
-        L::store(d, delta + c);
+        const auto qc = q_at(lanes, q[j], exps, c);
+        const auto d = lanes.load(dz + c) - qc;
+        lanes.store(d, delta + c);
         return SumPair<typename L::vec>{d, qc * d};
       });
       const T unrebuilt = delta[p.top];
@@ -215,29 +215,29 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
 
   // v_c = sum_k w_k delta_kc, parked in the anchor's gradient row over p, and with it GR's
   // double sum; then t = sum_c p_c v_c.
-  const T weighted_squares = sum([&]<class L>(L, std::size_t c) {
+  const T weighted_squares = sum([&]<class L>(L lanes, std::size_t c) {
     using V = typename L::vec;
     V v(T(0)), squares(T(0));
     for (std::size_t k = 0; k < K; ++k) {
-      const V d = L::load(delta_row(k) + c);
+      const V d = lanes.load(delta_row(k) + c);
       const V wd = V(w(k)) * d;
       v += wd;
       squares += wd * d;
     }
-    L::store(v, dz + c);
+    lanes.store(v, dz + c);
     return squares;
   });
-  const T t = sum([&]<class L>(L, std::size_t c) { return p_at(L{}, c) * L::load(dz + c); });
+  const T t = sum([&]<class L>(L lanes, std::size_t c) { return p_at(lanes, c) * lanes.load(dz + c); });
 
   // dL/dz for the anchor.
   const T* const next_z = aids.next_z ? aids.next_z : z;
   const T* const next_dz = aids.next_dz ? aids.next_dz : dz;
-  each([&]<class L>(L, std::size_t c) {
+  each([&]<class L>(L lanes, std::size_t c) {
     using V = typename L::vec;
     L::prefetch(next_z + c);
     L::prefetch(next_dz + c);
-    const V pc = p_at(L{}, c);
-    L::store(V(gr_weight) * pc * (L::load(dz + c) - V(t)) + V(ce_weight) * pc, dz + c);
+    const V pc = p_at(lanes, c);
+    lanes.store(V(gr_weight) * pc * (lanes.load(dz + c) - V(t)) + V(ce_weight) * pc, dz + c);
   });
   if (label >= 0) dz[label] -= ce_weight;
   complete_zero_sum_row<Blocks>(p.top, dz, C);
@@ -253,16 +253,16 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
       const T* const exps = stored_exps(k0 + j);
       const T* const delta = delta_row(k0 + j);
       s[j] = k0 + j < kept_rows ? kept_s[k0 + j]
-                                : sum([&]<class L>(L, std::size_t c) { return q_at(L{}, q[j], exps, c) * L::load(delta + c); });
+                                : sum([&]<class L>(L lanes, std::size_t c) { return q_at(lanes, q[j], exps, c) * lanes.load(delta + c); });
     }
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t k = k0 + j;
       const T* const exps = stored_exps(k);
       const T scale = -gr_weight / r[k];
-      write_zero_sum_row<Blocks>(q[j].top, delta_row(k), C, [&]<class L>(L, std::size_t c) {
+      write_zero_sum_row<Blocks>(q[j].top, delta_row(k), C, [&]<class L>(L lanes, std::size_t c) {
         using V = typename L::vec;
         L::prefetch(next_dzn + k * C + c);
-        return V(scale) * q_at(L{}, q[j], exps, c) * (L::load(delta_row(k) + c) - V(s[j]));
+        return V(scale) * q_at(lanes, q[j], exps, c) * (lanes.load(delta_row(k) + c) - V(s[j]));
       });
     }
   }
