@@ -71,10 +71,9 @@ struct SoftmaxRow {
 // The softmax rows of n rows of C logits each (z, z + C, ...), stage by stage over all of
 // them: every row's maximum and, in the same pass, its first largest logit (Blocks::max_at),
 // then every row's sum of exp(z - max) (written to exps(j) where that is not null). Each
-// stage's rows are independent chains of work ending in a
-// reduction, which the core overlaps; one row at a time, each reduction's latency was waited
-// out before the next pass could start (at C = 100 a row is 7 blocks). A row's own
-// arithmetic is the same either way.
+// stage's rows are independent chains of work ending in a reduction, which the core
+// overlaps; one row at a time, each reduction's latency was waited out before the next pass
+// could start (at C = 100 a row is 7 blocks). A row's own arithmetic is the same either way.
 template <class Blocks, class T, class Exps>
 FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void softmax_rows(const T* z, std::size_t n, std::size_t C, Exps&& exps,
                                                             SoftmaxRow<T>* rows) {
@@ -113,7 +112,7 @@ FARBOUND_HOST_DEVICE void complete_zero_sum_row(std::size_t top, T* row, std::si
   row[top] = -Blocks::template sum_without<T>(C, top, [&]<class L>(L lanes, std::size_t c) { return lanes.load(row + c); });
 }
 
-// row[c] = value(L, c) for every c, then complete_zero_sum_row, in one pass over the row.
+// row[c] = value(lanes, c) for every c, then complete_zero_sum_row, in one pass over the row.
 template <class Blocks, class T, class F>
 FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void write_zero_sum_row(std::size_t top, T* row, std::size_t C, F&& value) {
   const T others = Blocks::template sum_without<T>(C, top, [&]<class L>(L lanes, std::size_t c) {
