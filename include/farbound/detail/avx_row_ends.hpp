@@ -19,7 +19,6 @@ inline __m256i first_lanes_bits(std::int64_t m) {
   alignas(32) static constexpr std::int32_t ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ones_then_zeros + 8 - m));
 }
-inline __m256 first_lanes_mask(std::int64_t m) { return _mm256_castsi256_ps(first_lanes_bits(m)); }
 
 // Lanes [0, m) of p, zeros past them; 0 <= m <= 8.
 inline __m256 load_first(const float* p, std::int64_t m) { return _mm256_maskload_ps(p, first_lanes_bits(m)); }

@@ -261,10 +261,12 @@ class NextBlockRows {
     if (!zn_ || k * share_ >= block_) return 0;
     return (std::min(block_, (k + 1) * share_) - k * share_ + line - 1) / line;
   }
-  // Asks for line i of neighbour k's share.
+  // Asks for line i of neighbour k's share. Always inlined, as fetch_all below.
   template <int logit_locality>
-  void fetch(std::size_t k, std::size_t i) const {
-    fetch_at<logit_locality>(k * share_ + i * line);
+  FARBOUND_FORCE_INLINE void fetch(std::size_t k, std::size_t i) const {
+    const std::size_t e = k * share_ + i * line;
+    __builtin_prefetch(zn_ + e, 0, logit_locality);
+    __builtin_prefetch(dzn_ + e, 1, 3);
   }
   // Asks for every line of the shares of neighbours [k0, k1), in one loop of one pointer (the
   // gradient rows' lines at a fixed distance in bytes): 5 instructions a line, against 7 and
@@ -283,12 +285,6 @@ class NextBlockRows {
   }
 
  private:
-  template <int logit_locality>
-  FARBOUND_FORCE_INLINE void fetch_at(std::size_t e) const {
-    __builtin_prefetch(zn_ + e, 0, logit_locality);
-    __builtin_prefetch(dzn_ + e, 1, 3);
-  }
-
   static constexpr std::size_t line = 64 / sizeof(T);
   const T* zn_;
   T* dzn_;
