@@ -7,7 +7,9 @@
 //   flops       floating-point operations per second (2 per multiply-add)
 //   bytes       the bytes the kernel moves (each tensor it reads or writes, counted once) per second
 //   copy        bytes per second (read + written) of a parallel memcpy of the same size (up to
-//               256 MB moved), run after every call of the kernel on the same threads
+//               256 MB moved), run after every call of the kernel on the same threads, its
+//               64 KB chunks handed out one at a time (parallel_for_balanced), so that a
+//               vCPU slowed by its neighbours does not hold the copy back (nor the ratio up)
 //   copy_share  bytes / copy: how close a memory-bound kernel comes to a copy. The copy runs
 //               interleaved with the kernel so that both see the same machine: on a shared
 //               machine the rates drift, their ratio much less.
@@ -45,7 +47,7 @@ void time_against_copy(benchmark::State& state, double bytes, Kernel&& kernel) {
   const std::int64_t n = std::clamp(std::int64_t(bytes / 8), chunk, max_floats);
   Tensor<float> src({n}, 1.0f), dst({n});
   const auto copy = [&] {
-    parallel_for((n + chunk - 1) / chunk, [&](std::int64_t c) {
+    parallel_for_balanced((n + chunk - 1) / chunk, [&](std::int64_t c) {
       const std::int64_t begin = c * chunk;
       std::memcpy(dst.data() + begin, src.data() + begin, std::size_t(std::min(chunk, n - begin)) * sizeof(float));
     });

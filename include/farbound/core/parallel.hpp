@@ -84,4 +84,10 @@ void parallel_chunks(std::int64_t n, std::int64_t chunk, F&& f) {
   parallel_for(chunk_count(n, chunk), [&](std::int64_t c) { f(c * chunk, std::min(n, (c + 1) * chunk)); });
 }
 
+// parallel_chunks with the chunks handed out one at a time (parallel_for_balanced).
+template <class F>
+void parallel_chunks_balanced(std::int64_t n, std::int64_t chunk, F&& f) {
+  parallel_for_balanced(chunk_count(n, chunk), [&](std::int64_t c) { f(c * chunk, std::min(n, (c + 1) * chunk)); });
+}
+
 }  // namespace farbound
