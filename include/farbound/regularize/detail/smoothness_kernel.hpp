@@ -199,17 +199,16 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
       if (k < kept_rows) kept_w[k] = T(1) / r[k];
       const T* const exps = stored_exps(k);
       T* const delta = delta_row(k);
-      const SoftmaxRow<T> qk = q[j];  // a copy the stores below cannot alias: not read again each block
       const auto sums = Blocks::template sum_without<T>(C, p.top, [&]<class L>(L lanes, std::size_t c) {
         L::prefetch(next_zn + k * C + c);
-        const auto qc = q_at(lanes, qk, exps, c);
+        const auto qc = q_at(lanes, q[j], exps, c);
         const auto d = lanes.load(dz + c) - qc;
         lanes.store(d, delta + c);
         return SumPair<typename L::vec>{d, qc * d};
       });
       const T unrebuilt = delta[p.top];
       delta[p.top] = -sums.without;
-      if (k < kept_rows) kept_s[k] = sums.all + q_at(ScalarLanes<T>{}, qk, exps, p.top) * (delta[p.top] - unrebuilt);
+      if (k < kept_rows) kept_s[k] = sums.all + q_at(ScalarLanes<T>{}, q[j], exps, p.top) * (delta[p.top] - unrebuilt);
     }
   }
 
@@ -259,11 +258,10 @@ FARBOUND_HOST_DEVICE AnchorTerms<T> smoothness_anchor(const T* z, const T* zn, c
       const std::size_t k = k0 + j;
       const T* const exps = stored_exps(k);
       const T scale = -gr_weight / r[k];
-      const SoftmaxRow<T> qk = q[j];
-      write_zero_sum_row<Blocks>(qk.top, delta_row(k), C, [&]<class L>(L lanes, std::size_t c) {
+      write_zero_sum_row<Blocks>(q[j].top, delta_row(k), C, [&]<class L>(L lanes, std::size_t c) {
         using V = typename L::vec;
         L::prefetch(next_dzn + k * C + c);
-        return V(scale) * q_at(lanes, qk, exps, c) * (lanes.load(delta_row(k) + c) - V(s[j]));
+        return V(scale) * q_at(lanes, q[j], exps, c) * (lanes.load(delta_row(k) + c) - V(s[j]));
       });
     }
   }
