@@ -298,7 +298,7 @@ struct SimdBlocks {
   static constexpr bool partial_lanes = std::is_same_v<T, float> && xsimd::batch<T>::size == 8;
   // A last block of exactly 4 (C = 100's rows) as one SSE register instead: plain loads and
   // stores rather than masked ones and a ladder, and no mask to build (the smoothness kernel
-  // at C = 100: 1 434 -> 1 402 instructions per neighbour row; at C = 68 2 % less time). Its
+  // at C = 100: 1 445 -> 1 402 instructions per neighbour row; at C = 68 2 % less time). Its
   // lanes widened with zeros land where PartialLanes' would: the sums keep their bits.
   using QuarterLanes = BatchLanes<xsimd::make_sized_batch_t<float, 4>>;
   static xsimd::batch<float> widened(QuarterLanes::vec v) { return _mm256_insertf128_ps(_mm256_setzero_ps(), v, 0); }
