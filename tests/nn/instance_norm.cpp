@@ -115,8 +115,9 @@ TEST_CASE("InstanceNorm2d in float stays accurate on large planes with a large o
 }
 
 TEST_CASE("InstanceNorm2d keeps the digits of planes with a large offset and a small spread", "[instance_norm]") {
-  // x = 1000 + 0.01 z: mu rounded to float is off by up to 3e-5, a tenth of a percent of the
-  // spread; the layer carries that rounding in its constant term (y was 2e-3 off, dx 8e-4).
+  // x = 1000 + 0.01 z: mu rounded to float is off by up to 3e-5, a third of a percent of the
+  // spread; the layer carries that rounding in its constant term (y was up to 9e-3 off, dx
+  // 7e-4 of its largest entry).
   for (const Shape& s : {Shape{2, 3, 8, 8}, Shape{2, 3, 2, 4}, Shape{1, 3, 32, 32}}) {
     Tensor<float> xf(s), dyf(s), yf, dxf;
     RandomStream(11, Purpose::user).normal(xf.span());
