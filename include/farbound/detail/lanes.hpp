@@ -165,11 +165,7 @@ struct SimdBlocks {
 #if defined(__AVX__) && !defined(__AVX512F__)
     if constexpr (partial_lanes<T>) {
       static_assert(std::is_same_v<Op, Sum>, "kept() leaves out lanes as zeros: Sum's identity");
-      if (c + 4 == n) lanes = Op::template combine<widest>(lanes, widened(f(QuarterLanes{}, c)));
-      else if (c < n) {
-        const PartialLanes last(n - c);
-        lanes = Op::template combine<widest>(lanes, last.kept(f(last, c)));
-      }
+      if (c < n) lanes = Op::template combine<widest>(lanes, last_block(f, c, n));
       return Op::template lanes<widest>(lanes);
     } else
 #endif
@@ -211,12 +207,7 @@ struct SimdBlocks {
 #if defined(__AVX__) && !defined(__AVX512F__)
     if constexpr (partial_lanes<T>) {
       if (c < n) {
-        const auto kept_part = [&] {
-          if (c + 4 == n) return widened(f(QuarterLanes{}, c));
-          const PartialLanes last(n - c);
-          return sum_parts::kept(last, f(last, c));
-        };
-        const auto v = kept_part();
+        const auto v = last_block(f, c, n);
         sum_parts::add(lanes, skipped >= c && skipped < n ? sum_parts::without_lane<widest>(v, skipped - c) : v);
       }
       return sum_parts::lanes<widest>(lanes);
@@ -298,12 +289,20 @@ struct SimdBlocks {
   static constexpr bool partial_lanes = std::is_same_v<T, float> && xsimd::batch<T>::size == 8;
   // A last block of exactly 4 (C = 100's rows) as one SSE register instead: plain loads and
   // stores rather than masked ones and a ladder, and no mask to build (the smoothness kernel
-  // at C = 100: 1 445 -> 1 402 instructions per neighbour row; at C = 68 2 % less time). Its
+  // at C = 100: 1 445 -> 1 409 instructions per neighbour row; at C = 68 2 % less time). Its
   // lanes widened with zeros land where PartialLanes' would: the sums keep their bits.
   using QuarterLanes = BatchLanes<xsimd::make_sized_batch_t<float, 4>>;
   static xsimd::batch<float> widened(QuarterLanes::vec v) { return _mm256_insertf128_ps(_mm256_setzero_ps(), v, 0); }
   static SumPair<xsimd::batch<float>> widened(const SumPair<QuarterLanes::vec>& v) {
     return {widened(v.without), widened(v.all)};
+  }
+  // f over a row's last n - c < 8 elements as one 8-lane value, the lanes past the row zero:
+  // the sums' last step (reduce and sum_without).
+  template <class F>
+  FARBOUND_FORCE_INLINE static auto last_block(F& f, std::size_t c, std::size_t n) {
+    if (c + 4 == n) return widened(f(QuarterLanes{}, c));
+    const PartialLanes last(n - c);
+    return sum_parts::kept(last, f(last, c));
   }
 #endif
 
