@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "farbound/core/parallel.hpp"
@@ -383,6 +384,34 @@ TEST_CASE("Results do not depend on the thread count", "[smoothness]") {
     CHECK(normwise_error<float>(two.anchor_grad.view(), reference.anchor_grad.view()) < 1e-5);
     CHECK(normwise_error<float>(two.neighbour_grad.view(), reference.neighbour_grad.view()) < 1e-5);
     CHECK(relative(two.value.total, reference.value.total) < 1e-5);
+  }
+  set_threads(saved);
+}
+
+TEST_CASE("Neighbour gradients past the caches are streamed out with the values written in place", "[smoothness]") {
+  const int saved = max_threads();
+  // The lanes kernel in registers; the wide one; blocks of odd K C, whole cache lines on
+  // AVX-512 only (elsewhere written in place).
+  for (const auto [K, C] : {std::pair<std::int64_t, std::int64_t>{4, 10}, {4, 20}, {3, 7}}) {
+    const std::int64_t rows_per_anchor = K * C * std::int64_t(sizeof(float));
+    const std::int64_t B = std::int64_t(detail::streamed_gradient_bytes) / rows_per_anchor + 21;  // past the size, B mod W > 0
+    INFO("B " << B << " K " << K << " C " << C);
+    const auto p = make_problem<float>({B, K, C, 3.0, 0.01, 1.0, 17});
+    set_threads(2);
+    const auto streamed = run<detail::SimdBlocks>(p, 6.0f);  // a Tensor's rows start on a cache line: streamed
+    // The same rows one float past a cache line's start: written in place.
+    Tensor<float> anchor_grad({B, C}), shifted({B * K * C + 1});
+    const TensorView<float> in_place(shifted.data() + 1, Shape{B * K, C});
+    const auto value = detail::smoothness_loss_with<detail::SimdBlocks, float>(p.anchors.view(), p.neighbours.view(), p.r.view(),
+                                                                             p.labels, 6.0f, anchor_grad.view(), in_place);
+    CHECK(value.total == streamed.value.total);
+    CHECK(std::equal(streamed.anchor_grad.span().begin(), streamed.anchor_grad.span().end(), anchor_grad.data()));
+    CHECK(std::equal(streamed.neighbour_grad.span().begin(), streamed.neighbour_grad.span().end(), in_place.data()));
+    set_threads(1);
+    const auto one = run<detail::SimdBlocks>(p, 6.0f);
+    CHECK(std::equal(streamed.neighbour_grad.span().begin(), streamed.neighbour_grad.span().end(), one.neighbour_grad.data()));
+    const auto reference = run<detail::ScalarBlocks>(p, 6.0f);
+    CHECK(normwise_error<float>(streamed.neighbour_grad.view(), reference.neighbour_grad.view()) < 1e-5);
   }
   set_threads(saved);
 }

@@ -39,6 +39,7 @@
 #include "farbound/core/host_device.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/detail/stream_lines.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 #include "farbound/regularize/detail/smoothness_lanes.hpp"
 
@@ -160,6 +161,12 @@ SmoothnessWeights<T> smoothness_weights(std::int64_t B, std::int64_t K, std::int
   return {T(1) / T(B), K > 0 ? T(2) * lambda / (T(B) * T(K) * T(C)) : T(0)};
 }
 
+// Neighbour gradients of at least this many bytes are written by streaming stores (the
+// anchors-on-lanes kernels only): past the caches, so that a block's rows need not be read
+// before they are written. Smaller ones stay in the caches for the backward pass that reads
+// them next (docs/performance.md, "Streaming stores for large batches").
+inline constexpr std::size_t streamed_gradient_bytes = std::size_t(8) << 20;
+
 // The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).
 template <class Blocks, class T>
 SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
@@ -194,16 +201,26 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     alignas(64) T q_store[40 * 1024 / sizeof(T)];
     double ce = 0, gr = 0;
     std::int64_t i = begin;
+    // Neighbour gradients too large for the caches: each block of W anchors' rows (W K C
+    // elements) written into q_store, then streamed out, so that the stores no longer read
+    // every line for ownership first (detail/stream_lines.hpp). Where the blocks are whole
+    // cache lines and the first starts on one, so do all.
+    const std::size_t block_bytes = std::size_t(W * K * C) * sizeof(T);
+    const bool staged = on_lanes && block_bytes <= sizeof(q_store) && block_bytes % cache_line_bytes == 0 &&
+                        std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
+                        reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
     // Up to 64 classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
     if (on_lanes)
       for (; i + W <= end; i += W) {
         AnchorTerms<T> terms[W];
         const bool next_block = i + 2 * W <= end;  // in this chunk: the other threads' rows are not touched
+        T* const rows = neighbour_grad.data() + i * K * C;
+        T* const next_rows = next_block ? (staged ? q_store : rows + W * K * C) : nullptr;
         smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
                                 std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
-                                anchor_grad.data() + i * C, neighbour_grad.data() + i * K * C, terms,
-                                next_block ? neighbour_logits.data() + (i + W) * K * C : nullptr,
-                                next_block ? neighbour_grad.data() + (i + W) * K * C : nullptr);
+                                anchor_grad.data() + i * C, staged ? q_store : rows, terms,
+                                next_block ? neighbour_logits.data() + (i + W) * K * C : nullptr, next_rows);
+        if (staged) stream_lines(q_store, rows, block_bytes);
         for (const AnchorTerms<T>& t : terms) {
           ce += t.cross_entropy;
           gr += t.smoothness;
@@ -221,6 +238,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
       ce += terms.cross_entropy;
       gr += terms.smoothness;
     }
+    if (staged) stream_fence();
     ce_part[std::size_t(begin / chunk)] = ce;
     gr_part[std::size_t(begin / chunk)] = gr;
   });
