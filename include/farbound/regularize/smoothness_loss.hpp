@@ -215,6 +215,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
         AnchorTerms<T> terms[W];
         const bool next_block = i + 2 * W <= end;  // in this chunk: the other threads' rows are not touched
         T* const rows = neighbour_grad.data() + i * K * C;
+        // Staged, the next block's rows to ask for are the scratch, where it writes them too.
         T* const next_rows = next_block ? (staged ? q_store : rows + W * K * C) : nullptr;
         smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
                                 std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
