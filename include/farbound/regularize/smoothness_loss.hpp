@@ -164,8 +164,8 @@ SmoothnessWeights<T> smoothness_weights(std::int64_t B, std::int64_t K, std::int
 // Neighbour gradients of at least this many bytes are written by streaming stores (the
 // anchors-on-lanes kernels only): past the caches, so that a block's rows need not be read
 // before they are written. Smaller ones stay in the caches for the backward pass that reads
-// them next; where the line lies is a judgement (about a quarter of a 32 MB L3), not timed
-// against that pass (docs/performance.md, "Streaming stores for large batches").
+// them next: timed with a pass that reads the rows after the loss, streaming lost at 5 MB
+// and won at 10 (docs/performance.md, "Streaming stores for large batches").
 inline constexpr std::size_t streamed_gradient_bytes = std::size_t(8) << 20;
 
 // The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).
