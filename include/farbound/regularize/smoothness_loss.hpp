@@ -168,6 +168,12 @@ SmoothnessWeights<T> smoothness_weights(std::int64_t B, std::int64_t K, std::int
 // and won at 10 (docs/performance.md, "Streaming stores for large batches").
 inline constexpr std::size_t streamed_gradient_bytes = std::size_t(8) << 20;
 
+// Each chunk's room on its thread's stack for the neighbours' exp(z - max), kept for as many
+// of each anchor's neighbours as fit, and the anchor's after them if they fit too: 40 KB,
+// cache-resident, holds all K = 8 and the anchor at C = 1000 in float (with 32 KB the
+// anchor's softmax was evaluated three times: 9-10 % slower on one thread).
+inline constexpr std::size_t q_store_bytes = 40 * 1024;
+
 // The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).
 template <class Blocks, class T>
 SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
@@ -193,23 +199,18 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
       std::max((B + max_chunks - 1) / max_chunks, (min_chunk_logits + (K + 1) * C - 1) / ((K + 1) * C));
   const std::int64_t chunk = on_lanes ? (least + W - 1) / W * W : least;
   std::array<double, max_chunks> ce_part{}, gr_part{};
+  // Neighbour gradients too large for the caches: each block of W anchors' rows (W K C
+  // elements) written into the q_store, then streamed out, so that the stores no longer read
+  // every line for ownership first (detail/stream_lines.hpp). Where the blocks are whole
+  // cache lines and the first starts on one, so do all.
+  const std::size_t block_bytes = std::size_t(W * K * C) * sizeof(T);
+  const bool staged = on_lanes && block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0 &&
+                      std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
+                      reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
   parallel_chunks_balanced(B, chunk, [&](std::int64_t begin, std::int64_t end) {
-    // Room for the neighbours' exp(z - max), kept for as many of each anchor's neighbours as
-    // fit, and the anchor's after them if they fit too: 40 KB on the thread's stack,
-    // cache-resident, holds all K = 8 and the anchor at C = 1000 in float (with 32 KB the
-    // anchor's softmax was evaluated three times: 9-10 % slower on one thread). The kernel
-    // also prefetches the chunk's next anchor.
-    alignas(64) T q_store[40 * 1024 / sizeof(T)];
+    alignas(64) T q_store[q_store_bytes / sizeof(T)];
     double ce = 0, gr = 0;
     std::int64_t i = begin;
-    // Neighbour gradients too large for the caches: each block of W anchors' rows (W K C
-    // elements) written into q_store, then streamed out, so that the stores no longer read
-    // every line for ownership first (detail/stream_lines.hpp). Where the blocks are whole
-    // cache lines and the first starts on one, so do all.
-    const std::size_t block_bytes = std::size_t(W * K * C) * sizeof(T);
-    const bool staged = on_lanes && block_bytes <= sizeof(q_store) && block_bytes % cache_line_bytes == 0 &&
-                        std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
-                        reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
     // Up to 64 classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
     if (on_lanes)
       for (; i + W <= end; i += W) {

@@ -289,12 +289,7 @@ class NextBlockRows {
   template <int logit_locality, std::size_t lines>
   FARBOUND_FORCE_INLINE void fetch_whole_share(std::size_t k) const {
     if (!zn_) return;
-    const char* const logits = reinterpret_cast<const char*>(zn_ + k * share_);
-    const char* const gradients = reinterpret_cast<const char*>(dzn_ + k * share_);
-    for (std::size_t i = 0; i < lines; ++i) {
-      __builtin_prefetch(logits + 64 * i, 0, logit_locality);
-      __builtin_prefetch(gradients + 64 * i, 1, 3);
-    }
+    for (std::size_t i = 0; i < lines; ++i) fetch<logit_locality>(k, i);
   }
 
  private:
