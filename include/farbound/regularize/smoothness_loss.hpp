@@ -98,13 +98,16 @@ void check_smoothness_shapes(TensorView<const T> anchor_logits, TensorView<const
 }
 
 // Per-value checks, shared with the CUDA kernel (which finds the first bad value on the
-// device and throws the same error on the host).
+// device and throws the same error on the host). Each is one expression without a branch
+// (& where && would be): with &&, GCC 12 compiled the pass over r below to a compare and a
+// jump per value, 150 us for B*K = 262 144 on one Zen 4 core, a tenth of the whole loss on
+// two threads; branch-free it vectorises (18 us with r in the cache).
 FARBOUND_HOST_DEVICE inline bool label_is_valid(std::int32_t label, std::int64_t classes) {
-  return label >= -1 && label < classes;
+  return (label >= -1) & (label < classes);
 }
 template <class T>
 FARBOUND_HOST_DEVICE bool squared_distance_is_valid(T r) {
-  return r > 0 && r <= std::numeric_limits<T>::max();  // false for NaN and +Inf too
+  return (r > 0) & (r <= std::numeric_limits<T>::max());  // false for NaN and +Inf too
 }
 [[noreturn]] inline void throw_bad_label(std::int32_t label, std::int64_t anchor, std::int64_t classes) {
   throw argument_error("smoothness_loss: label " + std::to_string(label) + " of anchor " + std::to_string(anchor) +
@@ -125,15 +128,16 @@ void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<co
                                 TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
   check_smoothness_shapes(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad, neighbour_grad);
   // Branch-free passes that vectorise (at C = 10 an early-exit loop over r cost 5% of the
-  // call); only a failing one is walked again to name the first bad value.
+  // call; a bool and-ed with each value's test, rather than an int or-ed, GCC 12 left
+  // scalar); only a failing one is walked again to name the first bad value.
   const std::int64_t C = anchor_logits.size(1);
-  bool labels_valid = true, r_valid = true;
-  for (const std::int32_t label : labels) labels_valid &= label_is_valid(label, C);
-  for (const T value : r.span()) r_valid &= squared_distance_is_valid(value);
-  if (!labels_valid)
+  int labels_bad = 0, r_bad = 0;
+  for (const std::int32_t label : labels) labels_bad |= !label_is_valid(label, C);
+  for (const T value : r.span()) r_bad |= !squared_distance_is_valid(value);
+  if (labels_bad)
     for (std::size_t i = 0; i < labels.size(); ++i)
       if (!label_is_valid(labels[i], C)) throw_bad_label(labels[i], std::int64_t(i), C);
-  if (!r_valid)
+  if (r_bad)
     for (std::int64_t j = 0; j < r.numel(); ++j)
       if (!squared_distance_is_valid(r[j])) throw_bad_squared_distance(r[j], j);
 }
