@@ -115,11 +115,9 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   for (std::size_t c = 0; c < Cn; ++c) label_logit += where(label == V(T(c)), x[c]);
   const V p_shift = softmax(x, p, p_top, p_sum);
   const V p_inv_sum = V(T(1)) / p_sum;
-  V p_top_weight[Cn];
   for (std::size_t c = 0; c < Cn; ++c) {
     p[c] *= p_inv_sum;
     v[c] = V(T(0));
-    p_top_weight[c] = where(p_top[c], V(T(1)));
   }
 
   // Each neighbour: delta_k = p - q_k, q_k = e_k / sum_k; v += w_k delta_k and GR's sum
@@ -130,13 +128,16 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // order): 1.06x faster at C = 10 with two, 1.03x more with four (1.09x at C = 4).
   // Their exponentials run as one loop, not unrolled, so that the polynomial's constants stay
   // in registers (unrolled, each exp read them from memory). The zero-sum rebuilds subtract
-  // the total times a weight of 1 at the top and 0 elsewhere: p's from its first largest
-  // logit, q_k's as floor(e_kc), which is 1 exactly where e_kc = 1, at the largest logit (at
-  // each of them in a tie, where q_k is not saturated and the total, a few roundings of the
-  // largest entry, costs nothing of the accuracy the rebuild is for). With the sums of
-  // squares and products on fused multiply-adds, 847 -> 796 instructions and 313 -> 218 loads
-  // per 8 neighbour rows at C = 10; 769 with the next block's shares asked for unrolled where
-  // C is exact (from memory 3 % less time on one thread).
+  // the total at the top: p's where its first largest logit's mask holds (an and and a
+  // subtract, as complete_zero_sum, off the multipliers that the exponentials keep busy: 1 %
+  // faster at C = 10 on AVX-512 and AVX2 than a multiply-add by a weight of 1 or 0); q_k's
+  // times floor(e_kc), which is 1 exactly where e_kc = 1, at the largest logit (at each of
+  // them in a tie, where q_k is not saturated and the total, a few roundings of the largest
+  // entry, costs nothing of the accuracy the rebuild is for; a mask there would cost a
+  // compare, and was not faster). With the sums of squares and products on fused
+  // multiply-adds, 847 -> 796 instructions and 313 -> 218 loads per 8 neighbour rows at
+  // C = 10; 769 with the next block's shares asked for unrolled where C is exact (from memory
+  // 3 % less time on one thread).
   V weighted_squares(T(0));
   const NextBlockRows<T> next(next_zn, next_dzn, K, C);  // a K-th with each neighbour, into L1
   LaneDistances<T> distances(r, K);
@@ -160,7 +161,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       w[j] = V(T(1)) / distances.next(k0 + j);
       for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = xsimd::fnma(e[j][c], q_inv_sum[j], p[c]);
       const V total = pairwise_sum<Cn>(delta[j]);
-      for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = xsimd::fnma(p_top_weight[c], total, delta[j][c]);
+      for (std::size_t c = 0; c < Cn; ++c) delta[j][c] -= where(p_top[c], total);
     }
     for (std::size_t c = 0; c < Cn; ++c)  // v[c] read and written once for the J neighbours
       for (std::size_t j = 0; j < J; ++j) v[c] = xsimd::fma(w[j], delta[j][c], v[c]);
