@@ -35,9 +35,9 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
                                   AnchorTerms<T>* terms, const T* next_zn, T* next_dzn) {
   using V = xsimd::batch<T>;
   constexpr std::size_t W = V::size;
-  // The classes rounded up to whole blocks of W, the missing ones holding logits of -inf
-  // (lane_rows::load): exp gives them p = q = 0, so they add nothing and are not stored.
-  const std::size_t Cp = (C + W - 1) / W * W;
+  // Every loop over the classes stops at C: lane_rows::load fills whole blocks of W columns,
+  // those past C with -inf, but a column is a vector, and one past C holds no lane's class
+  // (at C = 50, 64 vectors a row had cost 1.2x the time of 50, at C = 17 32 of them 1.5x).
   // p: the anchors' softmax; v: sum_k w_k delta_k; x: a neighbour's logits, then its
   // exp(z - max); d: its delta, then its gradient.
   alignas(64) V p[wide_lane_max_classes], v[wide_lane_max_classes], x[wide_lane_max_classes], d[wide_lane_max_classes];
@@ -53,8 +53,8 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     V index(T(0));
     for (std::size_t b = 0; b < C; b += W) {
       V block[W];
-      for (std::size_t j = 0; j < W; ++j) {
-        block[j] = xsimd::select(index == top, rebuilt, columns[b + j]);
+      for (std::size_t j = 0; j < W; ++j) {  // columns past C were not written: zeros, not stored
+        block[j] = b + j < C ? xsimd::select(index == top, rebuilt, columns[b + j]) : V(T(0));
         index += one;
       }
       lane_rows::store<W>(block, std::min(W, C - b), first + b, stride);
@@ -67,9 +67,9 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   };
   const auto softmax_in_place = [&](V* row) {
     V shift = row[0];
-    for (std::size_t c = 1; c < Cp; ++c) shift = xsimd::max(shift, row[c]);
-    V sum(T(0)), top(T(C - 1)), index = V(T(Cp));
-    for (std::size_t c = Cp; c-- > 0;) {  // downwards, so that the first largest is the last kept
+    for (std::size_t c = 1; c < C; ++c) shift = xsimd::max(shift, row[c]);
+    V sum(T(0)), top(T(C - 1)), index = V(T(C));
+    for (std::size_t c = C; c-- > 0;) {  // downwards, so that the first largest is the last kept
       index -= one;
       top = xsimd::select(row[c] == shift, index, top);
       row[c] = simd::exp_nonpositive(row[c] - shift);
@@ -80,13 +80,13 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
 
   load_rows(z, C, p);
   V label_logit(T(0)), index(T(0));
-  for (std::size_t c = 0; c < Cp; ++c) {
+  for (std::size_t c = 0; c < C; ++c) {
     label_logit += where(index == label, p[c]);
     index += one;
   }
   const RowSoftmax ps = softmax_in_place(p);
   const V p_inv_sum = one / ps.sum;
-  for (std::size_t c = 0; c < Cp; ++c) {
+  for (std::size_t c = 0; c < C; ++c) {
     p[c] *= p_inv_sum;
     v[c] = V(T(0));
   }
@@ -107,8 +107,8 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     const V q_inv_sum = one / qs.sum, w = one / distances.next(k);
     V others(T(0));
     index = V(T(0));
-    const std::size_t ahead = next.lines(k);  // <= Cp: W C / (64 bytes) lines
-    for (std::size_t c = 0; c < Cp; ++c) {
+    const std::size_t ahead = next.lines(k);  // <= C: W C / (64 bytes) lines
+    for (std::size_t c = 0; c < C; ++c) {
       if (c < ahead) next.template fetch<2>(k, c);
       const V delta = xsimd::fnma(x[c], q_inv_sum, p[c]);
       d[c] = delta;
@@ -118,7 +118,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     const V rebuilt = -others;
     V squares(T(0)), s(T(0));
     index = V(T(0));
-    for (std::size_t c = 0; c < Cp; ++c) {
+    for (std::size_t c = 0; c < C; ++c) {
       const V delta = xsimd::select(index == ps.top, rebuilt, d[c]);
       d[c] = delta;
       v[c] = xsimd::fma(w, delta, v[c]);
@@ -131,7 +131,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     const V scale = V(-gr_weight) * w * q_inv_sum;
     others = V(T(0));
     index = V(T(0));
-    for (std::size_t c = 0; c < Cp; ++c) {
+    for (std::size_t c = 0; c < C; ++c) {
       const V g = scale * x[c] * (d[c] - s);
       d[c] = g;
       others += where_not(index == qs.top, g);
@@ -142,10 +142,10 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
 
   // dL/dz_c = a p_c (v_c - t) + ce_weight (p_c - [c == y]), t = sum_c p_c v_c.
   V t(T(0));
-  for (std::size_t c = 0; c < Cp; ++c) t = xsimd::fma(p[c], v[c], t);
+  for (std::size_t c = 0; c < C; ++c) t = xsimd::fma(p[c], v[c], t);
   V others(T(0));
   index = V(T(0));
-  for (std::size_t c = 0; c < Cp; ++c) {
+  for (std::size_t c = 0; c < C; ++c) {
     const V g = V(gr_weight) * p[c] * (v[c] - t) + ce_weights * p[c] - where(index == label, ce_weights);
     d[c] = g;
     others += where_not(index == ps.top, g);
