@@ -9,9 +9,12 @@
 // AVX-512: in L1), and every step is a loop over the classes with lane-wise sums. Each
 // row's largest logit is an index per lane, so the zero-sum rebuilds compare that index with
 // the class in hand rather than keep masks. On AVX2, one thread, in cache: 2.2x as fast as
-// the row kernel at C = 20, 1.4x at 50, 1.13x at 100, even at 112, slower at 128. From
-// memory on two threads the two are even at 64 to 80 classes and the row kernel is 13 %
-// faster at 100 (its rows stream better; docs/performance.md), hence the limit of 64.
+// the row kernel at C = 20, 1.4x at 50, 1.13x at 100, even at 112, slower at 128 (when its
+// loops still ran to a whole block of W). From memory on two threads the two were even at
+// 64 to 80 classes there and the row kernel 13 % faster at 100 (its rows stream better); on
+// Zen 4, with the loops stopping at C, the wide kernel is 1.13x faster at 65 but 1.2x and
+// 1.3x slower at 80 and 100, though 1.2x faster in the cache there (docs/performance.md):
+// hence the limit of 64, where the two cross not having been narrowed further.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
