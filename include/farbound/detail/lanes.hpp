@@ -13,7 +13,7 @@
 //                 narrower width the target has (on AVX-512: 16, then 8, then 4 floats),
 //                 then single elements. Short rows, such as 10 logits, still run mostly in
 //                 registers instead of falling entirely into a scalar tail. The sums on
-//                 floats on AVX and AVX-512 take a row's last, partial block as one
+//                 floats on AVX without AVX-512 take a row's last, partial block as one
 //                 register with masked loads and stores instead (PartialLanes).
 // The order of blocks depends only on n, so every result is deterministic.
 #include <algorithm>
@@ -162,7 +162,7 @@ struct SimdBlocks {
     typename widest::vec lanes(Op::template identity<T>());
     std::size_t c = 0;
     for (; c + widest::width <= n; c += widest::width) lanes = Op::template combine<widest>(lanes, f(widest{}, c));
-#if defined(__AVX__)
+#if defined(__AVX__) && !defined(__AVX512F__)
     if constexpr (partial_lanes<T>) {
       static_assert(std::is_same_v<Op, Sum>, "kept() leaves out lanes as zeros: Sum's identity");
       if (c < n) lanes = Op::template combine<widest>(lanes, last_block(f, c, n));
@@ -204,7 +204,7 @@ struct SimdBlocks {
       c += widest::width;
     }
     for (; c < whole; c += widest::width) sum_parts::add(lanes, f(widest{}, c));
-#if defined(__AVX__)
+#if defined(__AVX__) && !defined(__AVX512F__)
     if constexpr (partial_lanes<T>) {
       if (c < n) {
         const auto v = last_block(f, c, n);
@@ -280,17 +280,13 @@ struct SimdBlocks {
   }
 
  private:
-#if defined(__AVX__)
-  // Whether a row's last m < W elements run as one whole register (PartialLanes), which the
-  // sums take into their lanes before they reduce them once, rather than as narrower
-  // registers and single elements with a horizontal step each (on AVX at C = 70 a row's last
-  // six logits took a sixth of its time, two of them through std::exp; on AVX-512 a row of
-  // 100 took longer than one of 112, its last four a 128-bit block through xsimd's exp).
-  template <class T>
-  static constexpr bool partial_lanes =
-      std::is_same_v<T, float> && (xsimd::batch<T>::size == 8 || xsimd::batch<T>::size == 16);
-#endif
 #if defined(__AVX__) && !defined(__AVX512F__)
+  // Whether a row's last m < W elements run as one whole register (PartialLanes), which the
+  // sums take into their lanes before they reduce them once, rather than as a half register
+  // and single elements with a horizontal step each (at C = 70 a row's last six logits took
+  // a sixth of its time, two of them through std::exp).
+  template <class T>
+  static constexpr bool partial_lanes = std::is_same_v<T, float> && xsimd::batch<T>::size == 8;
   // A last block of exactly 4 (C = 100's rows) as one SSE register instead: plain loads and
   // stores rather than masked ones and a ladder, and no mask to build (the smoothness kernel
   // at C = 100: 1 445 -> 1 409 instructions per neighbour row; at C = 68 2 % less time). Its
@@ -305,14 +301,6 @@ struct SimdBlocks {
   template <class F>
   FARBOUND_FORCE_INLINE static auto last_block(F& f, std::size_t c, std::size_t n) {
     if (c + 4 == n) return widened(f(QuarterLanes{}, c));
-    const PartialLanes last(n - c);
-    return sum_parts::kept(last, f(last, c));
-  }
-#elif defined(__AVX512F__)
-  // f over a row's last n - c < 16 elements as one 16-lane value, the lanes past the row zero
-  // (masked loads and stores cost AVX-512 no more than whole ones).
-  template <class F>
-  FARBOUND_FORCE_INLINE static auto last_block(F& f, std::size_t c, std::size_t n) {
     const PartialLanes last(n - c);
     return sum_parts::kept(last, f(last, c));
   }
