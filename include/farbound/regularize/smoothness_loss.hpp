@@ -99,7 +99,7 @@ void check_smoothness_shapes(TensorView<const T> anchor_logits, TensorView<const
 
 // Per-value checks, shared with the CUDA kernel (which finds the first bad value on the
 // device and throws the same error on the host). Each is one expression without a branch
-// (& where && would be): with &&, GCC 12 compiled the pass over r below to a compare and a
+// (& where && would be): with &&, GCC 12 compiled the pass over r below to compares and a
 // jump per value, 150 us for B*K = 262 144 on one Zen 4 core, a tenth of the whole loss on
 // two threads; branch-free it vectorises (18 us with r in the cache).
 FARBOUND_HOST_DEVICE inline bool label_is_valid(std::int32_t label, std::int64_t classes) {
