@@ -99,9 +99,7 @@ void check_smoothness_shapes(TensorView<const T> anchor_logits, TensorView<const
 
 // Per-value checks, shared with the CUDA kernel (which finds the first bad value on the
 // device and throws the same error on the host). Each is one expression without a branch
-// (& where && would be): with &&, GCC 12 compiled the pass over r below to compares and a
-// jump per value, 150 us for B*K = 262 144 on one Zen 4 core, a tenth of the whole loss on
-// two threads; branch-free it vectorises (18 us with r in the cache).
+// (& rather than &&), so that the passes of check_smoothness_arguments vectorise.
 FARBOUND_HOST_DEVICE inline bool label_is_valid(std::int32_t label, std::int64_t classes) {
   return (label >= -1) & (label < classes);
 }
@@ -127,9 +125,11 @@ void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<co
                                 TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
                                 TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
   check_smoothness_shapes(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad, neighbour_grad);
-  // Branch-free passes that vectorise (at C = 10 an early-exit loop over r cost 5% of the
-  // call; a bool and-ed with each value's test, rather than an int or-ed, GCC 12 left
-  // scalar); only a failing one is walked again to name the first bad value.
+  // Branch-free passes that vectorise; only a failing one is walked again to name the first
+  // bad value. (An early-exit loop over r cost 5 % of the call at C = 10; with && in the
+  // predicates, or a bool and-ed with each value's test, GCC 12 compiled the pass over r to
+  // compares and a jump per value: 150 us at B*K = 262 144 on one Zen 4 core, a tenth of the
+  // whole loss on two threads, against 18 us vectorised with r in the cache.)
   const std::int64_t C = anchor_logits.size(1);
   int labels_bad = 0, r_bad = 0;
   for (const std::int32_t label : labels) labels_bad |= !label_is_valid(label, C);
@@ -172,10 +172,12 @@ SmoothnessWeights<T> smoothness_weights(std::int64_t B, std::int64_t K, std::int
 // and won at 10 (docs/performance.md, "Streaming stores for large batches").
 inline constexpr std::size_t streamed_gradient_bytes = std::size_t(8) << 20;
 
-// Each chunk's room on its thread's stack for the neighbours' exp(z - max), kept for as many
-// of each anchor's neighbours as fit, and the anchor's after them if they fit too: 40 KB,
-// cache-resident, holds all K = 8 and the anchor at C = 1000 in float (with 32 KB the
-// anchor's softmax was evaluated three times: 9-10 % slower on one thread).
+// Each chunk's room on its thread's stack: for the row kernel, the neighbours' exp(z - max),
+// kept for as many of each anchor's neighbours as fit, and the anchor's after them if they
+// fit too; for the lanes kernels of large batches, a block's neighbour gradient rows before
+// they are streamed out. 40 KB, cache-resident, holds all K = 8 and the anchor at C = 1000
+// in float (with 32 KB the anchor's softmax was evaluated three times: 9-10 % slower on one
+// thread).
 inline constexpr std::size_t q_store_bytes = 40 * 1024;
 
 // The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).

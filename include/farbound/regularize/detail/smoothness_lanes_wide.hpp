@@ -14,7 +14,7 @@
 // 64 to 80 classes there and the row kernel 13 % faster at 100 (its rows stream better); on
 // Zen 4, with the loops stopping at C, the wide kernel is 1.13x faster at 65 but 1.2x and
 // 1.3x slower at 80 and 100, though 1.2x faster in the cache there (docs/performance.md):
-// hence the limit of 64, where the two cross not having been narrowed further.
+// hence the limit of 64 (where between 65 and 80 the two cross was not measured).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
