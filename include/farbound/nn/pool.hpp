@@ -28,6 +28,7 @@
 #include "farbound/core/tensor.hpp"
 #include "farbound/detail/lanes.hpp"
 #include "farbound/nn/detail/max_pool_2x2.hpp"
+#include "farbound/nn/detail/max_pool_2x2_narrow.hpp"
 #include "farbound/nn/detail/max_pool_by_columns.hpp"
 #include "farbound/nn/detail/max_unpool_2x2.hpp"
 #include "farbound/nn/detail/max_pool_whole_rows.hpp"
@@ -187,6 +188,9 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   void pool(const PlaneT pl, const T* __restrict x, T* __restrict y, std::int64_t planes) const {
     if constexpr (PlaneT::fixed_kernel == 0)
       if (whole_rows_tile(pl)) return pool_whole_rows(pl, x, y, planes * pl.out_height);
+    if constexpr (simd_pool<PlaneT>)  // planes of row pairs one after another (detail/max_pool_2x2_narrow.hpp)
+      if (pl.height % 2 == 0 && pl.width % 2 == 0 && detail::max_pool_2x2_narrow(pl.width, planes * pl.height / 2, x, y))
+        return;
     for (std::int64_t i = 0; i < planes; ++i) pool_plane(pl, x + i * pl.in_numel(), y + i * pl.out_numel());
   }
   template <class PlaneT>
