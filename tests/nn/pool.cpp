@@ -114,14 +114,17 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
   // planes narrower than 16 as one stream of row pairs (detail/max_pool_2x2_narrow.hpp; with a
   // NaN the row kernel): every width it takes, in streams that end with a part of a
   // register and with a part of a period of registers (LeNet's 10 x 10: 3 x 5 planes, 75
-  // pairs, 94 registers of 16 inputs and a half; 2 x 14: a pair).
+  // pairs, 94 registers of 16 inputs and a half; 2 x 14: a pair). Run-time windows of 4, 8 and
+  // 16 columns (float on AVX-512: on lanes, detail/max_pool_by_columns.hpp) over rows that end
+  // inside a register, with NaNs, and 4 x 4 ones over -1, -0 and 0 alone.
   for (const Case& c : {Case{8, {3, 7, 8, 8}}, Case{4, {2, 10, 8, 4}}, Case{4, {1, 2, 9, 4}}, Case{5, {2, 2, 11, 5}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
                         Case{4, {2, 2, 35, 38}},
                         Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}, Case{2, {1, 1, 2, 1250}},
                         Case{2, {3, 5, 10, 10}, false}, Case{2, {1, 1, 2, 14}, false}, Case{2, {2, 3, 4, 2}, false},
                         Case{2, {1, 3, 6, 6}, false}, Case{2, {1, 5, 4, 8}, false}, Case{2, {1, 2, 6, 12}, false},
                         Case{2, {2, 1, 8, 4}, false}, Case{2, {1, 3, 10, 14}, false}, Case{2, {1, 2, 10, 16}, false},
-                        Case{2, {1, 8, 16, 8}, false}}) {
+                        Case{2, {1, 8, 16, 8}, false}, Case{8, {1, 3, 17, 70}}, Case{16, {1, 2, 33, 40}},
+                        Case{4, {2, 3, 8, 12}, false}}) {
     INFO("kernel " << c.kernel << " input " << c.input.to_string());
     Tensor<T> x(c.input);
     for (std::int64_t i = 0; i < x.numel(); ++i)
@@ -132,6 +135,8 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
           const T v = digits % 5 == 4 ? std::numeric_limits<T>::quiet_NaN() : values[digits % 5];
           x[(e / 2) * 1250 + 2 * w + e % 2] = v;
         }
+    if (c.input[2] == 8 && c.input[3] == 12)  // only -1, -0 and 0: windows whose maximum is a zero of either sign
+      for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = values[(i * i * 3 + i / 5) % 3];
     if (c.input[2] == 16 && c.input[3] == 8)  // all 4^4 windows of {-1, -0, 0, 1}, 4 a row pair, in a stream
       for (std::int64_t w = 0; w < 256; ++w)
         for (std::int64_t e = 0, digits = w; e < 4; ++e, digits /= 4)

@@ -15,6 +15,10 @@
 #include <limits>
 #include <type_traits>
 
+#if defined(__AVX512F__) && defined(__BMI2__)
+#include <immintrin.h>
+#endif
+
 namespace farbound::detail {
 
 // Columns per chunk of a window row (and the longest window these functions take).
@@ -24,10 +28,60 @@ inline constexpr std::int64_t max_pool_column_chunk = 256;
 template <class T>
 using MaxPoolLaneInt = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
 
+#if defined(__AVX512F__) && defined(__BMI2__)
+// The forward for floats where k is 4, 8 or 16 on AVX-512: 16 / k windows per register,
+// each row's k values reduced within the register (log2 k steps of a swap and vmaxps: the
+// right half only if greater, so each window's first lane holds the row's first maximum),
+// then the rows in order with the same rule: the row-major walk's element, zeros included,
+// without walking them again. A register's NaN lanes are tracked on the side; pext picks
+// one bit per window. One thread, 4 x 4 windows over 64 @ 32 x 32 at batch 32: see
+// docs/performance.md ("LeNet's narrow pools and run-time windows on lanes").
+template <int k, class Plane>
+void max_pool_lanes(const Plane pl, const float* __restrict x, float* __restrict y) {
+  constexpr int per_register = 16 / k;
+  constexpr unsigned window_starts = 0xFFFFu / ((1u << k) - 1);  // bits 0, k, 2k, ...
+  const __m512i firsts = _mm512_setr_epi32(0, k, 2 * k, 3 * k, 4 * k % 16, 5 * k % 16, 6 * k % 16, 7 * k % 16, 0, 0,
+                                           0, 0, 0, 0, 0, 0);
+  const auto row_max = [](__m512 v) {
+    v = _mm512_max_ps(_mm512_permute_ps(v, 0xB1), v);
+    if constexpr (k >= 4) v = _mm512_max_ps(_mm512_permute_ps(v, 0x4E), v);
+    if constexpr (k >= 8) v = _mm512_max_ps(_mm512_shuffle_f32x4(v, v, 0xB1), v);
+    if constexpr (k >= 16) v = _mm512_max_ps(_mm512_shuffle_f32x4(v, v, 0x4E), v);
+    return v;
+  };
+  for (std::int64_t p = 0; p < pl.out_height; ++p)
+    for (std::int64_t q = 0; q < pl.out_width; q += per_register) {
+      const std::int64_t windows = std::min<std::int64_t>(per_register, pl.out_width - q);
+      const __mmask16 lanes = __mmask16((1u << (windows * k)) - 1);
+      const float* top = x + pl.origin(p, q);
+      __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+      unsigned nan = 0;
+      for (std::int64_t i = 0; i < k; ++i) {
+        const __m512 v = _mm512_maskz_loadu_ps(lanes, top + i * pl.width);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        m = _mm512_max_ps(row_max(v), m);
+      }
+      unsigned any_nan = nan;  // per window: any of its k lanes
+      for (int shift = 1; shift < k; shift *= 2) any_nan |= any_nan >> shift;
+      const __m512 packed = _mm512_mask_mov_ps(_mm512_permutexvar_ps(firsts, m), __mmask16(_pext_u32(any_nan, window_starts)),
+                                               _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN()));
+      _mm512_mask_storeu_ps(y + p * pl.out_width + q, __mmask16((1u << windows) - 1), packed);
+    }
+}
+#endif
+
 // y = the maximum of every window (NaN where it holds one): the maximum and NaN flag of every
 // column over the k rows first, then of each window's k columns.
 template <class T, class Plane, class WindowMax>
 void max_pool_by_columns(const Plane pl, const T* __restrict x, T* __restrict y, WindowMax&& window_max) {
+#if defined(__AVX512F__) && defined(__BMI2__)
+  if constexpr (std::is_same_v<T, float>) switch (pl.kernel()) {  // (2 x 2 windows have their own kernel)
+      case 4: return max_pool_lanes<4>(pl, x, y);
+      case 8: return max_pool_lanes<8>(pl, x, y);
+      case 16: return max_pool_lanes<16>(pl, x, y);
+      default: break;
+    }
+#endif
   using Flag = MaxPoolLaneInt<T>;
   const std::int64_t k = pl.kernel(), windows_per_chunk = max_pool_column_chunk / k;
   T column_max[max_pool_column_chunk];
