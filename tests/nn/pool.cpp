@@ -116,7 +116,8 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
   // register and with a part of a period of registers (LeNet's 10 x 10: 3 x 5 planes, 75
   // pairs, 94 registers of 16 inputs and a half; 2 x 14: a pair). Run-time windows of 4, 8 and
   // 16 columns (float on AVX-512: on lanes, detail/max_pool_by_columns.hpp) over rows that end
-  // inside a register, with NaNs, and 4 x 4 ones over -1, -0 and 0 alone.
+  // inside a register, with NaNs, and 4 x 4 ones over -1, -0 and 0 alone; where they tile the
+  // plane, the backward writes every input and the layer does not zero the gradient first.
   for (const Case& c : {Case{8, {3, 7, 8, 8}}, Case{4, {2, 10, 8, 4}}, Case{4, {1, 2, 9, 4}}, Case{5, {2, 2, 11, 5}}, Case{3, {1, 2, 7, 601}}, Case{5, {2, 1, 10, 13}},
                         Case{4, {2, 2, 35, 38}},
                         Case{3, {1, 1, 3, 6}}, Case{2, {2, 3, 7, 75}}, Case{2, {1, 16, 10, 10}}, Case{2, {1, 1, 2, 1250}},
@@ -124,7 +125,7 @@ TEMPLATE_TEST_CASE("MaxPool2d over non-overlapping windows gives the row-major w
                         Case{2, {1, 3, 6, 6}, false}, Case{2, {1, 5, 4, 8}, false}, Case{2, {1, 2, 6, 12}, false},
                         Case{2, {2, 1, 8, 4}, false}, Case{2, {1, 3, 10, 14}, false}, Case{2, {1, 2, 10, 16}, false},
                         Case{2, {1, 8, 16, 8}, false}, Case{8, {1, 3, 17, 70}}, Case{16, {1, 2, 33, 40}},
-                        Case{4, {2, 3, 8, 12}, false}}) {
+                        Case{4, {2, 3, 8, 12}, false}, Case{8, {1, 2, 16, 24}}, Case{16, {1, 1, 16, 32}}}) {
     INFO("kernel " << c.kernel << " input " << c.input.to_string());
     Tensor<T> x(c.input);
     for (std::int64_t i = 0; i < x.numel(); ++i)

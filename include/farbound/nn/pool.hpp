@@ -157,13 +157,14 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
   void prepare(const PlaneT) {}
 
   // The vector 2 x 2 backward writes g or 0 at every input position its windows cover: all
-  // of them when H and W are even; so does the one-hot backward of whole-row windows when
-  // they cover every row.
+  // of them when H and W are even; so do the one-hot backward of whole-row windows when they
+  // cover every row, and the backward by columns on lanes when its windows tile the plane.
   template <class PlaneT>
   static bool writes_every_input(const PlaneT pl) {
-    if (PlaneT::fixed_kernel == 0 && whole_rows(pl) &&
-        detail::has_one_hot_unpool<T>(std::size_t(pl.kernel() * pl.width)))
-      return whole_rows_tile(pl);
+    if (PlaneT::fixed_kernel == 0 && whole_rows(pl))
+      return detail::has_one_hot_unpool<T>(std::size_t(pl.kernel() * pl.width)) && whole_rows_tile(pl);
+    if (PlaneT::fixed_kernel == 0 && by_columns(pl))
+      return detail::max_unpool_by_columns_writes_all<T>(pl.kernel(), pl.height, pl.width);
     return simd_unpool<PlaneT> && pl.height % 2 == 0 && pl.width % 2 == 0;
   }
   template <class PlaneT>

@@ -116,6 +116,66 @@ void max_pool_by_columns(const Plane pl, const T* __restrict x, T* __restrict y,
     }
 }
 
+// Whether max_unpool_by_columns writes every input of an H x W plane (g or 0), so that dx
+// need not be zeroed first: on lanes (below), where the windows tile the plane.
+template <class T>
+constexpr bool max_unpool_by_columns_writes_all(std::int64_t k, std::int64_t H, std::int64_t W) {
+#if defined(__AVX512F__) && defined(__BMI2__)
+  if constexpr (std::is_same_v<T, float>) return (k == 4 || k == 8 || k == 16) && H % k == 0 && W % k == 0;
+#endif
+  (void)k, (void)H, (void)W;
+  return false;
+}
+
+#if defined(__AVX512F__) && defined(__BMI2__)
+// The backward on lanes, for the forward's k: each window's y and g copied to its k lanes by
+// a permutation; in each row a lane wins where it hits (equals y or is NaN), no lane before it
+// in the window's part of the row hit, and no earlier row of the window hit. Those "before"
+// are 16-bit masks shifted within each window's k bits. Every input position of a window is
+// written, g or 0.
+template <int k, class Plane>
+void max_unpool_lanes(const Plane pl, const float* __restrict x, const float* __restrict y, const float* __restrict g,
+                      float* __restrict dx) {
+  constexpr int per_register = 16 / k;
+  // Bits whose position within their window is at least s: where a left shift by s stays inside.
+  constexpr auto inside = [](int s) {
+    unsigned m = 0;
+    for (int b = 0; b < 16; ++b) m |= unsigned(b % k >= s) << b;
+    return m;
+  };
+  constexpr unsigned window_ends = (0xFFFFu / ((1u << k) - 1)) << (k - 1);  // each window's last bit
+  // Each window's bits at or after the first set one (at_or_after) and all of them where any is (any).
+  const auto at_or_after = [&](unsigned m) {
+    for (int s = 1; s < k; s *= 2) m |= (m << s) & inside(s);
+    return m;
+  };
+  const auto any = [&](unsigned m) {
+    m = at_or_after(m) & window_ends;
+    for (int s = 1; s < k; s *= 2) m |= m >> s;
+    return m;
+  };
+  alignas(64) std::int32_t window_of_lane[16];
+  for (int l = 0; l < 16; ++l) window_of_lane[l] = l / k;
+  const __m512i spread = _mm512_load_si512(window_of_lane);
+  for (std::int64_t p = 0; p < pl.out_height; ++p)
+    for (std::int64_t q = 0; q < pl.out_width; q += per_register) {
+      const std::int64_t windows = std::min<std::int64_t>(per_register, pl.out_width - q), out = p * pl.out_width + q;
+      const __mmask16 lanes = __mmask16((1u << (windows * k)) - 1), outputs = __mmask16((1u << windows) - 1);
+      const __m512 ys = _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(outputs, y + out));
+      const __m512 gs = _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(outputs, g + out));
+      const std::int64_t origin = pl.origin(p, q);
+      unsigned taken = 0;  // windows with a hit in an earlier row
+      for (std::int64_t i = 0; i < k; ++i) {
+        const __m512 v = _mm512_maskz_loadu_ps(lanes, x + origin + i * pl.width);
+        const unsigned hit = _mm512_cmp_ps_mask(v, ys, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        const unsigned wins = hit & ~((at_or_after(hit) << 1) & inside(1)) & ~taken;
+        taken |= any(hit);
+        _mm512_mask_storeu_ps(dx + origin + i * pl.width, lanes, _mm512_maskz_mov_ps(__mmask16(wins), gs));
+      }
+    }
+}
+#endif
+
 // dx[winner] += g for every window. Per column, the first of the k rows that hits (equals
 // its window's maximum or is NaN) is kept by a select over whole rows, top row first (in
 // the order of the addresses: bottom-up, the loads waited on memory and the whole pass took
@@ -128,6 +188,14 @@ void max_pool_by_columns(const Plane pl, const T* __restrict x, T* __restrict y,
 template <class T, class Plane>
 void max_unpool_by_columns(const Plane pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
                            T* __restrict dx) {
+#if defined(__AVX512F__) && defined(__BMI2__)
+  if constexpr (std::is_same_v<T, float>) switch (pl.kernel()) {
+      case 4: return max_unpool_lanes<4>(pl, x, y, g, dx);
+      case 8: return max_unpool_lanes<8>(pl, x, y, g, dx);
+      case 16: return max_unpool_lanes<16>(pl, x, y, g, dx);
+      default: break;
+    }
+#endif
   using Index = MaxPoolLaneInt<T>;
   const std::int64_t k = pl.kernel(), windows_per_chunk = max_pool_column_chunk / k;
   T window_of_column[max_pool_column_chunk];  // the maximum each column is compared with
