@@ -60,6 +60,7 @@
 #include "farbound/nn/dropout.hpp"
 #include "farbound/nn/eval_mode.hpp"
 #include "farbound/nn/flatten.hpp"
+#include "farbound/nn/global_avg_pool.hpp"
 #include "farbound/nn/init.hpp"
 #include "farbound/nn/instance_norm.hpp"
 #include "farbound/nn/layer.hpp"

@@ -12,9 +12,10 @@
 //            on "is this larger" mispredicts about once per window) and of gathers (2-3x
 //            slower still). For 2 x 2 windows at stride 2 on float, forward and backward
 //            compare whole rows of windows in SIMD registers instead
-//            (detail/max_pool_2x2.hpp, detail/max_unpool_2x2.hpp): the same result.
+//            (detail/max_pool_2x2.hpp, detail/max_unpool_2x2.hpp; planes narrower than 16
+//            as one stream of row pairs, detail/max_pool_2x2_narrow.hpp): the same result.
 //   average: y[p, q] = 1/k^2 sum_{i,j} x[p*s + i, q*s + j]; dL/dx[window] += g[p, q] / k^2.
-//   global:  y[c] = 1/(H W) sum_{h,w} x[c, h, w], output [N, C]; dL/dx[c, h, w] = g[c] / (H W).
+//   global:  GlobalAvgPool2d, in global_avg_pool.hpp (included here).
 // Overlapping windows (stride < kernel) add their contributions up.
 #include <algorithm>
 #include <bit>
@@ -33,6 +34,7 @@
 #include "farbound/nn/detail/max_unpool_2x2.hpp"
 #include "farbound/nn/detail/max_pool_whole_rows.hpp"
 #include "farbound/nn/detail/window.hpp"
+#include "farbound/nn/global_avg_pool.hpp"
 #include "farbound/nn/layer.hpp"
 
 namespace farbound {
@@ -41,8 +43,10 @@ namespace detail {
 // What max and average pooling share: the window, the shapes, the checks and the loop over
 // planes. Derived classes provide prepare(plane) (called once per pass, before the planes
 // run in parallel), pool(x, y, planes) for planes_per_pool(plane) consecutive planes (fewer
-// at the end) and unpool(x_plane, y_plane, g_plane, dx_plane), where dx_plane arrives zeroed
-// unless writes_every_input(plane) says unpool writes all of it.
+// at the end), unpool(x_plane, y_plane, g_plane, dx_plane), where dx_plane arrives zeroed
+// unless writes_every_input(plane) says unpool writes all of it, and unpool_planes(x, y, g,
+// dx, planes), the backward of a parallel chunk's planes at once where it has one (true) and
+// false where they go to unpool plane by plane.
 template <class T, class Derived>
 class WindowPool2d : public Layer<T> {
  public:
@@ -81,6 +85,10 @@ class WindowPool2d : public Layer<T> {
       self().prepare(pl);
       const bool zero_first = !self().writes_every_input(pl);
       parallel_chunks(in.size(0) * in.size(1), planes_per_call(pl), [&](std::int64_t first, std::int64_t last) {
+        const std::int64_t in_at = first * pl.in_numel(), out_at = first * pl.out_numel();
+        if (self().unpool_planes(pl, in.data() + in_at, out.data() + out_at, grad_out.data() + out_at,
+                                 grad_in->data() + in_at, last - first))
+          return;
         for (std::int64_t i = first; i < last; ++i) {
           T* dx = grad_in->data() + i * pl.in_numel();
           if (zero_first) std::fill_n(dx, pl.in_numel(), T(0));
@@ -247,6 +255,15 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
     return nan ? std::numeric_limits<T>::quiet_NaN() : m;
   }
 
+  // 2 x 2 windows over narrow planes of even extents: the chunk's planes as one stream of row
+  // pairs (detail/max_pool_2x2_narrow.hpp), writing every input.
+  template <class PlaneT>
+  bool unpool_planes(const PlaneT pl, const T* x, const T* y, const T* g, T* dx, std::int64_t planes) const {
+    if constexpr (simd_unpool<PlaneT>)
+      return pl.height % 2 == 0 && pl.width % 2 == 0 &&
+             detail::max_unpool_2x2_narrow(pl.width, planes * pl.height / 2, x, y, g, dx);
+    return false;
+  }
   // Windows of a run-time size that do not overlap (other than whole rows, below) run by
   // columns (detail/max_pool_by_columns.hpp).
   template <class PlaneT>
@@ -344,6 +361,8 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
         }
   }
   template <class PlaneT>
+  bool unpool_planes(const PlaneT, const T*, const T*, const T*, T*, std::int64_t) const { return false; }
+  template <class PlaneT>
   void unpool(const PlaneT pl, const T*, const T*, const T* __restrict g, T* __restrict dx) const {
     const T scale = T(1) / T(pl.kernel() * pl.kernel());
     for (std::int64_t p = 0; p < pl.out_height; ++p)
@@ -353,43 +372,6 @@ class AvgPool2d final : public detail::WindowPool2d<T, AvgPool2d<T>> {
         for (std::int64_t i = 0; i < pl.kernel(); ++i)
           for (std::int64_t j = 0; j < pl.kernel(); ++j) window[i * pl.width + j] += share;
       }
-  }
-};
-
-// Mean over each channel's whole plane: [N, C, H, W] -> [N, C].
-template <class T>
-class GlobalAvgPool2d final : public Layer<T> {
- public:
-  std::string describe() const override { return "GlobalAvgPool2d"; }
-
-  Shape output_shape(const Shape& input) const override {
-    if (input.rank() != 4 || input[0] < 1 || input[1] < 1 || input[2] < 1 || input[3] < 1)
-      throw shape_error("GlobalAvgPool2d: input " + input.to_string() + " does not match [N, C, H, W] (all >= 1)");
-    return {input[0], input[1]};
-  }
-
-  void forward(TensorView<const T> in, Tensor<T>& out) override {
-    out.resize(output_shape(in.shape()));
-    const std::int64_t hw = in.size(2) * in.size(3);
-    parallel_for(out.numel(), [&](std::int64_t i) {
-      const T* x = in.data() + i * hw;
-      T s = 0;
-      for (std::int64_t e = 0; e < hw; ++e) s += x[e];
-      out[i] = s / T(hw);
-    });
-  }
-
-  void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, Tensor<T>* grad_in,
-                ParamGrads) override {
-    const Shape expected = output_shape(in.shape());
-    require_same_shape(out.shape(), expected, "GlobalAvgPool2d::backward (output vs layer output)");
-    require_same_shape(grad_out.shape(), expected, "GlobalAvgPool2d::backward (grad_out vs layer output)");
-    if (!grad_in) return;
-    grad_in->resize(in.shape());
-    const std::int64_t hw = in.size(2) * in.size(3);
-    parallel_for(grad_out.numel(), [&](std::int64_t i) {
-      std::fill_n(grad_in->data() + i * hw, hw, grad_out[i] / T(hw));
-    });
   }
 };
 

@@ -1,8 +1,9 @@
 #pragma once
-// Max-pool forward for 2 x 2 windows at stride 2 over narrow planes (LeNet's 10 x 10) on float
-// with AVX-512, the planes of a chunk as one stream: max_pool_2x2.hpp's row kernel fills a
-// register with 8 windows, but a row of 10 inputs holds 5, and the call per output row cost
-// as much again as its arithmetic.
+// Max-pool forward and backward for 2 x 2 windows at stride 2 over narrow planes (LeNet's
+// 10 x 10) on float with AVX-512, the planes of a chunk as one stream: the row kernels
+// (max_pool_2x2.hpp, max_unpool_2x2.hpp) fill a register with 8 windows, but a row of 10
+// inputs holds 5, and the calls per output row and per plane cost as much again as their
+// arithmetic.
 //
 // Where H and W are even, consecutive planes are consecutive pairs of rows, 2W inputs and W/2
 // windows each, so the chunk is one array of row pairs whatever the plane. It is read a
@@ -20,8 +21,13 @@
 // pass a NaN on from its first operand, so the registers are also tested for NaN, and a
 // stream that holds one is left to the row kernel (the caller's fallback).
 //
-// One thread, 64 x 16 planes of 10 x 10 in L2: 9.3 us by rows, 6.9 us here (vcompressps
-// instead of the permutation: 7.8; 512-bit stores: 8.5).
+// The backward reads the same registers of inputs and writes each whole (below).
+//
+// One thread, 64 x 16 planes of 10 x 10 in L2, the kernels alone: forward 9.3 us by rows,
+// 6.9 us here (vcompressps instead of the permutation: 7.8; 512-bit stores: 8.5); backward
+// as fast as by rows (15 cycles a register of inputs either way), but in the layer, without
+// the calls per plane and per row, 1.8x faster (docs/performance.md).
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <numeric>
@@ -37,19 +43,30 @@ template <int W>
 struct NarrowRowPairs {
   static constexpr int period = std::lcm(2 * W, 16) / 16;  // registers
   struct Phases {
-    unsigned starts[period];       // lanes that start a window in a top row
-    int offset[period + 1];        // outputs before each register's, within the period
-    int index[period][16];         // where the permutation takes each output from
+    unsigned starts[period];       // forward: lanes that start a window in a top row
+    int offset[period + 1];        // forward: outputs before each register's, within the period
+    int index[period][16];         // forward: where the permutation takes each output from
+    unsigned top[period];          // backward: lanes in a top row
+    int first_window[period];      // backward: the register's first window, within the period
+    int window[period][16];        // backward: each lane's window, from the first
   };
   static constexpr Phases phases = [] {
     Phases t{};
+    const auto window = [](int at) { return at / (2 * W) * (W / 2) + at % (2 * W) % W / 2; };
     for (int r = 0; r < period; ++r) {
       int count = 0;
-      for (int l = 0; l < 16; l += 2)
-        if ((16 * r + l) % (2 * W) < W) {
+      t.first_window[r] = window(16 * r);
+      for (int l = 0; l < 16; ++l) t.first_window[r] = std::min(t.first_window[r], window(16 * r + l));
+      for (int l = 0; l < 16; ++l) {
+        const int at = 16 * r + l, in_pair = at % (2 * W);
+        t.window[r][l] = window(at) - t.first_window[r];
+        if (t.window[r][l] > 15) throw "a register's windows must fit a register";  // compile-time error
+        if (in_pair < W) t.top[r] |= 1u << l;
+        if (in_pair < W && in_pair % 2 == 0) {
           t.starts[r] |= 1u << l;
           t.index[r][count++] = l;
         }
+      }
       t.offset[r + 1] = t.offset[r] + count;
     }
     return t;
@@ -95,8 +112,62 @@ struct NarrowRowPairs {
     }
     return nan == 0;
   }
+
+  // The gradient of every input of the `pairs` row pairs from x (outputs y, their gradients
+  // g) into dx: g at the window's first position, in window order, equal to its maximum or
+  // NaN, 0 elsewhere (max_unpool_2x2.hpp's rule). Each register of inputs gets its lanes'
+  // windows' y and g by a permutation; a lane wins where it hits and its pair's first lane
+  // did not, and in a bottom row also where no lane of the pair W lanes before hit (a mask
+  // of the previous register and this one, shifted).
+  static void unpool(std::int64_t pairs, const float* __restrict x, const float* __restrict y,
+                     const float* __restrict g, float* __restrict dx) {
+    const std::int64_t n = 2 * W * pairs, windows = W / 2 * pairs;
+    constexpr unsigned left = 0x5555u;
+    unsigned pair_hit_before = 0;  // the previous register's lanes whose pair hit
+    const auto inputs = [&](std::int64_t i, std::int64_t first, int r, __mmask16 lanes) {
+      const __m512i index = _mm512_loadu_si512(phases.window[r]);
+      const __mmask16 loaded = windows - first >= 16 ? 0xFFFF : __mmask16((1u << (windows - first)) - 1);
+      const __m512 ys = _mm512_permutexvar_ps(index, _mm512_maskz_loadu_ps(loaded, y + first));
+      const __m512 gs = _mm512_permutexvar_ps(index, _mm512_maskz_loadu_ps(loaded, g + first));
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
+      const unsigned hit = _mm512_cmp_ps_mask(v, ys, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      const unsigned first_in_pair = hit & ~((hit & left) << 1);
+      const unsigned pair_hit = ((hit | (hit >> 1)) & left) * 3;
+      const unsigned above = ((pair_hit << 16 | pair_hit_before) >> (16 - W)) & 0xFFFFu;
+      pair_hit_before = pair_hit;
+      const unsigned wins = first_in_pair & (phases.top[r] | ~above);
+      _mm512_mask_storeu_ps(dx + i, lanes, _mm512_maskz_mov_ps(__mmask16(wins), gs));
+    };
+    std::int64_t i = 0, o = 0;
+    for (; i + 16 * period <= n; i += 16 * period, o += phases.offset[period])
+#pragma GCC unroll 8
+      for (int r = 0; r < period; ++r) inputs(i + 16 * r, o + phases.first_window[r], r, 0xFFFF);
+    for (int r = 0; i < n; i += 16, ++r)
+      inputs(i, o + phases.first_window[r], r, n - i >= 16 ? 0xFFFF : __mmask16((1u << (n - i)) - 1));
+  }
 };
 #endif
+
+// The backward of max_pool_2x2_narrow where it runs (AVX-512, even widths below 16); false
+// elsewhere.
+inline bool max_unpool_2x2_narrow(std::int64_t width, std::int64_t pairs, const float* __restrict x,
+                                  const float* __restrict y, const float* __restrict g, float* __restrict dx) {
+#if defined(__AVX512F__)
+  switch (width) {
+    case 2: return NarrowRowPairs<2>::unpool(pairs, x, y, g, dx), true;
+    case 4: return NarrowRowPairs<4>::unpool(pairs, x, y, g, dx), true;
+    case 6: return NarrowRowPairs<6>::unpool(pairs, x, y, g, dx), true;
+    case 8: return NarrowRowPairs<8>::unpool(pairs, x, y, g, dx), true;
+    case 10: return NarrowRowPairs<10>::unpool(pairs, x, y, g, dx), true;
+    case 12: return NarrowRowPairs<12>::unpool(pairs, x, y, g, dx), true;
+    case 14: return NarrowRowPairs<14>::unpool(pairs, x, y, g, dx), true;
+    default: return false;
+  }
+#else
+  (void)width, (void)pairs, (void)x, (void)y, (void)g, (void)dx;
+  return false;
+#endif
+}
 
 // Pools `pairs` row pairs of `width` inputs from x into y where this kernel runs: on AVX-512,
 // for even widths below 16 (no input pair straddles two rows, the row below is at most a
