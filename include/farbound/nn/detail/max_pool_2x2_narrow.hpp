@@ -38,6 +38,11 @@
 
 namespace farbound::detail {
 
+// The stream's kernels for rows of W inputs: pool and unpool. Defined for AVX-512 only;
+// elsewhere with_narrow_width (below) never instantiates them.
+template <int W>
+struct NarrowRowPairs;
+
 #if defined(__AVX512F__)
 template <int W>
 struct NarrowRowPairs {
@@ -148,46 +153,40 @@ struct NarrowRowPairs {
 };
 #endif
 
-// The backward of max_pool_2x2_narrow where it runs (AVX-512, even widths below 16); false
-// elsewhere.
-inline bool max_unpool_2x2_narrow(std::int64_t width, std::int64_t pairs, const float* __restrict x,
-                                  const float* __restrict y, const float* __restrict g, float* __restrict dx) {
+// Calls f.template operator()<W>() for W = width where the stream runs (AVX-512, even widths
+// below 16: no input pair straddles two rows and the row below is at most a register on; at
+// 16 the row kernels fill their registers) and returns its result; false elsewhere.
+template <class F>
+bool with_narrow_width([[maybe_unused]] std::int64_t width, [[maybe_unused]] F&& f) {
 #if defined(__AVX512F__)
   switch (width) {
-    case 2: return NarrowRowPairs<2>::unpool(pairs, x, y, g, dx), true;
-    case 4: return NarrowRowPairs<4>::unpool(pairs, x, y, g, dx), true;
-    case 6: return NarrowRowPairs<6>::unpool(pairs, x, y, g, dx), true;
-    case 8: return NarrowRowPairs<8>::unpool(pairs, x, y, g, dx), true;
-    case 10: return NarrowRowPairs<10>::unpool(pairs, x, y, g, dx), true;
-    case 12: return NarrowRowPairs<12>::unpool(pairs, x, y, g, dx), true;
-    case 14: return NarrowRowPairs<14>::unpool(pairs, x, y, g, dx), true;
+    case 2: return f.template operator()<2>();
+    case 4: return f.template operator()<4>();
+    case 6: return f.template operator()<6>();
+    case 8: return f.template operator()<8>();
+    case 10: return f.template operator()<10>();
+    case 12: return f.template operator()<12>();
+    case 14: return f.template operator()<14>();
     default: return false;
   }
 #else
-  (void)width, (void)pairs, (void)x, (void)y, (void)g, (void)dx;
   return false;
 #endif
 }
 
-// Pools `pairs` row pairs of `width` inputs from x into y where this kernel runs: on AVX-512,
-// for even widths below 16 (no input pair straddles two rows, the row below is at most a
-// register on; at 16 the row kernel fills its registers), and x free of NaN. False elsewhere.
+// Pools `pairs` row pairs of `width` inputs from x into y where the stream runs and x holds
+// no NaN; false elsewhere (the caller then runs the row kernel).
 inline bool max_pool_2x2_narrow(std::int64_t width, std::int64_t pairs, const float* __restrict x, float* __restrict y) {
-#if defined(__AVX512F__)
-  switch (width) {
-    case 2: return NarrowRowPairs<2>::pool(pairs, x, y);
-    case 4: return NarrowRowPairs<4>::pool(pairs, x, y);
-    case 6: return NarrowRowPairs<6>::pool(pairs, x, y);
-    case 8: return NarrowRowPairs<8>::pool(pairs, x, y);
-    case 10: return NarrowRowPairs<10>::pool(pairs, x, y);
-    case 12: return NarrowRowPairs<12>::pool(pairs, x, y);
-    case 14: return NarrowRowPairs<14>::pool(pairs, x, y);
-    default: return false;
-  }
-#else
-  (void)width, (void)pairs, (void)x, (void)y;
-  return false;
-#endif
+  return with_narrow_width(width, [&]<int W>() { return NarrowRowPairs<W>::pool(pairs, x, y); });
+}
+
+// The backward of max_pool_2x2_narrow where the stream runs (true); false elsewhere.
+inline bool max_unpool_2x2_narrow(std::int64_t width, std::int64_t pairs, const float* __restrict x,
+                                  const float* __restrict y, const float* __restrict g, float* __restrict dx) {
+  return with_narrow_width(width, [&]<int W>() {
+    NarrowRowPairs<W>::unpool(pairs, x, y, g, dx);
+    return true;
+  });
 }
 
 }  // namespace farbound::detail
