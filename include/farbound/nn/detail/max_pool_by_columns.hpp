@@ -6,10 +6,15 @@
 // are left for the scalar steps. Walking each window's k^2 values one by one (pool.hpp's
 // general loop) chains k^2 dependent steps per output.
 //
-// `pl` is pool.hpp's plane (extents, kernel(), origin(p, q)). Both give the row-major walk's
+// Floats with AVX-512 (and BMI2) where k is 4, 8 or 16 run on lanes instead: 16 / k windows a
+// register, each row's k values reduced within it (max_pool_lanes, max_unpool_lanes); 2.3x
+// less time than by columns for 4 x 4 windows over 64 @ 32 x 32 (docs/performance.md, "LeNet's
+// narrow pools and run-time windows on lanes").
+//
+// `pl` is pool.hpp's plane (extents, kernel(), origin(p, q)). All give the row-major walk's
 // results exactly: the forward's maximum (a zero maximum, whose sign depends on the order,
-// is found again by `window_max` in order) and the backward's winner, the first position in
-// row-major window order equal to the maximum or NaN.
+// is found again by `window_max` in order by columns) and the backward's winner, the first
+// position in row-major window order equal to the maximum or NaN.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -28,20 +33,42 @@ inline constexpr std::int64_t max_pool_column_chunk = 256;
 template <class T>
 using MaxPoolLaneInt = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
 
+// Calls f.template operator()<k>() where windows of k columns run on lanes (floats with
+// AVX-512 and BMI2, k = 4, 8 or 16) and returns its result; false elsewhere.
+template <class T, class F>
+bool with_lane_window([[maybe_unused]] std::int64_t k, [[maybe_unused]] F&& f) {
 #if defined(__AVX512F__) && defined(__BMI2__)
-// The forward for floats where k is 4, 8 or 16 on AVX-512: 16 / k windows per register,
-// each row's k values reduced within the register (log2 k steps of a swap and vmaxps: the
-// right half only if greater, so each window's first lane holds the row's first maximum),
-// then the rows in order with the same rule: the row-major walk's element, zeros included,
-// without walking them again. A register's NaN lanes are tracked on the side; pext picks
-// one bit per window. One thread, 4 x 4 windows over 64 @ 32 x 32 at batch 32: see
-// docs/performance.md ("LeNet's narrow pools and run-time windows on lanes").
+  if constexpr (std::is_same_v<T, float>) switch (k) {  // (2 x 2 windows have their own kernels)
+      case 4: return f.template operator()<4>();
+      case 8: return f.template operator()<8>();
+      case 16: return f.template operator()<16>();
+      default: break;
+    }
+#endif
+  return false;
+}
+
+// The lanes' kernels, defined for AVX-512 with BMI2 only; elsewhere with_lane_window never
+// instantiates them.
+template <int k, class Plane>
+void max_pool_lanes(const Plane pl, const float* __restrict x, float* __restrict y);
+template <int k, class Plane>
+void max_unpool_lanes(const Plane pl, const float* __restrict x, const float* __restrict y, const float* __restrict g,
+                      float* __restrict dx);
+
+#if defined(__AVX512F__) && defined(__BMI2__)
+// The forward on lanes: each row's k values reduced within the register (log2 k steps of a
+// swap and vmaxps: the right half only if greater, so each window's first lane holds the
+// row's first maximum), then the rows in order with the same rule: the row-major walk's
+// element, zeros included, without walking them again. A register's NaN lanes are tracked on
+// the side; pext picks one bit per window.
 template <int k, class Plane>
 void max_pool_lanes(const Plane pl, const float* __restrict x, float* __restrict y) {
   constexpr int per_register = 16 / k;
   constexpr unsigned window_starts = 0xFFFFu / ((1u << k) - 1);  // bits 0, k, 2k, ...
-  const __m512i firsts = _mm512_setr_epi32(0, k, 2 * k, 3 * k, 4 * k % 16, 5 * k % 16, 6 * k % 16, 7 * k % 16, 0, 0,
-                                           0, 0, 0, 0, 0, 0);
+  alignas(64) std::int32_t first_lane[16];  // of each window in turn
+  for (int w = 0; w < 16; ++w) first_lane[w] = w * k % 16;
+  const __m512i firsts = _mm512_load_si512(first_lane);
   const auto row_max = [](__m512 v) {
     v = _mm512_max_ps(_mm512_permute_ps(v, 0xB1), v);
     if constexpr (k >= 4) v = _mm512_max_ps(_mm512_permute_ps(v, 0x4E), v);
@@ -74,14 +101,11 @@ void max_pool_lanes(const Plane pl, const float* __restrict x, float* __restrict
 // column over the k rows first, then of each window's k columns.
 template <class T, class Plane, class WindowMax>
 void max_pool_by_columns(const Plane pl, const T* __restrict x, T* __restrict y, WindowMax&& window_max) {
-#if defined(__AVX512F__) && defined(__BMI2__)
-  if constexpr (std::is_same_v<T, float>) switch (pl.kernel()) {  // (2 x 2 windows have their own kernel)
-      case 4: return max_pool_lanes<4>(pl, x, y);
-      case 8: return max_pool_lanes<8>(pl, x, y);
-      case 16: return max_pool_lanes<16>(pl, x, y);
-      default: break;
-    }
-#endif
+  if (with_lane_window<T>(pl.kernel(), [&]<int k>() {
+        max_pool_lanes<k>(pl, x, y);
+        return true;
+      }))
+    return;
   using Flag = MaxPoolLaneInt<T>;
   const std::int64_t k = pl.kernel(), windows_per_chunk = max_pool_column_chunk / k;
   T column_max[max_pool_column_chunk];
@@ -119,12 +143,8 @@ void max_pool_by_columns(const Plane pl, const T* __restrict x, T* __restrict y,
 // Whether max_unpool_by_columns writes every input of an H x W plane (g or 0), so that dx
 // need not be zeroed first: on lanes (below), where the windows tile the plane.
 template <class T>
-constexpr bool max_unpool_by_columns_writes_all(std::int64_t k, std::int64_t H, std::int64_t W) {
-#if defined(__AVX512F__) && defined(__BMI2__)
-  if constexpr (std::is_same_v<T, float>) return (k == 4 || k == 8 || k == 16) && H % k == 0 && W % k == 0;
-#endif
-  (void)k, (void)H, (void)W;
-  return false;
+bool max_unpool_by_columns_writes_all(std::int64_t k, std::int64_t H, std::int64_t W) {
+  return with_lane_window<T>(k, [&]<int>() { return H % k == 0 && W % k == 0; });
 }
 
 #if defined(__AVX512F__) && defined(__BMI2__)
@@ -188,14 +208,11 @@ void max_unpool_lanes(const Plane pl, const float* __restrict x, const float* __
 template <class T, class Plane>
 void max_unpool_by_columns(const Plane pl, const T* __restrict x, const T* __restrict y, const T* __restrict g,
                            T* __restrict dx) {
-#if defined(__AVX512F__) && defined(__BMI2__)
-  if constexpr (std::is_same_v<T, float>) switch (pl.kernel()) {
-      case 4: return max_unpool_lanes<4>(pl, x, y, g, dx);
-      case 8: return max_unpool_lanes<8>(pl, x, y, g, dx);
-      case 16: return max_unpool_lanes<16>(pl, x, y, g, dx);
-      default: break;
-    }
-#endif
+  if (with_lane_window<T>(pl.kernel(), [&]<int k>() {
+        max_unpool_lanes<k>(pl, x, y, g, dx);
+        return true;
+      }))
+    return;
   using Index = MaxPoolLaneInt<T>;
   const std::int64_t k = pl.kernel(), windows_per_chunk = max_pool_column_chunk / k;
   T window_of_column[max_pool_column_chunk];  // the maximum each column is compared with
