@@ -122,12 +122,16 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
 
   // Each neighbour: delta_k = p - q_k, q_k = e_k / sum_k; v += w_k delta_k and GR's sum
   // w_k sum_c delta_kc^2; then its gradient dL/dz_kc = -a w_k q_kc (delta_kc - s_k),
-  // s_k = sum_c q_kc delta_kc, with 1/sum_k taken out of the sums over c. Four neighbours at
-  // a time (then two, then one), each step for all of them before the next, so that the core
-  // finds the others' work beside one's chains of latencies (v and GR's sum still add them in
-  // order): 1.06x faster at C = 10 with two, 1.03x more with four (1.09x at C = 4).
-  // Their exponentials run as one loop, not unrolled, so that the polynomial's constants stay
-  // in registers (unrolled, each exp read them from memory). The zero-sum rebuilds subtract
+  // s_k = sum_c q_kc delta_kc, with 1/sum_k taken out of the sums over c. Two neighbours at a
+  // time (then one), each step for both before the next, so that the core finds the other's
+  // work beside one's chains of latencies (v and GR's sum still add them in order), and the
+  // loops over them written out (the pragmas): with four at a time, as before, or with those
+  // loops kept, GCC held the rows in stack arrays, and a 512-bit store costs Zen 4 two cycles.
+  // One thread, 8 192 rows: C = 10 67.6 -> 64.2-64.9 us, C = 4 36.4 -> 34.9, C = 8 53.9 -> 52.0,
+  // C = 16 even; two threads at 262 144 rows, C = 10: 1 632 -> 1 489 us (docs/performance.md).
+  // The loads' loop stays a loop: written out too, GCC 12 at -O1 and -O2 (not -O3, not under
+  // the sanitizers) gave one neighbour's rows wrong values, which the tests caught; why was not
+  // found. The zero-sum rebuilds subtract
   // the total at the top: p's where its first largest logit's mask holds (an and and a
   // subtract, as complete_zero_sum, off the multipliers that the exponentials keep busy: 1 %
   // faster at C = 10 on AVX-512 and AVX2 than a multiply-add by a weight of 1 or 0); q_k's
@@ -152,10 +156,13 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       const V shift = pairwise_max<Cn>(e[j]);
       for (std::size_t c = 0; c < Cn; ++c) e[j][c] -= shift;
     }
-    V* const exps = &e[0][0];
 #pragma GCC unroll 2
-    for (std::size_t i = 0; i < J * Cn; ++i) exps[i] = simd::exp_nonpositive(exps[i]);
+    for (std::size_t j = 0; j < J; ++j)
+#pragma GCC unroll 16
+      for (std::size_t c = 0; c < Cn; ++c) e[j][c] = simd::exp_nonpositive(e[j][c]);
+#pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) q_sum[j] = pairwise_sum<Cn>(e[j]);
+#pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) {
       q_inv_sum[j] = V(T(1)) / q_sum[j];
       w[j] = V(T(1)) / distances.next(k0 + j);
@@ -164,8 +171,11 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       for (std::size_t c = 0; c < Cn; ++c) delta[j][c] -= where(p_top[c], total);
     }
     for (std::size_t c = 0; c < Cn; ++c)  // v[c] read and written once for the J neighbours
+#pragma GCC unroll 2
       for (std::size_t j = 0; j < J; ++j) v[c] = xsimd::fma(w[j], delta[j][c], v[c]);
+#pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) weighted_squares = xsimd::fma(w[j], dot<Cn>(delta[j], delta[j]), weighted_squares);
+#pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) {
       const V scale = V(-gr_weight) * w[j] * q_inv_sum[j];
       const V offset = -scale * (dot<Cn>(e[j], delta[j]) * q_inv_sum[j]);  // -scale s_k
@@ -173,10 +183,10 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       const V total = pairwise_sum<Cn>(delta[j]);
       for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = xsimd::fnma(xsimd::floor(e[j][c]), total, delta[j][c]);
     }
+#pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) lane_rows::store<Cn>(delta[j], C, dzn + (k0 + j) * C, K * C);
   };
   std::size_t k = 0;
-  for (; k + 4 <= K; k += 4) neighbours.template operator()<4>(k);
   for (; k + 2 <= K; k += 2) neighbours.template operator()<2>(k);
   if (k < K) neighbours.template operator()<1>(k);
 
