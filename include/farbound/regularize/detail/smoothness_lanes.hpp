@@ -130,12 +130,12 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // One thread, 8 192 rows: C = 10 67.6 -> 64.2-64.9 us, C = 4 36.4 -> 34.9, C = 8 53.9 -> 52.0,
   // C = 16 even; two threads at 262 144 rows, C = 10: 1 632 -> 1 489 us (docs/performance.md).
   // The loads' loop stays a loop: written out too, GCC 12 at -O1 and -O2 (not -O3, not under
-  // the sanitizers) gave one neighbour's rows wrong values, which the tests caught; why was not
-  // found. The zero-sum rebuilds subtract
-  // the total at the top: p's where its first largest logit's mask holds (an and and a
-  // subtract, as complete_zero_sum, off the multipliers that the exponentials keep busy: 1 %
-  // faster at C = 10 on AVX-512 and AVX2 than a multiply-add by a weight of 1 or 0); q_k's
-  // times floor(e_kc), which is 1 exactly where e_kc = 1, at the largest logit (at each of
+  // the sanitizers) gave one neighbour's rows wrong values, which the tests caught; the cause
+  // was not found.
+  // The zero-sum rebuilds subtract the total at the top: p's where its first largest logit's
+  // mask holds (an and and a subtract, as complete_zero_sum, off the multipliers that the
+  // exponentials keep busy: 1 % faster at C = 10 on AVX-512 and AVX2 than a multiply-add by a
+  // weight of 1 or 0); q_k's times floor(e_kc), which is 1 exactly where e_kc = 1, at the largest logit (at each of
   // them in a tie, where q_k is not saturated and the total, a few roundings of the largest
   // entry, costs nothing of the accuracy the rebuild is for; a mask there would cost a
   // compare, and was not faster). With the sums of squares and products on fused
