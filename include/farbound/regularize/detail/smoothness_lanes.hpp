@@ -135,11 +135,11 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // The zero-sum rebuilds subtract the total at the top: p's where its first largest logit's
   // mask holds (an and and a subtract, as complete_zero_sum, off the multipliers that the
   // exponentials keep busy: 1 % faster at C = 10 on AVX-512 and AVX2 than a multiply-add by a
-  // weight of 1 or 0); q_k's times floor(e_kc), which is 1 exactly where e_kc = 1, at the largest logit (at each of
-  // them in a tie, where q_k is not saturated and the total, a few roundings of the largest
-  // entry, costs nothing of the accuracy the rebuild is for; a mask there would cost a
-  // compare, and was not faster). With the sums of squares and products on fused
-  // multiply-adds, 847 -> 796 instructions and 313 -> 218 loads per 8 neighbour rows at
+  // weight of 1 or 0); q_k's times floor(e_kc), which is 1 exactly where e_kc = 1, at the
+  // largest logit (at each of them in a tie, where q_k is not saturated and the total, a few
+  // roundings of the largest entry, costs nothing of the accuracy the rebuild is for; a mask
+  // there would cost a compare, and was not faster). With the sums of squares and products on
+  // fused multiply-adds, 847 -> 796 instructions and 313 -> 218 loads per 8 neighbour rows at
   // C = 10; 769 with the next block's shares asked for unrolled where C is exact (from memory
   // 3 % less time on one thread).
   V weighted_squares(T(0));
