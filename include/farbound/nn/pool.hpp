@@ -198,7 +198,8 @@ class MaxPool2d final : public detail::WindowPool2d<T, MaxPool2d<T>> {
     if constexpr (PlaneT::fixed_kernel == 0)
       if (whole_rows_tile(pl)) return pool_whole_rows(pl, x, y, planes * pl.out_height);
     if constexpr (simd_pool<PlaneT>)  // planes of row pairs one after another (detail/max_pool_2x2_narrow.hpp)
-      if (pl.height % 2 == 0 && pl.width % 2 == 0 && detail::max_pool_2x2_narrow(pl.width, planes * pl.height / 2, x, y))
+      if (pl.height % 2 == 0 && pl.width % 2 == 0 &&
+          detail::max_pool_2x2_narrow(pl.width, planes * pl.height / 2, x, y))
         return;
     for (std::int64_t i = 0; i < planes; ++i) pool_plane(pl, x + i * pl.in_numel(), y + i * pl.out_numel());
   }

@@ -32,6 +32,8 @@
 #include <cstdint>
 #include <numeric>
 
+#include "farbound/nn/detail/max_unpool_2x2.hpp"
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -86,7 +88,8 @@ struct NarrowRowPairs {
     // Register r of a period: inputs v, their pair maxima h, the next register's h_next.
     const auto windows = [&](__m512 v, __m512 h, __m512 h_next, const int* index, __mmask8 outputs, float* out) {
       nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      const __m512 below = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(h_next), _mm512_castps_si512(h), W));
+      const __m512i h_bits = _mm512_castps_si512(h), h_next_bits = _mm512_castps_si512(h_next);
+      const __m512 below = _mm512_castsi512_ps(_mm512_alignr_epi32(h_next_bits, h_bits, W));
       const __m512 packed = _mm512_permutexvar_ps(_mm512_loadu_si512(index), _mm512_max_ps(below, h));
       _mm256_mask_storeu_ps(out, outputs, _mm512_castps512_ps256(packed));
     };
@@ -99,7 +102,8 @@ struct NarrowRowPairs {
 #pragma GCC unroll 8
         for (int r = 0; r < period; ++r) {
           const __m512 next = _mm512_loadu_ps(x + i + 16 * (r + 1)), h_next = pair_max(next);
-          windows(v, h, h_next, phases.index[r], first(phases.offset[r + 1] - phases.offset[r]), y + o + phases.offset[r]);
+          const int at = phases.offset[r], count = phases.offset[r + 1] - at;
+          windows(v, h, h_next, phases.index[r], first(count), y + o + at);
           v = next;
           h = h_next;
         }
@@ -127,7 +131,6 @@ struct NarrowRowPairs {
   static void unpool(std::int64_t pairs, const float* __restrict x, const float* __restrict y,
                      const float* __restrict g, float* __restrict dx) {
     const std::int64_t n = 2 * W * pairs, windows = W / 2 * pairs;
-    constexpr unsigned left = 0x5555u;
     unsigned pair_hit_before = 0;  // the previous register's lanes whose pair hit
     const auto inputs = [&](std::int64_t i, std::int64_t first, int r, __mmask16 lanes) {
       const __m512i index = _mm512_loadu_si512(phases.window[r]);
@@ -135,12 +138,10 @@ struct NarrowRowPairs {
       const __m512 ys = _mm512_permutexvar_ps(index, _mm512_maskz_loadu_ps(loaded, y + first));
       const __m512 gs = _mm512_permutexvar_ps(index, _mm512_maskz_loadu_ps(loaded, g + first));
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
-      const unsigned hit = _mm512_cmp_ps_mask(v, ys, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      const unsigned first_in_pair = hit & ~((hit & left) << 1);
-      const unsigned pair_hit = ((hit | (hit >> 1)) & left) * 3;
+      const unsigned hit = max_pool_hits(v, ys), pair_hit = pairs_hit(hit);
       const unsigned above = ((pair_hit << 16 | pair_hit_before) >> (16 - W)) & 0xFFFFu;
       pair_hit_before = pair_hit;
-      const unsigned wins = first_in_pair & (phases.top[r] | ~above);
+      const unsigned wins = first_hit_in_pair(hit) & (phases.top[r] | ~above);
       _mm512_mask_storeu_ps(dx + i, lanes, _mm512_maskz_mov_ps(__mmask16(wins), gs));
     };
     std::int64_t i = 0, o = 0;
@@ -176,7 +177,8 @@ bool with_narrow_width([[maybe_unused]] std::int64_t width, [[maybe_unused]] F&&
 
 // Pools `pairs` row pairs of `width` inputs from x into y where the stream runs and x holds
 // no NaN; false elsewhere (the caller then runs the row kernel).
-inline bool max_pool_2x2_narrow(std::int64_t width, std::int64_t pairs, const float* __restrict x, float* __restrict y) {
+inline bool max_pool_2x2_narrow(std::int64_t width, std::int64_t pairs, const float* __restrict x,
+                                float* __restrict y) {
   return with_narrow_width(width, [&]<int W>() { return NarrowRowPairs<W>::pool(pairs, x, y); });
 }
 

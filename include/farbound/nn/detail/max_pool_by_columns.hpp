@@ -24,6 +24,8 @@
 #include <immintrin.h>
 #endif
 
+#include "farbound/nn/detail/max_unpool_2x2.hpp"
+
 namespace farbound::detail {
 
 // Columns per chunk of a window row (and the longest window these functions take).
@@ -48,6 +50,10 @@ bool with_lane_window([[maybe_unused]] std::int64_t k, [[maybe_unused]] F&& f) {
   return false;
 }
 
+// Bits 0, k, 2k, ... of a 16-bit lane mask: each window's first lane.
+template <int k>
+inline constexpr unsigned lane_window_starts = 0xFFFFu / ((1u << k) - 1);
+
 // The lanes' kernels, defined for AVX-512 with BMI2 only; elsewhere with_lane_window never
 // instantiates them.
 template <int k, class Plane>
@@ -65,7 +71,6 @@ void max_unpool_lanes(const Plane pl, const float* __restrict x, const float* __
 template <int k, class Plane>
 void max_pool_lanes(const Plane pl, const float* __restrict x, float* __restrict y) {
   constexpr int per_register = 16 / k;
-  constexpr unsigned window_starts = 0xFFFFu / ((1u << k) - 1);  // bits 0, k, 2k, ...
   alignas(64) std::int32_t first_lane[16];  // of each window in turn
   for (int w = 0; w < 16; ++w) first_lane[w] = w * k % 16;
   const __m512i firsts = _mm512_load_si512(first_lane);
@@ -90,7 +95,8 @@ void max_pool_lanes(const Plane pl, const float* __restrict x, float* __restrict
       }
       unsigned any_nan = nan;  // per window: any of its k lanes
       for (int shift = 1; shift < k; shift *= 2) any_nan |= any_nan >> shift;
-      const __m512 packed = _mm512_mask_mov_ps(_mm512_permutexvar_ps(firsts, m), __mmask16(_pext_u32(any_nan, window_starts)),
+      const __mmask16 nan_windows = __mmask16(_pext_u32(any_nan, lane_window_starts<k>));
+      const __m512 packed = _mm512_mask_mov_ps(_mm512_permutexvar_ps(firsts, m), nan_windows,
                                                _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN()));
       _mm512_mask_storeu_ps(y + p * pl.out_width + q, __mmask16((1u << windows) - 1), packed);
     }
@@ -163,16 +169,16 @@ void max_unpool_lanes(const Plane pl, const float* __restrict x, const float* __
     for (int b = 0; b < 16; ++b) m |= unsigned(b % k >= s) << b;
     return m;
   };
-  constexpr unsigned window_ends = (0xFFFFu / ((1u << k) - 1)) << (k - 1);  // each window's last bit
-  // Each window's bits at or after the first set one (at_or_after) and all of them where any is (any).
+  constexpr unsigned window_ends = lane_window_starts<k> << (k - 1);  // each window's last bit
+  // Each window's bits at or after its first set one.
   const auto at_or_after = [&](unsigned m) {
     for (int s = 1; s < k; s *= 2) m |= (m << s) & inside(s);
     return m;
   };
-  const auto any = [&](unsigned m) {
-    m = at_or_after(m) & window_ends;
-    for (int s = 1; s < k; s *= 2) m |= m >> s;
-    return m;
+  // All of a window's bits where its last is set.
+  const auto whole_window = [](unsigned ends) {
+    for (int s = 1; s < k; s *= 2) ends |= ends >> s;
+    return ends;
   };
   alignas(64) std::int32_t window_of_lane[16];
   for (int l = 0; l < 16; ++l) window_of_lane[l] = l / k;
@@ -187,9 +193,9 @@ void max_unpool_lanes(const Plane pl, const float* __restrict x, const float* __
       unsigned taken = 0;  // windows with a hit in an earlier row
       for (std::int64_t i = 0; i < k; ++i) {
         const __m512 v = _mm512_maskz_loadu_ps(lanes, x + origin + i * pl.width);
-        const unsigned hit = _mm512_cmp_ps_mask(v, ys, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-        const unsigned wins = hit & ~((at_or_after(hit) << 1) & inside(1)) & ~taken;
-        taken |= any(hit);
+        const unsigned hit = max_pool_hits(v, ys), hit_or_after = at_or_after(hit);
+        const unsigned wins = hit & ~((hit_or_after << 1) & inside(1)) & ~taken;
+        taken |= whole_window(hit_or_after & window_ends);
         _mm512_mask_storeu_ps(dx + origin + i * pl.width, lanes, _mm512_maskz_mov_ps(__mmask16(wins), gs));
       }
     }

@@ -38,6 +38,19 @@ inline constexpr bool has_simd_max_unpool_2x2 =
     std::is_same_v<T, float> && (std::is_base_of_v<xsimd::avx, xsimd::default_arch> ||
                                  std::is_base_of_v<xsimd::avx512f, xsimd::default_arch>);
 
+#if defined(__AVX512F__)
+// The hit masks the AVX-512 backwards share (here, max_pool_2x2_narrow.hpp and the lanes of
+// max_pool_by_columns.hpp): the lanes of v equal to their window's maximum m, or NaN.
+inline unsigned max_pool_hits(__m512 v, __m512 m) {
+  return unsigned(_mm512_cmp_ps_mask(v, m, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));
+}
+// With pairs of lanes (2k, 2k + 1) as a window's two columns: the first lane of each pair that
+// hits, and both lanes of every pair with a hit.
+inline constexpr unsigned left_lanes = 0x5555u;
+inline unsigned first_hit_in_pair(unsigned hit) { return hit & ~((hit & left_lanes) << 1); }
+inline unsigned pairs_hit(unsigned hit) { return ((hit | (hit >> 1)) & left_lanes) * 3; }
+#endif
+
 // Writes the gradient of every input position of the out_width windows of output row (x0, x1:
 // its two input rows; d0, d1: their gradient rows; y, g: the row's outputs and output
 // gradients).
@@ -49,18 +62,13 @@ inline void max_unpool_2x2_row(std::int64_t out_width, const float* __restrict x
                                const float* __restrict y, const float* __restrict g, float* __restrict d0,
                                float* __restrict d1) {
   const __m512i duplicate = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-  constexpr unsigned left = 0x5555u;
-  const auto hits = [](__m512 v, __m512 m) {
-    return unsigned(_mm512_cmp_ps_mask(v, m, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));
-  };
   const auto windows = [&](std::int64_t q, __mmask16 inputs, __mmask8 outputs) {
     const __m512 ys = _mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_maskz_loadu_ps(outputs, y + q)));
     const __m512 gs = _mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_maskz_loadu_ps(outputs, g + q)));
-    const unsigned t = hits(_mm512_maskz_loadu_ps(inputs, x0 + 2 * q), ys);
-    const unsigned b = hits(_mm512_maskz_loadu_ps(inputs, x1 + 2 * q), ys);
-    const unsigned top_hit = (t | (t >> 1)) & left, top_in_window = top_hit | (top_hit << 1);
-    const unsigned top_wins = t & ~((t & left) << 1);
-    const unsigned bottom_wins = b & ~((b & left) << 1) & ~top_in_window;
+    const unsigned t = max_pool_hits(_mm512_maskz_loadu_ps(inputs, x0 + 2 * q), ys);
+    const unsigned b = max_pool_hits(_mm512_maskz_loadu_ps(inputs, x1 + 2 * q), ys);
+    const unsigned top_wins = first_hit_in_pair(t);
+    const unsigned bottom_wins = first_hit_in_pair(b) & ~pairs_hit(t);
     _mm512_mask_storeu_ps(d0 + 2 * q, inputs, _mm512_maskz_mov_ps(__mmask16(top_wins), gs));
     _mm512_mask_storeu_ps(d1 + 2 * q, inputs, _mm512_maskz_mov_ps(__mmask16(bottom_wins), gs));
   };
