@@ -174,11 +174,11 @@ inline constexpr std::size_t streamed_gradient_bytes = std::size_t(8) << 20;
 
 // Each chunk's room on its thread's stack: for the row kernel, the neighbours' exp(z - max),
 // kept for as many of each anchor's neighbours as fit, and the anchor's after them if they
-// fit too; for the lanes kernels of large batches, a block's neighbour gradient rows before
-// they are streamed out. 40 KB, cache-resident, holds all K = 8 and the anchor at C = 1000
-// in float (with 32 KB the anchor's softmax was evaluated three times: 9-10 % slower on one
-// thread).
-inline constexpr std::size_t q_store_bytes = 40 * 1024;
+// fit too; for the lanes kernels of large batches, two blocks' neighbour gradient rows
+// before they are streamed out. 64 KB, cache-resident, holds all K = 8 and the anchor at
+// C = 1000 in float (with 32 KB the anchor's softmax was evaluated three times: 9-10 %
+// slower on one thread), and two blocks of K = 8 rows up to the lanes kernels' 64 classes.
+inline constexpr std::size_t q_store_bytes = 64 * 1024;
 
 // The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).
 template <class Blocks, class T>
@@ -206,35 +206,42 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   const std::int64_t chunk = on_lanes ? (least + W - 1) / W * W : least;
   std::array<double, max_chunks> ce_part{}, gr_part{};
   // Neighbour gradients too large for the caches: each block of W anchors' rows (W K C
-  // elements) written into the q_store, then streamed out, so that the stores no longer read
-  // every line for ownership first (detail/stream_lines.hpp). Where the blocks are whole
-  // cache lines and the first starts on one, so do all.
-  const std::size_t block_bytes = std::size_t(W * K * C) * sizeof(T);
-  const bool staged = on_lanes && block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0 &&
+  // elements) written into one half of the q_store, then streamed out while the next block,
+  // written into the other half, is computed (a K-th with each neighbour), so that the stores
+  // no longer read every line for ownership first (detail/stream_lines.hpp). Where the
+  // blocks are whole cache lines and the first starts on one, so do all.
+  const std::size_t block_elements = std::size_t(W * K * C), block_bytes = block_elements * sizeof(T);
+  const bool staged = on_lanes && 2 * block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0 &&
                       std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
                       reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
   parallel_chunks_balanced(B, chunk, [&](std::int64_t begin, std::int64_t end) {
     alignas(64) T q_store[q_store_bytes / sizeof(T)];
     double ce = 0, gr = 0;
     std::int64_t i = begin;
+    T* const staging[2] = {q_store, staged ? q_store + block_elements : nullptr};
+    T* previous_rows = nullptr;  // staged: where the previous block's rows go
+    std::size_t block = 0;
     // Up to 64 classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
     if (on_lanes)
-      for (; i + W <= end; i += W) {
+      for (; i + W <= end; i += W, ++block) {
         AnchorTerms<T> terms[W];
-        const bool next_block = i + 2 * W <= end;  // in this chunk: the other threads' rows are not touched
         T* const rows = neighbour_grad.data() + i * K * C;
-        // Staged, the next block's rows to ask for are the scratch, where it writes them too.
-        T* const next_rows = next_block ? (staged ? q_store : rows + W * K * C) : nullptr;
+        BlockTraffic<T> traffic;
+        if (i + 2 * W <= end) {  // the next block, in this chunk: the other threads' rows are not touched
+          traffic.next_zn = neighbour_logits.data() + (i + W) * K * C;
+          if (!staged) traffic.next_dzn = rows + W * K * C;
+        }
+        if (previous_rows) traffic = {traffic.next_zn, nullptr, staging[(block + 1) % 2], previous_rows};
         smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
                                 std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
-                                anchor_grad.data() + i * C, staged ? q_store : rows, terms,
-                                next_block ? neighbour_logits.data() + (i + W) * K * C : nullptr, next_rows);
-        if (staged) stream_lines(q_store, rows, block_bytes);
+                                anchor_grad.data() + i * C, staged ? staging[block % 2] : rows, terms, traffic);
+        if (staged) previous_rows = rows;
         for (const AnchorTerms<T>& t : terms) {
           ce += t.cross_entropy;
           gr += t.smoothness;
         }
       }
+    if (previous_rows) stream_lines(staging[(block + 1) % 2], previous_rows, block_bytes);
     for (; i < end; ++i) {
       const std::int64_t next = i + 1 < end ? i + 1 : i;
       const AnchorAids<T> aids{q_store, std::size(q_store), anchor_logits.data() + next * C,

@@ -13,6 +13,7 @@
 
 #include "farbound/core/host_device.hpp"
 #include "farbound/detail/avx_row_ends.hpp"
+#include "farbound/detail/stream_lines.hpp"
 #include "farbound/detail/transpose_16x16.hpp"
 #include "farbound/detail/transpose_8x8.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
@@ -247,55 +248,77 @@ class LaneDistances {
   xsimd::batch<T> block_[W];
 };
 
-// The next block of W anchors' neighbour rows (W K C elements at zn and dzn; none where zn
-// is null), asked for a K-th with each neighbour in whole cache lines: the logits into L1
-// (locality 3) or L2 (2), the gradient rows with the intent to write (prefetchw), so that
-// the stores into them need not wait for their lines to be read for ownership.
+// The memory traffic a lanes kernel overlaps with its block of W anchors, in whole cache
+// lines: the next block's neighbour logits asked into the cache; and either the next block's
+// gradient rows asked for with the intent to write (prefetchw), so that the stores into them
+// need not wait for their lines to be read for ownership, or, where the caller stages each
+// block's gradient rows in the cache and streams them out (smoothness_loss.hpp), the
+// previous block's staged rows streamed out (each kernel says when). Each is optional (null).
 template <class T>
-class NextBlockRows {
+struct BlockTraffic {
+  const T* next_zn = nullptr;  // the next block's neighbour logits
+  T* next_dzn = nullptr;       // its gradient rows, where they are not staged
+  const T* staged = nullptr;   // the previous block's staged gradient rows (64-byte aligned) ...
+  T* staged_to = nullptr;      // ... and their place (64-byte aligned)
+};
+
+// A BlockTraffic of blocks of W K C elements, cut into K shares of W C elements rounded up
+// to whole lines (neighbour k's share: the lines from k times that), so that a kernel can
+// spread the traffic over its neighbours: a share's lines asked for one at a time (ask) or
+// at once (ask_share, ask_whole_share), the logits into L1 (locality 3) or L2 (2); the staged
+// rows streamed a line at a time (stream) or all at once (stream_all).
+template <class T>
+class BlockLines {
  public:
-  NextBlockRows(const T* zn, T* dzn, std::size_t K, std::size_t C)
-      : zn_(zn), dzn_(dzn), block_(xsimd::batch<T>::size * K * C), share_((xsimd::batch<T>::size * C + line - 1) / line * line) {}
+  BlockLines(const BlockTraffic<T>& traffic, std::size_t K, std::size_t C)
+      : traffic_(traffic), block_(xsimd::batch<T>::size * K * C),
+        share_((xsimd::batch<T>::size * C + line - 1) / line * line) {}
   // The cache lines of neighbour k's share.
   std::size_t lines(std::size_t k) const {
-    if (!zn_ || k * share_ >= block_) return 0;
+    if (k * share_ >= block_) return 0;
     return (std::min(block_, (k + 1) * share_) - k * share_ + line - 1) / line;
   }
-  // Asks for line i of neighbour k's share. Always inlined, as fetch_all below.
+  // Asks for line i of neighbour k's share of the next block. Always inlined, as those
+  // below: GCC 12 takes a function that only prefetches for one without effects and drops
+  // its calls.
   template <int logit_locality>
-  FARBOUND_FORCE_INLINE void fetch(std::size_t k, std::size_t i) const {
-    const std::size_t e = k * share_ + i * line;
-    __builtin_prefetch(zn_ + e, 0, logit_locality);
-    __builtin_prefetch(dzn_ + e, 1, 3);
+  FARBOUND_FORCE_INLINE void ask(std::size_t k, std::size_t i) const {
+    ask_lines<logit_locality>(k * share_ + i * line, 1);
   }
-  // Asks for every line of the shares of neighbours [k0, k1), in one loop of one pointer (the
-  // gradient rows' lines at a fixed distance in bytes): 5 instructions a line, against 7 and
-  // a setup per neighbour by fetch. Always inlined: GCC 12 takes a function that only
-  // prefetches for one without effects and drops its calls.
+  // Asks for every line of neighbour k's share.
   template <int logit_locality>
-  FARBOUND_FORCE_INLINE void fetch_all(std::size_t k0, std::size_t k1) const {
-    if (!zn_) return;
-    const char* at = reinterpret_cast<const char*>(zn_ + k0 * share_);
-    const char* const end = reinterpret_cast<const char*>(zn_ + std::min(block_, k1 * share_));
-    const std::intptr_t to_gradient = reinterpret_cast<std::intptr_t>(dzn_) - reinterpret_cast<std::intptr_t>(zn_);
-    for (; at < end; at += 64) {
-      __builtin_prefetch(at, 0, logit_locality);
-      __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::intptr_t>(at) + to_gradient), 1, 3);
-    }
+  FARBOUND_FORCE_INLINE void ask_share(std::size_t k) const {
+    ask_lines<logit_locality>(k * share_, lines(k));
   }
   // Neighbour k's share where it fills a whole number of lines known when compiled (W C
-  // floats at C = 10: 5 lines on AVX2), unrolled and without the loop's bounds, which were
-  // half of fetch_all's 40 instructions a neighbour there. Always inlined, as fetch_all.
+  // floats at C = 10: 10 lines on AVX-512), unrolled.
   template <int logit_locality, std::size_t lines>
-  FARBOUND_FORCE_INLINE void fetch_whole_share(std::size_t k) const {
-    if (!zn_) return;
-    for (std::size_t i = 0; i < lines; ++i) fetch<logit_locality>(k, i);
+  FARBOUND_FORCE_INLINE void ask_whole_share(std::size_t k) const {
+    ask_lines<logit_locality>(k * share_, lines);
+  }
+  // Streams out line i of neighbour k's share of the previous block's staged rows.
+  FARBOUND_FORCE_INLINE void stream(std::size_t k, std::size_t i) const {
+    if (const std::size_t at = k * share_ + i * line; traffic_.staged)
+      stream_line(traffic_.staged + at, traffic_.staged_to + at);
+  }
+  // Streams out all of them.
+  void stream_all() const {
+    if (traffic_.staged) stream_lines(traffic_.staged, traffic_.staged_to, block_ * sizeof(T));
   }
 
  private:
   static constexpr std::size_t line = 64 / sizeof(T);
-  const T* zn_;
-  T* dzn_;
+  // n lines from element e of the block, each kind in a loop of its own (in one loop of one
+  // pointer, the gradient rows' lines at a fixed distance, the C = 10 kernel was 2 % slower).
+  template <int logit_locality>
+  FARBOUND_FORCE_INLINE void ask_lines(std::size_t e, std::size_t n) const {
+    const std::size_t end = e + n * line;
+    if (traffic_.next_zn)
+      for (std::size_t at = e; at < end; at += line) __builtin_prefetch(traffic_.next_zn + at, 0, logit_locality);
+    if (traffic_.next_dzn)
+      for (std::size_t at = e; at < end; at += line) __builtin_prefetch(traffic_.next_dzn + at, 1, 3);
+  }
+  BlockTraffic<T> traffic_;
   std::size_t block_, share_;
 };
 

@@ -72,17 +72,19 @@ FARBOUND_FORCE_INLINE V dot(const V* a, const V* b) {
 // Anchors a .. a + W - 1 with C <= register_lane_max_classes classes and K neighbours each;
 // z, zn, r, labels, dz and dzn point at anchor a's rows (layout as in smoothness_anchor).
 // Writes dL/dz and dL/dz_k, and each anchor's terms into terms[W]; ce_weight applies to
-// labelled anchors, gr_weight is smoothness_anchor's. next_zn and next_dzn, where not null,
-// are the next block's neighbour rows: a slice of them is asked for with each neighbour, the
-// logits into L1 and the gradient rows with the intent to write (prefetchw). Without the
-// latter every masked store of a row waited for its lines to be read for ownership: from
-// memory the block took twice as long as in cache, and prefetching the logits alone did not
-// change that (docs/performance.md). With `exact`, C = Cn is known when compiled, and the
-// row loads and stores pick their pieces without tests (3 % at C = 10).
+// labelled anchors, gr_weight is smoothness_anchor's. Of the block's memory traffic
+// (lane_rows.hpp), a K-th of the next block's rows is asked for with each neighbour, the
+// logits into L1 and the gradient rows with the intent to write (without that every masked
+// store of a row waited for its lines to be read for ownership: from memory the block took
+// twice as long as in cache, and prefetching the logits alone did not change that); the
+// previous block's staged rows are streamed out at the end, at once (a K-th with each
+// neighbour, as the wide kernel does, was 2 % slower at C = 10; docs/performance.md). With
+// `exact`, C = Cn is known when compiled, and the row loads and stores pick their pieces
+// without tests (3 % at C = 10).
 template <std::size_t Cn, bool exact, class T>
 void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::size_t K, std::size_t classes,
                                     const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
-                                    AnchorTerms<T>* terms, const T* next_zn, T* next_dzn) {
+                                    AnchorTerms<T>* terms, const BlockTraffic<T>& traffic) {
   using V = xsimd::batch<T>;
   using Mask = typename V::batch_bool_type;
   const std::size_t C = exact ? Cn : classes;
@@ -143,15 +145,15 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   // C = 10; 769 with the next block's shares asked for unrolled where C is exact (from memory
   // 3 % less time on one thread).
   V weighted_squares(T(0));
-  const NextBlockRows<T> next(next_zn, next_dzn, K, C);  // a K-th with each neighbour, into L1
+  const BlockLines<T> traffic_lines(traffic, K, C);
   LaneDistances<T> distances(r, K);
   const auto neighbours = [&]<std::size_t J>(std::size_t k0) {
     V e[J][Cn], delta[J][Cn], q_sum[J], q_inv_sum[J], w[J];
     for (std::size_t j = 0; j < J; ++j) {
       if constexpr (constexpr std::size_t share = V::size * Cn * sizeof(T); exact && share % 64 == 0)
-        next.template fetch_whole_share<3, share / 64>(k0 + j);
+        traffic_lines.template ask_whole_share<3, share / 64>(k0 + j);
       else
-        next.template fetch_all<3>(k0 + j, k0 + j + 1);
+        traffic_lines.template ask_share<3>(k0 + j);
       lane_rows::load<Cn>(zn + (k0 + j) * C, K * C, C, e[j]);
       const V shift = pairwise_max<Cn>(e[j]);
       for (std::size_t c = 0; c < Cn; ++c) e[j][c] -= shift;
@@ -189,6 +191,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   std::size_t k = 0;
   for (; k + 2 <= K; k += 2) neighbours.template operator()<2>(k);
   if (k < K) neighbours.template operator()<1>(k);
+  traffic_lines.stream_all();
 
   // dL/dz_c = a p_c (v_c - t) + ce_weight (p_c - [c == y]), t = sum_c p_c v_c.
   V products[Cn];
@@ -208,17 +211,16 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
 template <class T>
 void smoothness_anchor_lanes(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C,
                              const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
-                             AnchorTerms<T>* terms, const T* next_zn = nullptr, T* next_dzn = nullptr) {
+                             AnchorTerms<T>* terms, const BlockTraffic<T>& traffic = {}) {
   const auto run = [&]<std::size_t Cn, bool exact = false>() {
-    smoothness_anchor_lanes_padded<Cn, exact>(z, zn, r, K, C, labels, ce_weight, gr_weight, dz, dzn, terms, next_zn,
-                                              next_dzn);
+    smoothness_anchor_lanes_padded<Cn, exact>(z, zn, r, K, C, labels, ce_weight, gr_weight, dz, dzn, terms, traffic);
   };
   if (C <= 4) run.template operator()<4>();
   else if (C <= 8) run.template operator()<8>();
   else if (C == 10) run.template operator()<10, true>();  // MNIST, CIFAR-10
   else if (C <= 10) run.template operator()<10>();
   else if (C <= register_lane_max_classes) run.template operator()<register_lane_max_classes>();
-  else smoothness_anchor_lanes_wide(z, zn, r, K, C, labels, ce_weight, gr_weight, dz, dzn, terms, next_zn, next_dzn);
+  else smoothness_anchor_lanes_wide(z, zn, r, K, C, labels, ce_weight, gr_weight, dz, dzn, terms, traffic);
 }
 
 }  // namespace farbound::detail

@@ -35,7 +35,7 @@ inline constexpr std::size_t wide_lane_max_classes = 64;
 template <class T>
 void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size_t K, std::size_t C,
                                   const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
-                                  AnchorTerms<T>* terms, const T* next_zn, T* next_dzn) {
+                                  AnchorTerms<T>* terms, const BlockTraffic<T>& traffic) {
   using V = xsimd::batch<T>;
   constexpr std::size_t W = V::size;
   // Every loop over the classes stops at C: lane_rows::load fills whole blocks of W columns,
@@ -97,12 +97,14 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   // Each neighbour, as in smoothness_lanes.hpp: delta_k = p - q_k (q_k = x / sum_k), its
   // entry at the anchor's top rebuilt; v += w_k delta_k and GR's sum w_k sum_c delta_kc^2;
   // dL/dz_kc = -a w_k q_kc (delta_kc - s_k), s_k = sum_c q_kc delta_kc, its entry at the
-  // neighbour's top rebuilt as it is stored. The next block's rows are asked for a K-th at
-  // a time, one cache line with each class of the first pass (in a burst before it, the
-  // block took 6 % longer from memory): the logits into L2, the gradient rows with the intent
-  // to write.
+  // neighbour's top rebuilt as it is stored. The block's memory traffic (lane_rows.hpp) goes
+  // a K-th at a time, one cache line with each class of the first pass: the next block's
+  // rows asked for (in a burst before the pass, the block took 6 % longer from memory), the
+  // logits into L2, the gradient rows with the intent to write; and the previous block's
+  // staged rows streamed out (in a burst after each block, 7-9 % longer at C = 50 on two
+  // threads; docs/performance.md).
   V weighted_squares(T(0));
-  const NextBlockRows<T> next(next_zn, next_dzn, K, C);
+  const BlockLines<T> traffic_lines(traffic, K, C);
   LaneDistances<T> distances(r, K);
   for (std::size_t k = 0; k < K; ++k) {
     load_rows(zn + k * C, K * C, x);
@@ -110,9 +112,12 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     const V q_inv_sum = one / qs.sum, w = one / distances.next(k);
     V others(T(0));
     index = V(T(0));
-    const std::size_t ahead = next.lines(k);  // <= C: W C / (64 bytes) lines
+    const std::size_t ahead = traffic_lines.lines(k);  // <= C: W C / (64 bytes) lines
     for (std::size_t c = 0; c < C; ++c) {
-      if (c < ahead) next.template fetch<2>(k, c);
+      if (c < ahead) {
+        traffic_lines.template ask<2>(k, c);
+        traffic_lines.stream(k, c);
+      }
       const V delta = xsimd::fnma(x[c], q_inv_sum, p[c]);
       d[c] = delta;
       others += where_not(index == ps.top, delta);
