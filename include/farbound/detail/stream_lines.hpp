@@ -26,10 +26,12 @@ FARBOUND_FORCE_INLINE void stream_line(const void* from, void* to) {
   _mm512_stream_si512(reinterpret_cast<__m512i*>(out), _mm512_load_si512(in));
 #elif defined(__AVX__)
   for (std::size_t half = 0; half < cache_line_bytes; half += 32)
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + half), _mm256_load_si256(reinterpret_cast<const __m256i*>(in + half)));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + half),
+                        _mm256_load_si256(reinterpret_cast<const __m256i*>(in + half)));
 #elif defined(__SSE2__)
   for (std::size_t quarter = 0; quarter < cache_line_bytes; quarter += 16)
-    _mm_stream_si128(reinterpret_cast<__m128i*>(out + quarter), _mm_load_si128(reinterpret_cast<const __m128i*>(in + quarter)));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(out + quarter),
+                     _mm_load_si128(reinterpret_cast<const __m128i*>(in + quarter)));
 #else
   std::memcpy(out, in, cache_line_bytes);
 #endif

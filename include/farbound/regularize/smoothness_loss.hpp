@@ -206,10 +206,11 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   const std::int64_t chunk = on_lanes ? (least + W - 1) / W * W : least;
   std::array<double, max_chunks> ce_part{}, gr_part{};
   // Neighbour gradients too large for the caches: each block of W anchors' rows (W K C
-  // elements) written into one half of the q_store, then streamed out while the next block,
-  // written into the other half, is computed (a K-th with each neighbour), so that the stores
-  // no longer read every line for ownership first (detail/stream_lines.hpp). Where the
-  // blocks are whole cache lines and the first starts on one, so do all.
+  // elements) written into one half of the q_store, then streamed out by the kernel of the
+  // next block, written into the other half (smoothness_lanes.hpp, smoothness_lanes_wide.hpp
+  // say when), so that the stores no longer read every line for ownership first
+  // (detail/stream_lines.hpp). Where the blocks are whole cache lines and the first starts on
+  // one, so do all.
   const std::size_t block_elements = std::size_t(W * K * C), block_bytes = block_elements * sizeof(T);
   const bool staged = on_lanes && 2 * block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0 &&
                       std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
