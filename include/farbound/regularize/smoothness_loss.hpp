@@ -220,29 +220,28 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     double ce = 0, gr = 0;
     std::int64_t i = begin;
     T* const staging[2] = {q_store, staged ? q_store + block_elements : nullptr};
-    T* previous_rows = nullptr;  // staged: where the previous block's rows go
-    std::size_t block = 0;
+    std::size_t block = 0;  // in this chunk
     // Up to 64 classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
     if (on_lanes)
       for (; i + W <= end; i += W, ++block) {
         AnchorTerms<T> terms[W];
         T* const rows = neighbour_grad.data() + i * K * C;
-        BlockTraffic<T> traffic;
-        if (i + 2 * W <= end) {  // the next block, in this chunk: the other threads' rows are not touched
-          traffic.next_zn = neighbour_logits.data() + (i + W) * K * C;
-          if (!staged) traffic.next_dzn = rows + W * K * C;
-        }
-        if (previous_rows) traffic = {traffic.next_zn, nullptr, staging[(block + 1) % 2], previous_rows};
+        const bool next = i + 2 * W <= end;  // in this chunk: the other threads' rows are not touched
+        const bool previous = staged && block > 0;
+        const BlockTraffic<T> traffic{next ? neighbour_logits.data() + (i + W) * K * C : nullptr,
+                                      next && !staged ? rows + block_elements : nullptr,
+                                      previous ? staging[(block + 1) % 2] : nullptr,
+                                      previous ? rows - block_elements : nullptr};
         smoothness_anchor_lanes(anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K,
                                 std::size_t(K), std::size_t(C), labels.data() + i, ce_weight, gr_weight,
                                 anchor_grad.data() + i * C, staged ? staging[block % 2] : rows, terms, traffic);
-        if (staged) previous_rows = rows;
         for (const AnchorTerms<T>& t : terms) {
           ce += t.cross_entropy;
           gr += t.smoothness;
         }
       }
-    if (previous_rows) stream_lines(staging[(block + 1) % 2], previous_rows, block_bytes);
+    if (staged && block > 0)  // the chunk's last block
+      stream_lines(staging[(block + 1) % 2], neighbour_grad.data() + (i - W) * K * C, block_bytes);
     for (; i < end; ++i) {
       const std::int64_t next = i + 1 < end ? i + 1 : i;
       const AnchorAids<T> aids{q_store, std::size(q_store), anchor_logits.data() + next * C,

@@ -298,8 +298,8 @@ class BlockLines {
   }
   // Streams out line i of neighbour k's share of the previous block's staged rows.
   FARBOUND_FORCE_INLINE void stream(std::size_t k, std::size_t i) const {
-    if (const std::size_t at = k * share_ + i * line; traffic_.staged)
-      stream_line(traffic_.staged + at, traffic_.staged_to + at);
+    const std::size_t at = k * share_ + i * line;
+    if (traffic_.staged) stream_line(traffic_.staged + at, traffic_.staged_to + at);
   }
   // Streams out all of them.
   void stream_all() const {
