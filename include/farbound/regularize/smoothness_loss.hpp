@@ -220,10 +220,10 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     double ce = 0, gr = 0;
     std::int64_t i = begin;
     T* const staging[2] = {q_store, staged ? q_store + block_elements : nullptr};
-    std::size_t block = 0;  // in this chunk
     // Up to 64 classes: whole blocks of W anchors on the lanes (detail/smoothness_lanes.hpp).
     if (on_lanes)
-      for (; i + W <= end; i += W, ++block) {
+      for (; i + W <= end; i += W) {
+        const std::size_t block = std::size_t((i - begin) / W);  // in this chunk
         AnchorTerms<T> terms[W];
         T* const rows = neighbour_grad.data() + i * K * C;
         const bool next = i + 2 * W <= end;  // in this chunk: the other threads' rows are not touched
@@ -240,8 +240,9 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
           gr += t.smoothness;
         }
       }
-    if (staged && block > 0)  // the chunk's last block
-      stream_lines(staging[(block + 1) % 2], neighbour_grad.data() + (i - W) * K * C, block_bytes);
+    const std::size_t blocks = std::size_t((i - begin) / W);  // on the lanes, in this chunk
+    if (staged && blocks > 0)  // the chunk's last block
+      stream_lines(staging[(blocks + 1) % 2], neighbour_grad.data() + (i - W) * K * C, block_bytes);
     for (; i < end; ++i) {
       const std::int64_t next = i + 1 < end ? i + 1 : i;
       const AnchorAids<T> aids{q_store, std::size(q_store), anchor_logits.data() + next * C,
