@@ -1,6 +1,6 @@
 #pragma once
 // The lane types of detail/lanes.hpp's kernels: one element (ScalarLanes), an xsimd batch
-// (BatchLanes), and on AVX without AVX-512 a row's last, partial register (PartialLanes).
+// (BatchLanes), and on AVX and AVX-512 a row's last, partial register of floats (PartialLanes).
 // A kernel body reaches them through the value it is given: lanes.load(p), L::vec, L::width.
 #include <algorithm>
 #include <array>
@@ -108,7 +108,20 @@ struct BatchLanes {
   static void prefetch(const value_type* p) { __builtin_prefetch(p, 0, 2); }
 };
 
-#if defined(__AVX__) && !defined(__AVX512F__)
+#if defined(__AVX512F__)
+// Lanes [0, m) of an AVX-512 register of floats, 0 < m < 16: a row's last, partial block
+// with the arithmetic of a whole register, loaded with zeros past the row and stored under
+// the same mask (one instruction each). Its lanes past m hold no element of the row; the
+// walkers' sums leave them out (kept). A kernel body reaches its loads and stores through
+// the lane value it is given (lanes.load(p)), which carries the mask.
+struct PartialLanes : BatchLanes<xsimd::batch<float>> {
+  explicit PartialLanes(std::size_t count) : bits(__mmask16((1u << count) - 1)) {}
+  vec load(const float* p) const { return vec(_mm512_maskz_loadu_ps(bits, p)); }
+  void store(vec v, float* p) const { _mm512_mask_storeu_ps(p, bits, v); }
+  vec kept(vec v) const { return vec(_mm512_maskz_mov_ps(bits, v)); }
+  __mmask16 bits;
+};
+#elif defined(__AVX__)
 // Lanes [0, m) of an AVX register of floats, 0 < m < 8: a row's last, partial block with the
 // arithmetic of a whole register, loaded by vmaskmovps (zeros past the row) and stored by a
 // ladder (avx_row_ends.hpp). Its lanes past m hold no element of the row; the walkers' sums

@@ -12,9 +12,10 @@
 //   SimdBlocks:   whole batches of the widest register, then at most one batch of each
 //                 narrower width the target has (on AVX-512: 16, then 8, then 4 floats),
 //                 then single elements. Short rows, such as 10 logits, still run mostly in
-//                 registers instead of falling entirely into a scalar tail. The sums on
-//                 floats on AVX without AVX-512 take a row's last, partial block as one
-//                 register with masked loads and stores instead (PartialLanes).
+//                 registers instead of falling entirely into a scalar tail. On floats the
+//                 sums (on AVX and AVX-512) and for_each (on AVX-512) take a row's last,
+//                 partial block as one register with masked loads and stores instead
+//                 (PartialLanes).
 // The order of blocks depends only on n, so every result is deterministic.
 #include <algorithm>
 #include <cstddef>
@@ -145,6 +146,13 @@ struct SimdBlocks {
     using widest = xsimd::batch<T>;
     std::size_t c = 0;
     for (; c + widest::size <= n; c += widest::size) f(BatchLanes<widest>{}, c);
+#if defined(__AVX512F__)
+    // A masked store is one instruction here (on AVX2 a ladder, avx_row_ends.hpp).
+    if constexpr (partial_lanes<T>) {
+      if (c < n) f(PartialLanes(n - c), c);
+      return;
+    }
+#endif
     tail<T, widest::size / 2>(c, n, f);
 #endif
   }
@@ -162,7 +170,7 @@ struct SimdBlocks {
     typename widest::vec lanes(Op::template identity<T>());
     std::size_t c = 0;
     for (; c + widest::width <= n; c += widest::width) lanes = Op::template combine<widest>(lanes, f(widest{}, c));
-#if defined(__AVX__) && !defined(__AVX512F__)
+#if defined(__AVX__)
     if constexpr (partial_lanes<T>) {
       static_assert(std::is_same_v<Op, Sum>, "kept() leaves out lanes as zeros: Sum's identity");
       if (c < n) lanes = Op::template combine<widest>(lanes, last_block(f, c, n));
@@ -204,7 +212,7 @@ struct SimdBlocks {
       c += widest::width;
     }
     for (; c < whole; c += widest::width) sum_parts::add(lanes, f(widest{}, c));
-#if defined(__AVX__) && !defined(__AVX512F__)
+#if defined(__AVX__)
     if constexpr (partial_lanes<T>) {
       if (c < n) {
         const auto v = last_block(f, c, n);
@@ -280,13 +288,16 @@ struct SimdBlocks {
   }
 
  private:
-#if defined(__AVX__) && !defined(__AVX512F__)
+#if defined(__AVX__)
   // Whether a row's last m < W elements run as one whole register (PartialLanes), which the
-  // sums take into their lanes before they reduce them once, rather than as a half register
-  // and single elements with a horizontal step each (at C = 70 a row's last six logits took
-  // a sixth of its time, two of them through std::exp).
+  // sums take into their lanes before they reduce them once, rather than as narrower
+  // registers and single elements with a horizontal step each (at C = 70 on AVX2 a row's
+  // last six logits took a sixth of its time, two of them through std::exp; at C = 50 on
+  // AVX-512 the smoothness kernel's rows took twice as long as at C = 48).
   template <class T>
-  static constexpr bool partial_lanes = std::is_same_v<T, float> && xsimd::batch<T>::size == 8;
+  static constexpr bool partial_lanes = std::is_same_v<T, float>;
+#endif
+#if defined(__AVX__) && !defined(__AVX512F__)
   // A last block of exactly 4 (C = 100's rows) as one SSE register instead: plain loads and
   // stores rather than masked ones and a ladder, and no mask to build (the smoothness kernel
   // at C = 100: 1 445 -> 1 409 instructions per neighbour row; at C = 68 2 % less time). Its
@@ -296,11 +307,15 @@ struct SimdBlocks {
   static SumPair<xsimd::batch<float>> widened(const SumPair<QuarterLanes::vec>& v) {
     return {widened(v.without), widened(v.all)};
   }
-  // f over a row's last n - c < 8 elements as one 8-lane value, the lanes past the row zero:
+#endif
+#if defined(__AVX__)
+  // f over a row's last n - c < W elements as one W-lane value, the lanes past the row zero:
   // the sums' last step (reduce and sum_without).
   template <class F>
   FARBOUND_FORCE_INLINE static auto last_block(F& f, std::size_t c, std::size_t n) {
+#if !defined(__AVX512F__)
     if (c + 4 == n) return widened(f(QuarterLanes{}, c));
+#endif
     const PartialLanes last(n - c);
     return sum_parts::kept(last, f(last, c));
   }

@@ -42,6 +42,7 @@
 #include "farbound/detail/stream_lines.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 #include "farbound/regularize/detail/smoothness_lanes.hpp"
+#include "farbound/regularize/detail/smoothness_rows_avx512.hpp"
 
 namespace farbound {
 
@@ -201,6 +202,10 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   constexpr std::int64_t max_chunks = 64, min_chunk_logits = std::int64_t(1) << 14;
   constexpr std::int64_t W = xsimd::batch<T>::size;
   const bool on_lanes = std::is_same_v<Blocks, SimdBlocks> && C <= std::int64_t(lane_anchor_max_classes);
+  // From 65 to 128 classes on AVX-512 floats, each row in registers (detail/smoothness_rows_avx512.hpp).
+  constexpr bool in_registers_here = std::is_same_v<Blocks, SimdBlocks> && has_register_rows<T>;
+  const bool in_registers = in_registers_here && C >= std::int64_t(register_rows_min_classes) &&
+                            C <= std::int64_t(register_rows_max_classes);
   const std::int64_t least =
       std::max((B + max_chunks - 1) / max_chunks, (min_chunk_logits + (K + 1) * C - 1) / ((K + 1) * C));
   const std::int64_t chunk = on_lanes ? (least + W - 1) / W * W : least;
@@ -211,10 +216,14 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   // say when), so that the stores no longer read every line for ownership first
   // (detail/stream_lines.hpp). Where the blocks are whole cache lines and the first starts on
   // one, so do all.
+  // The kernel with rows in registers stages each anchor's rows (K C elements) the same way,
+  // streamed out after it.
   const std::size_t block_elements = std::size_t(W * K * C), block_bytes = block_elements * sizeof(T);
-  const bool staged = on_lanes && 2 * block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0 &&
-                      std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
-                      reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
+  const std::size_t anchor_bytes = std::size_t(K * C) * sizeof(T);
+  const bool past_caches = std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
+                           reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
+  const bool staged = on_lanes && past_caches && 2 * block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0;
+  const bool anchor_staged = in_registers && past_caches && anchor_bytes <= q_store_bytes && anchor_bytes % cache_line_bytes == 0;
   parallel_chunks_balanced(B, chunk, [&](std::int64_t begin, std::int64_t end) {
     alignas(64) T q_store[q_store_bytes / sizeof(T)];
     double ce = 0, gr = 0;
@@ -243,6 +252,22 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     const std::size_t blocks = std::size_t((i - begin) / W);  // on the lanes, in this chunk
     if (staged && blocks > 0)  // the chunk's last block
       stream_lines(staging[(blocks + 1) % 2], neighbour_grad.data() + (i - W) * K * C, block_bytes);
+    // 65 to 128 classes on AVX-512 floats: each anchor's rows in registers.
+    if constexpr (in_registers_here)
+      if (in_registers)
+        for (; i < end; ++i) {
+          const std::int64_t next = i + 1 < end ? i + 1 : i;
+          const std::int32_t label = labels[std::size_t(i)];
+          T* const rows = neighbour_grad.data() + i * K * C;
+          const auto terms = smoothness_anchor_in_registers(
+              anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K, std::size_t(K),
+              std::size_t(C), label, label >= 0 ? ce_weight : T(0), gr_weight, anchor_grad.data() + i * C,
+              anchor_staged ? q_store : rows, neighbour_logits.data() + next * K * C,
+              anchor_staged ? q_store : neighbour_grad.data() + next * K * C);
+          if (anchor_staged) stream_lines(q_store, rows, anchor_bytes);
+          ce += terms.cross_entropy;
+          gr += terms.smoothness;
+        }
     for (; i < end; ++i) {
       const std::int64_t next = i + 1 < end ? i + 1 : i;
       const AnchorAids<T> aids{q_store, std::size(q_store), anchor_logits.data() + next * C,
@@ -255,7 +280,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
       ce += terms.cross_entropy;
       gr += terms.smoothness;
     }
-    if (staged) stream_fence();
+    if (staged || anchor_staged) stream_fence();
     ce_part[std::size_t(begin / chunk)] = ce;
     gr_part[std::size_t(begin / chunk)] = gr;
   });
