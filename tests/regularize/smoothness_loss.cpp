@@ -425,9 +425,8 @@ TEST_CASE("Results do not depend on the thread count", "[smoothness]") {
 TEST_CASE("Neighbour gradients past the caches are streamed out with the values written in place", "[smoothness]") {
   const int saved = max_threads();
   // The lanes kernel in registers; the wide one; blocks of odd K C, whole cache lines on
-  // AVX-512 only (elsewhere written in place); rows in registers, an anchor's 25 lines
-  // streamed on AVX-512 (the row kernel elsewhere, in place).
-  for (const auto& [K, C] : {std::pair<std::int64_t, std::int64_t>{4, 10}, {4, 20}, {3, 7}, {4, 100}}) {
+  // AVX-512 only (elsewhere written in place).
+  for (const auto& [K, C] : {std::pair<std::int64_t, std::int64_t>{4, 10}, {4, 20}, {3, 7}}) {
     const std::int64_t rows_per_anchor = K * C * std::int64_t(sizeof(float));
     const std::int64_t B = std::int64_t(detail::streamed_gradient_bytes) / rows_per_anchor + 21;  // past the size, B mod W > 0
     INFO("B " << B << " K " << K << " C " << C);

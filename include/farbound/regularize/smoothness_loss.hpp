@@ -23,7 +23,8 @@
 // public function runs it on xsimd batches, and detail::smoothness_loss_with<ScalarBlocks>
 // runs it one element at a time with libm as the reference the tests compare against. With
 // 64 classes or fewer the public function runs blocks of anchors side by side on the lanes
-// instead (detail/smoothness_lanes.hpp), and the last B mod W anchors row by row.
+// instead (detail/smoothness_lanes.hpp), and the last B mod W anchors row by row; from 65 to
+// 128 classes in float on AVX-512, each row in registers (detail/smoothness_rows_avx512.hpp).
 // Work is split over anchors in chunks fixed by the shapes, whose partial sums are added in
 // chunk order, so the result is the same on any thread count. Nothing is allocated.
 #include <algorithm>
@@ -216,14 +217,10 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   // say when), so that the stores no longer read every line for ownership first
   // (detail/stream_lines.hpp). Where the blocks are whole cache lines and the first starts on
   // one, so do all.
-  // The kernel with rows in registers stages each anchor's rows (K C elements) the same way,
-  // streamed out after it.
   const std::size_t block_elements = std::size_t(W * K * C), block_bytes = block_elements * sizeof(T);
-  const std::size_t anchor_bytes = std::size_t(K * C) * sizeof(T);
-  const bool past_caches = std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
-                           reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
-  const bool staged = on_lanes && past_caches && 2 * block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0;
-  const bool anchor_staged = in_registers && past_caches && anchor_bytes <= q_store_bytes && anchor_bytes % cache_line_bytes == 0;
+  const bool staged = on_lanes && 2 * block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0 &&
+                      std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
+                      reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
   parallel_chunks_balanced(B, chunk, [&](std::int64_t begin, std::int64_t end) {
     alignas(64) T q_store[q_store_bytes / sizeof(T)];
     double ce = 0, gr = 0;
@@ -252,19 +249,19 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
     const std::size_t blocks = std::size_t((i - begin) / W);  // on the lanes, in this chunk
     if (staged && blocks > 0)  // the chunk's last block
       stream_lines(staging[(blocks + 1) % 2], neighbour_grad.data() + (i - W) * K * C, block_bytes);
-    // 65 to 128 classes on AVX-512 floats: each anchor's rows in registers.
+    // 65 to 128 classes on AVX-512 floats: each anchor's rows in registers (written in
+    // place: staged and streamed out as above, one anchor's rows at a time, they were 1-3 %
+    // slower at C = 100 from memory; docs/performance.md).
     if constexpr (in_registers_here)
       if (in_registers)
         for (; i < end; ++i) {
           const std::int64_t next = i + 1 < end ? i + 1 : i;
           const std::int32_t label = labels[std::size_t(i)];
-          T* const rows = neighbour_grad.data() + i * K * C;
           const auto terms = smoothness_anchor_in_registers(
               anchor_logits.data() + i * C, neighbour_logits.data() + i * K * C, r.data() + i * K, std::size_t(K),
               std::size_t(C), label, label >= 0 ? ce_weight : T(0), gr_weight, anchor_grad.data() + i * C,
-              anchor_staged ? q_store : rows, neighbour_logits.data() + next * K * C,
-              anchor_staged ? q_store : neighbour_grad.data() + next * K * C);
-          if (anchor_staged) stream_lines(q_store, rows, anchor_bytes);
+              neighbour_grad.data() + i * K * C, neighbour_logits.data() + next * K * C,
+              neighbour_grad.data() + next * K * C);
           ce += terms.cross_entropy;
           gr += terms.smoothness;
         }
@@ -280,7 +277,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
       ce += terms.cross_entropy;
       gr += terms.smoothness;
     }
-    if (staged || anchor_staged) stream_fence();
+    if (staged) stream_fence();
     ce_part[std::size_t(begin / chunk)] = ce;
     gr_part[std::size_t(begin / chunk)] = gr;
   });
