@@ -46,3 +46,29 @@ TEMPLATE_TEST_CASE("SIMD helpers agree with plain loops", "[simd]", float, doubl
     for (std::size_t i = 0; i < n; ++i) CHECK(x[i] == 3 * x0[i]);
   }
 }
+
+// The fused multiply-adds round once: on every batch width and on scalars, lane by lane the
+// bits of std::fma (fused_negated_multiply_add: of std::fma(-a, b, c)), including products
+// that cancel against c, where an unfused a * b + c would lose every digit.
+TEMPLATE_TEST_CASE("Fused multiply-adds round once, on batches and scalars", "[simd]", float, double) {
+  using T = TestType;
+  constexpr std::size_t W = simd::width<T>;
+  std::vector<T> a(W), b(W), c(W);
+  RandomStream(5, Purpose::user, 2, 0).uniform(std::span<T>(a));
+  RandomStream(5, Purpose::user, 3, 0).uniform(std::span<T>(b));
+  for (std::size_t l = 0; l < W; ++l) c[l] = l % 2 ? -a[l] * b[l] : a[l] * b[l];  // the product, rounded
+  std::vector<T> sum(W), difference(W);
+  simd::fused_multiply_add(simd::batch<T>::load_unaligned(a.data()), simd::batch<T>::load_unaligned(b.data()),
+                           simd::batch<T>::load_unaligned(c.data()))
+      .store_unaligned(sum.data());
+  simd::fused_negated_multiply_add(simd::batch<T>::load_unaligned(a.data()), simd::batch<T>::load_unaligned(b.data()),
+                                   simd::batch<T>::load_unaligned(c.data()))
+      .store_unaligned(difference.data());
+  for (std::size_t l = 0; l < W; ++l) {
+    INFO("lane " << l);
+    CHECK(sum[l] == std::fma(a[l], b[l], c[l]));
+    CHECK(difference[l] == std::fma(-a[l], b[l], c[l]));
+    CHECK(simd::fused_multiply_add(a[l], b[l], c[l]) == std::fma(a[l], b[l], c[l]));
+    CHECK(simd::fused_negated_multiply_add(a[l], b[l], c[l]) == std::fma(-a[l], b[l], c[l]));
+  }
+}

@@ -11,6 +11,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/exp.hpp"
+#include "farbound/core/fused.hpp"
 
 namespace farbound::simd {
 
@@ -21,25 +22,6 @@ using batch = xsimd::batch<T>;
 // Lanes of a batch<T>.
 template <class T>
 inline constexpr std::size_t width = batch<T>::size;
-
-// a * b + c with one rounding, on any batch or scalar (so that one rule serves a loop's
-// batches and its scalar tail). xsimd 8.1 has no AVX-512 fma kernel: its generic a * b + c
-// is fused only when the optimiser contracts it (not at -O1, say), so AVX-512 calls the
-// intrinsic directly.
-template <class V>
-V fused_multiply_add(const V& a, const V& b, const V& c) {
-  if constexpr (std::is_floating_point_v<V>) {
-    return std::fma(a, b, c);
-  } else {
-#if XSIMD_WITH_AVX512F
-    if constexpr (std::is_base_of_v<xsimd::avx512f, typename V::arch_type>) {
-      if constexpr (std::is_same_v<typename V::value_type, float>) return _mm512_fmadd_ps(a, b, c);
-      else return _mm512_fmadd_pd(a, b, c);
-    }
-#endif
-    return xsimd::fma(a, b, c);
-  }
-}
 
 // sum_i x[i] * y[i]
 template <class T>

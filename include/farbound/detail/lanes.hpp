@@ -10,7 +10,7 @@
 //   ScalarBlocks: one element at a time, std::exp: the reference, and host-device code, so
 //                 the CUDA kernels run it too (on the device std::exp is CUDA's exp).
 //   SimdBlocks:   whole batches of the widest register, then at most one batch of each
-//                 narrower width the target has (on AVX-512: 16, then 8, then 4 floats),
+//                 narrower width the target has (doubles on AVX-512: 8, then 4, then 2),
 //                 then single elements. Short rows, such as 10 logits, still run mostly in
 //                 registers instead of falling entirely into a scalar tail. On floats the
 //                 sums (on AVX and AVX-512) and for_each (on AVX-512) take a row's last,
@@ -292,8 +292,8 @@ struct SimdBlocks {
   // Whether a row's last m < W elements run as one whole register (PartialLanes), which the
   // sums take into their lanes before they reduce them once, rather than as narrower
   // registers and single elements with a horizontal step each (at C = 70 on AVX2 a row's
-  // last six logits took a sixth of its time, two of them through std::exp; at C = 50 on
-  // AVX-512 the smoothness kernel's rows took twice as long as at C = 48).
+  // last six logits took a sixth of its time, two of them through std::exp; on AVX-512 the
+  // smoothness row kernel's rows took twice as long at C = 50 as at C = 48).
   template <class T>
   static constexpr bool partial_lanes = std::is_same_v<T, float>;
 #endif

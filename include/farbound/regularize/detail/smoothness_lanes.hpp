@@ -29,8 +29,10 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/exp.hpp"
+#include "farbound/core/fused.hpp"
 #include "farbound/core/host_device.hpp"
 #include "farbound/regularize/detail/lane_rows.hpp"
+#include "farbound/regularize/detail/register_sums.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 #include "farbound/regularize/detail/smoothness_lanes_wide.hpp"
 
@@ -40,34 +42,6 @@ namespace farbound::detail {
 // registers (docs/performance.md).
 inline constexpr std::size_t lane_anchor_max_classes = wide_lane_max_classes;
 inline constexpr std::size_t register_lane_max_classes = 16;
-
-// Pairwise sum and maximum of a[0..N): chains of log2(N) steps rather than N - 1.
-template <std::size_t N, class V>
-FARBOUND_FORCE_INLINE V pairwise_sum(const V* a) {
-  if constexpr (N == 1) return a[0];
-  else return pairwise_sum<N / 2>(a) + pairwise_sum<N - N / 2>(a + N / 2);
-}
-template <std::size_t N, class V>
-FARBOUND_FORCE_INLINE V pairwise_max(const V* a) {
-  if constexpr (N == 1) return a[0];
-  else return xsimd::max(pairwise_max<N / 2>(a), pairwise_max<N - N / 2>(a + N / 2));
-}
-
-// sum_c a[c] b[c] over c in [0, N), on two chains of fused multiply-adds.
-template <std::size_t N, class V>
-FARBOUND_FORCE_INLINE V dot(const V* a, const V* b) {
-  if constexpr (N == 1) {
-    return a[0] * b[0];
-  } else {
-    V even = a[0] * b[0], odd = a[1] * b[1];
-    for (std::size_t c = 2; c + 1 < N; c += 2) {
-      even = xsimd::fma(a[c], b[c], even);
-      odd = xsimd::fma(a[c + 1], b[c + 1], odd);
-    }
-    if constexpr (N % 2 == 1) even = xsimd::fma(a[N - 1], b[N - 1], even);
-    return even + odd;
-  }
-}
 
 // Anchors a .. a + W - 1 with C <= register_lane_max_classes classes and K neighbours each;
 // z, zn, r, labels, dz and dzn point at anchor a's rows (layout as in smoothness_anchor).
@@ -168,7 +142,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
     for (std::size_t j = 0; j < J; ++j) {
       q_inv_sum[j] = V(T(1)) / q_sum[j];
       w[j] = V(T(1)) / distances.next(k0 + j);
-      for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = xsimd::fnma(e[j][c], q_inv_sum[j], p[c]);
+      for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = simd::fused_negated_multiply_add(e[j][c], q_inv_sum[j], p[c]);
       const V total = pairwise_sum<Cn>(delta[j]);
       for (std::size_t c = 0; c < Cn; ++c) delta[j][c] -= where(p_top[c], total);
     }
@@ -183,7 +157,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       const V offset = -scale * (dot<Cn>(e[j], delta[j]) * q_inv_sum[j]);  // -scale s_k
       for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = e[j][c] * xsimd::fma(scale, delta[j][c], offset);
       const V total = pairwise_sum<Cn>(delta[j]);
-      for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = xsimd::fnma(xsimd::floor(e[j][c]), total, delta[j][c]);
+      for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = simd::fused_negated_multiply_add(xsimd::floor(e[j][c]), total, delta[j][c]);
     }
 #pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) lane_rows::store<Cn>(delta[j], C, dzn + (k0 + j) * C, K * C);

@@ -22,6 +22,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/exp.hpp"
+#include "farbound/core/fused.hpp"
 #include "farbound/regularize/detail/lane_rows.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 
@@ -118,7 +119,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
         traffic_lines.template ask<2>(k, c);
         traffic_lines.stream(k, c);
       }
-      const V delta = xsimd::fnma(x[c], q_inv_sum, p[c]);
+      const V delta = simd::fused_negated_multiply_add(x[c], q_inv_sum, p[c]);
       d[c] = delta;
       others += where_not(index == ps.top, delta);
       index += one;

@@ -30,7 +30,9 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/exp.hpp"
+#include "farbound/core/fused.hpp"
 #include "farbound/core/host_device.hpp"
+#include "farbound/regularize/detail/register_sums.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 
 #if defined(__AVX512F__)
@@ -53,70 +55,51 @@ inline constexpr std::size_t register_rows_min_classes = 65, register_rows_max_c
 #if defined(__AVX512F__)
 namespace rows512 {
 
+using V = xsimd::batch<float>;  // 16 floats
 constexpr std::size_t W = 16;
 
-// Sum and maximum of a[0..N) pairwise (chains of log2(N) steps), then of the lanes.
-template <std::size_t N>
-FARBOUND_FORCE_INLINE __m512 add_tree(const __m512* a) {
-  if constexpr (N == 1) return a[0];
-  else return _mm512_add_ps(add_tree<N / 2>(a), add_tree<N - N / 2>(a + N / 2));
-}
-template <std::size_t N>
-FARBOUND_FORCE_INLINE __m512 max_tree(const __m512* a) {
-  if constexpr (N == 1) return a[0];
-  else return _mm512_max_ps(max_tree<N / 2>(a), max_tree<N - N / 2>(a + N / 2));
-}
-template <std::size_t N>
-FARBOUND_FORCE_INLINE float sum(const __m512* a) { return _mm512_reduce_add_ps(add_tree<N>(a)); }
-// sum_c a[c] b[c] on two chains of fused multiply-adds, then the lanes.
-template <std::size_t N>
-FARBOUND_FORCE_INLINE float dot(const __m512* a, const __m512* b) {
-  __m512 even = _mm512_mul_ps(a[0], b[0]), odd = _mm512_setzero_ps();
-  if constexpr (N > 1) odd = _mm512_mul_ps(a[1], b[1]);
-  for (std::size_t i = 2; i < N; ++i) {
-    if (i % 2 == 0) even = _mm512_fmadd_ps(a[i], b[i], even);
-    else odd = _mm512_fmadd_ps(a[i], b[i], odd);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(even, odd));
-}
+// Across the lanes: a row's sum, largest value and dot product (register_sums.hpp first).
+template <std::size_t NB>
+FARBOUND_FORCE_INLINE float sum(const V* a) { return _mm512_reduce_add_ps(pairwise_sum<NB>(a)); }
+template <std::size_t NB>
+FARBOUND_FORCE_INLINE float row_max(const V* a) { return _mm512_reduce_max_ps(pairwise_max<NB>(a)); }
+template <std::size_t NB>
+FARBOUND_FORCE_INLINE float row_dot(const V* a, const V* b) { return _mm512_reduce_add_ps(dot<NB>(a, b)); }
 
 // A row of C logits (C in ((NB - 1) W, NB W]) into NB registers, -inf past C; and back.
 template <std::size_t NB>
-FARBOUND_FORCE_INLINE void load(const float* z, __mmask16 last, __m512* x) {
-  for (std::size_t b = 0; b + 1 < NB; ++b) x[b] = _mm512_loadu_ps(z + b * W);
+FARBOUND_FORCE_INLINE void load(const float* z, __mmask16 last, V* x) {
+  for (std::size_t b = 0; b + 1 < NB; ++b) x[b] = V::load_unaligned(z + b * W);
   x[NB - 1] = _mm512_mask_loadu_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), last, z + (NB - 1) * W);
 }
 template <std::size_t NB>
-FARBOUND_FORCE_INLINE void store(const __m512* x, __mmask16 last, float* z) {
-  for (std::size_t b = 0; b + 1 < NB; ++b) _mm512_storeu_ps(z + b * W, x[b]);
+FARBOUND_FORCE_INLINE void store(const V* x, __mmask16 last, float* z) {
+  for (std::size_t b = 0; b + 1 < NB; ++b) x[b].store_unaligned(z + b * W);
   _mm512_mask_storeu_ps(z + (NB - 1) * W, last, x[NB - 1]);
 }
 
-// e = exp(x - max x) in place; returns max x.
+// e = exp(x - shift) in place.
 template <std::size_t NB>
-FARBOUND_FORCE_INLINE float exponentials(__m512* x) {
-  const float shift = _mm512_reduce_max_ps(max_tree<NB>(x));
-  const xsimd::batch<float> s(shift);
-  for (std::size_t b = 0; b < NB; ++b) x[b] = simd::exp_nonpositive(xsimd::batch<float>(x[b]) - s);
-  return shift;
+FARBOUND_FORCE_INLINE void exponentials(V* x, float shift) {
+  for (std::size_t b = 0; b < NB; ++b) x[b] = simd::exp_nonpositive(x[b] - V(shift));
 }
 
 // The first place where x[0..NB) equals its largest value m, as one bit in that register's
 // mask (top[b]; 0 in the others): where the zero-sum rebuilds put a row's total.
 template <std::size_t NB>
-FARBOUND_FORCE_INLINE void first_largest(const __m512* x, float m, __mmask16* top) {
-  static_assert(NB <= 8, "two 64-bit words of lanes");
-  std::uint64_t words[2] = {0, 0};
-  for (std::size_t b = 0; b < NB; ++b)
-    words[b / 4] |= std::uint64_t(_mm512_cmp_ps_mask(x[b], _mm512_set1_ps(m), _CMP_EQ_OQ)) << (16 * (b % 4));
-  const std::uint64_t low = words[0] & (~words[0] + 1), high = words[0] ? 0 : words[1] & (~words[1] + 1);
-  for (std::size_t b = 0; b < NB; ++b) top[b] = __mmask16((b < 4 ? low : high) >> (16 * (b % 4)));
+FARBOUND_FORCE_INLINE void first_largest(const V* x, float m, __mmask16* top) {
+  bool found = false;
+  for (std::size_t b = 0; b < NB; ++b) {
+    const unsigned equal = _mm512_cmp_ps_mask(x[b], _mm512_set1_ps(m), _CMP_EQ_OQ);
+    top[b] = found ? 0 : __mmask16(equal & (~equal + 1));  // the lowest bit set
+    found = found || equal != 0;
+  }
 }
 
 // row[top] -= sum_c row[c] (the rebuild, as complete_zero_sum in smoothness_lanes.hpp).
 template <std::size_t NB>
-FARBOUND_FORCE_INLINE void complete_zero_sum(__m512* row, const __mmask16* top) {
-  const __m512 total = _mm512_set1_ps(sum<NB>(row));
+FARBOUND_FORCE_INLINE void complete_zero_sum(V* row, const __mmask16* top) {
+  const V total(sum<NB>(row));
   for (std::size_t b = 0; b < NB; ++b) row[b] = _mm512_mask_sub_ps(row[b], top[b], row[b], total);
 }
 
@@ -131,21 +114,21 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
                                                   std::size_t C, std::int32_t label, float ce_weight, float gr_weight,
                                                   float* dz, float* dzn, const float* next_zn, float* next_dzn) {
   using namespace rows512;
-  using V = xsimd::batch<float>;
   const __mmask16 last = __mmask16(0xffffu >> (NB * W - C));
 
   // p = softmax(z) and its top; p and v (accumulated over the neighbours) in the L1 cache,
-  // operands of stage B's multiply-adds.
+  // as the rows pass between stages (e, delta): operands of the multiply-adds there. (Left
+  // to the compiler as arrays of registers, they took 1.03x as long at C = 100.)
   alignas(64) float p[NB * W], v[NB * W] = {};
+  const auto at = [](const float* row, std::size_t b) { return V::load_aligned(row + b * W); };
   __mmask16 p_top[NB];
-  __m512 x[NB];
+  V x[NB];
   load<NB>(z, last, x);
-  const float p_shift = _mm512_reduce_max_ps(max_tree<NB>(x));
+  const float p_shift = row_max<NB>(x);
   first_largest<NB>(x, p_shift, p_top);
-  for (std::size_t b = 0; b < NB; ++b) x[b] = simd::exp_nonpositive(V(x[b]) - V(p_shift));
+  exponentials<NB>(x, p_shift);
   const float p_sum = sum<NB>(x);
-  const __m512 p_inv_sum = _mm512_set1_ps(1.0f / p_sum);
-  for (std::size_t b = 0; b < NB; ++b) _mm512_store_ps(p + b * W, _mm512_mul_ps(x[b], p_inv_sum));
+  for (std::size_t b = 0; b < NB; ++b) (x[b] * V(1.0f / p_sum)).store_aligned(p + b * W);
 
   // Each neighbour: A, e_k = exp(z_k - max) and 1 / sum_k; B, delta_k = p - q_k (q_k =
   // e_k / sum_k) rebuilt at p's top, v += w_k delta_k, GR's sum w_k sum_c delta_kc^2 and
@@ -160,37 +143,33 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
       _mm_prefetch(reinterpret_cast<const char*>(next_zn + k * C + b * W), _MM_HINT_T0);
       __builtin_prefetch(next_dzn + k * C + b * W, 1, 3);
     }
-    __m512 x[NB];
-    load<NB>(zn + k * C, last, x);
-    exponentials<NB>(x);
-    q_inv_sum[slot] = 1.0f / sum<NB>(x);
-    for (std::size_t b = 0; b < NB; ++b) _mm512_store_ps(e[slot] + b * W, x[b]);
+    V row[NB];
+    load<NB>(zn + k * C, last, row);
+    exponentials<NB>(row, row_max<NB>(row));
+    q_inv_sum[slot] = 1.0f / sum<NB>(row);
+    for (std::size_t b = 0; b < NB; ++b) row[b].store_aligned(e[slot] + b * W);
   };
   const auto stage_b = [&](std::size_t k, std::size_t slot, std::size_t out) {
-    __m512 d[NB], q[NB];
+    V q[NB], d[NB];  // q: e_k, times q_inv_sum
     const float w = 1.0f / r[k];
-    const __m512 inv = _mm512_set1_ps(q_inv_sum[slot]);
     for (std::size_t b = 0; b < NB; ++b) {
-      q[b] = _mm512_load_ps(e[slot] + b * W);
-      d[b] = _mm512_fnmadd_ps(q[b], inv, _mm512_load_ps(p + b * W));
+      q[b] = at(e[slot], b);
+      d[b] = simd::fused_negated_multiply_add(q[b], V(q_inv_sum[slot]), at(p, b));
     }
     complete_zero_sum<NB>(d, p_top);
-    const __m512 wv = _mm512_set1_ps(w);
     for (std::size_t b = 0; b < NB; ++b) {
-      _mm512_store_ps(v + b * W, _mm512_fmadd_ps(wv, d[b], _mm512_load_ps(v + b * W)));
-      _mm512_store_ps(delta[out] + b * W, d[b]);
+      xsimd::fma(V(w), d[b], at(v, b)).store_aligned(v + b * W);
+      d[b].store_aligned(delta[out] + b * W);
     }
-    weighted_squares += w * dot<NB>(d, d);
+    weighted_squares += w * row_dot<NB>(d, d);
     scale[out] = -gr_weight * w * q_inv_sum[slot];
-    offset[out] = -scale[out] * (dot<NB>(q, d) * q_inv_sum[slot]);  // -scale s_k
+    offset[out] = -scale[out] * (row_dot<NB>(q, d) * q_inv_sum[slot]);  // -scale s_k
   };
   const auto stage_c = [&](std::size_t k, std::size_t slot, std::size_t in) {
-    __m512 g[NB];
-    const __m512 sc = _mm512_set1_ps(scale[in]), off = _mm512_set1_ps(offset[in]);
-    for (std::size_t b = 0; b < NB; ++b)
-      g[b] = _mm512_mul_ps(_mm512_load_ps(e[slot] + b * W), _mm512_fmadd_ps(sc, _mm512_load_ps(delta[in] + b * W), off));
-    const __m512 total = _mm512_set1_ps(sum<NB>(g));
-    for (std::size_t b = 0; b < NB; ++b) g[b] = _mm512_fnmadd_ps(_mm512_floor_ps(_mm512_load_ps(e[slot] + b * W)), total, g[b]);
+    V g[NB];
+    for (std::size_t b = 0; b < NB; ++b) g[b] = at(e[slot], b) * xsimd::fma(V(scale[in]), at(delta[in], b), V(offset[in]));
+    const V total(sum<NB>(g));
+    for (std::size_t b = 0; b < NB; ++b) g[b] = simd::fused_negated_multiply_add(xsimd::floor(at(e[slot], b)), total, g[b]);
     store<NB>(g, last, dzn + k * C);
   };
   for (std::size_t k = 0; k < K + 2; ++k) {  // stage A for row k, B for k - 1, C for k - 2
@@ -200,17 +179,13 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
   }
 
   // dL/dz_c = a p_c (v_c - t) + ce_weight (p_c - [c == y]), t = sum_c p_c v_c.
-  __m512 pv[NB];
-  for (std::size_t b = 0; b < NB; ++b) pv[b] = _mm512_mul_ps(_mm512_load_ps(p + b * W), _mm512_load_ps(v + b * W));
-  const __m512 t = _mm512_set1_ps(sum<NB>(pv));
-  for (std::size_t b = 0; b < NB; ++b) {
-    const __m512 pc = _mm512_load_ps(p + b * W);
-    x[b] = _mm512_fmadd_ps(_mm512_set1_ps(ce_weight), pc,
-                           _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(gr_weight), pc), _mm512_sub_ps(_mm512_load_ps(v + b * W), t)));
-  }
+  V pv[NB];
+  for (std::size_t b = 0; b < NB; ++b) pv[b] = at(p, b) * at(v, b);
+  const V t(sum<NB>(pv));
+  for (std::size_t b = 0; b < NB; ++b) x[b] = xsimd::fma(V(ce_weight), at(p, b), V(gr_weight) * at(p, b) * (at(v, b) - t));
   if (label >= 0) {
     const std::size_t b = std::size_t(label) / W;
-    x[b] = _mm512_mask_sub_ps(x[b], __mmask16(1u << (std::size_t(label) % W)), x[b], _mm512_set1_ps(ce_weight));
+    x[b] = _mm512_mask_sub_ps(x[b], __mmask16(1u << (std::size_t(label) % W)), x[b], V(ce_weight));
   }
   complete_zero_sum<NB>(x, p_top);
   store<NB>(x, last, dz);
