@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -209,35 +210,47 @@ TEMPLATE_TEST_CASE("max_at finds a row's first largest value", "[smoothness]", f
     }
 }
 
-TEST_CASE("Scalar and SIMD kernels agree in float and double", "[smoothness]") {
-  struct Case {
+namespace {
+
+// f(spec) for ordinary logits, a saturated softmax, logits of +-1e3 and tiny r, each at B in
+// {1, 3, 17}, K in {1, 2, 8} and every C in `classes`.
+template <class F>
+void for_each_hard_problem(std::initializer_list<std::int64_t> classes, F&& f) {
+  struct Spread {
     double scale, r_min, r_max;
   };
-  // Ordinary logits, saturated softmax, logits of +-1e3, tiny r.
-  const Case cases[] = {{3.0, 0.01, 1.0}, {40.0, 0.01, 1.0}, {1e3, 0.01, 1.0}, {3.0, 1e-7, 1e-5}};
-  for (const auto& cs : cases)
+  const Spread spreads[] = {{3.0, 0.01, 1.0}, {40.0, 0.01, 1.0}, {1e3, 0.01, 1.0}, {3.0, 1e-7, 1e-5}};
+  for (const auto& s : spreads)
     for (std::int64_t B : {1, 3, 17})
       for (std::int64_t K : {1, 2, 8})
-        for (std::int64_t C : {2, 10, 37}) {  // 37 fills every lane width with a tail
-          const ProblemSpec spec{B, K, C, cs.scale, cs.r_min, cs.r_max, 5};
-          INFO("B " << B << " K " << K << " C " << C << " scale " << cs.scale << " r_min " << cs.r_min);
-          {
-            const auto p = make_problem<float>(spec);
-            const auto s = run<detail::ScalarBlocks>(p, 7.0f), v = run<detail::SimdBlocks>(p, 7.0f);
-            CHECK(normwise_error<float>(v.anchor_grad.view(), s.anchor_grad.view()) < 1e-5);
-            CHECK(normwise_error<float>(v.neighbour_grad.view(), s.neighbour_grad.view()) < 1e-5);
-            CHECK(relative(v.value.total, s.value.total) < 1e-5);
-            CHECK(relative(v.value.smoothness, s.value.smoothness) < 1e-5);
-          }
-          {
-            const auto p = make_problem<double>(spec);
-            const auto s = run<detail::ScalarBlocks>(p, 7.0), v = run<detail::SimdBlocks>(p, 7.0);
-            CHECK(normwise_error<double>(v.anchor_grad.view(), s.anchor_grad.view()) < 1e-12);
-            CHECK(normwise_error<double>(v.neighbour_grad.view(), s.neighbour_grad.view()) < 1e-12);
-            CHECK(relative(v.value.total, s.value.total) < 1e-12);
-            CHECK(relative(v.value.smoothness, s.value.smoothness) < 1e-12);
-          }
+        for (std::int64_t C : classes) {
+          INFO("B " << B << " K " << K << " C " << C << " scale " << s.scale << " r_min " << s.r_min);
+          f(ProblemSpec{B, K, C, s.scale, s.r_min, s.r_max, 5});
         }
+}
+
+// A float tensor's values in double.
+Tensor<double> widened(const Tensor<float>& t) {
+  Tensor<double> out(t.shape());
+  std::copy(t.span().begin(), t.span().end(), out.span().begin());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Scalar and SIMD kernels agree in float and double", "[smoothness]") {
+  for_each_hard_problem({2, 10, 37}, [](const ProblemSpec& spec) {  // 37 fills every lane width with a tail
+    const auto agree = [&]<class T>(double tolerance) {
+      const auto p = make_problem<T>(spec);
+      const auto s = run<detail::ScalarBlocks>(p, T(7)), v = run<detail::SimdBlocks>(p, T(7));
+      CHECK(normwise_error<T>(v.anchor_grad.view(), s.anchor_grad.view()) < tolerance);
+      CHECK(normwise_error<T>(v.neighbour_grad.view(), s.neighbour_grad.view()) < tolerance);
+      CHECK(relative(v.value.total, s.value.total) < tolerance);
+      CHECK(relative(v.value.smoothness, s.value.smoothness) < tolerance);
+    };
+    agree.template operator()<float>(1e-5);
+    agree.template operator()<double>(1e-12);
+  });
 }
 
 // The CPU caller keeps exp(z_k - max) for the neighbours whose rows fit its 32 KB store and
@@ -256,9 +269,7 @@ TEST_CASE("Neighbours past the softmax store and past the kept rows get the same
     // Float against double: the scalar reference sums a row of 1000 in one float chain
     // (errors near 1e-4 of the largest entry), the SIMD kernel on 16 (near 1e-5).
     const auto vf = run<detail::SimdBlocks>(make_problem<float>(spec), 7.0f);
-    Tensor<double> widened(vf.neighbour_grad.shape());
-    std::copy(vf.neighbour_grad.span().begin(), vf.neighbour_grad.span().end(), widened.span().begin());
-    CHECK(normwise_error<double>(widened.view(), vd.neighbour_grad.view()) < 5e-5);
+    CHECK(normwise_error<double>(widened(vf.neighbour_grad).view(), vd.neighbour_grad.view()) < 5e-5);
     // The kernel on one anchor without any store, as the GPU calls it, against the batch call.
     Tensor<double> dz({C}), dzn({K, C});
     const auto [w_ce, w_gr] = detail::smoothness_weights<double>(3, K, C, 7.0);
@@ -310,31 +321,16 @@ TEMPLATE_TEST_CASE("Anchors on lanes agree with the reference and with the row k
 // they come within 5.3e-6 of it at C = 128, where the float reference, summing each row in one
 // chain, is up to 1.2e-5 off (at C = 100).
 TEST_CASE("Rows of 65 to 128 classes in float are a few roundings from the double result", "[smoothness]") {
-  struct Case {
-    double scale, r_min, r_max;
-  };
-  const Case cases[] = {{3.0, 0.01, 1.0}, {40.0, 0.01, 1.0}, {1e3, 0.01, 1.0}, {3.0, 1e-7, 1e-5}};
-  for (const auto& cs : cases)
-    for (std::int64_t B : {1, 3, 17})
-      for (std::int64_t K : {1, 2, 8})
-        for (std::int64_t C : {65, 100, 128}) {
-          INFO("B " << B << " K " << K << " C " << C << " scale " << cs.scale << " r_min " << cs.r_min);
-          const auto p = make_problem<float>({B, K, C, cs.scale, cs.r_min, cs.r_max, 5});
-          Problem<double> d{B, K, C, Tensor<double>(p.anchors.shape()), Tensor<double>(p.neighbours.shape()),
-                            Tensor<double>(p.r.shape()), p.labels};
-          std::copy(p.anchors.span().begin(), p.anchors.span().end(), d.anchors.span().begin());
-          std::copy(p.neighbours.span().begin(), p.neighbours.span().end(), d.neighbours.span().begin());
-          std::copy(p.r.span().begin(), p.r.span().end(), d.r.span().begin());
-          const auto v = run<detail::SimdBlocks>(p, 7.0f);
-          const auto exact = run<detail::ScalarBlocks>(d, 7.0);
-          Tensor<double> anchor_grad(v.anchor_grad.shape()), neighbour_grad(v.neighbour_grad.shape());
-          std::copy(v.anchor_grad.span().begin(), v.anchor_grad.span().end(), anchor_grad.span().begin());
-          std::copy(v.neighbour_grad.span().begin(), v.neighbour_grad.span().end(), neighbour_grad.span().begin());
-          CHECK(normwise_error<double>(anchor_grad.view(), exact.anchor_grad.view()) < 1e-5);
-          CHECK(normwise_error<double>(neighbour_grad.view(), exact.neighbour_grad.view()) < 1e-5);
-          CHECK(relative(v.value.total, exact.value.total) < 1e-5);
-          CHECK(relative(v.value.smoothness, exact.value.smoothness) < 1e-5);
-        }
+  for_each_hard_problem({65, 100, 128}, [](const ProblemSpec& spec) {
+    const auto p = make_problem<float>(spec);
+    const Problem<double> d{spec.B, spec.K, spec.C, widened(p.anchors), widened(p.neighbours), widened(p.r), p.labels};
+    const auto v = run<detail::SimdBlocks>(p, 7.0f);
+    const auto exact = run<detail::ScalarBlocks>(d, 7.0);
+    CHECK(normwise_error<double>(widened(v.anchor_grad).view(), exact.anchor_grad.view()) < 1e-5);
+    CHECK(normwise_error<double>(widened(v.neighbour_grad).view(), exact.neighbour_grad.view()) < 1e-5);
+    CHECK(relative(v.value.total, exact.value.total) < 1e-5);
+    CHECK(relative(v.value.smoothness, exact.value.smoothness) < 1e-5);
+  });
 }
 
 TEST_CASE("A NaN logit in a block of lane anchors gives a clear error", "[smoothness][errors]") {
