@@ -1,9 +1,11 @@
 #pragma once
-// Fused multiply-adds (one rounding) on xsimd batches and scalars alike, so that one rule
-// serves a loop's batches and its scalar tail. xsimd 8.1 has no AVX-512 kernels for them:
-// its generic fma is a * b + c, fused only when the optimiser contracts it (not at -O1, say),
-// and its fnma is (0 - a) * b + c, a subtraction from zero more (which GCC may not drop: 0 - a
-// is +0 where -a is -0). On AVX-512 these call the instructions directly.
+// Fused multiply-adds on xsimd batches and scalars alike, so that one rule serves a loop's
+// batches and its scalar tail: one rounding on scalars (std::fma) and on batches where the
+// target has FMA instructions (AVX2, AVX-512; on SSE2 xsimd's generic forms round twice).
+// xsimd 8.1 has no AVX-512 kernels for them: its generic fma is a * b + c, fused only when
+// the optimiser contracts it (not at -O1, say), and its fnma is (0 - a) * b + c, a
+// subtraction from zero more (which GCC may not drop: 0 - a is +0 where -a is -0). On
+// AVX-512 these call the instructions directly.
 #include <cmath>
 #include <type_traits>
 
