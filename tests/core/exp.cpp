@@ -84,6 +84,44 @@ TEST_CASE("Both exponentials are xsimd::exp for doubles", "[simd]") {
   check_xsimd_bits(xs, nonpositive);
 }
 
+TEST_CASE("softmax_exp is within (2 + 1.25 |x|) 2^-24 of e^x for non-positive floats", "[simd]") {
+  using B = xsimd::batch<float>;
+  // Every 61st sign-bit pattern (-0 to -inf and the negative NaNs), every float from -90 to
+  // -86, where the result leaves the normal range, and the ends.
+  std::vector<float> xs = floats_between(-90.0f, -86.0f);
+  for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float x : {0.0f, -0.0f, -inf, std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::denorm_min()})
+    xs.push_back(x);
+  xs.resize((xs.size() + B::size - 1) / B::size * B::size, 0.0f);
+  std::size_t outside = 0;
+  double worst = 0;  // the largest error in units of (2 + 1.25 |x|) 2^-24 e^x, over the normal results
+  float worst_at = 0;
+  for (std::size_t i = 0; i < xs.size(); i += B::size) {
+    alignas(64) float got[B::size];
+    farbound::simd::softmax_exp(B::load_unaligned(xs.data() + i)).store_aligned(got);
+    for (std::size_t l = 0; l < B::size; ++l) {
+      const float x = xs[i + l];
+      const double exact = std::exp(double(x)), error = std::abs(double(got[l]) - exact);
+      bool right;
+      if (std::isnan(x)) right = std::isnan(got[l]);
+      else if (exact < double(std::numeric_limits<float>::min())) right = error <= double(std::numeric_limits<float>::min());
+      else {
+        const double units = error / ((2.0 + 1.25 * std::abs(double(x))) * 0x1p-24 * exact);
+        if (units > worst) worst = units, worst_at = x;
+        right = units <= 1.0;
+      }
+      outside += !right;
+    }
+  }
+  INFO(outside << " results outside the bound; the largest error " << worst << " of it, at x = " << worst_at);
+  CHECK(outside == 0);
+  // The row's largest logit gives exactly 1: the smoothness kernels find it by floor(e) == 1.
+  alignas(64) float ones[B::size];
+  farbound::simd::softmax_exp(B(-0.0f)).store_aligned(ones);
+  CHECK(std::all_of(ones, ones + B::size, [](float e) { return e == 1.0f; }));
+}
+
 namespace {
 
 // How many representable floats lie between a and b (0 for two NaNs).

@@ -25,7 +25,7 @@ struct ScalarLanes {
   static constexpr std::size_t width = 1;
   FARBOUND_HOST_DEVICE static vec load(const T* p) { return *p; }
   FARBOUND_HOST_DEVICE static void store(vec v, T* p) { *p = v; }
-  FARBOUND_HOST_DEVICE static vec exp_nonpositive(vec v) { return std::exp(v); }
+  FARBOUND_HOST_DEVICE static vec softmax_exp(vec v) { return std::exp(v); }
   FARBOUND_HOST_DEVICE static T sum(vec v) { return v; }
   FARBOUND_HOST_DEVICE static vec without_lane(vec, std::size_t) { return T(0); }
   FARBOUND_HOST_DEVICE static void prefetch(const T*) {}
@@ -44,8 +44,8 @@ struct BatchLanes {
   static constexpr bool is_ymm = std::is_same_v<value_type, U> && sizeof(vec) == 32;
   static vec load(const value_type* p) { return Batch::load_unaligned(p); }
   static void store(vec v, value_type* p) { v.store_unaligned(p); }
-  // exp(v) for lanes <= 0 (every use is a softmax's exp(z - max z)): xsimd::exp's bits.
-  static vec exp_nonpositive(vec v) { return simd::exp_nonpositive(v); }
+  // exp(v) for lanes <= 0, a softmax's exp(z - max z) (core/exp.hpp's softmax_exp).
+  static vec softmax_exp(vec v) { return simd::softmax_exp(v); }
   static value_type sum(vec v) { return xsimd::hadd(v); }
   static value_type max_lane(vec v) {
 #if defined(__AVX512F__)

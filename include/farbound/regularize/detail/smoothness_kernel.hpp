@@ -64,7 +64,7 @@ struct SoftmaxRow {
   template <class L>
   FARBOUND_HOST_DEVICE typename L::vec at(L lanes, std::size_t c) const {
     using V = typename L::vec;
-    return L::exp_nonpositive(lanes.load(z + c) - V(shift)) * V(inv_sum);
+    return L::softmax_exp(lanes.load(z + c) - V(shift)) * V(inv_sum);
   }
 };
 
@@ -90,7 +90,7 @@ FARBOUND_FORCE_INLINE FARBOUND_HOST_DEVICE void softmax_rows(const T* z, std::si
     T* const out = exps(j);
     rows[j].sum = Blocks::template reduce<Sum, T>(C, [&]<class L>(L lanes, std::size_t c) {
       using V = typename L::vec;
-      const V e = L::exp_nonpositive(lanes.load(row + c) - V(shift));
+      const V e = L::softmax_exp(lanes.load(row + c) - V(shift));
       if (out) lanes.store(e, out + c);
       return e;
     });

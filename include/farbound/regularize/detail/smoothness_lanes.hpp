@@ -72,7 +72,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       const Mask seen_before = seen;
       seen = seen | (x[c] == shift);
       top[c] = seen ^ seen_before;
-      e[c] = simd::exp_nonpositive(x[c] - shift);
+      e[c] = simd::softmax_exp(x[c] - shift);
     }
     sum = pairwise_sum<Cn>(e);
     return shift;
@@ -135,7 +135,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
 #pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j)
 #pragma GCC unroll 16
-      for (std::size_t c = 0; c < Cn; ++c) e[j][c] = simd::exp_nonpositive(e[j][c]);
+      for (std::size_t c = 0; c < Cn; ++c) e[j][c] = simd::softmax_exp(e[j][c]);
 #pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) q_sum[j] = pairwise_sum<Cn>(e[j]);
 #pragma GCC unroll 2

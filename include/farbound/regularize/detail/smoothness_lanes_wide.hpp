@@ -76,7 +76,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     for (std::size_t c = C; c-- > 0;) {  // downwards, so that the first largest is the last kept
       index -= one;
       top = xsimd::select(row[c] == shift, index, top);
-      row[c] = simd::exp_nonpositive(row[c] - shift);
+      row[c] = simd::softmax_exp(row[c] - shift);
       sum += row[c];
     }
     return RowSoftmax{shift, sum, top};

@@ -81,7 +81,7 @@ FARBOUND_FORCE_INLINE void store(const V* x, __mmask16 last, float* z) {
 // e = exp(x - shift) in place.
 template <std::size_t NB>
 FARBOUND_FORCE_INLINE void exponentials(V* x, float shift) {
-  for (std::size_t b = 0; b < NB; ++b) x[b] = simd::exp_nonpositive(x[b] - V(shift));
+  for (std::size_t b = 0; b < NB; ++b) x[b] = simd::softmax_exp(x[b] - V(shift));
 }
 
 // The first place where x[0..NB) equals its largest value m, as one bit in that register's
