@@ -266,7 +266,7 @@ struct BlockTraffic {
 // to whole lines (neighbour k's share: the lines from k times that), so that a kernel can
 // spread the traffic over its neighbours: a share's lines asked for one at a time (ask) or
 // at once (ask_share, ask_whole_share), the logits into L1 (locality 3) or L2 (2); the staged
-// rows streamed a line at a time (stream) or all at once (stream_all).
+// rows streamed a line at a time (stream).
 template <class T>
 class BlockLines {
  public:
@@ -296,14 +296,13 @@ class BlockLines {
   FARBOUND_FORCE_INLINE void ask_whole_share(std::size_t k) const {
     ask_lines<logit_locality>(k * share_, lines);
   }
-  // Streams out line i of neighbour k's share of the previous block's staged rows.
+  // Whether there are staged rows to stream out.
+  bool streams() const { return traffic_.staged != nullptr; }
+  // Streams out line i of neighbour k's share of the previous block's staged rows, where
+  // streams().
   FARBOUND_FORCE_INLINE void stream(std::size_t k, std::size_t i) const {
     const std::size_t at = k * share_ + i * line;
-    if (traffic_.staged) stream_line(traffic_.staged + at, traffic_.staged_to + at);
-  }
-  // Streams out all of them.
-  void stream_all() const {
-    if (traffic_.staged) stream_lines(traffic_.staged, traffic_.staged_to, block_ * sizeof(T));
+    stream_line(traffic_.staged + at, traffic_.staged_to + at);
   }
 
  private:

@@ -51,10 +51,11 @@ inline constexpr std::size_t register_lane_max_classes = 16;
 // logits into L1 and the gradient rows with the intent to write (without that every masked
 // store of a row waited for its lines to be read for ownership: from memory the block took
 // twice as long as in cache, and prefetching the logits alone did not change that); the
-// previous block's staged rows are streamed out at the end, at once (a K-th with each
-// neighbour, as the wide kernel does, was 2 % slower at C = 10; docs/performance.md). With
-// `exact`, C = Cn is known when compiled, and the row loads and stores pick their pieces
-// without tests (3 % at C = 10).
+// previous block's staged rows are streamed out a line with each exponential of the
+// neighbours (the C = 10 kernel 5 % faster on two threads from memory than with them all at
+// the end of the block, which the core waited out; with a neighbour's share beside its
+// row's load, 2 % slower; docs/performance.md). With `exact`, C = Cn is known when compiled,
+// and the row loads and stores pick their pieces without tests (3 % at C = 10).
 template <std::size_t Cn, bool exact, class T>
 void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::size_t K, std::size_t classes,
                                     const std::int32_t* labels, T ce_weight, T gr_weight, T* dz, T* dzn,
@@ -121,11 +122,15 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
   V weighted_squares(T(0));
   const BlockLines<T> traffic_lines(traffic, K, C);
   LaneDistances<T> distances(r, K);
-  const auto neighbours = [&]<std::size_t J>(std::size_t k0) {
+  // A neighbour's share of the block in cache lines, where it is known when compiled (0
+  // where not); at most C lines (W elements are at most 64 bytes), one for each of its
+  // exponentials.
+  constexpr std::size_t share_lines = exact && V::size * Cn * sizeof(T) % 64 == 0 ? V::size * Cn * sizeof(T) / 64 : 0;
+  const auto neighbours = [&]<std::size_t J, bool streamed>(std::size_t k0) {
     V e[J][Cn], delta[J][Cn], q_sum[J], q_inv_sum[J], w[J];
     for (std::size_t j = 0; j < J; ++j) {
-      if constexpr (constexpr std::size_t share = V::size * Cn * sizeof(T); exact && share % 64 == 0)
-        traffic_lines.template ask_whole_share<3, share / 64>(k0 + j);
+      if constexpr (share_lines > 0)
+        traffic_lines.template ask_whole_share<3, share_lines>(k0 + j);
       else
         traffic_lines.template ask_share<3>(k0 + j);
       lane_rows::load<Cn>(zn + (k0 + j) * C, K * C, C, e[j]);
@@ -133,9 +138,14 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       for (std::size_t c = 0; c < Cn; ++c) e[j][c] -= shift;
     }
 #pragma GCC unroll 2
-    for (std::size_t j = 0; j < J; ++j)
+    for (std::size_t j = 0; j < J; ++j) {
+      const std::size_t out = !streamed ? 0 : share_lines > 0 ? share_lines : traffic_lines.lines(k0 + j);
 #pragma GCC unroll 16
-      for (std::size_t c = 0; c < Cn; ++c) e[j][c] = simd::softmax_exp(e[j][c]);
+      for (std::size_t c = 0; c < Cn; ++c) {
+        e[j][c] = simd::softmax_exp(e[j][c]);
+        if (c < out) traffic_lines.stream(k0 + j, c);
+      }
+    }
 #pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) q_sum[j] = pairwise_sum<Cn>(e[j]);
 #pragma GCC unroll 2
@@ -162,10 +172,15 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
 #pragma GCC unroll 2
     for (std::size_t j = 0; j < J; ++j) lane_rows::store<Cn>(delta[j], C, dzn + (k0 + j) * C, K * C);
   };
+  // Two instances of the loops, with and without the streaming stores among the
+  // exponentials, whose tests would cut GCC's blocks of instructions (1 % slower in cache).
+  const auto visit = [&]<std::size_t J>(std::size_t k0) {
+    if (traffic_lines.streams()) neighbours.template operator()<J, true>(k0);
+    else neighbours.template operator()<J, false>(k0);
+  };
   std::size_t k = 0;
-  for (; k + 2 <= K; k += 2) neighbours.template operator()<2>(k);
-  if (k < K) neighbours.template operator()<1>(k);
-  traffic_lines.stream_all();
+  for (; k + 2 <= K; k += 2) visit.template operator()<2>(k);
+  if (k < K) visit.template operator()<1>(k);
 
   // dL/dz_c = a p_c (v_c - t) + ce_weight (p_c - [c == y]), t = sum_c p_c v_c.
   V products[Cn];

@@ -106,6 +106,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
   // threads; docs/performance.md).
   V weighted_squares(T(0));
   const BlockLines<T> traffic_lines(traffic, K, C);
+  const bool streams = traffic_lines.streams();
   LaneDistances<T> distances(r, K);
   for (std::size_t k = 0; k < K; ++k) {
     load_rows(zn + k * C, K * C, x);
@@ -117,7 +118,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     for (std::size_t c = 0; c < C; ++c) {
       if (c < ahead) {
         traffic_lines.template ask<2>(k, c);
-        traffic_lines.stream(k, c);
+        if (streams) traffic_lines.stream(k, c);
       }
       const V delta = simd::fused_negated_multiply_add(x[c], q_inv_sum, p[c]);
       d[c] = delta;
