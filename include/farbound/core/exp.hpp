@@ -1,11 +1,13 @@
 #pragma once
 // exp(x) of a SIMD batch with xsimd::exp's bits in fewer instructions (floats on AVX-512 and
 // AVX2):
-//   exp_nonpositive(x)  lanes <= 0 or NaN: every softmax's exp(z - max z), softplus's
+//   exp_nonpositive(x)  lanes <= 0 or NaN: nn/loss.hpp's softmax exp(z - max z), softplus's
 //                       exp(-|x|), CELU's derivative exp(x / alpha) where x <= 0;
 //   exp_full_range(x)   any lane: the sigmoid's exp(-x), Mish's exp(min(x, 20));
-// and expm1_nonpositive(x), e^x - 1 for lanes <= 0 or NaN (CELU's value), without the
-// division of xsimd::expm1 and so not with its bits (see there).
+// softmax_exp(x), e^x for lanes <= 0 in two instructions fewer, accurate next to 1 rather
+// than to itself (the smoothness kernels' softmaxes; see there); and expm1_nonpositive(x),
+// e^x - 1 for lanes <= 0 or NaN (CELU's value), without the division of xsimd::expm1 and
+// so not with its bits (see there).
 //
 // xsimd computes exp(x) = 2^k * P(r), k = nearbyint(x / ln 2), r = x - k ln 2 (in two
 // parts), P a polynomial; it builds 2^k by an integer conversion, an add and a shift and
@@ -154,10 +156,11 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
 // (exact, |f| <= 1/2), 2^f by a polynomial and 2^k by vscalef (AVX-512) or the exponent
 // field (AVX2): 11 instructions per 16 floats on AVX-512 against exp_nonpositive's 13, whose
 // ln 2 in two parts keeps the error of r = x - k ln 2 under an ulp however large k is. Here
-// y's rounding, up to |y| 2^-24, moves the result by up to |x| 2^-24 of itself: e^x within
-// (1.5 + |x|) 2^-24 of itself (tests/core/exp.cpp), so within 1.5 * 2^-24 of 1 for every x,
-// an ulp of the largest term of the sum. Zero below about -87.7 (k <= -127), as xsimd::exp
-// is below -88.4. The smoothness kernels gained 6 % at C = 10 to 11 % at C = 100 over
+// y's rounding (half an ulp of y) and log2(e)'s move the result by up to 1.25 |x| 2^-24 of
+// itself: e^x within (2 + 1.25 |x|) 2^-24 of itself (tests/core/exp.cpp; the worst of a
+// sample 0.95 of that, at x = -44.6), and so within 1.1 * 2^-24 of 1 for every x, an ulp of
+// the largest term of the sum. Zero below about -87.7 (k <= -127), as xsimd::exp is below
+// -88.4. The smoothness kernels took 7 % (C = 10) to 11 % (C = 100) less time than with
 // exp_nonpositive (docs/performance.md). Floats on AVX-512 and AVX2; xsimd::exp elsewhere.
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> softmax_exp(const xsimd::batch<T, A>& x) {
