@@ -4,8 +4,8 @@
 //   exp_nonpositive(x)  lanes <= 0 or NaN: nn/loss.hpp's softmax exp(z - max z), softplus's
 //                       exp(-|x|), CELU's derivative exp(x / alpha) where x <= 0;
 //   exp_full_range(x)   any lane: the sigmoid's exp(-x), Mish's exp(min(x, 20));
-// softmax_exp(x), e^x for lanes <= 0 in two instructions fewer, accurate next to 1 rather
-// than to itself (the smoothness kernels' softmaxes; see there); and expm1_nonpositive(x),
+// softmax_exp(x), e^x for lanes <= 0 in 9 instructions rather than 13, accurate next to 1
+// rather than to itself (the smoothness kernels' softmaxes; see there); and expm1_nonpositive(x),
 // e^x - 1 for lanes <= 0 or NaN (CELU's value), without the division of xsimd::expm1 and
 // so not with its bits (see there).
 //
@@ -83,11 +83,11 @@ inline constexpr float xsimd_exp_coefficients[] = {0x1.6ef19ep-10f, 0x1.131b16p-
 inline constexpr float taylor_expm1_coefficients[] = {float(1.0 / 5040), float(1.0 / 720), float(1.0 / 120),
                                                       float(1.0 / 24),   float(1.0 / 6),   0.5f};
 
-// 2^f for |f| <= 1/2 as 1 + f Q(f), Q of degree 5 by Horner's rule from these coefficients,
+// 2^f for 0 <= f <= 1 as 1 + f Q(f), Q of degree 5 by Horner's rule from these coefficients,
 // highest first: fitted for the least largest relative error with the coefficients rounded
-// to float (Lawson's iterations on 4 000 Chebyshev points), 1.6e-8 = 0.27 * 2^-24.
-inline constexpr float two_to_fraction_coefficients[] = {0x1.41fbbcp-13f, 0x1.5f3e52p-10f, 0x1.3b2d4cp-7f,
-                                                         0x1.c6aee8p-5f,  0x1.ebfbdcp-3f,  0x1.62e430p-1f};
+// to float (Lawson's iterations on 4 000 Chebyshev points), 1.3e-8 = 0.22 * 2^-24.
+inline constexpr float two_to_fraction_coefficients[] = {0x1.c54174p-13f, 0x1.46d64ep-10f, 0x1.3d0b92p-7f,
+                                                         0x1.c68912p-5f,  0x1.ebfd58p-3f,  0x1.62e42cp-1f};
 template <class A>
 FARBOUND_FORCE_INLINE xsimd::batch<float, A> two_to_fraction(const xsimd::batch<float, A>& f) {
   using B = xsimd::batch<float, A>;
@@ -152,31 +152,33 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
 
 // e^x for lanes x <= 0 (-inf gives 0, NaN stays NaN) where only its error next to 1 matters:
 // a softmax's exp(z - max z), whose largest value is 1 and whose small ones are summed with
-// it. As 2^y, y = x log2(e) rounded once, y = k + f with k = nearbyint(y) and f = y - k
-// (exact, |f| <= 1/2), 2^f by a polynomial and 2^k by vscalef (AVX-512) or the exponent
-// field (AVX2): 11 instructions per 16 floats on AVX-512 against exp_nonpositive's 13, whose
-// ln 2 in two parts keeps the error of r = x - k ln 2 under an ulp however large k is. Here
+// it. As 2^y, y = x log2(e) rounded once, y = k + f with k = floor(y) and f = y - k in
+// [0, 1], 2^f by a polynomial, 2^k by the exponent field (AVX2) or, on AVX-512, f by one
+// vreduceps and the product by 2^floor(y) by one vscalefps, which also gives -inf's 0 (f
+// is 0 there) and the subnormal results: 9 instructions per 16 floats on AVX-512 against
+// exp_nonpositive's 13, whose ln 2 in two parts keeps the error of r = x - k ln 2 under an
+// ulp however large k is, and whose compare and mask give xsimd's zeros. Here
 // y's rounding (half an ulp of y) and log2(e)'s move the result by up to 1.25 |x| 2^-24 of
 // itself: e^x within (2 + 1.25 |x|) 2^-24 of itself (tests/core/exp.cpp; the worst of a
-// sample 0.95 of that, at x = -44.6), and so within 1.1 * 2^-24 of 1 for every x, an ulp of
-// the largest term of the sum. Zero below about -87.7 (k <= -127), as xsimd::exp is below
-// -88.4. The smoothness kernels took 7 % (C = 10) to 11 % (C = 100) less time than with
-// exp_nonpositive (docs/performance.md). Floats on AVX-512 and AVX2; xsimd::exp elsewhere.
+// sample 0.96 of that, at x = -44.5), and so within 1.4 * 2^-24 of 1 for every x, about an
+// ulp of the largest term of the sum. On AVX2 zero below about -87.3 (k <= -127), as
+// xsimd::exp is below -88.4. The smoothness kernels took 9 % (C = 10) to 12 % (C = 100) less
+// time than with exp_nonpositive (docs/performance.md). Floats on AVX-512 (with its DQ
+// instructions) and AVX2; xsimd::exp elsewhere.
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> softmax_exp(const xsimd::batch<T, A>& x) {
-#if defined(__AVX512F__)
+#if defined(__AVX512DQ__)
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
     const B y = x * xsimd::constants::invlog_2<B>();
-    const B k(_mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    const __mmask16 kept = _mm512_cmp_ps_mask(k, _mm512_set1_ps(-127.0f), _CMP_NLE_UQ);  // NaN kept
-    return B(_mm512_maskz_scalef_ps(kept, detail::two_to_fraction(y - k), k));
+    const B f(_mm512_reduce_ps(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));  // y - floor(y)
+    return B(_mm512_scalef_ps(detail::two_to_fraction(f), y));
   }
 #elif defined(__AVX2__)
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
     const B y = x * xsimd::constants::invlog_2<B>();
-    const B k(_mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const B k(_mm256_round_ps(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
     // 2^k from its exponent field, which holds k >= -126; below, zero (and -inf's NaN f too).
     const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
     const B two_to_k(_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
