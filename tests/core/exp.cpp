@@ -74,12 +74,56 @@ TEST_CASE("exp_full_range gives xsimd::exp's bits for every float", "[simd]") {
   check_xsimd_bits(xs, full_range);
 }
 
-TEST_CASE("Both exponentials are xsimd::exp for doubles", "[simd]") {
+TEST_CASE("exp_negated gives xsimd::exp(-x)'s bits wherever they are a normal float", "[simd]") {
+  // Every 61st bit pattern of either sign, every float from -90 to -86 and from 86 to 90. Where
+  // xsimd's result is 0, subnormal or +inf, either the same or e^-x within a rounding (AVX-512's
+  // vscalef gives the subnormal results and the finite ones up to -x = 88.72).
+  std::vector<float> xs = floats_between(-90.0f, -86.0f), high = floats_between(86.0f, 90.0f);
+  xs.insert(xs.end(), high.begin(), high.end());
+  for (std::uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float x : {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::max()})
+    xs.push_back(x);
+  using B = xsimd::batch<float>;
+  xs.resize((xs.size() + B::size - 1) / B::size * B::size, 0.0f);
+  std::size_t normal = 0, edge = 0, bad = 0;
+  float first_bad = 0.0f;
+  for (std::size_t i = 0; i < xs.size(); i += B::size) {
+    alignas(64) float ours[B::size], theirs[B::size];
+    const B x = B::load_unaligned(xs.data() + i);
+    farbound::simd::exp_negated(x).store_aligned(ours);
+    xsimd::exp(-x).store_aligned(theirs);
+    for (std::size_t l = 0; l < B::size; ++l) {
+      const float xl = xs[i + l];
+      bool ok;
+      if (std::isnan(xl)) {
+        ok = std::isnan(ours[l]);
+      } else if (std::isnormal(theirs[l])) {
+        ++normal;
+        ok = std::memcmp(ours + l, theirs + l, sizeof(float)) == 0;
+      } else {
+        ++edge;
+        const double exact = std::exp(-double(xl)), rounding = 0x1p-149 + 0x1p-23 * exact;
+        ok = std::memcmp(ours + l, theirs + l, sizeof(float)) == 0 ||
+             (exact > std::numeric_limits<float>::max() ? ours[l] == inf || std::abs(ours[l] - exact) <= rounding
+                                                         : std::abs(double(ours[l]) - exact) <= rounding);
+      }
+      if (!ok && bad++ == 0) first_bad = xl;
+    }
+  }
+  INFO(bad << " mismatches, the first at x = " << first_bad);
+  CHECK(bad == 0);
+  CHECK(normal > 30'000'000);
+  CHECK(edge > 1'000'000);
+}
+
+TEST_CASE("The exponentials are xsimd::exp for doubles", "[simd]") {
   std::vector<double> xs;
   for (int i = -1000; i <= 1000; ++i) xs.push_back(0.75 * i);
   xs.push_back(std::numeric_limits<double>::infinity());
   xs.push_back(-std::numeric_limits<double>::infinity());
   check_xsimd_bits(xs, full_range);
+  check_xsimd_bits(xs, [](auto x) { return farbound::simd::exp_negated(-x); });
   xs.resize(1001);  // -750 to 0
   check_xsimd_bits(xs, nonpositive);
 }

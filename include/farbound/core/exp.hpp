@@ -3,7 +3,9 @@
 // AVX2):
 //   exp_nonpositive(x)  lanes <= 0 or NaN: nn/loss.hpp's softmax exp(z - max z), softplus's
 //                       exp(-|x|), CELU's derivative exp(x / alpha) where x <= 0;
-//   exp_full_range(x)   any lane: the sigmoid's exp(-x), Mish's exp(min(x, 20));
+//   exp_full_range(x)   any lane: Mish's exp(min(x, 20));
+//   exp_negated(x)      e^-x for any lane, the sigmoid's, with those bits where they are
+//                       normal floats;
 // softmax_exp(x), e^x for lanes <= 0 in 9 instructions rather than 13, accurate next to 1
 // rather than to itself (the smoothness kernels' softmaxes; see there); and expm1_nonpositive(x),
 // e^x - 1 for lanes <= 0 or NaN (CELU's value), without the division of xsimd::expm1 and
@@ -46,32 +48,36 @@ namespace detail {
 // xsimd's range reduction for exp(x), 8 or 16 floats: k = nearbyint(x / ln 2) and r = x - k ln 2
 // (ln 2 in two parts), |r| <= ln(2)/2, so that e^x = 2^k e^r. xsimd's generic fma and fnma,
 // as its exp calls them, so that the compiler fuses (or does not) the same products as in
-// xsimd::exp.
+// xsimd::exp. With `negated`, the reduction of -x without negating x: the same k and -r,
+// exactly (x / ln 2 and every fused step negated, which rounding to nearest only mirrors).
 template <class A>
 struct ReducedByLn2 {
   xsimd::batch<float, A> k, r;
 };
-template <class A>
+template <bool negated = false, class A>
 FARBOUND_FORCE_INLINE ReducedByLn2<A> reduce_by_ln2(const xsimd::batch<float, A>& x) {
   using B = xsimd::batch<float, A>;
   namespace c = xsimd::constants;
   constexpr int nearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const B scaled = (negated ? -c::invlog_2<B>() : c::invlog_2<B>()) * x;
 #if defined(__AVX512F__)
-  const B k(_mm512_roundscale_ps(c::invlog_2<B>() * x, nearest));
+  const B k(_mm512_roundscale_ps(scaled, nearest));
 #else
-  const B k(_mm256_round_ps(c::invlog_2<B>() * x, nearest));
+  const B k(_mm256_round_ps(scaled, nearest));
 #endif
+  if constexpr (negated) return {k, xsimd::fma(k, c::log_2lo<B>(), xsimd::fma(k, c::log_2hi<B>(), x))};
   B r = xsimd::fnma(k, c::log_2hi<B>(), x);
   return {k, xsimd::fnma(k, c::log_2lo<B>(), r)};
 }
 
 // e^r - 1 as r + r^2 S(r), S by Horner's rule from the coefficients given highest first.
-template <std::size_t N, class A>
+// With `negated`, of -r, step by step the negation of the same computation on -r.
+template <bool negated = false, std::size_t N, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<float, A> expm1_reduced(const xsimd::batch<float, A>& r, const float (&s)[N]) {
   using B = xsimd::batch<float, A>;
   B p(s[0]);
-  for (std::size_t i = 1; i < N; ++i) p = xsimd::fma(r, p, B(s[i]));
-  return xsimd::fma(p, r * r, r);
+  for (std::size_t i = 1; i < N; ++i) p = negated ? xsimd::fnma(r, p, B(s[i])) : xsimd::fma(r, p, B(s[i]));
+  return negated ? xsimd::fms(p, r * r, r) : xsimd::fma(p, r * r, r);
 }
 
 // xsimd's coefficients for exp (fitted so that 1 + the result is within an ulp of e^r)...
@@ -150,6 +156,41 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
   return xsimd::exp(x);
 }
 
+// e^-x for any lane: the sigmoid's. xsimd::exp(-x)'s steps on x itself (reduce_by_ln2's
+// `negated`), with x clamped where k reaches past the scaling's range instead of compared
+// twice and selected: 1 + 15 instructions become 14 per 16 floats, and a loop of sigmoids in
+// L1 takes 9 % less time (docs/performance.md). The same bits as xsimd::exp(-x) wherever that is
+// a normal float; on AVX-512 vscalef gives the subnormal results for -x below about -87.3,
+// where xsimd gives 0, and e^-x itself up to -x = 88.72, where xsimd gives +inf from 88.376.
+// On AVX2 2^k is built from its exponent field as xsimd does, and so are its zeros and +inf:
+// every bit is xsimd's but at -x = maxlog itself, where xsimd gives +inf for e^-x's finite
+// value (every float checked). Elsewhere exp_full_range(-x). NaN stays NaN (max and min
+// return their second operand, x, when either is NaN; its sign is x's).
+template <class T, class A>
+FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_negated(const xsimd::batch<T, A>& x) {
+#if defined(__AVX512F__)
+  using B = xsimd::batch<T, A>;
+  if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
+    // -x in [-104, 89]: k from -150 (where scaling gives 0) to 128 (+inf).
+    const B clamped(_mm512_min_ps(_mm512_set1_ps(104.0f), _mm512_max_ps(_mm512_set1_ps(-89.0f), x)));
+    const auto [k, r] = detail::reduce_by_ln2<true>(clamped);
+    const B p = detail::expm1_reduced<true>(r, detail::xsimd_exp_coefficients) + B(1.0f);
+    return B(_mm512_scalef_ps(p, k));
+  }
+#elif defined(__AVX2__)
+  using B = xsimd::batch<T, A>;
+  if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
+    // -x in [-88, 88.7]: k from -127 (an exponent field of 0: xsimd's zeros) to 128 (255: +inf).
+    const B clamped(_mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.7f), x)));
+    const auto [k, r] = detail::reduce_by_ln2<true>(clamped);
+    const B p = detail::expm1_reduced<true>(r, detail::xsimd_exp_coefficients) + B(1.0f);
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+    return p * B(_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+  }
+#endif
+  return exp_full_range(-x);
+}
+
 // e^x for lanes x <= 0 (-inf gives 0, NaN stays NaN) where only its error next to 1 matters:
 // a softmax's exp(z - max z), whose largest value is 1 and whose small ones are summed with
 // it. As 2^y, y = x log2(e) rounded once, y = k + f with k = floor(y) and f = y - k in
@@ -195,9 +236,10 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> softmax_exp(const xsimd::batch<T, A>& x
 // stretch of [-20, 0], where about as many are inexact as of xsimd::expm1's). With k and r
 // as in exp_nonpositive, e^x - 1 = 2^k (e^r - 1) + (2^k - 1): e^r - 1 is r + r^2 S(r),
 // accurate relative to its own size however small r is, and 2^k - 1 is exact for k >= -24,
-// so the sum is one rounding. xsimd::expm1 instead divides by a
-// rational correction and rebuilds 2^k by integer arithmetic: CELU's forward took 1.5x as
-// long with it on AVX-512, 1.6x on AVX2 (docs/performance.md). Floats on AVX-512 and AVX2.
+// so the sum, one fused multiply-add (the product by 2^k is exact), is one rounding.
+// xsimd::expm1 instead divides by a rational correction and rebuilds 2^k by integer
+// arithmetic: CELU's forward took 1.5x as long with it on AVX-512, 1.6x on AVX2
+// (docs/performance.md). Floats on AVX-512 and AVX2.
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T, A>& x) {
 #if defined(__AVX512F__)
@@ -208,7 +250,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T,
     const auto [k, r] = detail::reduce_by_ln2(B(_mm512_max_ps(_mm512_set1_ps(-104.0f), x)));
     const B expm1_r = detail::expm1_reduced(r, detail::taylor_expm1_coefficients);
     const B two_to_k(_mm512_scalef_ps(_mm512_set1_ps(1.0f), k));
-    return B(_mm512_scalef_ps(expm1_r, k)) + (two_to_k - B(1.0f));
+    return xsimd::fma(expm1_r, two_to_k, two_to_k - B(1.0f));
   }
 #elif defined(__AVX2__)
   using B = xsimd::batch<T, A>;
@@ -219,7 +261,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T,
     const B expm1_r = detail::expm1_reduced(r, detail::taylor_expm1_coefficients);
     const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
     const B two_to_k(_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
-    return expm1_r * two_to_k + (two_to_k - B(1.0f));
+    return xsimd::fma(expm1_r, two_to_k, two_to_k - B(1.0f));
   }
 #endif
   return xsimd::expm1(x);

@@ -37,11 +37,13 @@ namespace detail {
 
 // 1 / (1 + e^-x): for x -> -inf, e^-x overflows to inf and the quotient is exactly 0;
 // for x -> +inf, e^-x underflows to 0 and the quotient is 1. No NaN either way. The
-// exponential is xsimd's, bit for bit (core/exp.hpp).
+// exponential has xsimd::exp(-x)'s bits wherever the quotient depends on them (core/exp.hpp's
+// exp_negated; on AVX-512 the sigmoid of x from -88.72 to -88.376 is then its subnormal value
+// rather than 0).
 template <class T>
 simd::batch<T> sigmoid(simd::batch<T> x) {
   using B = simd::batch<T>;
-  return B(T(1)) / (B(T(1)) + simd::exp_full_range(-x));
+  return B(T(1)) / (B(T(1)) + simd::exp_negated(x));
 }
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): the exponential never overflows and log1p
