@@ -46,6 +46,18 @@ std::vector<float> floats_between(float from, float to) {
   return xs;
 }
 
+// Every 61st bit pattern of either sign; every float from -90 to -86 and from 86 to 90, where
+// e^x and e^-x leave the normal range or overflow; zeros, infinities, NaN and the largest float.
+std::vector<float> sample_of_all_floats() {
+  std::vector<float> xs = floats_between(-90.0f, -86.0f), high = floats_between(86.0f, 90.0f);
+  xs.insert(xs.end(), high.begin(), high.end());
+  for (std::uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float x : {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::max()})
+    xs.push_back(x);
+  return xs;
+}
+
 constexpr auto nonpositive = [](auto x) { return farbound::simd::exp_nonpositive(x); };
 constexpr auto full_range = [](auto x) { return farbound::simd::exp_full_range(x); };
 
@@ -63,27 +75,14 @@ TEST_CASE("exp_nonpositive gives xsimd::exp's bits for non-positive floats", "[s
 }
 
 TEST_CASE("exp_full_range gives xsimd::exp's bits for every float", "[simd]") {
-  // Every 61st bit pattern of either sign; every float from -90 to -86 and from 86 to 90,
-  // where the result leaves the normal range or overflows.
-  std::vector<float> xs = floats_between(-90.0f, -86.0f), high = floats_between(86.0f, 90.0f);
-  xs.insert(xs.end(), high.begin(), high.end());
-  for (std::uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
-  const float inf = std::numeric_limits<float>::infinity();
-  for (float x : {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::max()})
-    xs.push_back(x);
-  check_xsimd_bits(xs, full_range);
+  check_xsimd_bits(sample_of_all_floats(), full_range);
 }
 
 TEST_CASE("exp_negated gives xsimd::exp(-x)'s bits wherever they are a normal float", "[simd]") {
-  // Every 61st bit pattern of either sign, every float from -90 to -86 and from 86 to 90. Where
-  // xsimd's result is 0, subnormal or +inf, either the same or e^-x within a rounding (AVX-512's
-  // vscalef gives the subnormal results and the finite ones up to -x = 88.72).
-  std::vector<float> xs = floats_between(-90.0f, -86.0f), high = floats_between(86.0f, 90.0f);
-  xs.insert(xs.end(), high.begin(), high.end());
-  for (std::uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  // Where xsimd's result is 0, subnormal or +inf, either the same or e^-x within a rounding
+  // (AVX-512's vscalef gives the subnormal results and the finite ones up to -x = 88.72).
+  std::vector<float> xs = sample_of_all_floats();
   const float inf = std::numeric_limits<float>::infinity();
-  for (float x : {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::max()})
-    xs.push_back(x);
   using B = xsimd::batch<float>;
   xs.resize((xs.size() + B::size - 1) / B::size * B::size, 0.0f);
   std::size_t normal = 0, edge = 0, bad = 0;

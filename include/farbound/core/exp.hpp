@@ -80,14 +80,33 @@ FARBOUND_FORCE_INLINE xsimd::batch<float, A> expm1_reduced(const xsimd::batch<fl
   return negated ? xsimd::fms(p, r * r, r) : xsimd::fma(p, r * r, r);
 }
 
+// 2^k for integral k from -127 to 128, 8 floats, by its exponent field k + 127 as xsimd
+// builds it: -127 gives 0 and 128 gives +inf.
+FARBOUND_FORCE_INLINE __m256 exponent_field_power(__m256 k) {
+  const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+}
+
 // xsimd's coefficients for exp (fitted so that 1 + the result is within an ulp of e^r)...
 inline constexpr float xsimd_exp_coefficients[] = {0x1.6ef19ep-10f, 0x1.131b16p-7f, 0x1.5552aep-5f, 0x1.55534ap-3f, 0.5f};
+
 // ... and Taylor's, one term longer, for e^r - 1 within an ulp of its own size: xsimd's
 // coefficient of r^3 is 1/6 (1 - 2.3e-5), which moved e^r - 1 for r in [-0.35, -0.1] 0.6 ulp
 // off on average (63 % of the results inexact, xsimd::expm1 5 %), enough to raise ResNet9's
 // logit differences to PyTorch by half through eight CELUs (tests/interop).
 inline constexpr float taylor_expm1_coefficients[] = {float(1.0 / 5040), float(1.0 / 720), float(1.0 / 120),
                                                       float(1.0 / 24),   float(1.0 / 6),   0.5f};
+
+// exp_negated's k and e^r, from x already clamped (reduce_by_ln2 and expm1_reduced negated).
+template <class A>
+struct PowerAndFactor {
+  xsimd::batch<float, A> k, p;
+};
+template <class A>
+FARBOUND_FORCE_INLINE PowerAndFactor<A> exp_negated_parts(const xsimd::batch<float, A>& x) {
+  const auto [k, r] = reduce_by_ln2<true>(x);
+  return {k, expm1_reduced<true>(r, xsimd_exp_coefficients) + xsimd::batch<float, A>(1.0f)};
+}
 
 // 2^f for 0 <= f <= 1 as 1 + f Q(f), Q of degree 5 by Horner's rule from these coefficients,
 // highest first: fitted for the least largest relative error with the coefficients rounded
@@ -172,20 +191,15 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_negated(const xsimd::batch<T, A>& x
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
     // -x in [-104, 89]: k from -150 (where scaling gives 0) to 128 (+inf).
-    const B clamped(_mm512_min_ps(_mm512_set1_ps(104.0f), _mm512_max_ps(_mm512_set1_ps(-89.0f), x)));
-    const auto [k, r] = detail::reduce_by_ln2<true>(clamped);
-    const B p = detail::expm1_reduced<true>(r, detail::xsimd_exp_coefficients) + B(1.0f);
+    const auto [k, p] = detail::exp_negated_parts(B(_mm512_min_ps(_mm512_set1_ps(104.0f), _mm512_max_ps(_mm512_set1_ps(-89.0f), x))));
     return B(_mm512_scalef_ps(p, k));
   }
 #elif defined(__AVX2__)
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
     // -x in [-88, 88.7]: k from -127 (an exponent field of 0: xsimd's zeros) to 128 (255: +inf).
-    const B clamped(_mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.7f), x)));
-    const auto [k, r] = detail::reduce_by_ln2<true>(clamped);
-    const B p = detail::expm1_reduced<true>(r, detail::xsimd_exp_coefficients) + B(1.0f);
-    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
-    return p * B(_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+    const auto [k, p] = detail::exp_negated_parts(B(_mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.7f), x))));
+    return p * B(detail::exponent_field_power(k));
   }
 #endif
   return exp_full_range(-x);
@@ -221,8 +235,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> softmax_exp(const xsimd::batch<T, A>& x
     const B y = x * xsimd::constants::invlog_2<B>();
     const B k(_mm256_round_ps(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
     // 2^k from its exponent field, which holds k >= -126; below, zero (and -inf's NaN f too).
-    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
-    const B two_to_k(_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+    const B two_to_k(detail::exponent_field_power(k));
     const B scaled = detail::two_to_fraction(y - k) * two_to_k;
     return B(_mm256_andnot_ps(_mm256_cmp_ps(k, _mm256_set1_ps(-127.0f), _CMP_LE_OQ), scaled));
   }
@@ -259,8 +272,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> expm1_nonpositive(const xsimd::batch<T,
     // clamped at -87 instead (k >= -126; e^x - 1 rounds to -1 from -17.4 down).
     const auto [k, r] = detail::reduce_by_ln2(B(_mm256_max_ps(_mm256_set1_ps(-87.0f), x)));
     const B expm1_r = detail::expm1_reduced(r, detail::taylor_expm1_coefficients);
-    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
-    const B two_to_k(_mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+    const B two_to_k(detail::exponent_field_power(k));
     return xsimd::fma(expm1_r, two_to_k, two_to_k - B(1.0f));
   }
 #endif
