@@ -178,7 +178,7 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
 // e^-x for any lane: the sigmoid's. xsimd::exp(-x)'s steps on x itself (reduce_by_ln2's
 // `negated`), with x clamped where k reaches past the scaling's range instead of compared
 // twice and selected: 1 + 15 instructions become 14 per 16 floats, and a loop of sigmoids in
-// L1 takes 9 % less time (docs/performance.md). The same bits as xsimd::exp(-x) wherever that is
+// L1 takes 9 % less time (18 % on AVX2; docs/performance.md). The same bits as xsimd::exp(-x) wherever that is
 // a normal float; on AVX-512 vscalef gives the subnormal results for -x below about -87.3,
 // where xsimd gives 0, and e^-x itself up to -x = 88.72, where xsimd gives +inf from 88.376.
 // On AVX2 2^k is built from its exponent field as xsimd does, and so are its zeros and +inf:
