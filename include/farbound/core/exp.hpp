@@ -177,28 +177,31 @@ FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_full_range(const xsimd::batch<T, A>
 
 // e^-x for any lane: the sigmoid's. xsimd::exp(-x)'s steps on x itself (reduce_by_ln2's
 // `negated`), with x clamped where k reaches past the scaling's range instead of compared
-// twice and selected: 1 + 15 instructions become 14 per 16 floats, and a loop of sigmoids in
-// L1 takes 9 % less time (18 % on AVX2; docs/performance.md). The same bits as xsimd::exp(-x) wherever that is
-// a normal float; on AVX-512 vscalef gives the subnormal results for -x below about -87.3,
-// where xsimd gives 0, and e^-x itself up to -x = 88.72, where xsimd gives +inf from 88.376.
-// On AVX2 2^k is built from its exponent field as xsimd does, and so are its zeros and +inf:
-// every bit is xsimd's but at -x = maxlog itself, where xsimd gives +inf for e^-x's finite
-// value (every float checked). Elsewhere exp_full_range(-x). NaN stays NaN (max and min
-// return their second operand, x, when either is NaN; its sign is x's).
+// twice and selected: on AVX-512 1 + 15 instructions become 14 per 16 floats, and a loop of
+// sigmoids in L1 takes 9 % less time (18 % on AVX2; docs/performance.md). The same bits as
+// xsimd::exp(-x) wherever that is a normal float; on AVX-512 vscalef gives the subnormal
+// results for -x below about -87.3, where xsimd gives 0, and e^-x itself up to -x = 88.72,
+// where xsimd gives +inf from 88.376. On AVX2 2^k is built from its exponent field as xsimd
+// does, and so are its zeros and +inf: every bit is xsimd's but at -x = maxlog itself, where
+// xsimd gives +inf for e^-x's finite value (every float checked). Elsewhere
+// exp_full_range(-x). NaN stays NaN (max and min return their second operand, x, when either
+// is NaN; its sign is x's).
 template <class T, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<T, A> exp_negated(const xsimd::batch<T, A>& x) {
 #if defined(__AVX512F__)
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 64) {
     // -x in [-104, 89]: k from -150 (where scaling gives 0) to 128 (+inf).
-    const auto [k, p] = detail::exp_negated_parts(B(_mm512_min_ps(_mm512_set1_ps(104.0f), _mm512_max_ps(_mm512_set1_ps(-89.0f), x))));
+    const B clamped(_mm512_min_ps(_mm512_set1_ps(104.0f), _mm512_max_ps(_mm512_set1_ps(-89.0f), x)));
+    const auto [k, p] = detail::exp_negated_parts(clamped);
     return B(_mm512_scalef_ps(p, k));
   }
 #elif defined(__AVX2__)
   using B = xsimd::batch<T, A>;
   if constexpr (std::is_same_v<T, float> && sizeof(B) == 32) {
     // -x in [-88, 88.7]: k from -127 (an exponent field of 0: xsimd's zeros) to 128 (255: +inf).
-    const auto [k, p] = detail::exp_negated_parts(B(_mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.7f), x))));
+    const B clamped(_mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.7f), x)));
+    const auto [k, p] = detail::exp_negated_parts(clamped);
     return p * B(detail::exponent_field_power(k));
   }
 #endif
