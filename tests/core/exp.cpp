@@ -13,13 +13,20 @@
 
 namespace {
 
+// xs with `fill` appended up to a whole number of SIMD batches.
+template <class T>
+void pad_to_batches(std::vector<T>& xs, T fill) {
+  const std::size_t width = xsimd::batch<T>::size;
+  xs.resize((xs.size() + width - 1) / width * width, fill);
+}
+
 // The values whose exp (exp_nonpositive or exp_full_range) and xsimd::exp differ in any
 // bit, batch by batch.
 template <class T, class Exp>
 std::vector<T> exp_mismatches(const std::vector<T>& xs, Exp exp) {
   using B = xsimd::batch<T>;
   std::vector<T> padded = xs, bad;
-  padded.resize((xs.size() + B::size - 1) / B::size * B::size, T(0));
+  pad_to_batches(padded, T(0));
   for (std::size_t i = 0; i < padded.size(); i += B::size) {
     alignas(64) T ours[B::size], theirs[B::size];
     const B x = B::load_unaligned(padded.data() + i);
@@ -46,6 +53,17 @@ std::vector<float> floats_between(float from, float to) {
   return xs;
 }
 
+// Every 61st sign-bit pattern: -0 to -inf and the negative NaNs; every float from -90 to -86,
+// where e^x leaves the normal range; zeros, a positive NaN and the smallest in magnitude.
+std::vector<float> sample_of_nonpositive_floats() {
+  std::vector<float> xs = floats_between(-90.0f, -86.0f);
+  for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
+  for (float x : {0.0f, -0.0f, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                  -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min()})
+    xs.push_back(x);
+  return xs;
+}
+
 // Every 61st bit pattern of either sign; every float from -90 to -86 and from 86 to 90, where
 // e^x and e^-x leave the normal range or overflow; zeros, infinities, NaN and the largest float.
 std::vector<float> sample_of_all_floats() {
@@ -64,14 +82,7 @@ constexpr auto full_range = [](auto x) { return farbound::simd::exp_full_range(x
 }  // namespace
 
 TEST_CASE("exp_nonpositive gives xsimd::exp's bits for non-positive floats", "[simd]") {
-  // Every 61st sign-bit pattern: -0 to -inf and the negative NaNs; every float from -90 to
-  // -86, where the result leaves the normal range; and the positive NaNs.
-  std::vector<float> xs = floats_between(-90.0f, -86.0f);
-  for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
-  for (float x : {0.0f, -0.0f, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
-                  -std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min()})
-    xs.push_back(x);
-  check_xsimd_bits(xs, nonpositive);
+  check_xsimd_bits(sample_of_nonpositive_floats(), nonpositive);
 }
 
 TEST_CASE("exp_full_range gives xsimd::exp's bits for every float", "[simd]") {
@@ -84,7 +95,7 @@ TEST_CASE("exp_negated gives xsimd::exp(-x)'s bits wherever they are a normal fl
   std::vector<float> xs = sample_of_all_floats();
   const float inf = std::numeric_limits<float>::infinity();
   using B = xsimd::batch<float>;
-  xs.resize((xs.size() + B::size - 1) / B::size * B::size, 0.0f);
+  pad_to_batches(xs, 0.0f);
   std::size_t normal = 0, edge = 0, bad = 0;
   float first_bad = 0.0f;
   for (std::size_t i = 0; i < xs.size(); i += B::size) {
@@ -129,14 +140,8 @@ TEST_CASE("The exponentials are xsimd::exp for doubles", "[simd]") {
 
 TEST_CASE("softmax_exp is within (2 + 1.25 |x|) 2^-24 of e^x for non-positive floats", "[simd]") {
   using B = xsimd::batch<float>;
-  // Every 61st sign-bit pattern (-0 to -inf and the negative NaNs), every float from -90 to
-  // -86, where the result leaves the normal range, and the ends.
-  std::vector<float> xs = floats_between(-90.0f, -86.0f);
-  for (std::uint64_t bits = 0x80000000u; bits <= 0xFFFFFFFFu; bits += 61) xs.push_back(std::bit_cast<float>(std::uint32_t(bits)));
-  const float inf = std::numeric_limits<float>::infinity();
-  for (float x : {0.0f, -0.0f, -inf, std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::denorm_min()})
-    xs.push_back(x);
-  xs.resize((xs.size() + B::size - 1) / B::size * B::size, 0.0f);
+  std::vector<float> xs = sample_of_nonpositive_floats();
+  pad_to_batches(xs, 0.0f);
   std::size_t outside = 0;
   double worst = 0;  // the largest error in units of (2 + 1.25 |x|) 2^-24 e^x, over the normal results
   float worst_at = 0;
@@ -191,7 +196,7 @@ TEST_CASE("expm1_nonpositive is within an ulp of e^x - 1 for non-positive floats
     double mean_signed = 0;  // in ulp of the correctly rounded result, over the finite results
   };
   const auto measure = [](std::vector<float> xs, auto f) {
-    xs.resize((xs.size() + B::size - 1) / B::size * B::size, -1.0f);
+    pad_to_batches(xs, -1.0f);
     Errors e;
     std::int64_t finite = 0;
     for (std::size_t i = 0; i < xs.size(); i += B::size) {
