@@ -227,7 +227,7 @@ TEST_CASE("packed gemm matches the definition and the unpacked path bit for bit"
           reference_gemm(M, N, K, A, b.data(), N + 3, expected.data(), accumulate);
           const GemmOutput output = accumulate ? GemmOutput::accumulate : GemmOutput::overwrite;
           REQUIRE(detail::gemm_impl::worth_packing(M, N, K));
-          detail::gemm<float>(M, N, K, A, B, packed.data(), N + 1, output);
+          detail::packed_gemm<float>(0, M, 0, N, K, A, B, detail::StridedC<float>{packed.data(), N + 1}, accumulate);
           detail::gemm_impl::streamed_gemm<float>(M, N, K, A, B, streamed.data(), N + 1, output);
           INFO("M " << M << " N " << N << " K " << K << " transposed " << transposed);
           for (std::int64_t m = 0; m < M; ++m)

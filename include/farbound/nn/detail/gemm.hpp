@@ -11,18 +11,18 @@
 //
 // Two paths compute the same numbers (gemm_kernel.hpp: every element is one fma chain over
 // k = 0 .. K-1 from zero or, when accumulating, from the old C), chosen by shape alone
-// (gemm_impl::worth_packing):
+// (gemm_impl::worth_packing, and gemm_packs for gemm):
 //
 // - Large products go to the packed GEMM (packed_gemm.hpp): operands copied into cache-sized
 //   panels, a 6 x 16 (AVX2) or 12 x 32 (AVX-512) register-tiled micro-kernel.
-// - Products with few rows of C (LeNet's 6- and 16-channel convolutions, per image) would
-//   spend more time packing B than multiplying, and run unpacked: "broadcast A, stream B",
-//   a register tile of MR rows by NR SIMD vectors of C in registers for the whole k loop;
+// - Products with few rows of C (LeNet's 6- and 16-channel convolutions, per image), or with
+//   a B that stays in the L2 cache (LeNet's dense layers), run unpacked: "broadcast A, stream
+//   B", a register tile of MR rows by NR SIMD vectors of C in registers for the whole k loop;
 //   each step loads NR vectors of row k of B, broadcasts MR elements of A and issues MR*NR
 //   fused multiply-adds. Columns that do not fill a tile run as one tile of their whole
-//   vectors, then as one narrower vector of each width the target has (8 and 4 floats on
-//   AVX-512), then one at a time (std::fma), so every element is still one chain on targets
-//   with FMA.
+//   vectors, floats' last few as a masked vector in it (AVX, AVX-512); else as one narrower
+//   vector of each width the target has, then one at a time (std::fma), so every element is
+//   still one chain on targets with FMA.
 //
 // Since the bits depend neither on the tile an element falls into nor on how C is split,
 // callers may split C between threads any way they like: results never depend on the thread
@@ -44,6 +44,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/parallel.hpp"
+#include "farbound/detail/lane_types.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/packed_gemm.hpp"
 
@@ -81,36 +82,46 @@ namespace gemm_impl {
 // an array: GCC keeps an array of vectors in registers only inside the k loop and parks it
 // on the stack before and after, four extra loads and stores per accumulator and tile, which
 // cost as much as the fmas at short K.
-template <class V, int MR, int NR, class T, class BRows, std::size_t... I>
-inline void tile_chains(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output,
+template <class V, int MR, int NR, class T, class BRows, class Last, std::size_t... I>
+inline void tile_chains(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output, Last last,
                         std::index_sequence<I...>) {
   using L = Lanes<V, T>;
   // By value: with references, every store to C could have changed c and ldc, and GCC
   // reloaded them through the closure before each of the tile's stores.
   const auto at = [c, ldc](std::size_t t) { return c + std::int64_t(t / NR) * ldc + std::int64_t(t % NR) * L::width; };
+  // Accumulator t's vector of C: the tile's last vector through `last`, which may be partial.
+  const auto load_c = [at, last](std::size_t t) { return t % NR == NR - 1 ? last.load(at(t)) : L::load(at(t)); };
+  const auto store_c = [at, last](const V& v, std::size_t t) {
+    if (t % NR == NR - 1) last.store(v, at(t));
+    else L::store(v, at(t));
+  };
   [=](auto... acc) {
     for (std::int64_t k = 0; k < K; ++k) {
       const T* bk_row = B[k];
       V bk[NR];
-      for (int j = 0; j < NR; ++j) bk[j] = L::load(bk_row + j * L::width);
+      for (int j = 0; j < NR - 1; ++j) bk[j] = L::load(bk_row + j * L::width);
+      bk[NR - 1] = last.load(bk_row + (NR - 1) * L::width);
       ((acc = L::fma(V(A.data[std::int64_t(I / NR) * A.row_stride + k * A.col_stride]), bk[I % NR], acc)), ...);
     }
-    (L::store(acc, at(I)), ...);
-  }((output == GemmOutput::accumulate ? L::load(at(I)) : V(T(0)))...);
+    (store_c(acc, I), ...);
+  }((output == GemmOutput::accumulate ? load_c(I) : V(T(0)))...);
 }
 
-template <class V, int MR, int NR, class T, class BRows>
-inline void tile(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
-  tile_chains<V, MR, NR>(K, A, B, c, ldc, output, std::make_index_sequence<std::size_t(MR * NR)>{});
+// A register tile of MR rows by NR vectors; its last vector's columns through `last`, whole
+// (Lanes) or the partial vector where C's columns end (PartialLanes).
+template <class V, int MR, int NR, class T, class BRows, class Last>
+inline void tile(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output, Last last) {
+  tile_chains<V, MR, NR>(K, A, B, c, ldc, output, last, std::make_index_sequence<std::size_t(MR * NR)>{});
 }
 
 // A column panel of width NR * width over all M rows, MR rows at a time.
-template <class V, int MR, int NR, class T, class BRows>
-void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
+template <class V, int MR, int NR, class T, class BRows, class Last = Lanes<V, T>>
+void panel(std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output,
+           Last last = {}) {
   std::int64_t m = 0;
-  for (; m + MR <= M; m += MR) tile<V, MR, NR>(K, A.from_row(m), B, c + m * ldc, ldc, output);
+  for (; m + MR <= M; m += MR) tile<V, MR, NR>(K, A.from_row(m), B, c + m * ldc, ldc, output, last);
   if constexpr (MR > 1) {
-    if (m < M) panel<V, MR - 1, NR>(M - m, K, A.from_row(m), B, c + m * ldc, ldc, output);
+    if (m < M) panel<V, MR - 1, NR>(M - m, K, A.from_row(m), B, c + m * ldc, ldc, output, last);
   }
 }
 
@@ -210,16 +221,16 @@ void nt_tile_dispatch(int mr, int nr, std::int64_t K, ARows A, BRows B, T* c, st
   nt_tile<MR, NR>(K, A, B, c, ldc, output);
 }
 
-// A panel of nr < tile_vectors whole vectors: one tile over all of them has nr times the
-// independent chains of one tile per vector (one vector's 6 chains leave the fma units
-// waiting on their latency).
-template <class V, int NR, class T, class BRows>
+// A panel of nr <= NR vectors, the last through `last` (see tile): one tile over all of them
+// has nr times the independent chains of one tile per vector (one vector's 6 chains leave the
+// fma units waiting on their latency).
+template <class V, int NR, class T, class BRows, class Last = Lanes<V, T>>
 void vector_panel(int nr, std::int64_t M, std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc,
-                  GemmOutput output) {
+                  GemmOutput output, Last last = {}) {
   if constexpr (NR > 1) {
-    if (nr < NR) return vector_panel<V, NR - 1>(nr, M, K, A, B, c, ldc, output);
+    if (nr < NR) return vector_panel<V, NR - 1>(nr, M, K, A, B, c, ldc, output, last);
   }
-  panel<V, tile_rows, NR>(M, K, A, B, c, ldc, output);
+  panel<V, tile_rows, NR>(M, K, A, B, c, ldc, output, last);
 }
 
 // Products with K <= short_k (a dense layer's weight gradient at batch 1 or 2: C += g^T x)
@@ -285,7 +296,20 @@ void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
   std::int64_t n = 0;
   for (; n + tile_vectors * W <= N; n += tile_vectors * W)
     panel<V, tile_rows, tile_vectors>(M, K, A, B.from_col(n), C + n, ldc, output);
-  const std::int64_t vectors_left = (N - n) / W;
+  const std::int64_t vectors_left = (N - n) / W, columns_left = (N - n) % W;
+#if defined(__AVX__)
+  // Floats' last columns as one masked vector beside the whole ones, in the same tiles: at
+  // M = 64, K = 400 on Zen 4 a remainder of 2 to 15 columns ran 1.06-1.9x faster so than in
+  // the narrower tails below (2 to 7 columns built for AVX2: 1.05-3.8x), LeNet's conv2 (16 x
+  // 100 x 150 per image) 66 -> 87 GFLOP/s. Not for one column (a whole vector's work for it: 73 ->
+  // 44 at N = 17), nor for half of an AVX-512 vector, which the tail runs as one whole AVX
+  // register (103 -> 67 masked at N = 24; docs/performance.md).
+  if constexpr (std::is_same_v<T, float>) {
+    if (columns_left >= 2 && !(W == 16 && columns_left == 8))
+      return vector_panel<V, tile_vectors>(int(vectors_left) + 1, M, K, A, B.from_col(n), C + n, ldc, output,
+                                           PartialLanes(std::size_t(columns_left)));
+  }
+#endif
   if (vectors_left > 0) vector_panel<V, tile_vectors - 1>(int(vectors_left), M, K, A, B.from_col(n), C + n, ldc, output);
   n += vectors_left * W;
   column_tail<T, W / 2>(n, M, N, K, A, B, C, ldc, output);
@@ -300,13 +324,26 @@ inline bool worth_packing(std::int64_t M, std::int64_t N, std::int64_t K) {
   return M >= 4 * packed_rows && N >= 16 && K >= 32;
 }
 
+// gemm packs as worth_packing says, but for a B of up to streamed_b_bytes: the streamed
+// kernel reads each panel of B (K x 64 floats on AVX-512) once per tile of rows, from the L2
+// cache while all of B stays there, and packing saves nothing but costs its copies. On a Zen 4
+// core the streamed kernel was 1.1-1.3x faster at every shape tried from 30 KB to 3 MB of B
+// (M = 48-512; LeNet's dense 400 -> 120 at batch 64 84 -> 113 GFLOP/s), on two cores 1.0-1.4x;
+// built for AVX2, 1.1-1.3x up to 800 KB, 1.0 at 1 and 3 MB. Half of a 1 MB L2 (Zen 4's, Intel's
+// AVX-512 server cores'), so that A's rows fit beside it (docs/performance.md).
+inline constexpr std::int64_t streamed_b_bytes = std::int64_t(512) << 10;
+template <class T>
+bool gemm_packs(std::int64_t M, std::int64_t N, std::int64_t K) {
+  return worth_packing(M, N, K) && K * N * std::int64_t(sizeof(T)) > streamed_b_bytes;
+}
+
 }  // namespace gemm_impl
 
 // C[M, N] = A B or C += A B, B given by rows (see the top of this file).
 template <class T, class BRows>
 void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
           GemmOutput output) {
-  if (gemm_impl::worth_packing(M, N, K))
+  if (gemm_impl::gemm_packs<T>(M, N, K))
     packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, output == GemmOutput::accumulate);
   else
     gemm_impl::streamed_gemm<T>(M, N, K, A, B, C, ldc, output);
@@ -330,11 +367,15 @@ void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, ARows A, BRows B, T
 template <class T, class BRows>
 void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
                    std::int64_t ldc, GemmOutput output) {
-  constexpr std::int64_t block_rows = 4 * gemm_impl::tile_rows;
+  // Blocks of two tiles of rows, the rows' blocks inner: with four tiles and the columns'
+  // blocks inner, M = 32 made blocks of 24 and 8 rows, and the static split gave one thread
+  // every 24-row block (3 -> 32 x 32768 x 27 on two threads 119 -> 157 GFLOP/s, M = 64 and
+  // N = 120 three blocks for two threads, 143 -> 189; docs/performance.md).
+  constexpr std::int64_t block_rows = 2 * gemm_impl::tile_rows;
   constexpr std::int64_t block_cols = 8 * gemm_impl::tile_vectors * std::int64_t(xsimd::batch<T>::size);
   // Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
   constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
-  if (gemm_impl::worth_packing(M, N, K)) {
+  if (gemm_impl::gemm_packs<T>(M, N, K)) {
     const bool accumulate = output == GemmOutput::accumulate;
     if (M * N * K < min_parallel_work) packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
     else parallel_packed_gemm<T>(M, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
@@ -342,7 +383,7 @@ void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
   }
   const std::int64_t row_blocks = chunk_count(M, block_rows), col_blocks = chunk_count(N, block_cols);
   const auto run_block = [&](std::int64_t b) {
-    const std::int64_t m = (b / col_blocks) * block_rows, n = (b % col_blocks) * block_cols;
+    const std::int64_t m = (b % row_blocks) * block_rows, n = (b / row_blocks) * block_cols;
     gemm_impl::streamed_gemm(std::min(block_rows, M - m), std::min(block_cols, N - n), K, A.from_row(m), B.from_col(n),
                              C + m * ldc + n, ldc, output);
   };
