@@ -46,6 +46,7 @@
 #include "farbound/core/parallel.hpp"
 #include "farbound/detail/lane_types.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
+#include "farbound/nn/detail/gemm_nt_tile.hpp"
 #include "farbound/nn/detail/packed_gemm.hpp"
 
 namespace farbound::detail {
@@ -71,9 +72,6 @@ struct OffsetRows {
   OffsetRows from_row(std::int64_t k) const { return {data, offsets + k}; }
   OffsetRows from_col(std::int64_t n) const { return {data + n, offsets}; }
 };
-
-// Whether a product overwrites C or adds to it.
-enum class GemmOutput { overwrite, accumulate };
 
 namespace gemm_impl {
 
@@ -144,81 +142,6 @@ void column_tail(std::int64_t n, std::int64_t M, std::int64_t N, std::int64_t K,
     }
     column_tail<T, W / 2>(n, M, N, K, A, B, C, ldc, output);
   }
-}
-
-// sums[j] = sum of the lanes of v[j], j < N. With AVX-512 floats four vectors are reduced
-// together by one transposing tree (11 instructions for 4 sums instead of about 40 for four
-// separate horizontal adds); unused inputs are zero and do not touch the others' lanes, so
-// each sum has the same bits in any slot. Elsewhere, one xsimd::hadd per vector.
-template <int N, class T, class A>
-void horizontal_sums(const xsimd::batch<T, A>* v, T* sums) {
-#if XSIMD_WITH_AVX512F
-  if constexpr (std::is_same_v<T, float> && xsimd::batch<T, A>::size == 16) {  // a __m512
-    __m512 in[4];
-    for (int j = 0; j < 4; ++j) in[j] = j < N ? __m512(v[j]) : _mm512_setzero_ps();
-    // Within each 128-bit block: [a0+a2, b0+b2, a1+a3, b1+b3], then [sum a, sum b, sum c, sum d].
-    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(in[0], in[1]), _mm512_unpackhi_ps(in[0], in[1]));
-    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(in[2], in[3]), _mm512_unpackhi_ps(in[2], in[3]));
-    const __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
-                                      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
-    // Then the four 128-bit blocks: (0 + 2) + (1 + 3).
-    const __m256 upper = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abcd), 1));
-    const __m256 halves = _mm256_add_ps(_mm512_castps512_ps256(abcd), upper);
-    const __m128 total = _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
-    alignas(16) float lanes[4];
-    _mm_store_ps(lanes, total);
-    for (int j = 0; j < N; ++j) sums[j] = lanes[j];
-    return;
-  }
-#endif
-  for (int j = 0; j < N; ++j) sums[j] = xsimd::hadd(v[j]);
-}
-
-// gemm_nt register tile: MR x NR dot products, each accumulated in one vector along k.
-template <int MR, int NR, class T, class ARows, class BRows>
-void nt_tile(std::int64_t K, ARows A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
-  using V = xsimd::batch<T>;
-  constexpr std::int64_t W = V::size;
-  const std::int64_t K_vec = K - K % W;
-  const T* a[MR];
-  const T* b[NR];
-  for (int i = 0; i < MR; ++i) a[i] = A[i];
-  for (int j = 0; j < NR; ++j) b[j] = B[j];
-  V acc[MR][NR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
-  for (std::int64_t k = 0; k < K_vec; k += W) {
-    V bk[NR];
-    for (int j = 0; j < NR; ++j) bk[j] = V::load_unaligned(b[j] + k);
-    for (int i = 0; i < MR; ++i) {
-      const V ai = V::load_unaligned(a[i] + k);
-      for (int j = 0; j < NR; ++j) acc[i][j] = fused_multiply_add(ai, bk[j], acc[i][j]);
-    }
-  }
-  for (int i = 0; i < MR; ++i) {
-    T sums[NR];
-    horizontal_sums<NR>(acc[i], sums);
-    for (int j = 0; j < NR; ++j) {
-      T s = sums[j];
-      for (std::int64_t k = K_vec; k < K; ++k) s = std::fma(a[i][k], b[j][k], s);
-      T& cij = c[i * ldc + j];
-      cij = output == GemmOutput::accumulate ? cij + s : s;
-    }
-  }
-}
-
-inline constexpr int nt_rows = 4, nt_cols = 4;
-
-// Calls nt_tile<mr, nr> for run-time mr <= MR, nr <= NR.
-template <int MR = nt_rows, int NR = nt_cols, class T, class ARows, class BRows>
-void nt_tile_dispatch(int mr, int nr, std::int64_t K, ARows A, BRows B, T* c, std::int64_t ldc, GemmOutput output) {
-  if constexpr (MR > 1) {
-    if (mr < MR) return nt_tile_dispatch<MR - 1, NR>(mr, nr, K, A, B, c, ldc, output);
-  }
-  if constexpr (NR > 1) {
-    if (nr < NR) return nt_tile_dispatch<MR, NR - 1>(mr, nr, K, A, B, c, ldc, output);
-  }
-  nt_tile<MR, NR>(K, A, B, c, ldc, output);
 }
 
 // A panel of nr <= NR vectors, the last through `last` (see tile): one tile over all of them
@@ -362,36 +285,44 @@ void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, ARows A, BRows B, T
                        A.from_row(m), B.from_row(n), C + m * ldc + n, ldc, output);
 }
 
-// gemm with C split into fixed blocks that run in parallel (when there is enough work).
-// The blocks depend only on M and N; with the property above they do not even matter.
+namespace gemm_impl {
+// Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
+inline constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
+}  // namespace gemm_impl
+
+// streamed_gemm with C split into fixed blocks that run in parallel (when there is enough
+// work). The blocks depend only on M and N; with the property above they do not even matter.
+// Blocks of two tiles of rows, the rows' blocks inner: with four tiles and the columns' blocks
+// inner, M = 32 made blocks of 24 and 8 rows, and the static split gave one thread every
+// 24-row block (32 x 32768 x 27 on two threads 119 -> 157 GFLOP/s; M = 64, N = 120 made three
+// blocks for two threads, 143 -> 189; docs/performance.md).
 template <class T, class BRows>
-void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
-                   std::int64_t ldc, GemmOutput output) {
-  // Blocks of two tiles of rows, the rows' blocks inner: with four tiles and the columns'
-  // blocks inner, M = 32 made blocks of 24 and 8 rows, and the static split gave one thread
-  // every 24-row block (3 -> 32 x 32768 x 27 on two threads 119 -> 157 GFLOP/s, M = 64 and
-  // N = 120 three blocks for two threads, 143 -> 189; docs/performance.md).
+void parallel_streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
+                            std::int64_t ldc, GemmOutput output) {
   constexpr std::int64_t block_rows = 2 * gemm_impl::tile_rows;
   constexpr std::int64_t block_cols = 8 * gemm_impl::tile_vectors * std::int64_t(xsimd::batch<T>::size);
-  // Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
-  constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
-  if (gemm_impl::gemm_packs<T>(M, N, K)) {
-    const bool accumulate = output == GemmOutput::accumulate;
-    if (M * N * K < min_parallel_work) packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
-    else parallel_packed_gemm<T>(M, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
-    return;
-  }
   const std::int64_t row_blocks = chunk_count(M, block_rows), col_blocks = chunk_count(N, block_cols);
   const auto run_block = [&](std::int64_t b) {
     const std::int64_t m = (b % row_blocks) * block_rows, n = (b / row_blocks) * block_cols;
     gemm_impl::streamed_gemm(std::min(block_rows, M - m), std::min(block_cols, N - n), K, A.from_row(m), B.from_col(n),
                              C + m * ldc + n, ldc, output);
   };
-  if (M * N * K < min_parallel_work) {
+  if (M * N * K < gemm_impl::min_parallel_work) {
     for (std::int64_t b = 0; b < row_blocks * col_blocks; ++b) run_block(b);
   } else {
     parallel_for(row_blocks * col_blocks, run_block);
   }
+}
+
+// gemm split over threads: packed (parallel_packed_gemm) or in streamed blocks, as gemm
+// chooses.
+template <class T, class BRows>
+void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
+                   std::int64_t ldc, GemmOutput output) {
+  if (!gemm_impl::gemm_packs<T>(M, N, K)) return parallel_streamed_gemm<T>(M, N, K, A, B, C, ldc, output);
+  const bool accumulate = output == GemmOutput::accumulate;
+  if (M * N * K < gemm_impl::min_parallel_work) packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
+  else parallel_packed_gemm<T>(M, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
 }
 
 }  // namespace farbound::detail

@@ -17,6 +17,13 @@
 
 #include "farbound/core/simd.hpp"
 
+namespace farbound::detail {
+
+// Whether a product overwrites C or adds to it.
+enum class GemmOutput { overwrite, accumulate };
+
+}  // namespace farbound::detail
+
 namespace farbound::detail::gemm_impl {
 
 using simd::fused_multiply_add;
