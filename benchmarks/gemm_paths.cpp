@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
   std::printf("GEMM paths, float, %d thread%s on %s\n", threads, threads == 1 ? "" : "s", cpu_name().c_str());
   print_run_conditions();
   std::printf("  GFLOP/s of each path; share: the rate of the path gemm picks over the faster one's\n");
-  std::printf("  %6s %6s %6s %9s  %8s %9s   %-8s %5s\n", "M", "N", "K", "B (KB)", "packed", "streamed", "picks", "share");
+  std::printf("  %6s %6s %6s %9s  %8s %9s   %-8s %5s\n", "M", "N", "K", "B (KB)", "packed", "streamed", "picks",
+              "share");
   for (std::size_t s = 0; s < sizes.size(); s += 3) compare_paths(threads, sizes[s], sizes[s + 1], sizes[s + 2]);
   return 0;
 }

@@ -81,8 +81,8 @@ namespace gemm_impl {
 // on the stack before and after, four extra loads and stores per accumulator and tile, which
 // cost as much as the fmas at short K.
 template <class V, int MR, int NR, class T, class BRows, class Last, std::size_t... I>
-inline void tile_chains(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output, Last last,
-                        std::index_sequence<I...>) {
+inline void tile_chains(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::int64_t ldc, GemmOutput output,
+                        Last last, std::index_sequence<I...>) {
   using L = Lanes<V, T>;
   // By value: with references, every store to C could have changed c and ldc, and GCC
   // reloaded them through the closure before each of the tile's stores.
@@ -224,9 +224,9 @@ void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
   // Floats' last columns as one masked vector beside the whole ones, in the same tiles: at
   // M = 64, K = 400 on Zen 4 a remainder of 2 to 15 columns ran 1.06-1.9x faster so than in
   // the narrower tails below (2 to 7 columns built for AVX2: 1.05-3.8x), LeNet's conv2 (16 x
-  // 100 x 150 per image) 66 -> 87 GFLOP/s. Not for one column (a whole vector's work for it: 73 ->
-  // 44 at N = 17), nor for half of an AVX-512 vector, which the tail runs as one whole AVX
-  // register (103 -> 67 masked at N = 24; docs/performance.md).
+  // 100 x 150 per image) 66 -> 87 GFLOP/s. Not for one column (a whole vector's work for it:
+  // 73 -> 44 at N = 17), nor for half of an AVX-512 vector, which the tail runs as one whole
+  // AVX register (103 -> 67 masked at N = 24; docs/performance.md).
   if constexpr (std::is_same_v<T, float>) {
     if (columns_left >= 2 && !(W == 16 && columns_left == 8))
       return vector_panel<V, tile_vectors>(int(vectors_left) + 1, M, K, A, B.from_col(n), C + n, ldc, output,
@@ -260,6 +260,9 @@ bool gemm_packs(std::int64_t M, std::int64_t N, std::int64_t K) {
   return worth_packing(M, N, K) && K * N * std::int64_t(sizeof(T)) > streamed_b_bytes;
 }
 
+// Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
+inline constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
+
 }  // namespace gemm_impl
 
 // C[M, N] = A B or C += A B, B given by rows (see the top of this file).
@@ -284,11 +287,6 @@ void gemm_nt(std::int64_t M, std::int64_t N, std::int64_t K, ARows A, BRows B, T
       nt_tile_dispatch(int(std::min<std::int64_t>(nt_rows, M - m)), int(std::min<std::int64_t>(nt_cols, N - n)), K,
                        A.from_row(m), B.from_row(n), C + m * ldc + n, ldc, output);
 }
-
-namespace gemm_impl {
-// Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
-inline constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
-}  // namespace gemm_impl
 
 // streamed_gemm with C split into fixed blocks that run in parallel (when there is enough
 // work). The blocks depend only on M and N; with the property above they do not even matter.
