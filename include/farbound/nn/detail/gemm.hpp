@@ -219,7 +219,7 @@ void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
   std::int64_t n = 0;
   for (; n + tile_vectors * W <= N; n += tile_vectors * W)
     panel<V, tile_rows, tile_vectors>(M, K, A, B.from_col(n), C + n, ldc, output);
-  const std::int64_t vectors_left = (N - n) / W, columns_left = (N - n) % W;
+  const std::int64_t vectors_left = (N - n) / W;
 #if defined(__AVX__)
   // Floats' last columns as one masked vector beside the whole ones, in the same tiles: at
   // M = 64, K = 400 on Zen 4 a remainder of 2 to 15 columns ran 1.06-1.9x faster so than in
@@ -228,6 +228,7 @@ void streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix
   // 73 -> 44 at N = 17), nor for half of an AVX-512 vector, which the tail runs as one whole
   // AVX register (103 -> 67 masked at N = 24; docs/performance.md).
   if constexpr (std::is_same_v<T, float>) {
+    const std::int64_t columns_left = (N - n) % W;
     if (columns_left >= 2 && !(W == 16 && columns_left == 8))
       return vector_panel<V, tile_vectors>(int(vectors_left) + 1, M, K, A, B.from_col(n), C + n, ldc, output,
                                            PartialLanes(std::size_t(columns_left)));
