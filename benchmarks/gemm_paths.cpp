@@ -24,14 +24,7 @@ using namespace farbound::bench;
 // GFLOP/s of product(), the median over calls.
 template <class Product>
 double rate(Product&& product, double flops) {
-  const int calls = std::max(5, int(2e8 / flops));
-  std::vector<double> seconds;
-  for (int call = 0; call < calls; ++call) {
-    const Instant t0 = Instant::now();
-    product();
-    seconds.push_back(since(t0).wall);
-  }
-  return flops / median(seconds) * 1e-9;
+  return flops / median(call_seconds(std::max(5, int(2e8 / flops)), product)) * 1e-9;
 }
 
 void compare_paths(int threads, std::int64_t M, std::int64_t N, std::int64_t K) {

@@ -22,12 +22,7 @@ using namespace farbound::bench;
 void time_loss(int threads, int rows, int classes, int runs) {
   set_threads(threads);
   SmoothnessProblem problem(rows, classes);
-  std::vector<double> seconds;
-  for (int run = 0; run < runs; ++run) {
-    const Instant t0 = Instant::now();
-    problem.run();
-    seconds.push_back(since(t0).wall);
-  }
+  const std::vector<double> seconds = call_seconds(runs, [&] { problem.run(); });
   const double m = median(seconds), least = *std::min_element(seconds.begin(), seconds.end());
   std::printf("smoothness loss, B*K = %d, C = %d, %d threads on %s\n", rows, classes, threads, cpu_name().c_str());
   print_run_conditions();

@@ -36,6 +36,18 @@ inline Elapsed since(const Instant& t0) {
   return {std::chrono::duration<double>(Clock::now() - t0.wall).count(), double(std::clock() - t0.cpu) / CLOCKS_PER_SEC};
 }
 
+// The wall-clock seconds of each of `calls` calls of f, in order.
+template <class F>
+std::vector<double> call_seconds(int calls, F&& f) {
+  std::vector<double> seconds;
+  for (int call = 0; call < calls; ++call) {
+    const Instant t0 = Instant::now();
+    f();
+    seconds.push_back(since(t0).wall);
+  }
+  return seconds;
+}
+
 inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
