@@ -4,7 +4,9 @@
 // Both give the same bits, so only speed decides between them; where gemm's pick loses on
 // some machine, this shows by how much (gemm.hpp: worth_packing, streamed_b_bytes).
 //
-// Usage: gemm_paths threads M N K [M N K ...]   e.g. gemm_paths 1 64 120 400 64 2048 400
+// Usage: gemm_paths [--a-columns] threads M N K [M N K ...]   e.g. gemm_paths 1 64 120 400
+// --a-columns stores A column by column (A^T row-major, as the Winograd input gradient's U^T),
+// which the streamed kernel broadcasts from a row of A^T apart at every step.
 // Each figure is the median over calls (at least 5, about 0.2 GFLOP in all), wall clock.
 #include <algorithm>
 #include <cstdio>
@@ -27,11 +29,12 @@ double rate(Product&& product, double flops) {
   return flops / median(call_seconds(std::max(5, int(2e8 / flops)), product)) * 1e-9;
 }
 
-void compare_paths(int threads, std::int64_t M, std::int64_t N, std::int64_t K) {
+void compare_paths(int threads, bool a_columns, std::int64_t M, std::int64_t N, std::int64_t K) {
   Tensor<float> a({M, K}), b({K, N}), c({M, N});
   RandomStream(1, Purpose::user, 0).uniform(a.span());
   RandomStream(1, Purpose::user, 1).uniform(b.span());
-  const detail::StridedMatrix<float> A{a.data(), K, 1};
+  const detail::StridedMatrix<float> A = a_columns ? detail::StridedMatrix<float>{a.data(), 1, M}
+                                                  : detail::StridedMatrix<float>{a.data(), K, 1};
   const detail::StridedRows<float> B{b.data(), N};
   const detail::StridedC<float> C{c.data(), N};
   const auto overwrite = detail::GemmOutput::overwrite;
@@ -45,7 +48,7 @@ void compare_paths(int threads, std::int64_t M, std::int64_t N, std::int64_t K) 
     if (one) detail::gemm_impl::streamed_gemm<float>(M, N, K, A, B, c.data(), N, overwrite);
     else detail::parallel_streamed_gemm<float>(M, N, K, A, B, c.data(), N, overwrite);
   }, flops);
-  const bool packs = detail::gemm_impl::gemm_packs<float>(M, N, K);
+  const bool packs = detail::gemm_impl::gemm_packs<float>(M, N, K, A);
   std::printf("  %6lld %6lld %6lld %9.0f  %8.1f %9.1f   %-8s %5.2f\n", (long long)M, (long long)N, (long long)K,
               double(K * N) * sizeof(float) / 1024, packed, streamed, packs ? "packed" : "streamed",
               (packs ? packed : streamed) / std::max(packed, streamed));
@@ -61,7 +64,13 @@ std::int64_t parse(const char* text, std::int64_t most) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* usage = "gemm_paths threads M N K [M N K ...]   (each size 1 .. 65536, each matrix up to 2^28 floats)";
+  const char* usage =
+      "gemm_paths [--a-columns] threads M N K [M N K ...]   (each size 1 .. 65536, each matrix up to 2^28 floats)";
+  const bool a_columns = argc > 1 && std::string(argv[1]) == "--a-columns";
+  if (a_columns) {
+    --argc;
+    ++argv;
+  }
   if (argc < 5 || (argc - 2) % 3 != 0) {
     std::fprintf(stderr, "usage: %s\n", usage);
     return 2;
@@ -78,11 +87,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   set_threads(threads);
-  std::printf("GEMM paths, float, %d thread%s on %s\n", threads, threads == 1 ? "" : "s", cpu_name().c_str());
+  std::printf("GEMM paths, float, A stored by %s, %d thread%s on %s\n", a_columns ? "columns" : "rows", threads,
+              threads == 1 ? "" : "s", cpu_name().c_str());
   print_run_conditions();
   std::printf("  GFLOP/s of each path; share: the rate of the path gemm picks over the faster one's\n");
   std::printf("  %6s %6s %6s %9s  %8s %9s   %-8s %5s\n", "M", "N", "K", "B (KB)", "packed", "streamed", "picks",
               "share");
-  for (std::size_t s = 0; s < sizes.size(); s += 3) compare_paths(threads, sizes[s], sizes[s + 1], sizes[s + 2]);
+  for (std::size_t s = 0; s < sizes.size(); s += 3) compare_paths(threads, a_columns, sizes[s], sizes[s + 1], sizes[s + 2]);
   return 0;
 }

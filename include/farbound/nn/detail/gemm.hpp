@@ -254,11 +254,17 @@ inline bool worth_packing(std::int64_t M, std::int64_t N, std::int64_t K) {
 // core the streamed kernel was 1.1-1.3x faster at every shape tried from 30 KB to 3 MB of B
 // (M = 48-512; LeNet's dense 400 -> 120 at batch 64 84 -> 113 GFLOP/s), on two cores 1.0-1.4x;
 // built for AVX2, 1.1-1.3x up to 800 KB, 1.0 at 1 and 3 MB. Half of a 1 MB L2 (Zen 4's, Intel's
-// AVX-512 server cores'), so that A's rows fit beside it (docs/performance.md).
+// AVX-512 server cores'), so that A's rows fit beside it (docs/performance.md). An A stored by
+// columns (the Winograd input gradient's U^T) of more than that is packed too: the tiles
+// broadcast its numbers a column apart, a new cache line at every step, and with A beyond the
+// L2 the streamed path lost its lead (512 x 128 x 512, A 1 MB: 145 against 147 GFLOP/s packed
+// on an Intel Xeon core, where A by rows streams at 183; ResNet9's step 6 % slower).
 inline constexpr std::int64_t streamed_b_bytes = std::int64_t(512) << 10;
 template <class T>
-bool gemm_packs(std::int64_t M, std::int64_t N, std::int64_t K) {
-  return worth_packing(M, N, K) && K * N * std::int64_t(sizeof(T)) > streamed_b_bytes;
+bool gemm_packs(std::int64_t M, std::int64_t N, std::int64_t K, const StridedMatrix<T>& A) {
+  const std::int64_t streamed_numbers = streamed_b_bytes / std::int64_t(sizeof(T));
+  const bool a_by_columns = A.row_stride == 1 && A.col_stride != 1;
+  return worth_packing(M, N, K) && (K * N > streamed_numbers || (a_by_columns && M * K > streamed_numbers));
 }
 
 // Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
@@ -270,7 +276,7 @@ inline constexpr std::int64_t min_parallel_work = std::int64_t(1) << 20;
 template <class T, class BRows>
 void gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C, std::int64_t ldc,
           GemmOutput output) {
-  if (gemm_impl::gemm_packs<T>(M, N, K))
+  if (gemm_impl::gemm_packs<T>(M, N, K, A))
     packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, output == GemmOutput::accumulate);
   else
     gemm_impl::streamed_gemm<T>(M, N, K, A, B, C, ldc, output);
@@ -318,7 +324,7 @@ void parallel_streamed_gemm(std::int64_t M, std::int64_t N, std::int64_t K, Stri
 template <class T, class BRows>
 void parallel_gemm(std::int64_t M, std::int64_t N, std::int64_t K, StridedMatrix<T> A, BRows B, T* C,
                    std::int64_t ldc, GemmOutput output) {
-  if (!gemm_impl::gemm_packs<T>(M, N, K)) return parallel_streamed_gemm<T>(M, N, K, A, B, C, ldc, output);
+  if (!gemm_impl::gemm_packs<T>(M, N, K, A)) return parallel_streamed_gemm<T>(M, N, K, A, B, C, ldc, output);
   const bool accumulate = output == GemmOutput::accumulate;
   if (M * N * K < gemm_impl::min_parallel_work) packed_gemm<T>(0, M, 0, N, K, A, B, StridedC<T>{C, ldc}, accumulate);
   else parallel_packed_gemm<T>(M, N, K, A, B, StridedC<T>{C, ldc}, accumulate);

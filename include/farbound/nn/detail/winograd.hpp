@@ -16,8 +16,8 @@
 //   dM_xi[o, t] = (A g_t[o] A^T)_xi                 (g_t: the tile's m x m of dL/dy, zero past the edge)
 //   dL/dw[o, c] += G^T [dM V^T]_(o,c) G             (P products with K = number of tiles)
 //   dL/dd_t[c]   = B [U^T dM]_(c,t) B^T, added into dL/dx where the patches overlap
-// Each product is one packed GEMM whose elements are fma chains in a fixed order
-// (gemm_kernel.hpp). The products are shared between the threads whole, and every transform
+// Each product is one GEMM whose elements are fma chains in a fixed order (gemm_kernel.hpp),
+// whichever path runs it. The products are shared between the threads whole, and every transform
 // writes elements of its own, so the bits do not depend on the thread count. The numbers
 // differ from the direct sum's by rounding only.
 #include <cstdint>
@@ -91,11 +91,14 @@ void winograd_output_grads(const WinogradGeometry& wg, const T* grad_out, std::i
   winograd2::output_grads(wg, grad_out, O, dM);
 }
 
-// The products C_xi = A_xi B_xi of every position, shared between the threads whole. a(xi),
-// b(xi) give the packers of product xi, c(xi) its output.
-template <class T, class AOf, class BOf, class COf>
-void winograd_products(const WinogradGeometry& wg, std::int64_t M, std::int64_t N, std::int64_t K, AOf a, BOf b, COf c) {
-  parallel_for(wg.positions(), [&](std::int64_t xi) { packed_gemm<T>(0, M, 0, N, K, a(xi), b(xi), c(xi), false); });
+// Runs product(xi), the product of position xi, for every position, the products shared
+// between the threads whole. The forward's and the input gradient's products go through gemm,
+// which picks the path: their B (tiles columns, 64-512 KB in ResNet9) is mostly streamed,
+// which on an Intel Xeon core ran 1.1-1.4x faster than packing it at every ResNet9 shape
+// (docs/performance.md); the weight gradient's (K = tiles, B^T) are always packed.
+template <class Product>
+void winograd_products(const WinogradGeometry& wg, Product product) {
+  parallel_for(wg.positions(), product);
 }
 
 // y = conv(x, w) + b.
@@ -109,10 +112,11 @@ void winograd_forward(const WinogradGeometry& wg, const T* x, const T* w, const 
   winograd_inputs(wg, x, ws.inputs);
   ws.inputs_from = {x, wg};
   resize_matrices(ws.products, wg.positions(), O, tiles);
-  winograd_products<T>(
-      wg, O, tiles, C, [&](std::int64_t xi) { return StridedMatrix<T>{ws.weights.data() + xi * matrix_stride(O, C), C, 1}; },
-      [&](std::int64_t xi) { return StridedRows<T>{ws.inputs.data() + xi * matrix_stride(C, tiles), tiles}; },
-      [&](std::int64_t xi) { return StridedC<T>{ws.products.data() + xi * matrix_stride(O, tiles), tiles}; });
+  winograd_products(wg, [&](std::int64_t xi) {
+    gemm<T>(O, tiles, C, StridedMatrix<T>{ws.weights.data() + xi * matrix_stride(O, C), C, 1},
+            StridedRows<T>{ws.inputs.data() + xi * matrix_stride(C, tiles), tiles},
+            ws.products.data() + xi * matrix_stride(O, tiles), tiles, GemmOutput::overwrite);
+  });
   winograd_outputs(wg, ws.products, bias, O, y);
 }
 
@@ -161,12 +165,11 @@ void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const
     reuse_or_transform(wg, ws.inputs_from, x, ws.inputs, C, tiles, "input",
                        [&](Tensor<T>& V) { winograd_inputs(wg, x, V); });
     resize_matrices(ws.weight_grads, wg.positions(), O, C);
-    winograd_products<T>(
-        wg, O, C, tiles, [&](std::int64_t xi) { return StridedMatrix<T>{dM + xi * matrix_stride(O, tiles), tiles, 1}; },
-        [&](std::int64_t xi) {
-          return Transposed<StridedRows<T>>{{ws.inputs.data() + xi * matrix_stride(C, tiles), tiles}};
-        },
-        [&](std::int64_t xi) { return StridedC<T>{ws.weight_grads.data() + xi * matrix_stride(O, C), C}; });
+    winograd_products(wg, [&](std::int64_t xi) {
+      packed_gemm<T>(0, O, 0, C, tiles, StridedMatrix<T>{dM + xi * matrix_stride(O, tiles), tiles, 1},
+                     Transposed<StridedRows<T>>{{ws.inputs.data() + xi * matrix_stride(C, tiles), tiles}},
+                     StridedC<T>{ws.weight_grads.data() + xi * matrix_stride(O, C), C}, false);
+    });
     winograd_add_weight_grads(wg, ws.weight_grads, O, grad_w);
   }
   if (!grad_in) return;
@@ -174,10 +177,11 @@ void winograd_backward(const WinogradGeometry& wg, const T* x, const T* w, const
                      [&](Tensor<T>& U) { winograd_weights(wg, w, O, U); });
   resize_matrices(ws.inputs, wg.positions(), C, tiles);  // now dL/dV
   ws.inputs_from = {};
-  winograd_products<T>(
-      wg, C, tiles, O, [&](std::int64_t xi) { return StridedMatrix<T>{ws.weights.data() + xi * matrix_stride(O, C), 1, C}; },
-      [&](std::int64_t xi) { return StridedRows<T>{dM + xi * matrix_stride(O, tiles), tiles}; },
-      [&](std::int64_t xi) { return StridedC<T>{ws.inputs.data() + xi * matrix_stride(C, tiles), tiles}; });
+  winograd_products(wg, [&](std::int64_t xi) {
+    gemm<T>(C, tiles, O, StridedMatrix<T>{ws.weights.data() + xi * matrix_stride(O, C), 1, C},
+            StridedRows<T>{dM + xi * matrix_stride(O, tiles), tiles}, ws.inputs.data() + xi * matrix_stride(C, tiles),
+            tiles, GemmOutput::overwrite);
+  });
   winograd_input_grads(wg, ws.inputs, grad_in);
 }
 
