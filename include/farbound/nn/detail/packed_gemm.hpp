@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "farbound/core/parallel.hpp"
@@ -114,17 +115,6 @@ void pack_a(const StridedMatrix<T>& A, std::int64_t m0, int rows, std::int64_t k
   // A row-major A (most products) is a transpose of the sliver: by register blocks.
   if (A.col_stride == 1)
     return transpose_strided(A.data + m0 * A.row_stride + k0, A.row_stride, std::int64_t(rows), kc, dst, MR, MR);
-  // A column-major A (the transpose of a row-major matrix: Winograd's U^T in the input
-  // gradient) holds each k's sliver in one run. (Element by element down the rows, with
-  // loads a row of the matrix apart, it made ResNet9's step 5-8 % slower.)
-  if (A.row_stride == 1) {
-    for (std::int64_t k = 0; k < kc; ++k) {
-      const T* src = A.data + m0 + (k0 + k) * A.col_stride;
-      std::copy_n(src, rows, dst + k * MR);
-      std::fill(dst + k * MR + rows, dst + (k + 1) * MR, T(0));
-    }
-    return;
-  }
   for (int i = 0; i < MR; ++i) {
     if (i >= rows) {
       for (std::int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
@@ -162,6 +152,46 @@ void pack_b(const Transposed<Rows>& B, std::int64_t k0, std::int64_t kc, std::in
   pack_rows_across(B.rows, n0, cols, k0, kc, dst, gemm_impl::packed_cols<T>);
 }
 
+// A block of a column-major A (the transpose of a row-major matrix: Winograd's U^T in the
+// input gradient), rows [m0, m0 + mc) x k in [k0, k0 + kc), as pack_a's slivers one after
+// another: each k's numbers of the block are one run, copied k by k (element by element down
+// the rows, with loads a row of the matrix apart, ResNet9's step was 5-8 % slower), with the
+// run `ahead` k later prefetched. The runs lie a column of the matrix apart, too short for the
+// hardware's prefetcher to follow from memory: the 512 -> 512 layer's input-gradient products
+// took 13.7-14.0 ms on two Intel Xeon cores without, 10.6-11.4 with (docs/performance.md).
+template <class T>
+void pack_a_by_columns(const StridedMatrix<T>& A, std::int64_t m0, std::int64_t mc, std::int64_t k0, std::int64_t kc,
+                       T* dst) {
+  constexpr int MR = gemm_impl::packed_rows;
+  constexpr std::int64_t ahead = 8, line = 64 / sizeof(T);
+  for (std::int64_t k = 0; k < kc; ++k) {
+    const T* src = A.data + m0 + (k0 + k) * A.col_stride;
+    if (k + ahead < kc)
+      for (std::int64_t i = 0; i < mc; i += line) __builtin_prefetch(src + ahead * A.col_stride + i);
+    for (std::int64_t ir = 0; ir < mc; ir += MR) {
+      T* d = dst + ir * kc + k * MR;
+      const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
+      if (rows == MR) {
+        for (int i = 0; i < MR; ++i) d[i] = src[ir + i];  // a few vector moves
+      } else {
+        for (int i = 0; i < MR; ++i) d[i] = i < rows ? src[ir + i] : T(0);
+      }
+    }
+  }
+}
+
+// Rows [m0, m0 + mc) x k in [k0, k0 + kc) of A as MR-row slivers (pack_a), sliver s at
+// dst + s * MR * kc.
+template <class T, class AOp>
+void pack_a_block(const AOp& A, std::int64_t m0, std::int64_t mc, std::int64_t k0, std::int64_t kc, T* dst) {
+  constexpr int MR = gemm_impl::packed_rows;
+  if constexpr (std::is_same_v<AOp, StridedMatrix<T>>) {
+    if (A.row_stride == 1 && A.col_stride != 1) return pack_a_by_columns(A, m0, mc, k0, kc, dst);
+  }
+  for (std::int64_t ir = 0; ir < mc; ir += MR)
+    pack_a(A, m0 + ir, int(std::min<std::int64_t>(MR, mc - ir)), k0, kc, dst + ir * kc);
+}
+
 // C[m_begin:m_end, n_begin:n_end] (+)= A B over the whole of K, on the calling thread.
 template <class T, class AOp, class BOp, class COp>
 void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin, std::int64_t n_end, std::int64_t K,
@@ -191,8 +221,7 @@ void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin,
         pack_b(B, pc, kc, jc + jr, int(std::min(NR, nc - jr)), packed_b + jr * kc);
       for (std::int64_t ic = m_begin; ic < m_end; ic += block_m) {
         const std::int64_t mc = std::min(block_m, m_end - ic);
-        for (std::int64_t ir = 0; ir < mc; ir += MR)
-          pack_a(A, ic + ir, int(std::min<std::int64_t>(MR, mc - ir)), pc, kc, packed_a + ir * kc);
+        pack_a_block(A, ic, mc, pc, kc, packed_a);
         for (std::int64_t jr = 0; jr < nc; jr += NR) {
           const std::int64_t n = jc + jr, cols = std::min(NR, nc - jr);
           for (std::int64_t ir = 0; ir < mc; ir += MR) {
