@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <utility>
 
 #include "support/layer_checks.hpp"
 
@@ -204,9 +205,9 @@ TEST_CASE("OffsetRows reads rows in place wherever they start", "[gemm]") {
 }
 
 TEST_CASE("packed gemm matches the definition and the unpacked path bit for bit", "[gemm]") {
-  // Row counts from the smallest packed product (4 tiles of 6 or 12 rows) to past the M
-  // block (144), K across a K block (256: the chain continues through C), columns around the
-  // 16- or 32-wide sliver.
+  // Row counts from the smallest packed product (4 tiles of 6 or 12 rows) to 150, ending in
+  // partial slivers, K across a K block (256: the chain continues through C), columns around
+  // the 16- or 32-wide sliver.
   std::uint32_t salt = 5000;
   constexpr std::int64_t min_rows = 4 * detail::gemm_impl::packed_rows;
   for (std::int64_t M : {min_rows, min_rows + 7, std::int64_t(150)})
@@ -235,6 +236,35 @@ TEST_CASE("packed gemm matches the definition and the unpacked path bit for bit"
               REQUIRE(packed[m * (N + 1) + n] == Approx(expected[std::size_t(m * N + n)]).margin(1e-4));
           CHECK(testing::bitwise_equal(packed, streamed));
         }
+}
+
+TEST_CASE("packed gemm across its row and column blocks matches the unpacked path bit for bit", "[gemm]") {
+  // Past the packed path's row block (block_m) and column block (block_n), each ending in
+  // partial slivers and tiles; A stored by rows (overwriting C) and by columns (packed k by
+  // k, accumulating).
+  using detail::gemm_impl::block_m, detail::gemm_impl::block_n;
+  const std::int64_t M = block_m + 7, N = block_n + 17, K = 40;
+  std::uint32_t salt = 7000;
+  for (bool transposed : {false, true}) {
+    const auto a = random_tensor<float>({M * K}, ++salt);
+    const auto b = random_tensor<float>({K, N}, ++salt);
+    const auto c0 = random_tensor<float>({M, N}, ++salt);
+    Tensor<float> packed = c0.clone(), streamed = c0.clone();
+    const detail::StridedMatrix<float> A =
+        transposed ? detail::StridedMatrix<float>{a.data(), 1, M} : detail::StridedMatrix<float>{a.data(), K, 1};
+    const detail::StridedRows<float> B{b.data(), N};
+    const bool accumulate = transposed;
+    detail::packed_gemm<float>(0, M, 0, N, K, A, B, detail::StridedC<float>{packed.data(), N}, accumulate);
+    detail::gemm_impl::streamed_gemm<float>(M, N, K, A, B, streamed.data(), N,
+                                            accumulate ? GemmOutput::accumulate : GemmOutput::overwrite);
+    INFO("transposed " << transposed);
+    CHECK(testing::bitwise_equal(packed, streamed));
+    for (const auto& [m, n] : {std::pair<std::int64_t, std::int64_t>{0, 0}, {block_m, block_n}, {M - 1, N - 1}}) {
+      double expected = accumulate ? double(c0[m * N + n]) : 0.0;
+      for (std::int64_t k = 0; k < K; ++k) expected += double(A.data[m * A.row_stride + k * A.col_stride]) * b[k * N + n];
+      CHECK(packed[m * N + n] == Approx(expected).margin(1e-4));
+    }
+  }
 }
 
 TEST_CASE("packed gemm and gemm_nt give the same bits on 1 and 2 threads", "[gemm]") {

@@ -1,17 +1,19 @@
 #pragma once
 // The packed GEMM: C (+)= A B for products large enough to pay for copying their operands.
 //
-// Goto/BLIS blocking. C is cut into column blocks of NC and K into blocks of KC; for each
-// (column block, k block) the KC x NC piece of B is copied ("packed") into NR-column slivers,
-// each sliver kc rows of NR consecutive numbers; then for every MC-row block of A its
-// MC x KC piece is packed into MR-row slivers, kc columns of MR numbers; then the
-// micro-kernel (gemm_kernel.hpp) multiplies every MR-row sliver of A by every NR-column
-// sliver of B into an MR x NR tile of C. With KC = 256 floats a B sliver is 16 KB and stays in
-// L1 while the MC / MR slivers of A stream past it; the packed A block (144 x 256, 144 KB)
-// stays in L2 and the packed B block (256 x NC) in L3. Packed slivers are read with aligned
-// loads in exactly the order the kernel needs them, whatever the layout of the operands:
-// strides, transposes and convolution windows are paid once, in the packing, and the
-// micro-kernel is the same for every product.
+// Goto/BLIS blocking. C is cut into row blocks of MC and K into blocks of KC; for each
+// (row block, k block) the MC x KC piece of A is copied ("packed") into MR-row slivers, kc
+// columns of MR numbers each; then for every column block of NC the KC x NC piece of B is
+// packed into NR-column slivers, kc rows of NR consecutive numbers each; then the
+// micro-kernel (gemm_kernel.hpp) multiplies each MR-row sliver of A by every NR-column sliver
+// of B in turn into an MR x NR tile of C. With KC = 256 floats an A sliver (12 KB on AVX-512)
+// stays in L1 while the B slivers (32 KB each) stream past it from L2, where the packed B
+// block (256 x 480, 480 KB) stays; the packed A block (up to 3072 x 256) streams from L3.
+// (The other way round, a B sliver in L1 and a packed B block of 256 x 3072 in L3, products
+// with 64-128 rows of C ran 1.1-1.3x slower on an Intel Xeon core: docs/performance.md.)
+// Packed slivers are read in exactly the order the kernel needs them, whatever the layout of
+// the operands: strides, transposes and convolution windows are paid once, in the packing,
+// and the micro-kernel is the same for every product.
 //
 // Operands are "packers" (free functions pack_a / pack_b below, overloaded on the operand
 // type): anything that can write an MR-row sliver of A or an NR-column sliver of B, zero
@@ -58,7 +60,7 @@ struct Transposed {
 namespace gemm_impl {
 
 // Cache blocks (in elements; multiples of the register tile).
-inline constexpr std::int64_t block_k = 256, block_m = 144, block_n = 3072;
+inline constexpr std::int64_t block_k = 256, block_m = 3072, block_n = 480;
 static_assert(block_m % packed_rows == 0);
 
 template <class T>
@@ -199,6 +201,7 @@ void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin,
   using namespace gemm_impl;
   constexpr int MR = packed_rows;
   constexpr std::int64_t NR = packed_cols<T>;
+  static_assert(block_n % NR == 0);
   if (K == 0) {
     if (!accumulate)
       for (std::int64_t m = m_begin; m < m_end; ++m)
@@ -212,24 +215,24 @@ void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin,
   T* const packed_a = buffers.a.data();
   T* const packed_b = buffers.b.data();
   alignas(64) T edge[MR * NR];
-  for (std::int64_t jc = n_begin; jc < n_end; jc += block_n) {
-    const std::int64_t nc = std::min(block_n, n_end - jc);
+  for (std::int64_t ic = m_begin; ic < m_end; ic += block_m) {
+    const std::int64_t mc = std::min(block_m, m_end - ic);
     for (std::int64_t pc = 0; pc < K; pc += k_step) {
       const std::int64_t kc = std::min(k_step, K - pc);
       const bool load_c = accumulate || pc > 0;
-      for (std::int64_t jr = 0; jr < nc; jr += NR)
-        pack_b(B, pc, kc, jc + jr, int(std::min(NR, nc - jr)), packed_b + jr * kc);
-      for (std::int64_t ic = m_begin; ic < m_end; ic += block_m) {
-        const std::int64_t mc = std::min(block_m, m_end - ic);
-        pack_a_block(A, ic, mc, pc, kc, packed_a);
-        for (std::int64_t jr = 0; jr < nc; jr += NR) {
-          const std::int64_t n = jc + jr, cols = std::min(NR, nc - jr);
-          for (std::int64_t ir = 0; ir < mc; ir += MR) {
-            const std::int64_t m = ic + ir, rows = std::min<std::int64_t>(MR, mc - ir);
-            const T* a = packed_a + ir * kc;
+      pack_a_block(A, ic, mc, pc, kc, packed_a);
+      for (std::int64_t jc = n_begin; jc < n_end; jc += block_n) {
+        const std::int64_t nc = std::min(block_n, n_end - jc);
+        for (std::int64_t jr = 0; jr < nc; jr += NR)
+          pack_b(B, pc, kc, jc + jr, int(std::min(NR, nc - jr)), packed_b + jr * kc);
+        for (std::int64_t ir = 0; ir < mc; ir += MR) {
+          const std::int64_t m = ic + ir, rows = std::min<std::int64_t>(MR, mc - ir);
+          const T* a = packed_a + ir * kc;
+          for (std::int64_t jr = 0; jr < nc; jr += NR) {
+            const std::int64_t n = jc + jr, cols = std::min(NR, nc - jr);
             const T* b = packed_b + jr * kc;
-            if (rows == MR && cols == NR && C.contiguous(n, NR)) {
-              packed_tile(kc, a, b, C.at(m, n), C.row_stride(), load_c);
+            if (cols == NR && C.contiguous(n, NR)) {
+              packed_tile_rows(int(rows), kc, a, b, C.at(m, n), C.row_stride(), load_c);
               continue;
             }
             for (std::int64_t i = 0; i < rows && load_c; ++i)
