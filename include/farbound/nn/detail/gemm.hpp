@@ -41,6 +41,10 @@
 #include <type_traits>
 #include <utility>
 
+#if __has_include(<unistd.h>)
+#include <unistd.h>  // sysconf: the L2 cache's size
+#endif
+
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/parallel.hpp"
@@ -248,23 +252,36 @@ inline bool worth_packing(std::int64_t M, std::int64_t N, std::int64_t K) {
   return M >= 4 * packed_rows && N >= 16 && K >= 32;
 }
 
-// gemm packs as worth_packing says, but for a B of up to streamed_b_bytes: the streamed
+// gemm packs as worth_packing says, but for a B of up to streamed_bytes(): the streamed
 // kernel reads each panel of B (K x 64 floats on AVX-512) once per tile of rows, from the L2
 // cache while all of B stays there, and packing saves nothing but costs its copies. On a Zen 4
-// core the streamed kernel was 1.1-1.3x faster at every shape tried from 30 KB to 3 MB of B
-// (M = 48-512; LeNet's dense 400 -> 120 at batch 64 84 -> 113 GFLOP/s), on two cores 1.0-1.4x;
-// built for AVX2, 1.1-1.3x up to 800 KB, 1.0 at 1 and 3 MB. Half of a 1 MB L2 (Zen 4's, Intel's
-// AVX-512 server cores'), so that A's rows fit beside it (docs/performance.md). An A stored by
-// columns (the Winograd input gradient's U^T) of more than that is packed too: the tiles
-// broadcast its numbers a column apart, a new cache line at every step, and with A beyond the
-// L2 the streamed path lost its lead (512 x 128 x 512, A 1 MB: 145 against 147 GFLOP/s packed
-// on an Intel Xeon core, where A by rows streams at 183; ResNet9's step 6 % slower).
-inline constexpr std::int64_t streamed_b_bytes = std::int64_t(512) << 10;
+// core (1 MB of L2) the streamed kernel was 1.1-1.3x faster at every shape tried from 30 KB to
+// 3 MB of B (M = 48-512; LeNet's dense 400 -> 120 at batch 64 84 -> 113 GFLOP/s), on two cores
+// 1.0-1.4x; built for AVX2, 1.1-1.3x up to 800 KB, 1.0 at 1 and 3 MB. On an Intel Xeon core (2
+// MB of L2), against the packed path with its B block in L2, 1 MB of B streamed at 159-160
+// GFLOP/s against 108-151 packed, 2 MB at 71-136 against 135-155. Hence half the L2, so that
+// A's rows fit beside B (docs/performance.md). An A stored by columns (the Winograd input
+// gradient's U^T) must fit beside B too: the tiles broadcast its numbers a column apart, a new
+// cache line at every step, and with A past the L2 the streamed path lost its lead (512 x 128
+// x 512, A 1 MB: 145 against 147 GFLOP/s packed on the Xeon core, where A by rows streams at
+// 183; ResNet9's step 6 % slower).
+//
+// Half the L2 cache of the core, as the C library reports it; 512 KB where it does not say.
+inline std::int64_t streamed_bytes() {
+  static const std::int64_t bytes = [] {
+    std::int64_t l2 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    l2 = std::int64_t(sysconf(_SC_LEVEL2_CACHE_SIZE));
+#endif
+    return l2 > 0 ? std::clamp(l2 / 2, std::int64_t(256) << 10, std::int64_t(4) << 20) : std::int64_t(512) << 10;
+  }();
+  return bytes;
+}
 template <class T>
 bool gemm_packs(std::int64_t M, std::int64_t N, std::int64_t K, const StridedMatrix<T>& A) {
-  const std::int64_t streamed_numbers = streamed_b_bytes / std::int64_t(sizeof(T));
+  const std::int64_t streamed_numbers = streamed_bytes() / std::int64_t(sizeof(T));
   const bool a_by_columns = A.row_stride == 1 && A.col_stride != 1;
-  return worth_packing(M, N, K) && (K * N > streamed_numbers || (a_by_columns && M * K > streamed_numbers));
+  return worth_packing(M, N, K) && (K * N > streamed_numbers || (a_by_columns && M * K + K * N > streamed_numbers));
 }
 
 // Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.
