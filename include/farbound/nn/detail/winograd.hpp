@@ -94,7 +94,8 @@ void winograd_output_grads(const WinogradGeometry& wg, const T* grad_out, std::i
 // Runs product(xi), the product of position xi, for every position, the products shared
 // between the threads whole. The forward's and the input gradient's products go through gemm,
 // which picks the path: their B (tiles columns, 64-512 KB in ResNet9) is mostly streamed,
-// which on an Intel Xeon core ran 1.1-1.4x faster than packing it at every ResNet9 shape
+// which on an Intel Xeon core ran 1.1-1.4x faster than the packed path with its B block in L3
+// at every ResNet9 shape, and 1.0-1.2x faster than it since, with that block in L2
 // (docs/performance.md); the weight gradient's (K = tiles, B^T) are always packed.
 template <class Product>
 void winograd_products(const WinogradGeometry& wg, Product product) {
