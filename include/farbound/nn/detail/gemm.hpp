@@ -280,8 +280,7 @@ inline std::int64_t streamed_bytes() {
 template <class T>
 bool gemm_packs(std::int64_t M, std::int64_t N, std::int64_t K, const StridedMatrix<T>& A) {
   const std::int64_t streamed_numbers = streamed_bytes() / std::int64_t(sizeof(T));
-  const bool a_by_columns = A.row_stride == 1 && A.col_stride != 1;
-  return worth_packing(M, N, K) && (K * N > streamed_numbers || (a_by_columns && M * K + K * N > streamed_numbers));
+  return worth_packing(M, N, K) && (K * N > streamed_numbers || (A.by_columns() && M * K + K * N > streamed_numbers));
 }
 
 // Below about a million multiply-adds (~20 us) a parallel region costs more than it saves.

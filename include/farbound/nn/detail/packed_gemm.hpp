@@ -88,6 +88,8 @@ struct StridedMatrix {
   std::int64_t row_stride, col_stride;
 
   StridedMatrix from_row(std::int64_t m) const { return {data + m * row_stride, row_stride, col_stride}; }
+  // Stored column by column (the transpose of a row-major matrix).
+  bool by_columns() const { return row_stride == 1 && col_stride != 1; }
 };
 
 // dst[k * width + j] = rows[first + j][k0 + k] for j < count, 0 for count <= j < width: a
@@ -188,7 +190,7 @@ template <class T, class AOp>
 void pack_a_block(const AOp& A, std::int64_t m0, std::int64_t mc, std::int64_t k0, std::int64_t kc, T* dst) {
   constexpr int MR = gemm_impl::packed_rows;
   if constexpr (std::is_same_v<AOp, StridedMatrix<T>>) {
-    if (A.row_stride == 1 && A.col_stride != 1) return pack_a_by_columns(A, m0, mc, k0, kc, dst);
+    if (A.by_columns()) return pack_a_by_columns(A, m0, mc, k0, kc, dst);
   }
   for (std::int64_t ir = 0; ir < mc; ir += MR)
     pack_a(A, m0 + ir, int(std::min<std::int64_t>(MR, mc - ir)), k0, kc, dst + ir * kc);
