@@ -40,6 +40,7 @@
 #include "farbound/core/host_device.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/detail/cache_sizes.hpp"
 #include "farbound/detail/stream_lines.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 #include "farbound/regularize/detail/smoothness_lanes.hpp"
@@ -170,9 +171,18 @@ SmoothnessWeights<T> smoothness_weights(std::int64_t B, std::int64_t K, std::int
 // Neighbour gradients of at least this many bytes are written by streaming stores (the
 // anchors-on-lanes kernels only): past the caches, so that a block's rows need not be read
 // before they are written. Smaller ones stay in the caches for the backward pass that reads
-// them next: timed with a pass that reads the rows after the loss, streaming lost at 5 MB
-// and won at 10 (docs/performance.md, "Streaming stores for large batches").
-inline constexpr std::size_t streamed_gradient_bytes = std::size_t(8) << 20;
+// them next. Where the line lies follows the last-level cache (docs/performance.md,
+// "Streaming stores for large batches" and "The smoothness loss's streaming stores on the
+// Xeon"): on a Zen 4 (32 MB of L3), timed with a pass that reads the rows after the loss,
+// streaming lost at 5 MB and won at 10; on an Intel Xeon (480 MB of L3 reported), the loss
+// alone, the rows written in place were 4-15 % faster at C = 10 with 10 and 21 MB of rows, at
+// 42 MB 6-14 % faster on one thread and even on two, 5-12 % slower at 168 MB, and at C = 50
+// with 52 MB 5-8 % slower. Hence a sixteenth of the L3, and no less than 8 MB (also where the
+// C library does not say).
+inline std::size_t streamed_gradient_bytes() {
+  static const std::size_t bytes = std::max(std::size_t(8) << 20, std::size_t(reported_cache_bytes(3) / 16));
+  return bytes;
+}
 
 // Each chunk's room on its thread's stack: for the row kernel, the neighbours' exp(z - max),
 // kept for as many of each anchor's neighbours as fit, and the anchor's after them if they
@@ -183,10 +193,12 @@ inline constexpr std::size_t streamed_gradient_bytes = std::size_t(8) << 20;
 inline constexpr std::size_t q_store_bytes = 64 * 1024;
 
 // The whole batch with the lane walker Blocks (ScalarBlocks: the reference; SimdBlocks).
+// Neighbour gradients of streamed_from bytes or more are streamed out (the tests lower it).
 template <class Blocks, class T>
 SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, TensorView<const T> neighbour_logits,
                                             TensorView<const T> r, std::span<const std::int32_t> labels, T lambda,
-                                            TensorView<T> anchor_grad, TensorView<T> neighbour_grad) {
+                                            TensorView<T> anchor_grad, TensorView<T> neighbour_grad,
+                                            std::size_t streamed_from = streamed_gradient_bytes()) {
   check_smoothness_arguments(anchor_logits, neighbour_logits, r, labels, lambda, anchor_grad, neighbour_grad);
   const std::int64_t B = anchor_logits.size(0), C = anchor_logits.size(1), K = neighbour_logits.size(0) / B;
   const auto [ce_weight, gr_weight] = smoothness_weights(B, K, C, lambda);
@@ -219,7 +231,7 @@ SmoothnessLossValue<T> smoothness_loss_with(TensorView<const T> anchor_logits, T
   // one, so do all.
   const std::size_t block_elements = std::size_t(W * K * C), block_bytes = block_elements * sizeof(T);
   const bool staged = on_lanes && 2 * block_bytes <= q_store_bytes && block_bytes % cache_line_bytes == 0 &&
-                      std::size_t(B * K * C) * sizeof(T) >= streamed_gradient_bytes &&
+                      std::size_t(B * K * C) * sizeof(T) >= streamed_from &&
                       reinterpret_cast<std::uintptr_t>(neighbour_grad.data()) % cache_line_bytes == 0;
   parallel_chunks_balanced(B, chunk, [&](std::int64_t begin, std::int64_t end) {
     alignas(64) T q_store[q_store_bytes / sizeof(T)];

@@ -41,13 +41,10 @@
 #include <type_traits>
 #include <utility>
 
-#if __has_include(<unistd.h>)
-#include <unistd.h>  // sysconf: the L2 cache's size
-#endif
-
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/parallel.hpp"
+#include "farbound/detail/cache_sizes.hpp"
 #include "farbound/detail/lane_types.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/gemm_nt_tile.hpp"
@@ -269,10 +266,7 @@ inline bool worth_packing(std::int64_t M, std::int64_t N, std::int64_t K) {
 // Half the L2 cache of the core, as the C library reports it; 512 KB where it does not say.
 inline std::int64_t streamed_bytes() {
   static const std::int64_t bytes = [] {
-    std::int64_t l2 = 0;
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-    l2 = std::int64_t(sysconf(_SC_LEVEL2_CACHE_SIZE));
-#endif
+    const std::int64_t l2 = reported_cache_bytes(2);
     return l2 > 0 ? std::clamp(l2 / 2, std::int64_t(256) << 10, std::int64_t(4) << 20) : std::int64_t(512) << 10;
   }();
   return bytes;
