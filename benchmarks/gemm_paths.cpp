@@ -2,7 +2,7 @@
 // (packed_gemm.hpp) and streamed (gemm.hpp's streamed_gemm), on one thread as gemm runs them
 // or over every thread as parallel_gemm splits them, and the one gemm picks (gemm_packs).
 // Both give the same bits, so only speed decides between them; where gemm's pick loses on
-// some machine, this shows by how much (gemm.hpp: worth_packing, streamed_bytes).
+// some machine, this shows by how much (gemm.hpp: worth_packing, gemm_packs).
 //
 // Usage: gemm_paths [--a-columns] threads M N K [M N K ...]   e.g. gemm_paths 1 64 120 400
 // --a-columns stores A column by column (A^T row-major, as the Winograd input gradient's U^T),
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
               threads == 1 ? "" : "s", cpu_name().c_str());
   print_run_conditions();
   std::printf("  gemm streams a B of up to %lld KB (half the L2 cache the C library reports, else 512 KB)\n",
-              (long long)(detail::gemm_impl::streamed_bytes() >> 10));
+              (long long)(detail::gemm_impl::l2_share_bytes() >> 10));
   std::printf("  GFLOP/s of each path; share: the rate of the path gemm picks over the faster one's\n");
   std::printf("  %6s %6s %6s %9s  %8s %9s   %-8s %5s\n", "M", "N", "K", "B (KB)", "packed", "streamed", "picks",
               "share");

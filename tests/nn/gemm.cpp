@@ -239,10 +239,11 @@ TEST_CASE("packed gemm matches the definition and the unpacked path bit for bit"
 }
 
 TEST_CASE("packed gemm across its row and column blocks matches the unpacked path bit for bit", "[gemm]") {
-  // Past the packed path's row block (block_m) and column block (block_n), each ending in
-  // partial slivers and tiles; A stored by rows (overwriting C) and by columns (packed k by
-  // k, accumulating).
-  using detail::gemm_impl::block_m, detail::gemm_impl::block_n;
+  // Past the packed path's row block (block_m) and column block (block_columns), each ending
+  // in partial slivers and tiles; A stored by rows (overwriting C) and by columns (packed k
+  // by k, accumulating).
+  using detail::gemm_impl::block_m;
+  const std::int64_t block_n = detail::gemm_impl::block_columns<float>();
   const std::int64_t M = block_m + 7, N = block_n + 17, K = 40;
   std::uint32_t salt = 7000;
   for (bool transposed : {false, true}) {

@@ -44,7 +44,6 @@
 #include <xsimd/xsimd.hpp>
 
 #include "farbound/core/parallel.hpp"
-#include "farbound/detail/cache_sizes.hpp"
 #include "farbound/detail/lane_types.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/gemm_nt_tile.hpp"
@@ -249,7 +248,7 @@ inline bool worth_packing(std::int64_t M, std::int64_t N, std::int64_t K) {
   return M >= 4 * packed_rows && N >= 16 && K >= 32;
 }
 
-// gemm packs as worth_packing says, but for a B of up to streamed_bytes(): the streamed
+// gemm packs as worth_packing says, but for a B of up to l2_share_bytes(): the streamed
 // kernel reads each panel of B (K x 64 floats on AVX-512) once per tile of rows, from the L2
 // cache while all of B stays there, and packing saves nothing but costs its copies. On a Zen 4
 // core (1 MB of L2) the streamed kernel was 1.1-1.3x faster at every shape tried from 30 KB to
@@ -262,18 +261,9 @@ inline bool worth_packing(std::int64_t M, std::int64_t N, std::int64_t K) {
 // cache line at every step, and with A past the L2 the streamed path lost its lead (512 x 128
 // x 512, A 1 MB: 145 against 147 GFLOP/s packed on the Xeon core, where A by rows streams at
 // 183; ResNet9's step 6 % slower).
-//
-// Half the L2 cache of the core, as the C library reports it; 512 KB where it does not say.
-inline std::int64_t streamed_bytes() {
-  static const std::int64_t bytes = [] {
-    const std::int64_t l2 = reported_cache_bytes(2);
-    return l2 > 0 ? std::clamp(l2 / 2, std::int64_t(256) << 10, std::int64_t(4) << 20) : std::int64_t(512) << 10;
-  }();
-  return bytes;
-}
 template <class T>
 bool gemm_packs(std::int64_t M, std::int64_t N, std::int64_t K, const StridedMatrix<T>& A) {
-  const std::int64_t streamed_numbers = streamed_bytes() / std::int64_t(sizeof(T));
+  const std::int64_t streamed_numbers = l2_share_bytes() / std::int64_t(sizeof(T));
   return worth_packing(M, N, K) && (K * N > streamed_numbers || (A.by_columns() && M * K + K * N > streamed_numbers));
 }
 

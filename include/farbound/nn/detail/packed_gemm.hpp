@@ -8,7 +8,8 @@
 // micro-kernel (gemm_kernel.hpp) multiplies each MR-row sliver of A by every NR-column sliver
 // of B in turn into an MR x NR tile of C. With KC = 256 floats an A sliver (12 KB on AVX-512)
 // stays in L1 while the B slivers (32 KB each) stream past it from L2, where the packed B
-// block (256 x 480, 480 KB) stays; the packed A block (up to 3072 x 256) streams from L3.
+// block (256 x 480, 480 KB; fewer columns where the L2 is under 960 KB) stays; the packed A
+// block (up to 3072 x 256) streams from L3.
 // (The other way round, a B sliver in L1 and a packed B block of 256 x 3072 in L3, products
 // with 64-128 rows of C ran 1.1-1.3x slower on an Intel Xeon core: docs/performance.md.)
 // Packed slivers are read in exactly the order the kernel needs them, whatever the layout of
@@ -35,6 +36,7 @@
 
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
+#include "farbound/detail/cache_sizes.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/transpose.hpp"
 
@@ -59,9 +61,31 @@ struct Transposed {
 
 namespace gemm_impl {
 
-// Cache blocks (in elements; multiples of the register tile).
+// Half the L2 cache of a core, as the C library reports it (256 KB to 4 MB; 512 KB where it
+// does not say): what a product's B may fill and stay in L2 beside A's rows and C's tiles,
+// packed (a column block, below) or streamed (gemm_packs in gemm.hpp).
+inline std::int64_t l2_share_bytes() {
+  static const std::int64_t bytes = [] {
+    const std::int64_t l2 = reported_cache_bytes(2);
+    return l2 > 0 ? std::clamp(l2 / 2, std::int64_t(256) << 10, std::int64_t(4) << 20) : std::int64_t(512) << 10;
+  }();
+  return bytes;
+}
+
+// Cache blocks (in elements; multiples of the register tile): block_k and block_m fixed, and
+// block_n columns at most. 480 was timed on a 2 MB L2 (an Intel Xeon; 384 and 768 the same,
+// 192 3-8 % slower: docs/performance.md); its 480 KB block would fill a 512 KB L2 (the AVX2
+// Zen 3), so block_columns keeps it within l2_share_bytes(): 256 columns there, 480 on 1 MB
+// and up.
 inline constexpr std::int64_t block_k = 256, block_m = 3072, block_n = 480;
 static_assert(block_m % packed_rows == 0);
+template <class T>
+std::int64_t block_columns() {
+  constexpr std::int64_t NR = packed_cols<T>;
+  static const std::int64_t columns =
+      std::clamp(l2_share_bytes() / (block_k * std::int64_t(sizeof(T))) / NR * NR, 4 * NR, block_n);
+  return columns;
+}
 
 template <class T>
 struct PackingBuffers {
@@ -213,6 +237,7 @@ void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin,
   // K blocks of equal length (K = 288: 144 + 144, not 256 + 32, whose tile loads and stores
   // would cost as much as its 32 steps).
   const std::int64_t k_step = chunk_count(K, chunk_count(K, block_k));
+  const std::int64_t columns = block_columns<T>();
   auto& buffers = packing_buffers<T>();
   T* const packed_a = buffers.a.data();
   T* const packed_b = buffers.b.data();
@@ -223,8 +248,8 @@ void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin,
       const std::int64_t kc = std::min(k_step, K - pc);
       const bool load_c = accumulate || pc > 0;
       pack_a_block(A, ic, mc, pc, kc, packed_a);
-      for (std::int64_t jc = n_begin; jc < n_end; jc += block_n) {
-        const std::int64_t nc = std::min(block_n, n_end - jc);
+      for (std::int64_t jc = n_begin; jc < n_end; jc += columns) {
+        const std::int64_t nc = std::min(columns, n_end - jc);
         for (std::int64_t jr = 0; jr < nc; jr += NR)
           pack_b(B, pc, kc, jc + jr, int(std::min(NR, nc - jr)), packed_b + jr * kc);
         for (std::int64_t ir = 0; ir < mc; ir += MR) {
