@@ -18,6 +18,7 @@
 #include <omp.h>
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/nn/detail/gemm.hpp"
 #include "support/driver.hpp"
@@ -42,8 +43,8 @@ double fma_peak(int threads) {
     V acc[chains];
     for (int c = 0; c < chains; ++c) acc[c] = V(float(c) * 1e-3f);
     const V a(0.999999f), b(1e-7f);
-    for (long s = 0; s < steps; ++s)
-      for (int c = 0; c < chains; ++c) acc[c] = detail::gemm_impl::fused_multiply_add(acc[c], a, b);
+    for (long s = 0; s < steps; ++s)  // the chains in registers at any -O (FARBOUND_UNROLL)
+      FARBOUND_UNROLL for (int c = 0; c < chains; ++c) acc[c] = detail::gemm_impl::fused_multiply_add(acc[c], a, b);
     for (int c = 0; c < chains; ++c) sink += xsimd::hadd(acc[c]);
   }
   const double seconds = since(t0).wall;

@@ -76,7 +76,7 @@ template <bool negated = false, std::size_t N, class A>
 FARBOUND_FORCE_INLINE xsimd::batch<float, A> expm1_reduced(const xsimd::batch<float, A>& r, const float (&s)[N]) {
   using B = xsimd::batch<float, A>;
   B p(s[0]);
-  for (std::size_t i = 1; i < N; ++i) p = negated ? xsimd::fnma(r, p, B(s[i])) : xsimd::fma(r, p, B(s[i]));
+  FARBOUND_UNROLL for (std::size_t i = 1; i < N; ++i) p = negated ? xsimd::fnma(r, p, B(s[i])) : xsimd::fma(r, p, B(s[i]));
   return negated ? xsimd::fms(p, r * r, r) : xsimd::fma(p, r * r, r);
 }
 

@@ -5,6 +5,11 @@
 // and a build without CUDA never sees a CUDA keyword. FARBOUND_FORCE_INLINE is for the
 // shared functions whose call costs more than their body saves by being one (a struct
 // returned through memory and reloaded at another width stalls the load).
+// FARBOUND_UNROLL, before a loop of a few iterations known when compiled (a register tile's
+// rows, a row's classes), writes it out at any optimisation level: GCC does so by itself at
+// -O3 only, and at -O2 such tiles lived in memory (the GEMM at 1024^3 a third as fast, the
+// LeNet step 2.3x as slow: docs/performance.md, "Built at -O2").
+#define FARBOUND_UNROLL _Pragma("GCC unroll 16")
 #if defined(__CUDACC__)
 #define FARBOUND_HOST_DEVICE __host__ __device__
 #define FARBOUND_FORCE_INLINE __forceinline__

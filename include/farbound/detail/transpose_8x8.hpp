@@ -6,6 +6,8 @@
 #if defined(__AVX__) && !defined(__AVX512F__)
 #include <immintrin.h>
 
+#include "farbound/core/host_device.hpp"
+
 namespace farbound::detail {
 
 // Within each 128-bit lane, the 4 x 4 block of v[0..3] transposed: out[c] holds, in lane k,
@@ -26,7 +28,7 @@ namespace farbound::detail {
   __m256 u[8];  // u[c] (u[4 + c]) holds, in 128-bit lane k, column 4k + c of rows 0-3 (4-7)
   transpose_4x4_in_lanes(m, u);
   transpose_4x4_in_lanes(m + 4, u + 4);
-  for (int c = 0; c < 4; ++c) {
+  FARBOUND_UNROLL for (int c = 0; c < 4; ++c) {
     m[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
     m[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
   }

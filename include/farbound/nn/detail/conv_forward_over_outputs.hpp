@@ -22,6 +22,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/core/simd.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/transpose.hpp"
@@ -58,9 +59,9 @@ void run_tile(std::int64_t C, std::int64_t K, const T* x, std::int64_t Hp, std::
               T* yt) {
   constexpr std::int64_t lanes = VR * V::size;
   V acc[N][VR];
-  for (int r = 0; r < VR; ++r) {
+  FARBOUND_UNROLL for (int r = 0; r < VR; ++r) {
     const V b = V::load_unaligned(bias + r * V::size);
-    for (int t = 0; t < N; ++t) acc[t][r] = b;
+    FARBOUND_UNROLL for (int t = 0; t < N; ++t) acc[t][r] = b;
   }
   for (std::int64_t c = 0; c < C; ++c)
     for (std::int64_t i = 0; i < K; ++i) {
@@ -68,15 +69,15 @@ void run_tile(std::int64_t C, std::int64_t K, const T* x, std::int64_t Hp, std::
       const T* w = wt + (c * K + i) * K * lanes;
       for (std::int64_t j = 0; j < K; ++j) {
         V wj[VR];
-        for (int r = 0; r < VR; ++r) wj[r] = V::load_unaligned(w + j * lanes + r * V::size);
-        for (int t = 0; t < N; ++t) {
+        FARBOUND_UNROLL for (int r = 0; r < VR; ++r) wj[r] = V::load_unaligned(w + j * lanes + r * V::size);
+        FARBOUND_UNROLL for (int t = 0; t < N; ++t) {
           const V xt(row[j + t]);
-          for (int r = 0; r < VR; ++r) acc[t][r] = gemm_impl::fused_multiply_add(xt, wj[r], acc[t][r]);
+          FARBOUND_UNROLL for (int r = 0; r < VR; ++r) acc[t][r] = gemm_impl::fused_multiply_add(xt, wj[r], acc[t][r]);
         }
       }
     }
-  for (int t = 0; t < N; ++t)
-    for (int r = 0; r < VR; ++r) acc[t][r].store_unaligned(yt + t * lanes + r * V::size);
+  FARBOUND_UNROLL for (int t = 0; t < N; ++t)
+    FARBOUND_UNROLL for (int r = 0; r < VR; ++r) acc[t][r].store_unaligned(yt + t * lanes + r * V::size);
 }
 
 // run_tile<V, n> for a run-time n in [1, max_run].

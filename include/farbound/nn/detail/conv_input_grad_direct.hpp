@@ -23,6 +23,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/im2col.hpp"
@@ -72,21 +73,21 @@ __attribute__((optimize("no-predictive-commoning")))
 void tile(const DirectInputGradGeometry<T>& g, const T* w, const T* at, T* dx, std::int64_t dx_pitch) {
   const std::int64_t k = g.kernel, kk = k * k, pitch = g.padded_pitch(), plane = g.padded_height() * pitch;
   V acc[R][NV];
-  for (int t = 0; t < R; ++t)
-    for (int v = 0; v < NV; ++v) acc[t][v] = V(T(0));
+  FARBOUND_UNROLL for (int t = 0; t < R; ++t)
+    FARBOUND_UNROLL for (int v = 0; v < NV; ++v) acc[t][v] = V(T(0));
   for (std::int64_t o = 0; o < g.out_channels; ++o) {
     const T* wo = w + o * g.in_channels * kk;
     for (std::int64_t i = 0; i < k; ++i)
       for (std::int64_t j = 0; j < k; ++j) {
         const V weight(wo[i * k + j]);
         const T* row = at + o * plane - i * pitch - j;
-        for (int t = 0; t < R; ++t)
-          for (int v = 0; v < NV; ++v)
+        FARBOUND_UNROLL for (int t = 0; t < R; ++t)
+          FARBOUND_UNROLL for (int v = 0; v < NV; ++v)
             acc[t][v] = gemm_impl::fused_multiply_add(weight, V::load_unaligned(row + t * pitch + v * V::size), acc[t][v]);
       }
   }
-  for (int t = 0; t < R; ++t)
-    for (int v = 0; v < NV; ++v) acc[t][v].store_unaligned(dx + t * dx_pitch + v * V::size);
+  FARBOUND_UNROLL for (int t = 0; t < R; ++t)
+    FARBOUND_UNROLL for (int v = 0; v < NV; ++v) acc[t][v].store_unaligned(dx + t * dx_pitch + v * V::size);
 }
 
 // tile<V, n, NV> for a run-time n in [1, max_accumulators / NV].

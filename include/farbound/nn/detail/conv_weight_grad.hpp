@@ -23,6 +23,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 #include "farbound/nn/detail/transpose.hpp"
 
@@ -53,19 +54,20 @@ __attribute__((optimize("no-predictive-commoning")))
 #endif
 void channel_tile(std::int64_t P, std::int64_t Q, const T* x, std::int64_t Wp, const T* gt, std::int64_t Op, T* dwt) {
   V acc[KR][K];
-  for (int i = 0; i < KR; ++i)
-    for (int j = 0; j < K; ++j) acc[i][j] = V::load_unaligned(dwt + (i * K + j) * Op);
+  FARBOUND_UNROLL for (int i = 0; i < KR; ++i)
+    FARBOUND_UNROLL for (int j = 0; j < K; ++j) acc[i][j] = V::load_unaligned(dwt + (i * K + j) * Op);
   for (std::int64_t p = 0; p < P; ++p) {
     const T* row = x + p * Wp;
     const T* g = gt + p * Q * Op;
     for (std::int64_t q = 0; q < Q; ++q) {
       const V gq = V::load_unaligned(g + q * Op);
-      for (int i = 0; i < KR; ++i)
-        for (int j = 0; j < K; ++j) acc[i][j] = gemm_impl::fused_multiply_add(V(row[i * Wp + q + j]), gq, acc[i][j]);
+      FARBOUND_UNROLL for (int i = 0; i < KR; ++i)
+        FARBOUND_UNROLL for (int j = 0; j < K; ++j)
+          acc[i][j] = gemm_impl::fused_multiply_add(V(row[i * Wp + q + j]), gq, acc[i][j]);
     }
   }
-  for (int i = 0; i < KR; ++i)
-    for (int j = 0; j < K; ++j) acc[i][j].store_unaligned(dwt + (i * K + j) * Op);
+  FARBOUND_UNROLL for (int i = 0; i < KR; ++i)
+    FARBOUND_UNROLL for (int j = 0; j < K; ++j) acc[i][j].store_unaligned(dwt + (i * K + j) * Op);
 }
 
 template <class V, int K, class T>

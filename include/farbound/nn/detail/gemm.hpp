@@ -43,6 +43,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/detail/lane_types.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
@@ -97,7 +98,7 @@ inline void tile_chains(std::int64_t K, StridedMatrix<T> A, BRows B, T* c, std::
     for (std::int64_t k = 0; k < K; ++k) {
       const T* bk_row = B[k];
       V bk[NR];
-      for (int j = 0; j < NR - 1; ++j) bk[j] = L::load(bk_row + j * L::width);
+      FARBOUND_UNROLL for (int j = 0; j < NR - 1; ++j) bk[j] = L::load(bk_row + j * L::width);
       bk[NR - 1] = last.load(bk_row + (NR - 1) * L::width);
       ((acc = L::fma(V(A.data[std::int64_t(I / NR) * A.row_stride + k * A.col_stride]), bk[I % NR], acc)), ...);
     }
@@ -169,17 +170,17 @@ void short_k_rows(std::int64_t M, std::int64_t N, StridedMatrix<T> A, BRows B, T
   using V = xsimd::batch<T>;
   constexpr std::int64_t W = V::size;
   const T* b[K];
-  for (int k = 0; k < K; ++k) b[k] = B[k];
+  FARBOUND_UNROLL for (int k = 0; k < K; ++k) b[k] = B[k];
   const bool accumulate = output == GemmOutput::accumulate;
   for (std::int64_t m = 0; m < M; ++m) {
     V a[K];
-    for (int k = 0; k < K; ++k) a[k] = V(A.data[m * A.row_stride + k * A.col_stride]);
+    FARBOUND_UNROLL for (int k = 0; k < K; ++k) a[k] = V(A.data[m * A.row_stride + k * A.col_stride]);
     T* c = C + m * ldc;
     const auto start = [&](std::int64_t n) { return accumulate ? V::load_unaligned(c + n) : V(T(0)); };
     std::int64_t n = 0;
     for (; n + 4 * W <= N; n += 4 * W) {
       V c0 = start(n), c1 = start(n + W), c2 = start(n + 2 * W), c3 = start(n + 3 * W);
-      for (int k = 0; k < K; ++k) {
+      FARBOUND_UNROLL for (int k = 0; k < K; ++k) {
         c0 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n), c0);
         c1 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n + W), c1);
         c2 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n + 2 * W), c2);
@@ -192,7 +193,7 @@ void short_k_rows(std::int64_t M, std::int64_t N, StridedMatrix<T> A, BRows B, T
     }
     for (; n + W <= N; n += W) {
       V c0 = start(n);
-      for (int k = 0; k < K; ++k) c0 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n), c0);
+      FARBOUND_UNROLL for (int k = 0; k < K; ++k) c0 = fused_multiply_add(a[k], V::load_unaligned(b[k] + n), c0);
       c0.store_unaligned(c + n);
     }
   }

@@ -15,6 +15,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/core/simd.hpp"
 
 namespace farbound::detail {
@@ -87,22 +88,22 @@ inline void packed_tile(std::int64_t kc, const T* __restrict a, const T* __restr
   constexpr int MR = packed_rows, NV = packed_vectors;
   constexpr std::int64_t W = V::size;
   V acc[R][NV];
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < NV; ++j) acc[i][j] = load_c ? V::load_unaligned(c + i * ldc + j * W) : V(T(0));
+  FARBOUND_UNROLL for (int i = 0; i < R; ++i)
+    FARBOUND_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = load_c ? V::load_unaligned(c + i * ldc + j * W) : V(T(0));
   // Unrolled: the loop's own adds and branch would otherwise be 8 of 20 instructions per step.
 #pragma GCC unroll 4
   for (std::int64_t k = 0; k < kc; ++k) {
     V bk[NV];
-    for (int j = 0; j < NV; ++j) bk[j] = V::load_aligned(b + j * W);
-    for (int i = 0; i < R; ++i) {
+    FARBOUND_UNROLL for (int j = 0; j < NV; ++j) bk[j] = V::load_aligned(b + j * W);
+    FARBOUND_UNROLL for (int i = 0; i < R; ++i) {
       const V aik(a[i]);
-      for (int j = 0; j < NV; ++j) acc[i][j] = fused_multiply_add(aik, bk[j], acc[i][j]);
+      FARBOUND_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = fused_multiply_add(aik, bk[j], acc[i][j]);
     }
     a += MR;
     b += NV * W;
   }
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < NV; ++j) acc[i][j].store_unaligned(c + i * ldc + j * W);
+  FARBOUND_UNROLL for (int i = 0; i < R; ++i)
+    FARBOUND_UNROLL for (int j = 0; j < NV; ++j) acc[i][j].store_unaligned(c + i * ldc + j * W);
 }
 
 // packed_tile over the first `rows` (1 .. MR) rows, R picked for the run-time count: C's last

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/detail/transpose_16x16.hpp"
 #include "farbound/detail/avx_row_ends.hpp"
 #include "farbound/nn/detail/gemm.hpp"
@@ -49,23 +50,25 @@ void column_block(std::int64_t K, const float* A, std::int64_t lda, const float*
                   float* C, std::int64_t ldc, GemmOutput output) {
   const __mmask16 col_mask = __mmask16((1u << cols) - 1);
   __m512 acc[MR];
-  for (int m = 0; m < MR; ++m)
+  FARBOUND_UNROLL for (int m = 0; m < MR; ++m)
     acc[m] = output == GemmOutput::accumulate ? _mm512_maskz_loadu_ps(col_mask, C + m * ldc) : _mm512_setzero_ps();
   for (std::int64_t k0 = 0; k0 < K; k0 += 16) {
     const std::int64_t ks = std::min<std::int64_t>(16, K - k0);
     const __mmask16 k_mask = __mmask16((1u << ks) - 1);
     __m512 b[16];
-    for (int i = 0; i < 16; ++i) b[i] = i < cols ? _mm512_maskz_loadu_ps(k_mask, B + i * ldb + k0) : _mm512_setzero_ps();
+    FARBOUND_UNROLL for (int i = 0; i < 16; ++i)
+      b[i] = i < cols ? _mm512_maskz_loadu_ps(k_mask, B + i * ldb + k0) : _mm512_setzero_ps();
     transpose_16x16(b);  // b[j]: B[n0 + i][k0 + j] in lane i
     // A full block's count known at compile time, so that its loop unrolls.
     const auto add_columns = [&](auto count) {
       for (std::int64_t j = 0; j < count; ++j)
-        for (int m = 0; m < MR; ++m) acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(A[m * lda + k0 + j]), b[j], acc[m]);
+        FARBOUND_UNROLL for (int m = 0; m < MR; ++m)
+          acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(A[m * lda + k0 + j]), b[j], acc[m]);
     };
     if (ks == 16) add_columns(std::integral_constant<std::int64_t, 16>{});
     else add_columns(ks);
   }
-  for (int m = 0; m < MR; ++m) _mm512_mask_storeu_ps(C + m * ldc, col_mask, acc[m]);
+  FARBOUND_UNROLL for (int m = 0; m < MR; ++m) _mm512_mask_storeu_ps(C + m * ldc, col_mask, acc[m]);
 }
 
 }  // namespace gemm_nt_few_rows_impl
@@ -79,22 +82,23 @@ template <int MR>
 void column_block(std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, std::int64_t cols,
                   float* C, std::int64_t ldc, GemmOutput output) {
   __m256 acc[MR];
-  for (int m = 0; m < MR; ++m)
+  FARBOUND_UNROLL for (int m = 0; m < MR; ++m)
     acc[m] = output == GemmOutput::accumulate ? load_first(C + m * ldc, cols) : _mm256_setzero_ps();
   for (std::int64_t k0 = 0; k0 < K; k0 += 8) {
     const std::int64_t ks = std::min<std::int64_t>(8, K - k0);
     __m256 b[8];
-    for (int i = 0; i < 8; ++i)
+    FARBOUND_UNROLL for (int i = 0; i < 8; ++i)
       b[i] = i >= cols ? _mm256_setzero_ps() : ks == 8 ? _mm256_loadu_ps(B + i * ldb + k0) : load_first(B + i * ldb + k0, ks);
     transpose_8x8(b);  // b[j]: B[n0 + i][k0 + j] in lane i
     const auto add_columns = [&](auto count) {
       for (std::int64_t j = 0; j < count; ++j)
-        for (int m = 0; m < MR; ++m) acc[m] = _mm256_fmadd_ps(_mm256_set1_ps(A[m * lda + k0 + j]), b[j], acc[m]);
+        FARBOUND_UNROLL for (int m = 0; m < MR; ++m)
+          acc[m] = _mm256_fmadd_ps(_mm256_set1_ps(A[m * lda + k0 + j]), b[j], acc[m]);
     };
     if (ks == 8) add_columns(std::integral_constant<std::int64_t, 8>{});
     else add_columns(ks);
   }
-  for (int m = 0; m < MR; ++m) store_first(C + m * ldc, acc[m], cols);
+  FARBOUND_UNROLL for (int m = 0; m < MR; ++m) store_first(C + m * ldc, acc[m], cols);
 }
 
 }  // namespace gemm_nt_few_rows_impl

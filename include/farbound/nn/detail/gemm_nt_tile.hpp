@@ -10,6 +10,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/nn/detail/gemm_kernel.hpp"
 
 namespace farbound::detail::gemm_impl {
@@ -23,7 +24,7 @@ void horizontal_sums(const xsimd::batch<T, A>* v, T* sums) {
 #if XSIMD_WITH_AVX512F
   if constexpr (std::is_same_v<T, float> && xsimd::batch<T, A>::size == 16) {  // a __m512
     __m512 in[4];
-    for (int j = 0; j < 4; ++j) in[j] = j < N ? __m512(v[j]) : _mm512_setzero_ps();
+    FARBOUND_UNROLL for (int j = 0; j < 4; ++j) in[j] = j < N ? __m512(v[j]) : _mm512_setzero_ps();
     // Within each 128-bit block: [a0+a2, b0+b2, a1+a3, b1+b3], then [sum a, sum b, sum c, sum d].
     const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(in[0], in[1]), _mm512_unpackhi_ps(in[0], in[1]));
     const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(in[2], in[3]), _mm512_unpackhi_ps(in[2], in[3]));
@@ -35,11 +36,11 @@ void horizontal_sums(const xsimd::batch<T, A>* v, T* sums) {
     const __m128 total = _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
     alignas(16) float lanes[4];
     _mm_store_ps(lanes, total);
-    for (int j = 0; j < N; ++j) sums[j] = lanes[j];
+    FARBOUND_UNROLL for (int j = 0; j < N; ++j) sums[j] = lanes[j];
     return;
   }
 #endif
-  for (int j = 0; j < N; ++j) sums[j] = xsimd::hadd(v[j]);
+  FARBOUND_UNROLL for (int j = 0; j < N; ++j) sums[j] = xsimd::hadd(v[j]);
 }
 
 // gemm_nt register tile: MR x NR dot products, each accumulated in one vector along k.
@@ -50,23 +51,23 @@ void nt_tile(std::int64_t K, ARows A, BRows B, T* c, std::int64_t ldc, GemmOutpu
   const std::int64_t K_vec = K - K % W;
   const T* a[MR];
   const T* b[NR];
-  for (int i = 0; i < MR; ++i) a[i] = A[i];
-  for (int j = 0; j < NR; ++j) b[j] = B[j];
+  FARBOUND_UNROLL for (int i = 0; i < MR; ++i) a[i] = A[i];
+  FARBOUND_UNROLL for (int j = 0; j < NR; ++j) b[j] = B[j];
   V acc[MR][NR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
+  FARBOUND_UNROLL for (int i = 0; i < MR; ++i)
+    FARBOUND_UNROLL for (int j = 0; j < NR; ++j) acc[i][j] = V(T(0));
   for (std::int64_t k = 0; k < K_vec; k += W) {
     V bk[NR];
-    for (int j = 0; j < NR; ++j) bk[j] = V::load_unaligned(b[j] + k);
-    for (int i = 0; i < MR; ++i) {
+    FARBOUND_UNROLL for (int j = 0; j < NR; ++j) bk[j] = V::load_unaligned(b[j] + k);
+    FARBOUND_UNROLL for (int i = 0; i < MR; ++i) {
       const V ai = V::load_unaligned(a[i] + k);
-      for (int j = 0; j < NR; ++j) acc[i][j] = fused_multiply_add(ai, bk[j], acc[i][j]);
+      FARBOUND_UNROLL for (int j = 0; j < NR; ++j) acc[i][j] = fused_multiply_add(ai, bk[j], acc[i][j]);
     }
   }
-  for (int i = 0; i < MR; ++i) {
+  FARBOUND_UNROLL for (int i = 0; i < MR; ++i) {
     T sums[NR];
     horizontal_sums<NR>(acc[i], sums);
-    for (int j = 0; j < NR; ++j) {
+    FARBOUND_UNROLL for (int j = 0; j < NR; ++j) {
       T s = sums[j];
       for (std::int64_t k = K_vec; k < K; ++k) s = std::fma(a[i][k], b[j][k], s);
       T& cij = c[i * ldc + j];

@@ -16,6 +16,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "farbound/core/host_device.hpp"
+
 namespace farbound::detail {
 
 template <class T>
@@ -29,19 +31,20 @@ void transpose_strided(const T* src, std::int64_t src_ld, std::int64_t rows, std
       std::int64_t c0 = 0;
       for (; c0 + 8 <= cols; c0 += 8) {
         __m256 in[8], pairs[8], quads[8];
-        for (int i = 0; i < 8; ++i) in[i] = r0 + i < rows ? _mm256_loadu_ps(src + (r0 + i) * src_ld + c0) : _mm256_setzero_ps();
+        FARBOUND_UNROLL for (int i = 0; i < 8; ++i)
+          in[i] = r0 + i < rows ? _mm256_loadu_ps(src + (r0 + i) * src_ld + c0) : _mm256_setzero_ps();
         // Pairs of rows interleaved, then quadruples, then the 128-bit halves exchanged.
-        for (int i = 0; i < 4; ++i) {
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i) {
           pairs[2 * i] = _mm256_unpacklo_ps(in[2 * i], in[2 * i + 1]);
           pairs[2 * i + 1] = _mm256_unpackhi_ps(in[2 * i], in[2 * i + 1]);
         }
-        for (int h = 0; h < 2; ++h)
-          for (int i = 0; i < 2; ++i) {
+        FARBOUND_UNROLL for (int h = 0; h < 2; ++h)
+          FARBOUND_UNROLL for (int i = 0; i < 2; ++i) {
             quads[4 * h + 2 * i] = _mm256_shuffle_ps(pairs[4 * h + i], pairs[4 * h + i + 2], 0x44);
             quads[4 * h + 2 * i + 1] = _mm256_shuffle_ps(pairs[4 * h + i], pairs[4 * h + i + 2], 0xEE);
           }
         T* out = dst + c0 * ld + r0;
-        for (int i = 0; i < 4; ++i) {
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i) {
           _mm256_storeu_ps(out + i * ld, _mm256_permute2f128_ps(quads[i], quads[i + 4], 0x20));
           _mm256_storeu_ps(out + (i + 4) * ld, _mm256_permute2f128_ps(quads[i], quads[i + 4], 0x31));
         }
@@ -54,9 +57,10 @@ void transpose_strided(const T* src, std::int64_t src_ld, std::int64_t rows, std
       std::int64_t c0 = 0;
       for (; c0 + 4 <= cols; c0 += 4) {
         __m128 in[4];
-        for (int i = 0; i < 4; ++i) in[i] = r0 + i < rows ? _mm_loadu_ps(src + (r0 + i) * src_ld + c0) : _mm_setzero_ps();
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i)
+          in[i] = r0 + i < rows ? _mm_loadu_ps(src + (r0 + i) * src_ld + c0) : _mm_setzero_ps();
         _MM_TRANSPOSE4_PS(in[0], in[1], in[2], in[3]);
-        for (int i = 0; i < 4; ++i) _mm_storeu_ps(dst + (c0 + i) * ld + r0, in[i]);
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i) _mm_storeu_ps(dst + (c0 + i) * ld + r0, in[i]);
       }
       for (; c0 < cols; ++c0)
         for (std::int64_t r = r0; r < r0 + 4; ++r) element(r, c0);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "farbound/core/host_device.hpp"
 #include "farbound/core/parallel.hpp"
 #include "farbound/core/tensor.hpp"
 #include "farbound/nn/detail/im2col.hpp"
@@ -30,14 +31,14 @@ void weights(const T* w, std::int64_t O, std::int64_t C, Tensor<T>& U) {
       T rows[4][3][strip];  // G w: rows[i][j] = (G w)[i, j]
       for (std::int64_t s = 0; s < nc; ++s) {
         const T* k = w + (o * C + c0 + s) * 9;
-        for (int j = 0; j < 3; ++j) {
+        FARBOUND_UNROLL for (int j = 0; j < 3; ++j) {
           rows[0][j][s] = k[j];
           rows[1][j][s] = T(0.5) * (k[j] + k[3 + j] + k[6 + j]);
           rows[2][j][s] = T(0.5) * (k[j] - k[3 + j] + k[6 + j]);
           rows[3][j][s] = k[6 + j];
         }
       }
-      for (int i = 0; i < 4; ++i) {
+      FARBOUND_UNROLL for (int i = 0; i < 4; ++i) {
         T* u = U.data() + 4 * i * stride + o * C + c0;  // positions (i, 0 .. 3)
         for (std::int64_t s = 0; s < nc; ++s) {
           const T a = rows[i][0][s], b = rows[i][1][s], c = rows[i][2][s];
@@ -61,7 +62,7 @@ void add_weight_grads(const Tensor<T>& dU, std::int64_t O, std::int64_t C, T* gr
     for (std::int64_t c0 = 0; c0 < C; c0 += strip) {
       const std::int64_t nc = std::min(strip, C - c0);
       T cols[4][3][strip];  // dU G along the columns: cols[i][j]
-      for (int i = 0; i < 4; ++i) {
+      FARBOUND_UNROLL for (int i = 0; i < 4; ++i) {
         const T* u = dU.data() + 4 * i * stride + o * C + c0;
         for (std::int64_t s = 0; s < nc; ++s) {
           const T u0 = u[s], u1 = u[stride + s], u2 = u[2 * stride + s], u3 = u[3 * stride + s];
@@ -72,7 +73,7 @@ void add_weight_grads(const Tensor<T>& dU, std::int64_t O, std::int64_t C, T* gr
       }
       for (std::int64_t s = 0; s < nc; ++s) {
         T* k = grad_w + (o * C + c0 + s) * 9;
-        for (int j = 0; j < 3; ++j) {
+        FARBOUND_UNROLL for (int j = 0; j < 3; ++j) {
           const T u0 = cols[0][j][s], u1 = cols[1][j][s], u2 = cols[2][j][s], u3 = cols[3][j][s];
           k[j] += u0 + T(0.5) * (u1 + u2);
           k[3 + j] += T(0.5) * (u1 - u2);
@@ -102,7 +103,7 @@ void inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
     for (std::int64_t ty = 0; ty < wg.tile_rows(); ++ty)
       for (std::int64_t tx0 = 0; tx0 < wg.tile_cols(); tx0 += strip) {
         const std::int64_t nt = std::min(strip, wg.tile_cols() - tx0);
-        for (int i = 0; i < 4; ++i) {
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i) {
           const std::int64_t h = 2 * ty - g.padding + i;
           std::fill_n(even[i], strip + 1, T(0));
           std::fill_n(odd[i], strip + 1, T(0));
@@ -120,7 +121,7 @@ void inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
           ve[2][s] = even[2][s] - even[1][s], vo[2][s] = odd[2][s] - odd[1][s];
           ve[3][s] = even[1][s] - even[3][s], vo[3][s] = odd[1][s] - odd[3][s];
         }
-        for (int i = 0; i < 4; ++i)  // B along the columns
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i)  // B along the columns
           for (std::int64_t s = 0; s < strip; ++s) {
             v[4 * i][s] = ve[i][s] - ve[i][s + 1];
             v[4 * i + 1][s] = vo[i][s] + ve[i][s + 1];
@@ -153,15 +154,15 @@ void input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* grad_in) {
         const std::int64_t nt = std::min(strip, wg.tile_cols() - tx0);
         const T* src = dV.data() + c * tiles + wg.tile_index(n, ty, tx0);
         for (int xi = 0; xi < positions; ++xi) copy_run(src + xi * stride, v[xi], nt);
-        for (int i = 0; i < 4; ++i)  // B^T along the columns
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i)  // B^T along the columns
           for (std::int64_t s = 0; s < strip; ++s) {
             const T v0 = v[4 * i][s], v1 = v[4 * i + 1][s], v2 = v[4 * i + 2][s], v3 = v[4 * i + 3][s];
             rows[i][0][s] = v0, rows[i][1][s] = v1 - v2 + v3, rows[i][2][s] = v1 + v2 - v0, rows[i][3][s] = -v3;
           }
-        for (int i = 0; i < 4; ++i) {  // B along the rows, then added into image row h
+        FARBOUND_UNROLL for (int i = 0; i < 4; ++i) {  // B along the rows, then added into image row h
           const std::int64_t h = 2 * ty - g.padding + i;
           if (h < 0 || h >= g.height) continue;
-          for (int j = 0; j < 4; ++j)
+          FARBOUND_UNROLL for (int j = 0; j < 4; ++j)
             for (std::int64_t s = 0; s < strip; ++s) {
               const T r0 = rows[0][j][s], r1 = rows[1][j][s], r2 = rows[2][j][s], r3 = rows[3][j][s];
               d[j][s] = i == 0 ? r0 : i == 1 ? r1 - r2 + r3 : i == 2 ? r1 + r2 - r0 : -r3;

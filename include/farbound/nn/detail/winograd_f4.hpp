@@ -39,9 +39,9 @@ template <int In, int Out, class T, class F>
 FARBOUND_FORCE_INLINE void on_lanes(const T* x, std::int64_t x_step, T* y, std::int64_t y_step, F f) {
   for (std::int64_t s = 0; s < strip; ++s) {
     T in[In], out[Out];
-    for (int k = 0; k < In; ++k) in[k] = x[k * x_step + s];
+    FARBOUND_UNROLL for (int k = 0; k < In; ++k) in[k] = x[k * x_step + s];
     f(in, out);
-    for (int k = 0; k < Out; ++k) y[k * y_step + s] = out[k];
+    FARBOUND_UNROLL for (int k = 0; k < Out; ++k) y[k * y_step + s] = out[k];
   }
 }
 
@@ -203,9 +203,9 @@ void weights(const T* w, std::int64_t O, std::int64_t C, Tensor<T>& U) {
       const std::int64_t nc = std::min(strip, C - c0);
       T k[3][3][strip] = {}, rows[3][6][strip], u[positions][strip];
       for (std::int64_t s = 0; s < nc; ++s)
-        for (int e = 0; e < 9; ++e) k[e / 3][e % 3][s] = w[(o * C + c0 + s) * 9 + e];
-      for (int i = 0; i < 3; ++i) on_lanes<3, 6>(k[i][0], strip, rows[i][0], strip, Weight{});
-      for (int b = 0; b < 6; ++b) on_lanes<3, 6>(rows[0][b], 6 * strip, u[b], 6 * strip, Weight{});
+        FARBOUND_UNROLL for (int e = 0; e < 9; ++e) k[e / 3][e % 3][s] = w[(o * C + c0 + s) * 9 + e];
+      FARBOUND_UNROLL for (int i = 0; i < 3; ++i) on_lanes<3, 6>(k[i][0], strip, rows[i][0], strip, Weight{});
+      FARBOUND_UNROLL for (int b = 0; b < 6; ++b) on_lanes<3, 6>(rows[0][b], 6 * strip, u[b], 6 * strip, Weight{});
       if (streamed)
         stream_positions(u, U.data() + o * C + c0, stride);
       else
@@ -226,10 +226,10 @@ void add_weight_grads(const Tensor<T>& dU, std::int64_t O, std::int64_t C, T* gr
       const std::int64_t nc = std::min(strip, C - c0);
       T u[positions][strip] = {}, rows[3][6][strip], k[3][3][strip];
       load_positions(dU.data() + o * C + c0, stride, nc, u);
-      for (int b = 0; b < 6; ++b) on_lanes<6, 3>(u[b], 6 * strip, rows[0][b], 6 * strip, WeightGrad{});
-      for (int i = 0; i < 3; ++i) on_lanes<6, 3>(rows[i][0], strip, k[i][0], strip, WeightGrad{});
+      FARBOUND_UNROLL for (int b = 0; b < 6; ++b) on_lanes<6, 3>(u[b], 6 * strip, rows[0][b], 6 * strip, WeightGrad{});
+      FARBOUND_UNROLL for (int i = 0; i < 3; ++i) on_lanes<6, 3>(rows[i][0], strip, k[i][0], strip, WeightGrad{});
       for (std::int64_t s = 0; s < nc; ++s)
-        for (int e = 0; e < 9; ++e) grad_w[(o * C + c0 + s) * 9 + e] += k[e / 3][e % 3][s];
+        FARBOUND_UNROLL for (int e = 0; e < 9; ++e) grad_w[(o * C + c0 + s) * 9 + e] += k[e / 3][e % 3][s];
     }
   });
 }
@@ -247,17 +247,17 @@ void inputs(const WinogradGeometry& wg, const T* x, Tensor<T>& V) {
       for (std::int64_t s = 0; s < nt; ++s) {
         const TileCorner at = tile_corner(wg, t0 + s);
         const T* plane = x + (at.n * C + c) * g.height * g.width;
-        for (int i = 0; i < 6; ++i) {
+        FARBOUND_UNROLL for (int i = 0; i < 6; ++i) {
           const std::int64_t h = at.row - g.padding + i;
           if (h < 0 || h >= g.height) continue;
-          for (int j = 0; j < 6; ++j) {
+          FARBOUND_UNROLL for (int j = 0; j < 6; ++j) {
             const std::int64_t col = at.col - g.padding + j;
             if (col >= 0 && col < g.width) d[i][j][s] = plane[h * g.width + col];
           }
         }
       }
-      for (int i = 0; i < 6; ++i) on_lanes<6, 6>(d[i][0], strip, rows[i][0], strip, Input{});
-      for (int b = 0; b < 6; ++b) on_lanes<6, 6>(rows[0][b], 6 * strip, v[b], 6 * strip, Input{});
+      FARBOUND_UNROLL for (int i = 0; i < 6; ++i) on_lanes<6, 6>(d[i][0], strip, rows[i][0], strip, Input{});
+      FARBOUND_UNROLL for (int b = 0; b < 6; ++b) on_lanes<6, 6>(rows[0][b], 6 * strip, v[b], 6 * strip, Input{});
       store_positions(v, V.data() + c * tiles + t0, stride, nt);
     });
   });
@@ -275,15 +275,15 @@ void input_grads(const WinogradGeometry& wg, const Tensor<T>& dV, T* grad_in) {
     block.for_each_strip([&](std::int64_t t0, std::int64_t nt) {
       T v[positions][strip] = {}, rows[6][6][strip], d[6][6][strip];
       load_positions(dV.data() + c * tiles + t0, stride, nt, v);
-      for (int b = 0; b < 6; ++b) on_lanes<6, 6>(v[b], 6 * strip, rows[0][b], 6 * strip, InputGrad{});
-      for (int i = 0; i < 6; ++i) on_lanes<6, 6>(rows[i][0], strip, d[i][0], strip, InputGrad{});
+      FARBOUND_UNROLL for (int b = 0; b < 6; ++b) on_lanes<6, 6>(v[b], 6 * strip, rows[0][b], 6 * strip, InputGrad{});
+      FARBOUND_UNROLL for (int i = 0; i < 6; ++i) on_lanes<6, 6>(rows[i][0], strip, d[i][0], strip, InputGrad{});
       for (std::int64_t s = 0; s < nt; ++s) {
         const TileCorner at = tile_corner(wg, t0 + s);
         T* plane = grad_in + (at.n * C + c) * HW;
-        for (int i = 0; i < 6; ++i) {
+        FARBOUND_UNROLL for (int i = 0; i < 6; ++i) {
           const std::int64_t h = at.row - g.padding + i;
           if (h < 0 || h >= g.height) continue;
-          for (int j = 0; j < 6; ++j) {
+          FARBOUND_UNROLL for (int j = 0; j < 6; ++j) {
             const std::int64_t col = at.col - g.padding + j;
             if (col >= 0 && col < g.width) plane[h * g.width + col] += d[i][j][s];
           }
@@ -303,8 +303,8 @@ void outputs(const WinogradGeometry& wg, const Tensor<T>& M, const T* bias, std:
     block.for_each_strip([&](std::int64_t t0, std::int64_t nt) {
       T m[positions][strip] = {}, rows[6][4][strip], out[4][4][strip];
       load_positions(M.data() + o * tiles + t0, stride, nt, m);
-      for (int a = 0; a < 6; ++a) on_lanes<6, 4>(m[6 * a], strip, rows[a][0], strip, Output{});
-      for (int j = 0; j < 4; ++j) on_lanes<6, 4>(rows[0][j], 4 * strip, out[0][j], 4 * strip, Output{});
+      FARBOUND_UNROLL for (int a = 0; a < 6; ++a) on_lanes<6, 4>(m[6 * a], strip, rows[a][0], strip, Output{});
+      FARBOUND_UNROLL for (int j = 0; j < 4; ++j) on_lanes<6, 4>(rows[0][j], 4 * strip, out[0][j], 4 * strip, Output{});
       for (std::int64_t s = 0; s < nt; ++s) {
         const TileCorner at = tile_corner(wg, t0 + s);
         T* plane = y + (at.n * O + o) * P * Q;

@@ -42,7 +42,7 @@ constexpr bool in_avx2_registers = std::is_same_v<T, float> && Batch<T>::size ==
 template <class T>
 xsimd::batch<xsimd::as_integer_t<T>> row_offsets(std::size_t stride) {
   alignas(64) xsimd::as_integer_t<T> at[Batch<T>::size];
-  for (std::size_t l = 0; l < Batch<T>::size; ++l) at[l] = xsimd::as_integer_t<T>(l * stride);
+  FARBOUND_UNROLL for (std::size_t l = 0; l < Batch<T>::size; ++l) at[l] = xsimd::as_integer_t<T>(l * stride);
   return xsimd::batch<xsimd::as_integer_t<T>>::load_aligned(at);
 }
 
@@ -56,7 +56,7 @@ Batch<T> gather(const T* base, std::size_t stride) {
     return V(_mm512_i64gather_pd(row_offsets<T>(stride), base, 8));
 #endif
   alignas(64) T lanes[V::size];
-  for (std::size_t l = 0; l < V::size; ++l) lanes[l] = base[l * stride];
+  FARBOUND_UNROLL for (std::size_t l = 0; l < V::size; ++l) lanes[l] = base[l * stride];
   return V::load_aligned(lanes);
 }
 
@@ -94,7 +94,7 @@ FARBOUND_FORCE_INLINE void store_pairs(__m256 c0, __m256 c1, float* first, std::
 // shuffles, without transpose_8x8's 8 lane-crossing vperm2f128 (the C = 10 kernel 8 % faster).
 FARBOUND_FORCE_INLINE void load_rows_8(const float* first, std::size_t stride, __m256* columns) {
   __m256 left[4], right[4];  // columns 0-3 and 4-7 of rows l | l + 4
-  for (std::size_t l = 0; l < 4; ++l) {
+  FARBOUND_UNROLL for (std::size_t l = 0; l < 4; ++l) {
     const float* a = first + l * stride;
     const float* b = a + 4 * stride;
     left[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a)), _mm_loadu_ps(b), 1);
@@ -107,7 +107,7 @@ FARBOUND_FORCE_INLINE void store_rows_8(const __m256* columns, float* first, std
   __m256 left[4], right[4];
   transpose_4x4_in_lanes(columns, left);
   transpose_4x4_in_lanes(columns + 4, right);
-  for (std::size_t l = 0; l < 4; ++l) {
+  FARBOUND_UNROLL for (std::size_t l = 0; l < 4; ++l) {
     float* a = first + l * stride;
     float* b = a + 4 * stride;
     _mm_storeu_ps(a, _mm256_castps256_ps128(left[l]));
@@ -127,9 +127,10 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
   if constexpr (in_registers<T>) {
     const __mmask16 mask = __mmask16((1u << C) - 1);
     __m512 m[16];
-    for (std::size_t l = 0; l < 16; ++l) m[l] = _mm512_mask_loadu_ps(_mm512_set1_ps(absent), mask, first + l * stride);
+    FARBOUND_UNROLL for (std::size_t l = 0; l < 16; ++l)
+      m[l] = _mm512_mask_loadu_ps(_mm512_set1_ps(absent), mask, first + l * stride);
     transpose_16x16(m);
-    for (std::size_t c = 0; c < Cn; ++c) columns[c] = m[c];
+    FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) columns[c] = m[c];
     return;
   }
 #elif defined(__AVX2__)
@@ -142,22 +143,24 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
         load_pairs(first + block, stride, m);
         columns[block] = m[0];
         columns[block + 1] = m[1];
-        for (std::size_t c = block + 2; c < std::min<std::size_t>(Cn, block + 8); ++c) columns[c] = Batch<T>(absent);
+        FARBOUND_UNROLL for (std::size_t c = block + 2; c < std::min<std::size_t>(Cn, block + 8); ++c)
+          columns[c] = Batch<T>(absent);
         continue;
       }
       if (width == 8) {
         load_rows_8(first + block, stride, m);
       } else {
-        for (std::size_t l = 0; l < 8; ++l) m[l] = load_first(first + l * stride + block, std::int64_t(width));
+        FARBOUND_UNROLL for (std::size_t l = 0; l < 8; ++l)
+          m[l] = load_first(first + l * stride + block, std::int64_t(width));
         transpose_8x8(m);
       }
-      for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
+      FARBOUND_UNROLL for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
         columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
     }
     return;
   }
 #endif
-  for (std::size_t c = 0; c < Cn; ++c) columns[c] = c < C ? gather(first + c, stride) : Batch<T>(absent);
+  FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) columns[c] = c < C ? gather(first + c, stride) : Batch<T>(absent);
 }
 
 // Writes columns [0, C) of the Cn given.
@@ -167,9 +170,9 @@ FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* firs
   if constexpr (in_registers<T>) {
     const __mmask16 mask = __mmask16((1u << C) - 1);
     __m512 m[16];
-    for (std::size_t c = 0; c < 16; ++c) m[c] = c < Cn ? __m512(columns[c]) : _mm512_setzero_ps();
+    FARBOUND_UNROLL for (std::size_t c = 0; c < 16; ++c) m[c] = c < Cn ? __m512(columns[c]) : _mm512_setzero_ps();
     transpose_16x16(m);
-    for (std::size_t l = 0; l < 16; ++l) _mm512_mask_storeu_ps(first + l * stride, mask, m[l]);
+    FARBOUND_UNROLL for (std::size_t l = 0; l < 16; ++l) _mm512_mask_storeu_ps(first + l * stride, mask, m[l]);
     return;
   }
 #elif defined(__AVX2__)
@@ -182,21 +185,23 @@ FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* firs
         continue;
       }
       __m256 m[8];
-      for (std::size_t c = 0; c < 8; ++c) m[c] = block + c < Cn ? __m256(columns[block + c]) : _mm256_setzero_ps();
+      FARBOUND_UNROLL for (std::size_t c = 0; c < 8; ++c)
+        m[c] = block + c < Cn ? __m256(columns[block + c]) : _mm256_setzero_ps();
       if (width == 8) {
         store_rows_8(m, first + block, stride);
         continue;
       }
       transpose_8x8(m);
-      for (std::size_t l = 0; l < 8; ++l) store_first(first + l * stride + block, m[l], std::int64_t(width));
+      FARBOUND_UNROLL for (std::size_t l = 0; l < 8; ++l)
+        store_first(first + l * stride + block, m[l], std::int64_t(width));
     }
     return;
   }
 #endif
   alignas(64) T lanes[Batch<T>::size];
-  for (std::size_t c = 0; c < std::min(C, Cn); ++c) {
+  FARBOUND_UNROLL for (std::size_t c = 0; c < std::min(C, Cn); ++c) {
     columns[c].store_aligned(lanes);
-    for (std::size_t l = 0; l < Batch<T>::size; ++l) first[l * stride + c] = lanes[l];
+    FARBOUND_UNROLL for (std::size_t l = 0; l < Batch<T>::size; ++l) first[l * stride + c] = lanes[l];
   }
 }
 
@@ -231,12 +236,14 @@ FARBOUND_FORCE_INLINE V where_not(typename V::batch_bool_type m, V a) {
 
 // The W anchors' squared distances to their neighbour k, one anchor per lane (r points at
 // the first anchor's K distances), for k = 0, 1, ... in turn: W neighbours' at a time by
-// lane_rows::load (a gather per neighbour: 7 % slower at C = 10 on AVX2).
+// lane_rows::load (a gather per neighbour: 7 % slower at C = 10 on AVX2). next() is always
+// inlined: at -O2 GCC called it, and the call cost the kernel its registers (C = 10 a third
+// slower than at -O3).
 template <class T>
 class LaneDistances {
  public:
   LaneDistances(const T* r, std::size_t K) : r_(r), K_(K) {}
-  xsimd::batch<T> next(std::size_t k) {
+  FARBOUND_FORCE_INLINE xsimd::batch<T> next(std::size_t k) {
     if (k % W == 0) lane_rows::load<W>(r_ + k, K_, std::min(W, K_ - k), block_);
     return block_[k % W];
   }
@@ -331,7 +338,7 @@ template <class T>
 LaneLabels<T> lane_labels(const std::int32_t* labels, T ce_weight) {
   constexpr std::size_t W = xsimd::batch<T>::size;
   alignas(64) T label[W], weight[W];
-  for (std::size_t l = 0; l < W; ++l) {
+  FARBOUND_UNROLL for (std::size_t l = 0; l < W; ++l) {
     label[l] = T(labels[l]);
     weight[l] = labels[l] >= 0 ? ce_weight : T(0);
   }
@@ -347,7 +354,7 @@ void store_lane_terms(xsimd::batch<T> label, xsimd::batch<T> log_sum_exp, xsimd:
   alignas(64) T ce[V::size], gr[V::size];
   where(label >= V(T(0)), log_sum_exp - label_logit).store_aligned(ce);
   (K > 0 ? weighted_squares / V(T(K * C)) : V(T(0))).store_aligned(gr);
-  for (std::size_t l = 0; l < V::size; ++l) terms[l] = {ce[l], gr[l]};
+  FARBOUND_UNROLL for (std::size_t l = 0; l < V::size; ++l) terms[l] = {ce[l], gr[l]};
 }
 
 }  // namespace farbound::detail

@@ -29,7 +29,7 @@ FARBOUND_FORCE_INLINE V dot(const V* a, const V* b) {
     return a[0] * b[0];
   } else {
     V even = a[0] * b[0], odd = a[1] * b[1];
-    for (std::size_t c = 2; c + 1 < N; c += 2) {
+    FARBOUND_UNROLL for (std::size_t c = 2; c + 1 < N; c += 2) {
       even = xsimd::fma(a[c], b[c], even);
       odd = xsimd::fma(a[c + 1], b[c + 1], odd);
     }

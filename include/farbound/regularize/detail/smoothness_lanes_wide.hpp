@@ -23,6 +23,7 @@
 
 #include "farbound/core/exp.hpp"
 #include "farbound/core/fused.hpp"
+#include "farbound/core/host_device.hpp"
 #include "farbound/regularize/detail/lane_rows.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 
@@ -57,7 +58,7 @@ void smoothness_anchor_lanes_wide(const T* z, const T* zn, const T* r, std::size
     V index(T(0));
     for (std::size_t b = 0; b < C; b += W) {
       V block[W];
-      for (std::size_t j = 0; j < W; ++j) {  // columns past C were not written: zeros, not stored
+      FARBOUND_UNROLL for (std::size_t j = 0; j < W; ++j) {  // columns past C were not written: zeros, not stored
         block[j] = b + j < C ? xsimd::select(index == top, rebuilt, columns[b + j]) : V(T(0));
         index += one;
       }

@@ -69,19 +69,19 @@ FARBOUND_FORCE_INLINE float row_dot(const V* a, const V* b) { return _mm512_redu
 // A row of C logits (C in ((NB - 1) W, NB W]) into NB registers, -inf past C; and back.
 template <std::size_t NB>
 FARBOUND_FORCE_INLINE void load(const float* z, __mmask16 last, V* x) {
-  for (std::size_t b = 0; b + 1 < NB; ++b) x[b] = V::load_unaligned(z + b * W);
+  FARBOUND_UNROLL for (std::size_t b = 0; b + 1 < NB; ++b) x[b] = V::load_unaligned(z + b * W);
   x[NB - 1] = _mm512_mask_loadu_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), last, z + (NB - 1) * W);
 }
 template <std::size_t NB>
 FARBOUND_FORCE_INLINE void store(const V* x, __mmask16 last, float* z) {
-  for (std::size_t b = 0; b + 1 < NB; ++b) x[b].store_unaligned(z + b * W);
+  FARBOUND_UNROLL for (std::size_t b = 0; b + 1 < NB; ++b) x[b].store_unaligned(z + b * W);
   _mm512_mask_storeu_ps(z + (NB - 1) * W, last, x[NB - 1]);
 }
 
 // e = exp(x - shift) in place.
 template <std::size_t NB>
 FARBOUND_FORCE_INLINE void exponentials(V* x, float shift) {
-  for (std::size_t b = 0; b < NB; ++b) x[b] = simd::softmax_exp(x[b] - V(shift));
+  FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) x[b] = simd::softmax_exp(x[b] - V(shift));
 }
 
 // The first place where x[0..NB) equals its largest value m, as one bit in that register's
@@ -89,7 +89,7 @@ FARBOUND_FORCE_INLINE void exponentials(V* x, float shift) {
 template <std::size_t NB>
 FARBOUND_FORCE_INLINE void first_largest(const V* x, float m, __mmask16* top) {
   bool found = false;
-  for (std::size_t b = 0; b < NB; ++b) {
+  FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) {
     const unsigned equal = _mm512_cmp_ps_mask(x[b], _mm512_set1_ps(m), _CMP_EQ_OQ);
     top[b] = found ? 0 : __mmask16(equal & (~equal + 1));  // the lowest bit set
     found = found || equal != 0;
@@ -100,7 +100,7 @@ FARBOUND_FORCE_INLINE void first_largest(const V* x, float m, __mmask16* top) {
 template <std::size_t NB>
 FARBOUND_FORCE_INLINE void complete_zero_sum(V* row, const __mmask16* top) {
   const V total(sum<NB>(row));
-  for (std::size_t b = 0; b < NB; ++b) row[b] = _mm512_mask_sub_ps(row[b], top[b], row[b], total);
+  FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) row[b] = _mm512_mask_sub_ps(row[b], top[b], row[b], total);
 }
 
 }  // namespace rows512
@@ -128,7 +128,7 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
   first_largest<NB>(x, p_shift, p_top);
   exponentials<NB>(x, p_shift);
   const float p_sum = sum<NB>(x);
-  for (std::size_t b = 0; b < NB; ++b) (x[b] * V(1.0f / p_sum)).store_aligned(p + b * W);
+  FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) (x[b] * V(1.0f / p_sum)).store_aligned(p + b * W);
 
   // Each neighbour: A, e_k = exp(z_k - max) and 1 / sum_k; B, delta_k = p - q_k (q_k =
   // e_k / sum_k) rebuilt at p's top, v += w_k delta_k, GR's sum w_k sum_c delta_kc^2 and
@@ -139,7 +139,7 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
   alignas(64) float e[3][NB * W], delta[2][NB * W];
   float q_inv_sum[3], scale[2], offset[2];
   const auto stage_a = [&](std::size_t k, std::size_t slot) {
-    for (std::size_t b = 0; b < NB; ++b) {
+    FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) {
       _mm_prefetch(reinterpret_cast<const char*>(next_zn + k * C + b * W), _MM_HINT_T0);
       __builtin_prefetch(next_dzn + k * C + b * W, 1, 3);
     }
@@ -147,17 +147,17 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
     load<NB>(zn + k * C, last, row);
     exponentials<NB>(row, row_max<NB>(row));
     q_inv_sum[slot] = 1.0f / sum<NB>(row);
-    for (std::size_t b = 0; b < NB; ++b) row[b].store_aligned(e[slot] + b * W);
+    FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) row[b].store_aligned(e[slot] + b * W);
   };
   const auto stage_b = [&](std::size_t k, std::size_t slot, std::size_t out) {
     V q[NB], d[NB];  // q: e_k, times q_inv_sum
     const float w = 1.0f / r[k];
-    for (std::size_t b = 0; b < NB; ++b) {
+    FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) {
       q[b] = at(e[slot], b);
       d[b] = simd::fused_negated_multiply_add(q[b], V(q_inv_sum[slot]), at(p, b));
     }
     complete_zero_sum<NB>(d, p_top);
-    for (std::size_t b = 0; b < NB; ++b) {
+    FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) {
       xsimd::fma(V(w), d[b], at(v, b)).store_aligned(v + b * W);
       d[b].store_aligned(delta[out] + b * W);
     }
@@ -167,9 +167,11 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
   };
   const auto stage_c = [&](std::size_t k, std::size_t slot, std::size_t in) {
     V g[NB];
-    for (std::size_t b = 0; b < NB; ++b) g[b] = at(e[slot], b) * xsimd::fma(V(scale[in]), at(delta[in], b), V(offset[in]));
+    FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b)
+      g[b] = at(e[slot], b) * xsimd::fma(V(scale[in]), at(delta[in], b), V(offset[in]));
     const V total(sum<NB>(g));
-    for (std::size_t b = 0; b < NB; ++b) g[b] = simd::fused_negated_multiply_add(xsimd::floor(at(e[slot], b)), total, g[b]);
+    FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b)
+      g[b] = simd::fused_negated_multiply_add(xsimd::floor(at(e[slot], b)), total, g[b]);
     store<NB>(g, last, dzn + k * C);
   };
   for (std::size_t k = 0; k < K + 2; ++k) {  // stage A for row k, B for k - 1, C for k - 2
@@ -180,9 +182,10 @@ AnchorTerms<float> smoothness_anchor_in_registers(const float* z, const float* z
 
   // dL/dz_c = a p_c (v_c - t) + ce_weight (p_c - [c == y]), t = sum_c p_c v_c.
   V pv[NB];
-  for (std::size_t b = 0; b < NB; ++b) pv[b] = at(p, b) * at(v, b);
+  FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b) pv[b] = at(p, b) * at(v, b);
   const V t(sum<NB>(pv));
-  for (std::size_t b = 0; b < NB; ++b) x[b] = xsimd::fma(V(ce_weight), at(p, b), V(gr_weight) * at(p, b) * (at(v, b) - t));
+  FARBOUND_UNROLL for (std::size_t b = 0; b < NB; ++b)
+    x[b] = xsimd::fma(V(ce_weight), at(p, b), V(gr_weight) * at(p, b) * (at(v, b) - t));
   if (label >= 0) {
     const std::size_t b = std::size_t(label) / W;
     x[b] = _mm512_mask_sub_ps(x[b], __mmask16(1u << (std::size_t(label) % W)), x[b], V(ce_weight));
