@@ -143,8 +143,7 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
         load_pairs(first + block, stride, m);
         columns[block] = m[0];
         columns[block + 1] = m[1];
-        FARBOUND_UNROLL for (std::size_t c = block + 2; c < std::min<std::size_t>(Cn, block + 8); ++c)
-          columns[c] = Batch<T>(absent);
+        for (std::size_t c = block + 2; c < std::min<std::size_t>(Cn, block + 8); ++c) columns[c] = Batch<T>(absent);
         continue;
       }
       if (width == 8) {
@@ -154,7 +153,7 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
           m[l] = load_first(first + l * stride + block, std::int64_t(width));
         transpose_8x8(m);
       }
-      FARBOUND_UNROLL for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
+      for (std::size_t c = block; c < std::min<std::size_t>(Cn, block + 8); ++c)
         columns[c] = c < C ? Batch<T>(m[c - block]) : Batch<T>(absent);
     }
     return;
@@ -199,7 +198,7 @@ FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* firs
   }
 #endif
   alignas(64) T lanes[Batch<T>::size];
-  FARBOUND_UNROLL for (std::size_t c = 0; c < std::min(C, Cn); ++c) {
+  for (std::size_t c = 0; c < std::min(C, Cn); ++c) {
     columns[c].store_aligned(lanes);
     FARBOUND_UNROLL for (std::size_t l = 0; l < Batch<T>::size; ++l) first[l * stride + c] = lanes[l];
   }
