@@ -520,6 +520,29 @@ TEST_CASE("Bad inputs give clear errors", "[smoothness][errors]") {
     CHECK_THROWS_AS(smoothness_loss(p.anchors, p.neighbours, p.r, p.labels, 1.0, p.anchors.view(), gn.view()),
                     argument_error);
   }
+  SECTION("bad values inside the checks' whole vectors, not only in their tails") {
+    // 40 anchors, 80 distances: two whole vectors of labels and several of r on any target.
+    auto big = make_problem<float>({40, 2, 10, 3.0, 0.01, 1.0, 13});
+    auto call_float = [&](std::span<const std::int32_t> labels) {
+      Tensor<float> ga2, gn2;
+      return smoothness_loss(big.anchors, big.neighbours, big.r, labels, 1.0f, ga2, gn2);
+    };
+    for (const std::size_t at : {std::size_t(1), std::size_t(17), std::size_t(38)}) {
+      INFO("at " << at);
+      std::vector<std::int32_t> labels = big.labels;
+      labels[at] = 10;
+      CHECK_THROWS_WITH(call_float(labels), Catch::Contains("label 10 of anchor " + std::to_string(at)));
+      labels[at] = -5;
+      CHECK_THROWS_AS(call_float(labels), argument_error);
+      const float kept = big.r[std::int64_t(at)];
+      big.r[std::int64_t(at)] = 0.0f;
+      CHECK_THROWS_WITH(call_float(big.labels), Catch::Contains("r[" + std::to_string(at) + "]"));
+      big.r[std::int64_t(at)] = std::numeric_limits<float>::quiet_NaN();
+      CHECK_THROWS_AS(call_float(big.labels), numeric_error);
+      big.r[std::int64_t(at)] = kept;
+    }
+    CHECK_NOTHROW(call_float(big.labels));
+  }
   SECTION("non-finite logits") {
     p.neighbours[7] = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_AS(call(p.anchors, p.neighbours, p.r, p.labels, 1.0), numeric_error);
