@@ -103,14 +103,21 @@ void check_smoothness_shapes(TensorView<const T> anchor_logits, TensorView<const
 }
 
 // Per-value checks, shared with the CUDA kernel (which finds the first bad value on the
-// device and throws the same error on the host). Each is one expression without a branch
-// (& rather than &&), as in the vector passes of check_smoothness_arguments.
-FARBOUND_HOST_DEVICE inline bool label_is_valid(std::int32_t label, std::int64_t classes) {
-  return (label >= -1) & (label < classes);
+// device and throws the same error on the host) and run on whole xsimd vectors by
+// check_smoothness_arguments: V is one value or, on the host, a vector of them (E its
+// element type). Each is one expression without a branch (& rather than &&).
+FARBOUND_EXEC_CHECK_DISABLE
+template <class V>
+FARBOUND_HOST_DEVICE auto label_is_valid(V label, std::int64_t classes) {
+  // label < classes, as label <= the last class, clamped to what an int32 label can hold.
+  const std::int64_t most = std::numeric_limits<std::int32_t>::max();
+  const std::int64_t last = classes - 1 < most ? classes - 1 : most;
+  return (label >= V(-1)) & (label <= V(std::int32_t(last)));
 }
-template <class T>
-FARBOUND_HOST_DEVICE bool squared_distance_is_valid(T r) {
-  return (r > 0) & (r <= std::numeric_limits<T>::max());  // false for NaN and +Inf too
+FARBOUND_EXEC_CHECK_DISABLE
+template <class V, class E = V>
+FARBOUND_HOST_DEVICE auto squared_distance_is_valid(V r) {
+  return (r > V(E(0))) & (r <= V(std::numeric_limits<E>::max()));  // false for NaN and +Inf too
 }
 [[noreturn]] inline void throw_bad_label(std::int32_t label, std::int64_t anchor, std::int64_t classes) {
   throw argument_error("smoothness_loss: label " + std::to_string(label) + " of anchor " + std::to_string(anchor) +
@@ -137,23 +144,19 @@ void check_smoothness_arguments(TensorView<const T> anchor_logits, TensorView<co
   // on vectors with r in the cache. Written on xsimd's vectors: GCC vectorised the plain
   // loops at -O3 only, and at -O2 they were a fifth of the loss at C = 10.)
   const std::int64_t C = anchor_logits.size(1);
-  const auto any_invalid = []<class U>(std::span<const U> values, auto vector_invalid, auto invalid) {
+  // Whether `valid` fails for any of the values: whole vectors, then the tail one by one.
+  const auto any_invalid = []<class U>(std::span<const U> values, auto valid) {
     using V = xsimd::batch<U>;
     typename V::batch_bool_type found(false);
     std::size_t i = 0;
-    for (; i + V::size <= values.size(); i += V::size) found = found | vector_invalid(V::load_unaligned(values.data() + i));
+    for (; i + V::size <= values.size(); i += V::size) found = found | !valid(V::load_unaligned(values.data() + i));
     bool tail = false;
-    for (; i < values.size(); ++i) tail |= invalid(values[i]);
+    for (; i < values.size(); ++i) tail |= !valid(values[i]);
     return xsimd::any(found) || tail;
   };
-  using Labels = xsimd::batch<std::int32_t>;
-  const auto last_class = Labels(std::int32_t(std::min<std::int64_t>(C - 1, std::numeric_limits<std::int32_t>::max())));
-  const bool labels_bad = any_invalid(
-      labels, [&](Labels y) { return (y < Labels(-1)) | (y > last_class); },
-      [C](std::int32_t y) { return !label_is_valid(y, C); });
-  using Values = xsimd::batch<T>;
-  const auto r_invalid = [](Values x) { return !((x > Values(T(0))) & (x <= Values(std::numeric_limits<T>::max()))); };
-  const bool r_bad = any_invalid(std::span<const T>(r.span()), r_invalid, [](T x) { return !squared_distance_is_valid(x); });
+  const bool labels_bad = any_invalid(labels, [C](auto y) { return label_is_valid(y, C); });
+  const bool r_bad =
+      any_invalid(std::span<const T>(r.span()), [](auto x) { return squared_distance_is_valid<decltype(x), T>(x); });
   if (labels_bad)
     for (std::size_t i = 0; i < labels.size(); ++i)
       if (!label_is_valid(labels[i], C)) throw_bad_label(labels[i], std::int64_t(i), C);

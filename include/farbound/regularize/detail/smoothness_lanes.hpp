@@ -137,19 +137,16 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       const V shift = pairwise_max<Cn>(e[j]);
       FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) e[j][c] -= shift;
     }
-#pragma GCC unroll 2
-    for (std::size_t j = 0; j < J; ++j) {
+    FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j) {
       const std::size_t out = !streamed ? 0 : share_lines > 0 ? share_lines : traffic_lines.lines(k0 + j);
-#pragma GCC unroll 16
-      for (std::size_t c = 0; c < Cn; ++c) {
+      FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) {
         e[j][c] = simd::softmax_exp(e[j][c]);
-        if (c < out) traffic_lines.stream(k0 + j, c);
+        if constexpr (streamed)
+          if (c < out) traffic_lines.stream(k0 + j, c);
       }
     }
-#pragma GCC unroll 2
-    for (std::size_t j = 0; j < J; ++j) q_sum[j] = pairwise_sum<Cn>(e[j]);
-#pragma GCC unroll 2
-    for (std::size_t j = 0; j < J; ++j) {
+    FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j) q_sum[j] = pairwise_sum<Cn>(e[j]);
+    FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j) {
       q_inv_sum[j] = V(T(1)) / q_sum[j];
       w[j] = V(T(1)) / distances.next(k0 + j);
       FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c)
@@ -158,12 +155,10 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) delta[j][c] -= where(p_top[c], total);
     }
     FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c)  // v[c] read and written once for the J neighbours
-#pragma GCC unroll 2
-      for (std::size_t j = 0; j < J; ++j) v[c] = xsimd::fma(w[j], delta[j][c], v[c]);
-#pragma GCC unroll 2
-    for (std::size_t j = 0; j < J; ++j) weighted_squares = xsimd::fma(w[j], dot<Cn>(delta[j], delta[j]), weighted_squares);
-#pragma GCC unroll 2
-    for (std::size_t j = 0; j < J; ++j) {
+      FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j) v[c] = xsimd::fma(w[j], delta[j][c], v[c]);
+    FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j)
+      weighted_squares = xsimd::fma(w[j], dot<Cn>(delta[j], delta[j]), weighted_squares);
+    FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j) {
       const V scale = V(-gr_weight) * w[j] * q_inv_sum[j];
       const V offset = -scale * (dot<Cn>(e[j], delta[j]) * q_inv_sum[j]);  // -scale s_k
       FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) delta[j][c] = e[j][c] * xsimd::fma(scale, delta[j][c], offset);
@@ -171,8 +166,8 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
       FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c)
         delta[j][c] = simd::fused_negated_multiply_add(xsimd::floor(e[j][c]), total, delta[j][c]);
     }
-#pragma GCC unroll 2
-    for (std::size_t j = 0; j < J; ++j) lane_rows::store<Cn>(delta[j], C, dzn + (k0 + j) * C, K * C);
+    FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j)
+      lane_rows::store<Cn>(delta[j], C, dzn + (k0 + j) * C, K * C);
   };
   // Two instances of the loops, with and without the streaming stores among the
   // exponentials, whose tests would cut GCC's blocks of instructions (1 % slower in cache).
