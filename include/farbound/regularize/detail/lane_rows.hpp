@@ -16,14 +16,17 @@
 #include "farbound/detail/stream_lines.hpp"
 #include "farbound/detail/transpose_16x16.hpp"
 #include "farbound/detail/transpose_8x8.hpp"
+#include "farbound/regularize/detail/lane_row_pieces.hpp"
 #include "farbound/regularize/detail/smoothness_kernel.hpp"
 
 namespace farbound::detail {
 
 // Moving W rows (row l at first + l * stride, elements [0, C), C <= 16) to and from W
-// vectors, vector c holding element c of every row. With 16 floats on AVX-512: 16 masked
-// row loads or stores and a 16 x 16 transpose in registers (64 shuffles), several times
-// cheaper than gathers and scatters on current cores. With 8 floats on AVX2: each whole
+// vectors, vector c holding element c of every row. With 16 floats on AVX-512: where C >= 4
+// is known when compiled (`exact`), four elements of each row at a time and 4 x 4 transposes
+// within the 128-bit lanes (load_quarter_rows, store_quarter_rows); otherwise 16 masked row
+// loads or stores and a 16 x 16 transpose in registers (64 shuffles), several times cheaper
+// than gathers and scatters on current cores. With 8 floats on AVX2: each whole
 // block of 8 columns as 16 half-row loads or stores and two 4 x 4 transposes within the
 // 128-bit lanes (load_rows_8, store_rows_8), a last block of 2 by load_pairs / store_pairs,
 // another partial one as 8 masked row loads or stores (avx_row_ends.hpp's ladder: AVX2's
@@ -60,70 +63,20 @@ Batch<T> gather(const T* base, std::size_t stride) {
   return V::load_aligned(lanes);
 }
 
-#if defined(__AVX2__) && !defined(__AVX512F__)
-// Two columns of 8 rows (row l's pair at first + l * stride) to and from two vectors, by
-// 64-bit row loads and stores and 4 to 8 shuffles rather than an 8 x 8 transpose (24): the
-// last block at 10 classes. (__m64 and __m128i may alias the floats.)
-FARBOUND_FORCE_INLINE void load_pairs(const float* first, std::size_t stride, __m256* columns) {
-  const auto pair = [&](std::size_t l) {
-    return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(first + l * stride)));
-  };
-  const auto rows = [&](std::size_t l) {  // rows l, l + 1 | l + 4, l + 5
-    const auto two = [&](std::size_t m) { return _mm256_insertf128_ps(_mm256_castps128_ps256(pair(m)), pair(m + 4), 1); };
-    return _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(two(l)), _mm256_castps_pd(two(l + 1))));
-  };
-  const __m256 r01 = rows(0), r23 = rows(2);
-  columns[0] = _mm256_shuffle_ps(r01, r23, 0x88);
-  columns[1] = _mm256_shuffle_ps(r01, r23, 0xdd);
-}
-FARBOUND_FORCE_INLINE void store_pairs(__m256 c0, __m256 c1, float* first, std::size_t stride) {
-  const auto put = [&](std::size_t l, __m128 rows) {  // rows l and l + 1
-    _mm_storel_pi(reinterpret_cast<__m64*>(first + l * stride), rows);
-    _mm_storeh_pi(reinterpret_cast<__m64*>(first + (l + 1) * stride), rows);
-  };
-  const __m256 lo = _mm256_unpacklo_ps(c0, c1), hi = _mm256_unpackhi_ps(c0, c1);  // rows 0, 1 | 4, 5 and 2, 3 | 6, 7
-  put(0, _mm256_castps256_ps128(lo));
-  put(2, _mm256_castps256_ps128(hi));
-  put(4, _mm256_extractf128_ps(lo, 1));
-  put(6, _mm256_extractf128_ps(hi, 1));
-}
-
-// Eight whole rows of 8 (row l at first + l * stride) to and from 8 column vectors. Rows l and
-// l + 4 share a register, one in each 128-bit lane (a 128-bit load and an insert from memory;
-// a 128-bit store and an extract), so the transpose is two 4 x 4 ones within the lanes, 16
-// shuffles, without transpose_8x8's 8 lane-crossing vperm2f128 (the C = 10 kernel 8 % faster).
-FARBOUND_FORCE_INLINE void load_rows_8(const float* first, std::size_t stride, __m256* columns) {
-  __m256 left[4], right[4];  // columns 0-3 and 4-7 of rows l | l + 4
-  FARBOUND_UNROLL for (std::size_t l = 0; l < 4; ++l) {
-    const float* a = first + l * stride;
-    const float* b = a + 4 * stride;
-    left[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a)), _mm_loadu_ps(b), 1);
-    right[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a + 4)), _mm_loadu_ps(b + 4), 1);
-  }
-  transpose_4x4_in_lanes(left, columns);
-  transpose_4x4_in_lanes(right, columns + 4);
-}
-FARBOUND_FORCE_INLINE void store_rows_8(const __m256* columns, float* first, std::size_t stride) {
-  __m256 left[4], right[4];
-  transpose_4x4_in_lanes(columns, left);
-  transpose_4x4_in_lanes(columns + 4, right);
-  FARBOUND_UNROLL for (std::size_t l = 0; l < 4; ++l) {
-    float* a = first + l * stride;
-    float* b = a + 4 * stride;
-    _mm_storeu_ps(a, _mm256_castps256_ps128(left[l]));
-    _mm_storeu_ps(a + 4, _mm256_castps256_ps128(right[l]));
-    _mm_storeu_ps(b, _mm256_extractf128_ps(left[l], 1));
-    _mm_storeu_ps(b + 4, _mm256_extractf128_ps(right[l], 1));
-  }
-}
-#endif
-
 // Also fills columns [C, Cn) with -inf: a class that is not there (exp(-inf) = 0 gives it
-// p = q = 0, so it adds nothing to any sum and receives a zero gradient).
-template <std::size_t Cn, class T>
+// p = q = 0, so it adds nothing to any sum and receives a zero gradient). With `exact`, C = Cn.
+template <std::size_t Cn, bool exact = false, class T>
 FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t C, Batch<T>* columns) {
   const T absent = -std::numeric_limits<T>::infinity();
 #if defined(__AVX512F__)
+  if constexpr (in_registers<T> && exact && Cn >= 4) {
+    by_quarters<Cn>([&](std::size_t at) {
+      __m512 m[4];
+      load_quarter_rows(first + at, stride, m);
+      FARBOUND_UNROLL for (std::size_t c = 0; c < 4; ++c) columns[at + c] = m[c];
+    });
+    return;
+  }
   if constexpr (in_registers<T>) {
     const __mmask16 mask = __mmask16((1u << C) - 1);
     __m512 m[16];
@@ -162,10 +115,18 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
   FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) columns[c] = c < C ? gather(first + c, stride) : Batch<T>(absent);
 }
 
-// Writes columns [0, C) of the Cn given.
-template <std::size_t Cn, class T>
+// Writes columns [0, C) of the Cn given; with `exact`, C = Cn.
+template <std::size_t Cn, bool exact = false, class T>
 FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* first, std::size_t stride) {
 #if defined(__AVX512F__)
+  if constexpr (in_registers<T> && exact && Cn >= 4) {
+    by_quarters<Cn>([&](std::size_t at) {
+      __m512 m[4];
+      FARBOUND_UNROLL for (std::size_t c = 0; c < 4; ++c) m[c] = columns[at + c];
+      store_quarter_rows(m, first + at, stride);
+    });
+    return;
+  }
   if constexpr (in_registers<T>) {
     const __mmask16 mask = __mmask16((1u << C) - 1);
     __m512 m[16];

@@ -133,7 +133,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
         traffic_lines.template ask_whole_share<3, share_lines>(k0 + j);
       else
         traffic_lines.template ask_share<3>(k0 + j);
-      lane_rows::load<Cn>(zn + (k0 + j) * C, K * C, C, e[j]);
+      lane_rows::load<Cn, exact>(zn + (k0 + j) * C, K * C, C, e[j]);
       const V shift = pairwise_max<Cn>(e[j]);
       FARBOUND_UNROLL for (std::size_t c = 0; c < Cn; ++c) e[j][c] -= shift;
     }
@@ -167,7 +167,7 @@ void smoothness_anchor_lanes_padded(const T* z, const T* zn, const T* r, std::si
         delta[j][c] = simd::fused_negated_multiply_add(xsimd::floor(e[j][c]), total, delta[j][c]);
     }
     FARBOUND_UNROLL for (std::size_t j = 0; j < J; ++j)
-      lane_rows::store<Cn>(delta[j], C, dzn + (k0 + j) * C, K * C);
+      lane_rows::store<Cn, exact>(delta[j], C, dzn + (k0 + j) * C, K * C);
   };
   // Two instances of the loops, with and without the streaming stores among the
   // exponentials, whose tests would cut GCC's blocks of instructions (1 % slower in cache).
