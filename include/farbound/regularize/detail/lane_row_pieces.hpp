@@ -80,9 +80,7 @@ FARBOUND_FORCE_INLINE void store_rows_8(const __m256* columns, float* first, std
 // transpose is a 4 x 4 one within the lanes, 8 shuffles. transpose_16x16's 64 shuffles all
 // take one port of an Intel core, which bounded the C = 10 kernel there; the broadcasts'
 // merges mostly do not (on the Xeon of docs/performance.md, 8 of them beside 8 shuffles in
-// 11.5 cycles, 9 and 8 alone) and the extracts go to the store ports as plain stores do
-// (2 cycles each there, as a masked 512-bit store takes 3). At C = 10 3-4 % less time in
-// cache, 1-2 % from memory; C = 4, 8 and 16 no slower.
+// 11.5 cycles, 9 and 8 alone) and the extracts go to the store ports as plain stores do.
 FARBOUND_FORCE_INLINE void load_quarter_rows(const float* first, std::size_t stride, __m512* columns) {
   __m512 rows[4];
   FARBOUND_UNROLL for (std::size_t i = 0; i < 4; ++i) {
@@ -100,19 +98,59 @@ FARBOUND_FORCE_INLINE void store_quarter_rows(const __m512* columns, float* firs
   FARBOUND_UNROLL for (std::size_t i = 0; i < 4; ++i) {
     float* row = first + i * stride;
     _mm_storeu_ps(row, _mm512_castps512_ps128(rows[i]));
-    _mm_storeu_ps(row + 4 * stride, _mm512_extractf32x4_ps(rows[i], 1));
-    _mm_storeu_ps(row + 8 * stride, _mm512_extractf32x4_ps(rows[i], 2));
-    _mm_storeu_ps(row + 12 * stride, _mm512_extractf32x4_ps(rows[i], 3));
+    FARBOUND_UNROLL for (std::size_t lane = 1; lane < 4; ++lane)
+      _mm_storeu_ps(row + 4 * lane * stride, _mm512_extractf32x4_ps(rows[i], int(lane)));
   }
 }
-// Where the rows' length C >= 4 is known when compiled: their elements four at a time, the
-// last four from C - 4 (overlapping the others where 4 does not divide C, so that nothing
-// outside a row is read or written; the overlap is written twice with the same values).
-template <std::size_t C, class Quarter>
-FARBOUND_FORCE_INLINE void by_quarters(Quarter quarter) {
-  static_assert(C >= 4);
-  FARBOUND_UNROLL for (std::size_t at = 0; at < C; at += 4) quarter(std::min(at, C - 4));
+
+// Elements [0, 8) of 16 rows to and from 8 column vectors: rows i and i + 4 (i + 8 and
+// i + 12) by 256-bit loads and stores, one row in each half of a register, two-source
+// permutes between those and the quarters' registers above, and their 4 x 4 transposes. Half
+// the loads and two thirds of the stores of two quarters for 8 more shuffles (a store cost
+// 2 cycles on that Xeon, a 512-bit masked one 3).
+inline constexpr int low_quarters[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+inline constexpr int high_quarters[16] = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+inline constexpr int low_halves[16] = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
+inline constexpr int high_halves[16] = {8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31};
+FARBOUND_FORCE_INLINE __m512 permute_two(__m512 a, const int (&index)[16], __m512 b) {
+  return _mm512_permutex2var_ps(a, _mm512_loadu_si512(index), b);
 }
+FARBOUND_FORCE_INLINE void load_half_rows(const float* first, std::size_t stride, __m512* columns) {
+  __m512 left[4], right[4];  // elements 0-3 and 4-7 of rows i, i + 4, i + 8, i + 12 in the lanes
+  FARBOUND_UNROLL for (std::size_t i = 0; i < 4; ++i) {
+    const auto two_rows = [&](std::size_t l) {  // rows l and l + 4
+      const float* row = first + l * stride;
+      return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(row)), _mm256_loadu_ps(row + 4 * stride), 1);
+    };
+    const __m512 near = two_rows(i), far = two_rows(i + 8);
+    left[i] = permute_two(near, low_quarters, far);
+    right[i] = permute_two(near, high_quarters, far);
+  }
+  transpose_4x4_in_lanes(left, columns);
+  transpose_4x4_in_lanes(right, columns + 4);
+}
+FARBOUND_FORCE_INLINE void store_half_rows(const __m512* columns, float* first, std::size_t stride) {
+  __m512 left[4], right[4];
+  transpose_4x4_in_lanes(columns, left);
+  transpose_4x4_in_lanes(columns + 4, right);
+  FARBOUND_UNROLL for (std::size_t i = 0; i < 4; ++i) {
+    const auto put_two_rows = [&](std::size_t l, __m512 rows) {  // rows l and l + 4
+      float* row = first + l * stride;
+      _mm256_storeu_ps(row, _mm512_castps512_ps256(rows));
+      _mm256_storeu_ps(row + 4 * stride, _mm512_extractf32x8_ps(rows, 1));
+    };
+    put_two_rows(i, permute_two(left[i], low_halves, right[i]));
+    put_two_rows(i + 8, permute_two(left[i], high_halves, right[i]));
+  }
+}
+
+// Whether rows of C elements, C known when compiled, move in such pieces: halves from 0
+// (and 8), then a quarter ending at C (overlapping the half where 8 does not divide C, so
+// that nothing outside a row is read or written; the overlap is written twice with the
+// same values). At C = 10 the kernel took 3-4 % less time in cache with quarters than with
+// transpose_16x16, and 3 % less again with the half.
+template <std::size_t C>
+constexpr bool in_pieces = C <= 16 && (C == 4 || (C >= 8 && C % 8 <= 4));
 #endif
 
 }  // namespace farbound::detail::lane_rows

@@ -23,10 +23,10 @@ namespace farbound::detail {
 
 // Moving W rows (row l at first + l * stride, elements [0, C), C <= 16) to and from W
 // vectors, vector c holding element c of every row. With 16 floats on AVX-512: where C >= 4
-// is known when compiled (`exact`), four elements of each row at a time and 4 x 4 transposes
-// within the 128-bit lanes (load_quarter_rows, store_quarter_rows); otherwise 16 masked row
-// loads or stores and a 16 x 16 transpose in registers (64 shuffles), several times cheaper
-// than gathers and scatters on current cores. With 8 floats on AVX2: each whole
+// is known when compiled (`exact`), eight or four elements of each row at a time and 4 x 4
+// transposes within the 128-bit lanes (lane_row_pieces.hpp); otherwise 16 masked row loads or
+// stores and a 16 x 16 transpose in registers (64 shuffles), several times cheaper than
+// gathers and scatters on current cores. With 8 floats on AVX2: each whole
 // block of 8 columns as 16 half-row loads or stores and two 4 x 4 transposes within the
 // 128-bit lanes (load_rows_8, store_rows_8), a last block of 2 by load_pairs / store_pairs,
 // another partial one as 8 masked row loads or stores (avx_row_ends.hpp's ladder: AVX2's
@@ -69,12 +69,16 @@ template <std::size_t Cn, bool exact = false, class T>
 FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t C, Batch<T>* columns) {
   const T absent = -std::numeric_limits<T>::infinity();
 #if defined(__AVX512F__)
-  if constexpr (in_registers<T> && exact && Cn >= 4) {
-    by_quarters<Cn>([&](std::size_t at) {
-      __m512 m[4];
-      load_quarter_rows(first + at, stride, m);
-      FARBOUND_UNROLL for (std::size_t c = 0; c < 4; ++c) columns[at + c] = m[c];
-    });
+  if constexpr (in_registers<T> && exact && in_pieces<Cn>) {
+    __m512 m[8];
+    FARBOUND_UNROLL for (std::size_t at = 0; at + 8 <= Cn; at += 8) {
+      load_half_rows(first + at, stride, m);
+      FARBOUND_UNROLL for (std::size_t c = 0; c < 8; ++c) columns[at + c] = m[c];
+    }
+    if constexpr (Cn % 8 != 0) {
+      load_quarter_rows(first + Cn - 4, stride, m);
+      FARBOUND_UNROLL for (std::size_t c = 0; c < 4; ++c) columns[Cn - 4 + c] = m[c];
+    }
     return;
   }
   if constexpr (in_registers<T>) {
@@ -119,12 +123,16 @@ FARBOUND_FORCE_INLINE void load(const T* first, std::size_t stride, std::size_t 
 template <std::size_t Cn, bool exact = false, class T>
 FARBOUND_FORCE_INLINE void store(const Batch<T>* columns, std::size_t C, T* first, std::size_t stride) {
 #if defined(__AVX512F__)
-  if constexpr (in_registers<T> && exact && Cn >= 4) {
-    by_quarters<Cn>([&](std::size_t at) {
-      __m512 m[4];
-      FARBOUND_UNROLL for (std::size_t c = 0; c < 4; ++c) m[c] = columns[at + c];
-      store_quarter_rows(m, first + at, stride);
-    });
+  if constexpr (in_registers<T> && exact && in_pieces<Cn>) {
+    __m512 m[8];
+    FARBOUND_UNROLL for (std::size_t at = 0; at + 8 <= Cn; at += 8) {
+      FARBOUND_UNROLL for (std::size_t c = 0; c < 8; ++c) m[c] = columns[at + c];
+      store_half_rows(m, first + at, stride);
+    }
+    if constexpr (Cn % 8 != 0) {
+      FARBOUND_UNROLL for (std::size_t c = 0; c < 4; ++c) m[c] = columns[Cn - 4 + c];
+      store_quarter_rows(m, first + Cn - 4, stride);
+    }
     return;
   }
   if constexpr (in_registers<T>) {
