@@ -29,6 +29,7 @@
 // Packing buffers are per thread, of a fixed size, made on a thread's first packed product
 // and reused for the rest of the process: no allocation in a steady-state step.
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -103,7 +104,8 @@ PackingBuffers<T>& packing_buffers() {
 
 // ---- Packers. pack_a: rows [m0, m0 + rows) x k in [k0, k0 + kc) of A as kc groups of MR
 // numbers (rows past `rows` zero). pack_b: k in [k0, k0 + kc) x columns [n0, n0 + cols) of B
-// as kc groups of NR numbers (columns past `cols` zero).
+// as kc groups of NR numbers (columns past `cols` zero), for the operands other than B by
+// rows (StridedRows, OffsetRows), which pack_b_block packs a whole block of at once.
 
 // A(m, k) = data[m * row_stride + k * col_stride]: any strides, so A or A^T of a row-major matrix.
 template <class T>
@@ -159,50 +161,38 @@ void pack_a(const Rows& A, std::int64_t m0, int rows, std::int64_t k0, std::int6
   pack_rows_across(A, m0, rows, k0, kc, dst, gemm_impl::packed_rows);
 }
 
-// B(k, n) = rows[k][n]: StridedRows or OffsetRows.
-template <class T, class Rows, class = decltype(std::declval<const Rows&>()[0])>
-void pack_b(const Rows& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, int cols, T* dst) {
-  constexpr std::int64_t NR = gemm_impl::packed_cols<T>;
-  for (std::int64_t k = 0; k < kc; ++k) {
-    const T* src = B[k0 + k] + n0;
-    T* d = dst + k * NR;
-    if (cols == NR) {
-      std::memcpy(d, src, sizeof(T) * NR);
-    } else {
-      std::copy_n(src, cols, d);
-      std::fill(d + cols, d + NR, T(0));
-    }
-  }
-}
-
 template <class T, class Rows>
 void pack_b(const Transposed<Rows>& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, int cols, T* dst) {
   pack_rows_across(B.rows, n0, cols, k0, kc, dst, gemm_impl::packed_cols<T>);
 }
 
-// A block of a column-major A (the transpose of a row-major matrix: Winograd's U^T in the
-// input gradient), rows [m0, m0 + mc) x k in [k0, k0 + kc), as pack_a's slivers one after
-// another: each k's numbers of the block are one run, copied k by k (element by element down
-// the rows, with loads a row of the matrix apart, ResNet9's step was 5-8 % slower), with the
-// run `ahead` k later prefetched. The runs lie a column of the matrix apart, too short for the
-// hardware's prefetcher to follow from memory: the 512 -> 512 layer's input-gradient products
-// took 13.7-14.0 ms on two Intel Xeon cores without, 10.6-11.4 with (docs/performance.md).
-template <class T>
-void pack_a_by_columns(const StridedMatrix<T>& A, std::int64_t m0, std::int64_t mc, std::int64_t k0, std::int64_t kc,
-                       T* dst) {
-  constexpr int MR = gemm_impl::packed_rows;
+// A block whose k-th run of `count` numbers starts at run(k), k < kc, as slivers `width`
+// numbers across (sliver s at dst + s * width * kc, numbers past count zero), run by run,
+// each run copied into every sliver, with the run `ahead` k later prefetched. For the blocks
+// whose runs lie a row of a large matrix apart, too short for the hardware's prefetcher to
+// follow from memory, where pack_a / pack_b would walk down each sliver's column of runs:
+// - a column-major A (the transpose of a row-major matrix: Winograd's U^T in the input
+//   gradient): element by element down the rows, ResNet9's step was 5-8 % slower, and
+//   without the prefetches the 512 -> 512 layer's input-gradient products took 13.7-14.0 ms
+//   on two Intel Xeon cores against 10.6-11.4;
+// - B by rows: sliver by sliver, each a new page at every k (64 x 32768 x 288, B 38 MB, on
+//   one Intel Xeon core: see packed_gemm's numbers in docs/performance.md).
+template <std::int64_t width, class T, class Run>
+void pack_runs(Run run, std::int64_t count, std::int64_t kc, T* dst) {
   constexpr std::int64_t ahead = 8, line = 64 / sizeof(T);
   for (std::int64_t k = 0; k < kc; ++k) {
-    const T* src = A.data + m0 + (k0 + k) * A.col_stride;
-    if (k + ahead < kc)
-      for (std::int64_t i = 0; i < mc; i += line) __builtin_prefetch(src + ahead * A.col_stride + i);
-    for (std::int64_t ir = 0; ir < mc; ir += MR) {
-      T* d = dst + ir * kc + k * MR;
-      const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
-      if (rows == MR) {
-        for (int i = 0; i < MR; ++i) d[i] = src[ir + i];  // a few vector moves
+    const T* src = run(k);
+    if (k + ahead < kc) {
+      const T* next = run(k + ahead);
+      for (std::int64_t i = 0; i < count; i += line) __builtin_prefetch(next + i);
+    }
+    for (std::int64_t s = 0; s < count; s += width) {
+      T* d = dst + s * kc + k * width;
+      const std::int64_t numbers = std::min(width, count - s);
+      if (numbers == width) {
+        for (std::int64_t i = 0; i < width; ++i) d[i] = src[s + i];  // a few vector moves
       } else {
-        for (int i = 0; i < MR; ++i) d[i] = i < rows ? src[ir + i] : T(0);
+        for (std::int64_t i = 0; i < width; ++i) d[i] = i < numbers ? src[s + i] : T(0);
       }
     }
   }
@@ -214,10 +204,24 @@ template <class T, class AOp>
 void pack_a_block(const AOp& A, std::int64_t m0, std::int64_t mc, std::int64_t k0, std::int64_t kc, T* dst) {
   constexpr int MR = gemm_impl::packed_rows;
   if constexpr (std::is_same_v<AOp, StridedMatrix<T>>) {
-    if (A.by_columns()) return pack_a_by_columns(A, m0, mc, k0, kc, dst);
+    if (A.by_columns())
+      return pack_runs<MR>([&](std::int64_t k) { return A.data + m0 + (k0 + k) * A.col_stride; }, mc, kc, dst);
   }
   for (std::int64_t ir = 0; ir < mc; ir += MR)
     pack_a(A, m0 + ir, int(std::min<std::int64_t>(MR, mc - ir)), k0, kc, dst + ir * kc);
+}
+
+// k in [k0, k0 + kc) x columns [n0, n0 + nc) of B as NR-column slivers (pack_b), sliver s
+// at dst + s * NR * kc: B by rows a row at a time (pack_runs), other operands sliver by sliver.
+template <class T, class BOp>
+void pack_b_block(const BOp& B, std::int64_t k0, std::int64_t kc, std::int64_t n0, std::int64_t nc, T* dst) {
+  constexpr std::int64_t NR = gemm_impl::packed_cols<T>;
+  if constexpr (requires { { B[k0] } -> std::convertible_to<const T*>; }) {
+    pack_runs<NR>([&](std::int64_t k) { return B[k0 + k] + n0; }, nc, kc, dst);
+  } else {
+    for (std::int64_t jr = 0; jr < nc; jr += NR)
+      pack_b(B, k0, kc, n0 + jr, int(std::min(NR, nc - jr)), dst + jr * kc);
+  }
 }
 
 // C[m_begin:m_end, n_begin:n_end] (+)= A B over the whole of K, on the calling thread.
@@ -250,8 +254,7 @@ void packed_gemm(std::int64_t m_begin, std::int64_t m_end, std::int64_t n_begin,
       pack_a_block(A, ic, mc, pc, kc, packed_a);
       for (std::int64_t jc = n_begin; jc < n_end; jc += columns) {
         const std::int64_t nc = std::min(columns, n_end - jc);
-        for (std::int64_t jr = 0; jr < nc; jr += NR)
-          pack_b(B, pc, kc, jc + jr, int(std::min(NR, nc - jr)), packed_b + jr * kc);
+        pack_b_block(B, pc, kc, jc, nc, packed_b);
         for (std::int64_t ir = 0; ir < mc; ir += MR) {
           const std::int64_t m = ic + ir, rows = std::min<std::int64_t>(MR, mc - ir);
           const T* a = packed_a + ir * kc;
