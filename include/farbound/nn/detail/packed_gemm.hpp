@@ -175,8 +175,9 @@ void pack_b(const Transposed<Rows>& B, std::int64_t k0, std::int64_t kc, std::in
 //   gradient): element by element down the rows, ResNet9's step was 5-8 % slower, and
 //   without the prefetches the 512 -> 512 layer's input-gradient products took 13.7-14.0 ms
 //   on two Intel Xeon cores against 10.6-11.4;
-// - B by rows: sliver by sliver, each a new page at every k (64 x 32768 x 288, B 38 MB, on
-//   one Intel Xeon core: see packed_gemm's numbers in docs/performance.md).
+// - B by rows: sliver by sliver, each step a new page, B was read at the 7-8 GB/s that the
+//   memory's latency allows one core (64 x 32768 x 288, B 38 MB, on an Intel Xeon core:
+//   88 % of Eigen's rate, 111-117 % a row at a time; docs/performance.md).
 template <std::int64_t width, class T, class Run>
 void pack_runs(Run run, std::int64_t count, std::int64_t kc, T* dst) {
   constexpr std::int64_t ahead = 8, line = 64 / sizeof(T);
@@ -190,7 +191,7 @@ void pack_runs(Run run, std::int64_t count, std::int64_t kc, T* dst) {
       T* d = dst + s * kc + k * width;
       const std::int64_t numbers = std::min(width, count - s);
       if (numbers == width) {
-        for (std::int64_t i = 0; i < width; ++i) d[i] = src[s + i];  // a few vector moves
+        std::memcpy(d, src + s, sizeof(T) * width);  // a few vector moves
       } else {
         for (std::int64_t i = 0; i < width; ++i) d[i] = i < numbers ? src[s + i] : T(0);
       }
